@@ -1,0 +1,14 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace arachne::cli {
+
+/// Exit code for a bad option or value.
+constexpr int usage_error = 2;
+
+/// `arachne site`: serves the demo site. Takes the arguments after "site".
+int site_main(const std::vector<std::string>& args);
+
+} // namespace arachne::cli

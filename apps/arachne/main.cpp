@@ -1,0 +1,53 @@
+// The `arachne` command: one binary, one subcommand per job.
+
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "arachne/config.hpp"
+
+#include "commands.hpp"
+
+namespace {
+
+struct command {
+  const char* name;
+  const char* summary;
+  int (*run)(const std::vector<std::string>&);
+};
+
+const command commands[] = {
+  {"site", "serve the bundled demo site (a synthetic web on loopback hosts)",
+   arachne::cli::site_main},
+};
+
+void print_usage(std::ostream& out) {
+  out << "usage: arachne COMMAND [--option=value ...]\n\ncommands:\n";
+  for (auto& c : commands)
+    out << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary << "\n";
+  out << "\nRun 'arachne COMMAND --help' for a command's options. Options common to\n"
+         "crawling commands:\n";
+  arachne::config cfg;
+  cfg.options().print_help(out);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    print_usage(std::cerr);
+    return arachne::cli::usage_error;
+  }
+  auto& name = args.front();
+  if (name == "--help" || name == "-h" || name == "help") {
+    print_usage(std::cout);
+    return 0;
+  }
+  for (auto& c : commands)
+    if (name == c.name)
+      return c.run(std::vector<std::string>(args.begin() + 1, args.end()));
+  std::cerr << "arachne: unknown command '" << name << "' (see arachne --help)\n";
+  return arachne::cli::usage_error;
+}

@@ -1,0 +1,526 @@
+#include "site_model.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <iostream>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "arachne/robots.hpp"
+#include "arachne/url.hpp"
+
+namespace arachne::site {
+
+namespace {
+
+// splitmix64: small, fast and good enough for synthetic content.
+struct rng {
+  uint64_t state;
+  uint64_t operator()() noexcept {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  uint32_t below(uint32_t n) noexcept { return n == 0 ? 0 : static_cast<uint32_t>((*this)() % n); }
+};
+
+uint64_t seed_of(uint64_t seed, uint64_t h, uint64_t k) {
+  rng r{seed * 0x100000001B3ull ^ (h << 32) ^ k};
+  r();
+  return r();
+}
+
+constexpr std::string_view words[] = {
+  "lorem",    "ipsum",   "dolor",    "sit",      "amet",     "consectetur", "adipiscing",
+  "elit",     "sed",     "do",       "eiusmod",  "tempor",   "incididunt",  "ut",
+  "labore",   "et",      "dolore",   "magna",    "aliqua",   "enim",        "ad",
+  "minim",    "veniam",  "quis",     "nostrud",  "exercitation", "ullamco", "laboris",
+  "nisi",     "aliquip", "ex",       "ea",       "commodo",  "consequat",   "duis",
+  "aute",     "irure",   "in",       "reprehenderit", "voluptate", "velit", "esse",
+  "cillum",   "fugiat",  "nulla",    "pariatur", "excepteur", "sint",       "occaecat",
+  "cupidatat", "non",    "proident", "sunt",     "culpa",    "qui",         "officia",
+  "deserunt", "mollit",  "anim",     "id",       "est",      "laborum",     "crawler",
+  "spider",
+};
+constexpr uint32_t word_count = sizeof(words) / sizeof(words[0]);
+
+// Strict decimal: no sign, no leading zeros, fits in 32 bits.
+std::optional<uint32_t> parse_index(std::string_view s) {
+  if (s.empty() || s.size() > 9 || (s.size() > 1 && s[0] == '0'))
+    return std::nullopt;
+  uint32_t x = 0;
+  for (auto c : s) {
+    if (c < '0' || c > '9')
+      return std::nullopt;
+    x = x * 10 + static_cast<uint32_t>(c - '0');
+  }
+  return x;
+}
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+// A relative reference from the page at `from` to `to` (both root-relative).
+std::string relative_href(std::string_view from, std::string_view to) {
+  auto from_path = from.substr(0, from.find('?'));
+  auto from_dir = from_path.substr(0, from_path.rfind('/') + 1);
+  auto to_path = to.substr(0, to.find('?'));
+  auto to_dir = to_path.substr(0, to_path.rfind('/') + 1);
+  std::size_t common = 0; // length of the shared directory prefix
+  for (std::size_t i = 0; i < std::min(from_dir.size(), to_dir.size()); ++i) {
+    if (from_dir[i] != to_dir[i])
+      break;
+    if (from_dir[i] == '/')
+      common = i + 1;
+  }
+  std::string out;
+  for (auto i = common; i < from_dir.size(); ++i)
+    if (from_dir[i] == '/')
+      out += "../";
+  out += to.substr(common);
+  if (out.empty() || out[0] == '?')
+    out = "./" + out;
+  return out;
+}
+
+void append_escaped(std::string& out, std::string_view s) {
+  for (auto c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      default: out += c;
+    }
+  }
+}
+
+void append_words(std::string& out, rng& r, uint32_t n) {
+  for (uint32_t i = 0; i < n; ++i) {
+    if (i > 0)
+      out += ' ';
+    out += words[r.below(word_count)];
+  }
+}
+
+std::string small_page(std::string_view title, const std::vector<std::string>& hrefs) {
+  std::string out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>";
+  append_escaped(out, title);
+  out += "</title>\n</head>\n<body>\n<h1>";
+  append_escaped(out, title);
+  out += "</h1>\n<ul>\n";
+  for (auto& h : hrefs) {
+    out += "<li><a href=\"";
+    append_escaped(out, h);
+    out += "\">";
+    append_escaped(out, h);
+    out += "</a></li>\n";
+  }
+  out += "</ul>\n</body>\n</html>\n";
+  return out;
+}
+
+std::string format_seconds(caf::timespan d) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  auto s = std::to_string(ms / 1000);
+  if (ms % 1000 != 0) {
+    auto frac = std::to_string(1000 + ms % 1000).substr(1);
+    while (!frac.empty() && frac.back() == '0')
+      frac.pop_back();
+    s += "." + frac;
+  }
+  return s;
+}
+
+} // namespace
+
+struct site_model::page_info {
+  enum class kind_t { page, private_page, calendar, robots, redirect, not_found };
+  kind_t kind = kind_t::not_found;
+  uint16_t status = 404;
+  uint32_t index = 0;       // page number, or year*12+month for the calendar
+  std::string location;
+  std::vector<std::string> hrefs;
+};
+
+site_model::site_model(site_params params, uint16_t port) : params_(params), port_(port) {
+  params_.hosts = std::clamp(params_.hosts, 1u, max_hosts);
+  params_.pages = std::max(params_.pages, 1u);
+}
+
+std::string site_model::host_address(uint32_t h) const {
+  return "127.0." + std::to_string(1 + h / 254) + "." + std::to_string(1 + h % 254);
+}
+
+std::optional<uint32_t> site_model::host_index(std::string_view address) const {
+  if (!starts_with(address, "127.0."))
+    return std::nullopt;
+  address.remove_prefix(6);
+  auto dot = address.find('.');
+  if (dot == std::string_view::npos)
+    return std::nullopt;
+  auto x = parse_index(address.substr(0, dot));
+  auto y = parse_index(address.substr(dot + 1));
+  if (!x || !y || *x < 1 || *x > 255 || *y < 1 || *y > 254)
+    return std::nullopt;
+  auto h = (*x - 1) * 254 + (*y - 1);
+  if (h >= params_.hosts)
+    return std::nullopt;
+  return h;
+}
+
+std::string site_model::origin(uint32_t h) const {
+  return (params_.tls ? "https://" : "http://") + host_address(h) + ":" + std::to_string(port_);
+}
+
+std::string site_model::page_path(uint32_t k) const {
+  auto n = std::to_string(k);
+  if (k == 0)
+    return "/";
+  switch (k % 4) {
+    case 1: return "/articles/" + n + ".html";
+    case 2: return "/catalog/item?id=" + n;
+    case 3: return "/docs/" + n + "/";
+    default: return "/p/" + n;
+  }
+}
+
+std::optional<std::string> site_model::robots_txt(uint32_t h) const {
+  std::string delay;
+  if (params_.crawl_delay.count() > 0)
+    delay = "Crawl-delay: " + format_seconds(params_.crawl_delay) + "\n";
+  switch (h % 5) {
+    case 0:
+      return "# robots.txt of host " + std::to_string(h) + "\nUser-agent: *\nDisallow: /private/\n";
+    case 1:
+      return "User-agent: *\nDisallow: /private/\n" + delay;
+    case 2:
+      return "User-agent: *\nDisallow: /\n\n"
+             "User-agent: arachne\nAllow: /\nDisallow: /private/\nDisallow: /catalog/item?id=1\n";
+    case 3:
+      return "User-agent: *\nDisallow: /docs/*7/$\nDisallow: /private/\nAllow: /private/3$\n"
+             "Disallow: /*?ref=related\n\nSitemap: "
+             + origin(h) + "/sitemap.xml\n";
+    default:
+      return std::nullopt;
+  }
+}
+
+site_model::page_info site_model::describe(uint32_t h, std::string_view target) const {
+  using kind_t = page_info::kind_t;
+  page_info info;
+  auto q = target.find('?');
+  auto path = target.substr(0, q);
+  auto query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+  auto P = params_.pages;
+  auto as_page = [&](std::optional<uint32_t> k, uint32_t rest) {
+    if (k && *k < P && (*k % 4 == rest) && (*k != 0 || rest == 0)) {
+      info.kind = kind_t::page;
+      info.status = 200;
+      info.index = *k;
+    }
+  };
+  if (path == "/robots.txt") {
+    if (robots_txt(h)) {
+      info.kind = kind_t::robots;
+      info.status = 200;
+    }
+  } else if (path == "/") {
+    as_page(0u, 0);
+  } else if (starts_with(path, "/articles/") && path.size() > 15
+             && path.substr(path.size() - 5) == ".html") {
+    as_page(parse_index(path.substr(10, path.size() - 15)), 1);
+  } else if (path == "/catalog/item") {
+    // The first id= parameter names the page; others (ref=...) are variants.
+    std::string_view id;
+    for (auto rest = query; !rest.empty();) {
+      auto amp = rest.find('&');
+      auto param = rest.substr(0, amp);
+      if (starts_with(param, "id=")) {
+        id = param.substr(3);
+        break;
+      }
+      rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+    }
+    as_page(parse_index(id), 2);
+  } else if (starts_with(path, "/docs/") && path.size() > 7 && path.back() == '/') {
+    as_page(parse_index(path.substr(6, path.size() - 7)), 3);
+  } else if (starts_with(path, "/p/")) {
+    auto k = parse_index(path.substr(3));
+    if (k && *k != 0)
+      as_page(k, 0);
+  } else if (starts_with(path, "/old/")) {
+    if (auto k = parse_index(path.substr(5)); k && *k < P) {
+      info.kind = kind_t::redirect;
+      info.status = 301;
+      info.location = (*k % 2 == 0 ? origin(h) : std::string{}) + page_path(*k);
+    }
+  } else if (starts_with(path, "/moved/")) {
+    if (auto k = parse_index(path.substr(7)); k && *k < P) {
+      info.kind = kind_t::redirect;
+      info.status = 302;
+      info.location = "../old/" + std::to_string(*k);
+    }
+  } else if (path == "/loop/a" || path == "/loop/b") {
+    info.kind = kind_t::redirect;
+    info.status = 302;
+    info.location = path == "/loop/a" ? "/loop/b" : "a";
+  } else if (starts_with(path, "/private/")) {
+    if (auto k = parse_index(path.substr(9)); k && *k < P) {
+      info.kind = kind_t::private_page;
+      info.status = 200;
+      info.index = *k;
+      info.hrefs = {"/", page_path(*k)};
+    }
+  } else if (starts_with(path, "/calendar/") && path.back() == '/') {
+    auto rest = path.substr(10, path.size() - 11);
+    auto slash = rest.find('/');
+    if (slash != std::string_view::npos) {
+      auto y = parse_index(rest.substr(0, slash));
+      auto m = parse_index(rest.substr(slash + 1));
+      if (y && m && *y >= 1 && *y <= 9999 && *m >= 1 && *m <= 12) {
+        info.kind = kind_t::calendar;
+        info.status = 200;
+        auto month = *y * 12 + (*m - 1);
+        info.index = month;
+        auto at = [](uint32_t mm) {
+          return "/calendar/" + std::to_string(mm / 12) + "/" + std::to_string(mm % 12 + 1) + "/";
+        };
+        info.hrefs = {"/", at(month + 1)};
+        if (month > 12)
+          info.hrefs.push_back(at(month - 1));
+      }
+    }
+  }
+  if (info.kind != kind_t::page)
+    return info;
+  // The links of a regular page.
+  auto k = info.index;
+  auto H = params_.hosts;
+  rng r{seed_of(params_.seed, h, k)};
+  auto here = page_path(k);
+  auto& out = info.hrefs;
+  auto n = 20 + r.below(41);
+  out.reserve(n);
+  out.push_back(relative_href(here, page_path((k + 1) % P)));
+  out.push_back(relative_href(here, page_path(static_cast<uint32_t>((2ull * k + 1) % P))));
+  out.push_back(relative_href(here, page_path(static_cast<uint32_t>((2ull * k + 2) % P))));
+  if (k == 0) {
+    out.push_back(origin((h + 1) % H) + "/");
+    out.push_back("/calendar/2026/1/");
+  } else {
+    out.push_back("/");
+  }
+  if (k % 50 == 7)
+    out.push_back("/loop/a");
+  while (out.size() < n) {
+    auto j = r.below(P);
+    auto pick = r.below(100);
+    if (pick < 30) {
+      out.push_back(relative_href(here, page_path(j)));
+    } else if (pick < 45) {
+      out.push_back(page_path(j));
+    } else if (pick < 53) {
+      out.push_back(origin(h) + page_path(j));
+    } else if (pick < 57) {
+      out.push_back("//" + host_address(r.below(H)) + ":" + std::to_string(port_) + page_path(j));
+    } else if (pick < 69) {
+      out.push_back(origin(r.below(H)) + page_path(j));
+    } else if (pick < 75) {
+      out.push_back(r.below(3) == 0 ? std::string{"#top"}
+                                    : page_path(j) + "#s" + std::to_string(r.below(5)));
+    } else if (pick < 80) {
+      auto p = page_path(j);
+      p += p.find('?') == std::string::npos ? '?' : '&';
+      p += r.below(2) == 0 ? "ref=nav" : "ref=related";
+      out.push_back(std::move(p));
+    } else if (pick < 85) {
+      out.push_back(out[r.below(static_cast<uint32_t>(out.size()))]);
+    } else if (pick < 88) {
+      out.push_back("/missing/" + std::to_string(r.below(10)));
+    } else if (pick < 92) {
+      out.push_back((r.below(2) == 0 ? "/old/" : "/moved/") + std::to_string(j));
+    } else if (pick < 95) {
+      out.push_back("/private/" + std::to_string(j % 10));
+    } else if (pick < 98) {
+      static constexpr const char* other[] = {"mailto:info@site.test", "javascript:void(0)",
+                                              "tel:+1-555-0100"};
+      out.push_back(other[r.below(3)]);
+    } else {
+      out.push_back("  " + page_path(j) + " ");
+    }
+  }
+  return info;
+}
+
+std::vector<std::string> site_model::links(uint32_t h, std::string_view target) const {
+  return describe(h, target).hrefs;
+}
+
+response site_model::respond(uint32_t h, std::string_view target) const {
+  using kind_t = page_info::kind_t;
+  auto info = describe(h, target);
+  response res;
+  res.status = info.status;
+  res.content_type = "text/html; charset=utf-8";
+  switch (info.kind) {
+    case kind_t::robots:
+      res.content_type = "text/plain";
+      res.body = *robots_txt(h);
+      return res;
+    case kind_t::redirect:
+      res.location = info.location;
+      res.body = small_page("Moved", {info.location});
+      return res;
+    case kind_t::not_found:
+      res.body = small_page("Not found", {"/"});
+      return res;
+    case kind_t::private_page:
+      res.body = small_page("Private " + std::to_string(info.index), info.hrefs);
+      return res;
+    case kind_t::calendar:
+      res.body = small_page("Calendar " + std::to_string(info.index / 12) + "-"
+                              + std::to_string(info.index % 12 + 1),
+                            info.hrefs);
+      return res;
+    case kind_t::page:
+      break;
+  }
+  // A regular page: 15-30 KB of text with the links spread through it.
+  auto k = info.index;
+  rng r{seed_of(params_.seed, h, k) ^ 0xA5A5A5A5ull};
+  std::size_t target_size = 15000 + r.below(14000);
+  auto& out = res.body;
+  out.reserve(target_size + 4096);
+  static constexpr const char* kinds[] = {"Page", "Article", "Product", "Guide"};
+  auto title = std::string{kinds[k % 4]} + " " + std::to_string(k) + " of host " + std::to_string(h);
+  out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+         "<meta name=\"viewport\" content=\"width=device-width\">\n<title>";
+  out += title;
+  out += "</title>\n</head>\n<body>\n<header>\n<h1>";
+  out += title;
+  out += "</h1>\n<nav>\n";
+  auto& hrefs = info.hrefs;
+  std::size_t next = 0;
+  auto link = [&] {
+    out += "<a href=\"";
+    append_escaped(out, hrefs[next++]);
+    out += "\">";
+    append_words(out, r, 1 + r.below(3));
+    out += "</a>";
+  };
+  for (int i = 0; i < 4 && next < hrefs.size(); ++i) {
+    link();
+    out += '\n';
+  }
+  out += "</nav>\n</header>\n<main>\n";
+  if (k % 4 == 2) {
+    out += "<div class=\"product\">\n<h2 class=\"name\">Product " + std::to_string(h) + "-"
+           + std::to_string(k) + "</h2>\n<span class=\"price\">"
+           + std::to_string(5 + r.below(495)) + "." + std::to_string(10 + r.below(90))
+           + "</span>\n</div>\n";
+  }
+  auto remaining_links = [&] { return hrefs.size() - next; };
+  while (out.size() + 40 < target_size || remaining_links() > 0) {
+    out += "<p>";
+    auto words_in_paragraph = 40 + r.below(80);
+    // Spread the links evenly over the paragraphs still to come.
+    auto paragraphs_left = std::max<std::size_t>(1, (target_size - std::min(out.size(), target_size)) / 700);
+    auto links_here = std::min<std::size_t>(remaining_links(), (remaining_links() + paragraphs_left - 1) / paragraphs_left);
+    for (uint32_t w = 0; w < words_in_paragraph; ++w) {
+      out += w == 0 ? "" : " ";
+      if (links_here > 0 && r.below(words_in_paragraph) < links_here + 1) {
+        link();
+        --links_here;
+      } else {
+        out += words[r.below(word_count)];
+      }
+    }
+    while (links_here-- > 0) {
+      out += ' ';
+      link();
+    }
+    out += ".</p>\n";
+  }
+  out += "</main>\n<footer>Arachne demo site</footer>\n</body>\n</html>\n";
+  return res;
+}
+
+std::vector<truth_entry> site_model::truth(const truth_options& opts) const {
+  std::vector<std::string> seeds = opts.seeds;
+  if (seeds.empty())
+    seeds.push_back(origin(0) + "/");
+  std::unordered_map<uint32_t, robots_rules> robots;
+  auto rules_of = [&](uint32_t h) -> const robots_rules& {
+    auto i = robots.find(h);
+    if (i == robots.end()) {
+      auto text = robots_txt(h);
+      i = robots.emplace(h, text ? robots_rules::parse(*text, opts.user_agent)
+                                 : robots_rules::allow_all()).first;
+    }
+    return i->second;
+  };
+  // 0-1 breadth-first search: a link costs one level of depth, a redirect none.
+  std::unordered_map<std::string, uint32_t> depth;
+  std::unordered_set<std::string> done;
+  std::deque<std::pair<url, uint32_t>> queue;
+  auto reach = [&](url u, uint32_t d, bool front) {
+    auto [it, added] = depth.emplace(u.str(), d);
+    if (!added) {
+      if (it->second <= d)
+        return;
+      it->second = d;
+    }
+    if (front)
+      queue.emplace_front(std::move(u), d);
+    else
+      queue.emplace_back(std::move(u), d);
+  };
+  for (auto& s : seeds)
+    if (auto u = parse_url(s))
+      reach(std::move(*u), 0, false);
+  bool skipped_trap = false;
+  std::vector<truth_entry> out;
+  while (!queue.empty()) {
+    auto [u, d] = std::move(queue.front());
+    queue.pop_front();
+    if (depth[u.str()] != d || done.count(u.str()) > 0)
+      continue;
+    auto h = host_index(u.hostname());
+    if (!h || u.port() != port_ || u.is_https() != params_.tls)
+      continue; // not part of this site
+    if (!opts.max_depth && starts_with(u.path(), "/calendar/")) {
+      skipped_trap = true;
+      continue;
+    }
+    done.insert(u.str());
+    truth_entry e{u.str(), {}, {}, d};
+    if (!rules_of(*h).allowed(u.target())) {
+      e.outcome = "robots_denied";
+      out.push_back(std::move(e));
+      continue;
+    }
+    auto info = describe(*h, u.target());
+    e.outcome = std::to_string(info.status);
+    e.location = info.location;
+    if (!info.location.empty()) {
+      if (auto next = resolve_url(u, info.location))
+        reach(std::move(*next), d, true);
+    } else if (info.status == 200 && (!opts.max_depth || d < *opts.max_depth)) {
+      for (auto& href : info.hrefs)
+        if (auto next = resolve_url(u, href))
+          reach(std::move(*next), d + 1, false);
+    }
+    out.push_back(std::move(e));
+  }
+  if (skipped_trap)
+    std::cerr << "arachne site: truth leaves out the endless /calendar/ trap "
+                 "(give --truth-max-depth to include it up to a depth)\n";
+  std::sort(out.begin(), out.end(),
+            [](const truth_entry& x, const truth_entry& y) { return x.url < y.url; });
+  return out;
+}
+
+} // namespace arachne::site

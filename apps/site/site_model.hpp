@@ -1,0 +1,95 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "caf/timespan.hpp"
+
+namespace arachne::site {
+
+/// What the synthetic web looks like; the same parameters give the same web.
+struct site_params {
+  uint32_t hosts = 10;                                    // distinct loopback hosts
+  uint32_t pages = 50;                                    // pages per host
+  uint64_t seed = 1;                                      // varies links and text
+  bool tls = false;                                       // https:// instead of http://
+  caf::timespan crawl_delay = std::chrono::seconds(1);   // for hosts that declare one; 0 = none do
+};
+
+/// The most hosts a site can have (127.0.1.1 ... 127.0.255.254).
+constexpr uint32_t max_hosts = 254u * 255u;
+
+/// One answer of the site to a request.
+struct response {
+  uint16_t status = 200;
+  std::string content_type;
+  std::string location; // for redirects, as sent
+  std::string body;
+};
+
+/// One URL of the truth: what a polite crawler records for it.
+struct truth_entry {
+  std::string url;      // normalised
+  std::string outcome;  // HTTP status ("200", "301", ...) or "robots_denied"
+  std::string location; // redirect target as sent, if any
+  uint32_t depth = 0;   // shortest distance from a seed (a redirect hop costs 0)
+};
+
+/// What `site_model::truth` explores.
+struct truth_options {
+  std::vector<std::string> seeds;        // default: the front page of host 0
+  std::string user_agent = "arachne";    // robots.txt token
+  std::optional<uint32_t> max_depth;     // without one, the calendar trap is left out
+};
+
+/// A deterministic synthetic web of `hosts` loopback hosts with `pages` pages
+/// each: realistic HTML with relative, absolute, cross-host, fragment, query
+/// and duplicate links, 404s, redirects, a redirect loop, an endless calendar,
+/// and robots.txt rules (some with Crawl-delay). Immutable once the port is set.
+class site_model {
+public:
+  explicit site_model(site_params params, uint16_t port = 0);
+
+  /// Sets the port every host listens on (it appears in absolute links).
+  void set_port(uint16_t port) noexcept { port_ = port; }
+
+  const site_params& params() const noexcept { return params_; }
+  uint16_t port() const noexcept { return port_; }
+
+  /// The loopback address of host `h` (127.0.1.1 for host 0).
+  std::string host_address(uint32_t h) const;
+
+  /// The host serving `address`, if any.
+  std::optional<uint32_t> host_index(std::string_view address) const;
+
+  /// `http://127.0.1.1:PORT` (or https).
+  std::string origin(uint32_t h) const;
+
+  /// The path of page `k` ("/" for page 0).
+  std::string page_path(uint32_t k) const;
+
+  /// Answers a request for `target` (path and query) on host `h`.
+  response respond(uint32_t h, std::string_view target) const;
+
+  /// The links a page carries, as its HTML writes them (entities decoded);
+  /// empty for targets that are not HTML pages.
+  std::vector<std::string> links(uint32_t h, std::string_view target) const;
+
+  /// The robots.txt of host `h`; `nullopt` if it has none (404).
+  std::optional<std::string> robots_txt(uint32_t h) const;
+
+  /// Every URL a polite crawler reaches from the seeds under robots.txt, sorted.
+  std::vector<truth_entry> truth(const truth_options& opts) const;
+
+private:
+  struct page_info;
+  page_info describe(uint32_t h, std::string_view target) const;
+
+  site_params params_;
+  uint16_t port_ = 0;
+};
+
+} // namespace arachne::site

@@ -1,0 +1,359 @@
+#include "site_server.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+namespace beast = boost::beast; // from <boost/beast.hpp>
+namespace http = beast::http;   // from <boost/beast/http.hpp>
+namespace asio = boost::asio;   // from <boost/asio.hpp>
+namespace ssl = asio::ssl;      // from <boost/asio/ssl.hpp>
+using tcp = asio::ip::tcp;
+
+namespace arachne::site {
+
+struct site_server::impl {
+  impl(site_params params, server_options o) : model(params), opts(std::move(o)) {}
+
+  site_model model;
+  server_options opts;
+  asio::io_context ioc;
+  std::optional<ssl::context> tls_ctx;
+  std::optional<tls_material> material;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors; // one per host
+  std::vector<std::string> addresses;                     // of the hosts
+  std::vector<std::thread> threads;
+  std::optional<asio::steady_timer> flush_timer;
+  std::atomic<uint64_t> responses{0};
+  std::mutex log_mutex;
+  std::FILE* log = nullptr;
+  bool running = false;
+
+  void log_line(uint32_t host, const std::string& target, unsigned status, std::size_t bytes,
+                std::chrono::system_clock::time_point start, const std::string& peer) {
+    if (log == nullptr)
+      return;
+    using std::chrono::duration_cast;
+    using std::chrono::microseconds;
+    auto us = [](auto t) {
+      return static_cast<long long>(duration_cast<microseconds>(t.time_since_epoch()).count());
+    };
+    auto end = std::chrono::system_clock::now();
+    std::lock_guard<std::mutex> guard{log_mutex};
+    std::fprintf(log, "%lld\t%lld\t%s\t%s\t%u\t%zu\t%s\n", us(start), us(end),
+                 addresses[host].c_str(), target.c_str(), status, bytes, peer.c_str());
+  }
+
+  void schedule_flush() {
+    flush_timer->expires_after(std::chrono::milliseconds(500));
+    flush_timer->async_wait([this](beast::error_code ec) {
+      if (ec)
+        return;
+      {
+        std::lock_guard<std::mutex> guard{log_mutex};
+        std::fflush(log);
+      }
+      schedule_flush();
+    });
+  }
+
+  void accept(std::size_t h);
+};
+
+namespace {
+
+// One connection: read a request, answer it from the model, repeat while the
+// client keeps the connection alive.
+template <class Stream>
+class session : public std::enable_shared_from_this<session<Stream>> {
+public:
+  static constexpr bool is_tls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  template <class... Ts>
+  session(site_server::impl* server, uint32_t host, std::string peer, Ts&&... xs)
+    : server_(server),
+      host_(host),
+      peer_(std::move(peer)),
+      stream_(std::forward<Ts>(xs)...),
+      timer_(stream_.get_executor()) {}
+
+  void run() {
+    if constexpr (is_tls) {
+      // Bound the handshake like every other step.
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(10));
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (!ec)
+                                  self->read();
+                              });
+    } else {
+      read();
+    }
+  }
+
+private:
+  void read() {
+    parser_.emplace();
+    parser_->header_limit(16 * 1024);
+    parser_->body_limit(64 * 1024);
+    beast::get_lowest_layer(stream_).expires_after(server_->opts.idle_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->on_read(ec);
+                     });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == http::error::end_of_stream)
+      return close();
+    if (ec)
+      return; // timeout, reset or garbage: drop the connection
+    start_ = std::chrono::system_clock::now();
+    auto& req = parser_->get();
+    target_ = std::string(req.target());
+    auto answer = server_->model.respond(host_, target_);
+    res_ = {};
+    res_.version(req.version());
+    res_.keep_alive(req.keep_alive());
+    res_.set(http::field::server, "arachne-site");
+    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+      res_.result(http::status::method_not_allowed);
+      res_.set(http::field::allow, "GET, HEAD");
+      res_.set(http::field::content_type, "text/plain");
+      res_.body() = "method not allowed\n";
+    } else {
+      res_.result(answer.status);
+      res_.set(http::field::content_type, answer.content_type);
+      if (!answer.location.empty())
+        res_.set(http::field::location, answer.location);
+      res_.body() = std::move(answer.body);
+    }
+    res_.prepare_payload();
+    if (req.method() == http::verb::head)
+      res_.body().clear(); // Content-Length stays that of the GET
+    auto latency = server_->opts.latency;
+    if (latency.count() > 0) {
+      timer_.expires_after(latency);
+      timer_.async_wait([self = this->shared_from_this()](beast::error_code) { self->write(); });
+    } else {
+      write();
+    }
+  }
+
+  void write() {
+    // Logged before the write so that a client that has its answer also
+    // finds the line in the log.
+    ++server_->responses;
+    server_->log_line(host_, target_, res_.result_int(), res_.body().size(), start_, peer_);
+    beast::get_lowest_layer(stream_).expires_after(server_->opts.idle_timeout);
+    http::async_write(stream_, res_,
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->on_write(ec);
+                      });
+  }
+
+  void on_write(beast::error_code ec) {
+    if (ec)
+      return;
+    if (res_.need_eof())
+      return close();
+    read();
+  }
+
+  void close() {
+    if constexpr (is_tls) {
+      // Many clients never answer close_notify: bound the wait.
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(1));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
+    } else {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+  }
+
+  site_server::impl* server_;
+  uint32_t host_;
+  std::string peer_;
+  Stream stream_;
+  asio::steady_timer timer_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> res_;
+  std::string target_;
+  std::chrono::system_clock::time_point start_;
+};
+
+} // namespace
+
+void site_server::impl::accept(std::size_t h) {
+  acceptors[h]->async_accept(
+    asio::make_strand(ioc), [this, h](beast::error_code ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted || !acceptors[h]->is_open())
+        return;
+      if (ec) {
+        // Out of descriptors or similar: pause briefly instead of spinning.
+        auto t = std::make_shared<asio::steady_timer>(ioc, std::chrono::milliseconds(50));
+        t->async_wait([this, h, t](beast::error_code) { accept(h); });
+        return;
+      }
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      auto remote = socket.remote_endpoint(ignored);
+      auto peer = remote.address().to_string() + ":" + std::to_string(remote.port());
+      auto host = static_cast<uint32_t>(h);
+      if (tls_ctx)
+        std::make_shared<session<beast::ssl_stream<beast::tcp_stream>>>(
+          this, host, std::move(peer), std::move(socket), *tls_ctx)
+          ->run();
+      else
+        std::make_shared<session<beast::tcp_stream>>(this, host, std::move(peer),
+                                                     std::move(socket))
+          ->run();
+      accept(h);
+    });
+}
+
+site_server::site_server(site_params params, server_options opts)
+  : impl_(std::make_unique<impl>(params, std::move(opts))) {}
+
+site_server::~site_server() {
+  stop();
+}
+
+std::string site_server::listen(uint16_t port) {
+  auto& s = *impl_;
+  auto hosts = s.model.params().hosts;
+  s.addresses.clear();
+  for (uint32_t h = 0; h < hosts; ++h)
+    s.addresses.push_back(s.model.host_address(h));
+  // With port 0 the first host picks a free port and the others follow; if one
+  // of them finds it taken, start over with another port.
+  std::string last_error;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    s.acceptors.clear();
+    uint16_t p = port;
+    bool ok = true;
+    for (uint32_t h = 0; h < hosts && ok; ++h) {
+      auto acc = std::make_unique<tcp::acceptor>(s.ioc);
+      tcp::endpoint ep{asio::ip::make_address_v4(s.addresses[h]), p};
+      beast::error_code ec;
+      acc->open(ep.protocol(), ec);
+      if (!ec)
+        acc->set_option(tcp::acceptor::reuse_address(true), ec);
+      if (!ec)
+        acc->bind(ep, ec);
+      if (!ec)
+        acc->listen(asio::socket_base::max_listen_connections, ec);
+      if (ec) {
+        last_error = "cannot listen on " + s.addresses[h] + ":" + std::to_string(p) + ": "
+                     + ec.message();
+        ok = false;
+        break;
+      }
+      if (p == 0)
+        p = acc->local_endpoint().port();
+      s.acceptors.push_back(std::move(acc));
+    }
+    if (ok) {
+      s.model.set_port(p);
+      break;
+    }
+    s.acceptors.clear();
+    if (port != 0)
+      return last_error;
+  }
+  if (s.acceptors.empty())
+    return last_error;
+  if (s.model.params().tls) {
+    tls_request req;
+    req.ip_names = s.addresses;
+    req.dns_names = {"localhost"};
+    s.material = make_tls_material(req);
+    s.tls_ctx.emplace(ssl::context::tls_server);
+    s.tls_ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2
+                           | ssl::context::no_sslv3 | ssl::context::no_tlsv1
+                           | ssl::context::no_tlsv1_1);
+    s.tls_ctx->use_certificate_chain(asio::buffer(s.material->cert_pem));
+    s.tls_ctx->use_private_key(asio::buffer(s.material->key_pem), ssl::context::pem);
+  }
+  if (!s.opts.access_log.empty()) {
+    s.log = std::fopen(s.opts.access_log.c_str(), "a");
+    if (s.log == nullptr)
+      return "cannot open access log '" + s.opts.access_log + "'";
+    std::setvbuf(s.log, nullptr, _IOFBF, 1 << 16);
+  }
+  return {};
+}
+
+void site_server::start() {
+  auto& s = *impl_;
+  if (s.running)
+    return;
+  s.running = true;
+  for (std::size_t h = 0; h < s.acceptors.size(); ++h)
+    s.accept(h);
+  if (s.log != nullptr) {
+    s.flush_timer.emplace(s.ioc);
+    s.schedule_flush();
+  }
+  auto n = std::max(1u, s.opts.threads);
+  for (uint32_t i = 0; i < n; ++i)
+    s.threads.emplace_back([&s] { s.ioc.run(); });
+}
+
+void site_server::stop() {
+  auto& s = *impl_;
+  if (s.running) {
+    asio::post(s.ioc, [&s] {
+      for (auto& a : s.acceptors) {
+        beast::error_code ignored;
+        a->close(ignored);
+      }
+      if (s.flush_timer)
+        s.flush_timer->cancel();
+    });
+    s.ioc.stop();
+    for (auto& t : s.threads)
+      t.join();
+    s.threads.clear();
+    s.running = false;
+  }
+  if (s.log != nullptr) {
+    std::fclose(s.log);
+    s.log = nullptr;
+  }
+}
+
+uint16_t site_server::port() const noexcept {
+  return impl_->model.port();
+}
+
+const site_model& site_server::model() const noexcept {
+  return impl_->model;
+}
+
+const tls_material* site_server::tls() const noexcept {
+  return impl_->material ? &*impl_->material : nullptr;
+}
+
+uint64_t site_server::responses() const noexcept {
+  return impl_->responses.load();
+}
+
+void site_server::flush_log() {
+  std::lock_guard<std::mutex> guard{impl_->log_mutex};
+  if (impl_->log != nullptr)
+    std::fflush(impl_->log);
+}
+
+} // namespace arachne::site

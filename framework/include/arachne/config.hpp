@@ -1,0 +1,72 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "caf/actor_system_config.hpp"
+#include "caf/error.hpp"
+
+#include "arachne/options.hpp"
+#include "arachne/url.hpp"
+
+namespace arachne {
+
+/// Registers every message type that may cross a process boundary, and the
+/// `crawl_errc` error category, with `cfg`; `config` does this itself.
+void register_message_types(caf::actor_system_config& cfg);
+
+/// The settings a crawl runs with; every field is an option in `config`.
+struct settings {
+  /// Scheduler threads for the actors; 0 means one per core.
+  uint32_t threads = 0;
+
+  /// The User-Agent header, and the token robots.txt groups are matched against.
+  std::string user_agent = "arachne/0.1";
+
+  /// How URLs are normalised for deduplication.
+  std::string query_mode = "keep";
+  std::vector<std::string> strip_params;
+  uint64_t max_url_length = 2048;
+
+  /// The URL options these settings describe.
+  url_options url_rules() const;
+};
+
+/// Arachne's actor system configuration: the crawl settings with their
+/// command-line options, and every message type registered.
+class config : public caf::actor_system_config {
+public:
+  config();
+
+  config(const config&) = delete;
+  config& operator=(const config&) = delete;
+
+  /// The settings; options write into them.
+  settings crawl;
+
+  /// The command-line options bound to `crawl`; apps add their own.
+  option_set& options() noexcept { return options_; }
+
+  /// Arguments that were not options, in order.
+  std::vector<std::string> positional;
+
+  /// Parses Arachne's `--name=value` options; options with a dot in their name
+  /// (`--scheduler.max-threads=2`) go to CAF. Used by `CAF_MAIN` apps.
+  caf::error parse(int argc, char** argv, const char* ini_file = nullptr);
+
+  /// Parses Arachne's options from `args` and applies them; returns a one-line
+  /// error, or an empty string. Sets `help_requested` for --help.
+  std::string parse_args(const std::vector<std::string>& args);
+
+  /// True if the last parse saw --help.
+  bool help_requested = false;
+
+  /// Pushes the settings into CAF's configuration (scheduler threads).
+  void apply();
+
+private:
+  option_set options_;
+};
+
+} // namespace arachne

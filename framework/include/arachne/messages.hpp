@@ -1,0 +1,399 @@
+#pragma once
+
+// The messages Arachne's actors exchange, with their inspect() functions and
+// atoms. Every type that may cross a process boundary is registered in
+// `register_message_types` (config.cpp), the one place that does so.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "caf/atom.hpp"
+#include "caf/meta/load_callback.hpp"
+#include "caf/meta/type_name.hpp"
+#include "caf/timespan.hpp"
+#include "caf/timestamp.hpp"
+
+#include "arachne/errors.hpp"
+
+namespace arachne {
+
+// -- atoms ---------------------------------------------------------------------
+
+using fetch_atom = caf::atom_constant<caf::atom("fetch")>;     // fetch one request
+using acquire_atom = caf::atom_constant<caf::atom("acquire")>; // ask for a politeness slot
+using release_atom = caf::atom_constant<caf::atom("release")>; // give a slot back with feedback
+using lease_atom = caf::atom_constant<caf::atom("lease")>;     // ask for a proxy
+using report_atom = caf::atom_constant<caf::atom("report")>;   // tell how a proxy did
+using parse_atom = caf::atom_constant<caf::atom("parse")>;     // parse a fetched page
+using seed_atom = caf::atom_constant<caf::atom("seed")>;       // add seed URLs
+using stats_atom = caf::atom_constant<caf::atom("stats")>;     // ask for counters
+using idle_atom = caf::atom_constant<caf::atom("idle")>;       // a shard has nothing to do
+using open_atom = caf::atom_constant<caf::atom("open")>;       // a sink's crawl starts
+using join_atom = caf::atom_constant<caf::atom("join")>;       // a node joins a cluster
+using start_atom = caf::atom_constant<caf::atom("start")>;     // start crawling
+using stop_atom = caf::atom_constant<caf::atom("stop")>;       // stop gracefully
+
+// -- shared payloads -----------------------------------------------------------
+
+/// An immutable byte buffer shared between messages in one process (bodies are
+/// never copied locally); it is copied only when serialised for another process.
+class shared_bytes {
+public:
+  shared_bytes() = default;
+
+  /// Takes ownership of `data`.
+  explicit shared_bytes(std::string data)
+    : data_(std::make_shared<const std::string>(std::move(data))) {}
+
+  /// The bytes.
+  std::string_view view() const noexcept {
+    return data_ ? std::string_view{*data_} : std::string_view{};
+  }
+
+  /// Number of bytes.
+  std::size_t size() const noexcept { return data_ ? data_->size() : 0; }
+
+  /// True if there are no bytes.
+  bool empty() const noexcept { return size() == 0; }
+
+  friend bool operator==(const shared_bytes& x, const shared_bytes& y) noexcept {
+    return x.view() == y.view();
+  }
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, shared_bytes& x) {
+    std::string tmp;
+    if constexpr (Inspector::reads_state) {
+      if (x.data_)
+        tmp = *x.data_;
+    }
+    auto load = caf::meta::load_callback([&]() -> caf::error {
+      x = shared_bytes{std::move(tmp)};
+      return caf::none;
+    });
+    return f(caf::meta::type_name("shared_bytes"), tmp, load);
+  }
+
+private:
+  std::shared_ptr<const std::string> data_;
+};
+
+/// One HTTP header field as received or sent.
+using header_field = std::pair<std::string, std::string>;
+
+// -- frontier ------------------------------------------------------------------
+
+/// A URL on its way through the crawl: a seed, a discovered link, or a retry.
+struct crawl_request {
+  std::string url;      // normalised absolute URL
+  uint32_t depth = 0;   // links from the nearest seed
+  std::string referrer; // page the link was found on; empty for seeds
+  uint32_t attempt = 0; // 0 for the first try, counts retries
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, crawl_request& x) {
+  return f(caf::meta::type_name("crawl_request"), x.url, x.depth, x.referrer, x.attempt);
+}
+
+/// Discovered URLs for the hosts one frontier shard owns, sent in one message.
+struct link_batch {
+  std::vector<crawl_request> links;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, link_batch& x) {
+  return f(caf::meta::type_name("link_batch"), x.links);
+}
+
+/// Counters of one frontier shard, for progress and the final report.
+struct frontier_stats {
+  uint64_t shard = 0;       // shard id
+  uint64_t hosts = 0;       // hosts owned
+  uint64_t seen = 0;        // distinct URLs seen
+  uint64_t queued = 0;      // waiting to be fetched
+  uint64_t in_flight = 0;   // handed to fetchers, no record yet
+  uint64_t recorded = 0;    // ended in a record
+  bool idle = false;        // nothing queued and nothing in flight
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, frontier_stats& x) {
+  return f(caf::meta::type_name("frontier_stats"), x.shard, x.hosts, x.seen, x.queued,
+           x.in_flight, x.recorded, x.idle);
+}
+
+// -- fetcher -------------------------------------------------------------------
+
+/// One HTTP request for a fetcher.
+struct fetch_request {
+  uint64_t id = 0;                   // chosen by the requester, echoed in the result
+  std::string url;                   // normalised absolute URL
+  std::string proxy;                 // proxy URL from a lease; empty for direct
+  uint64_t lease = 0;                // the proxy lease to report back on; 0 if none
+  std::vector<header_field> headers; // extra request headers
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fetch_request& x) {
+  return f(caf::meta::type_name("fetch_request"), x.id, x.url, x.proxy, x.lease, x.headers);
+}
+
+/// Where the time of one fetch went.
+struct fetch_timings {
+  caf::timespan dns{0};
+  caf::timespan connect{0};
+  caf::timespan tls{0};
+  caf::timespan ttfb{0};   // request written to first response byte
+  caf::timespan total{0};
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fetch_timings& x) {
+  return f(caf::meta::type_name("fetch_timings"), x.dns, x.connect, x.tls, x.ttfb, x.total);
+}
+
+/// One hop of a redirect chain.
+struct redirect_hop {
+  std::string url;     // the URL that answered with a redirect
+  uint16_t status = 0; // 301, 302, 303, 307 or 308
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, redirect_hop& x) {
+  return f(caf::meta::type_name("redirect_hop"), x.url, x.status);
+}
+
+/// What one fetch produced: a response or a failure, never nothing.
+struct fetch_result {
+  uint64_t id = 0;                   // the request's id
+  std::string url;                   // requested URL
+  std::string final_url;             // after redirects
+  uint16_t status = 0;               // 0 if no response
+  std::vector<header_field> headers; // response headers as received
+  shared_bytes body;                 // decoded body
+  bool truncated = false;            // body cut at the size limit
+  std::string content_type;          // media type without parameters
+  std::string charset;               // declared charset, if any
+  std::vector<redirect_hop> redirects;
+  fetch_timings timings;
+  uint64_t wire_bytes = 0;           // bytes received on the wire
+  std::string remote_address;        // peer address:port
+  std::string proxy;                 // proxy used, credentials masked; empty if direct
+  crawl_errc error = crawl_errc::none;
+  std::string error_message;         // human-readable detail of `error`
+  caf::timestamp fetched_at{};
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fetch_result& x) {
+  return f(caf::meta::type_name("fetch_result"), x.id, x.url, x.final_url, x.status,
+           x.headers, x.body, x.truncated, x.content_type, x.charset, x.redirects, x.timings,
+           x.wire_bytes, x.remote_address, x.proxy, x.error, x.error_message, x.fetched_at);
+}
+
+// -- rate limiter --------------------------------------------------------------
+
+/// Permission to send one request to a host now.
+struct slot_grant {
+  std::string host;    // host key
+  uint64_t token = 0;  // returned with the release
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, slot_grant& x) {
+  return f(caf::meta::type_name("slot_grant"), x.host, x.token);
+}
+
+/// How a request to a host went, so the limiter can adapt its pace.
+struct fetch_feedback {
+  uint16_t status = 0;               // 0 if no response
+  crawl_errc error = crawl_errc::none;
+  caf::timespan latency{0};          // time to first byte
+  caf::timespan retry_after{0};      // from a Retry-After header; 0 if none
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fetch_feedback& x) {
+  return f(caf::meta::type_name("fetch_feedback"), x.status, x.error, x.latency,
+           x.retry_after);
+}
+
+/// Politeness a host asks for (robots.txt Crawl-delay) or a user configured.
+struct host_policy {
+  caf::timespan delay{0};      // minimum gap between request starts
+  uint32_t concurrency = 0;    // requests in flight at once; 0 keeps the default
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, host_policy& x) {
+  return f(caf::meta::type_name("host_policy"), x.delay, x.concurrency);
+}
+
+// -- proxy manager -------------------------------------------------------------
+
+/// A proxy (or the direct route) lent for one request.
+struct proxy_lease {
+  uint64_t id = 0;       // lease id, reported back with the outcome
+  std::string proxy;     // proxy URL with credentials; empty for direct
+  std::string label;     // the same URL with credentials masked, for records
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, proxy_lease& x) {
+  return f(caf::meta::type_name("proxy_lease"), x.id, x.proxy, x.label);
+}
+
+/// How a request through a leased proxy went.
+enum class proxy_outcome : uint8_t {
+  ok,       // the proxy carried the request (whatever the page's status)
+  failed,   // connect, tunnel or protocol failure at the proxy
+  timeout,  // the proxy did not answer in time
+  banned,   // the target answered as if the proxy's address is banned
+  auth,     // the proxy rejected our credentials
+};
+
+/// The report a fetcher sends after using a lease.
+struct proxy_report {
+  uint64_t lease = 0;
+  proxy_outcome outcome = proxy_outcome::ok;
+  caf::timespan latency{0};
+  std::string host;      // target host key
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, proxy_report& x) {
+  return f(caf::meta::type_name("proxy_report"), x.lease, x.outcome, x.latency, x.host);
+}
+
+/// Health and counters of one proxy.
+struct proxy_stats {
+  std::string label;    // masked proxy URL
+  std::string state;    // active, quarantined or probing
+  uint64_t requests = 0;
+  uint64_t successes = 0;
+  uint64_t failures = 0;
+  uint64_t bans = 0;
+  caf::timespan median_latency{0};
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, proxy_stats& x) {
+  return f(caf::meta::type_name("proxy_stats"), x.label, x.state, x.requests, x.successes,
+           x.failures, x.bans, x.median_latency);
+}
+
+// -- parser and sinks ----------------------------------------------------------
+
+/// A named value of an item a page handler emits.
+using item_field = std::pair<std::string, std::string>;
+
+/// What a sink stores: the outcome of one URL, or an item a page handler emitted.
+struct record {
+  enum class kind_t : uint8_t { page, failure, item };
+  kind_t kind = kind_t::page;
+  std::string url;
+  std::string final_url;
+  uint16_t status = 0;
+  crawl_errc error = crawl_errc::none;
+  std::string error_message;
+  uint32_t depth = 0;
+  caf::timestamp fetched_at{};
+  std::string content_type;
+  uint64_t bytes = 0;
+  caf::timespan elapsed{0};
+  std::string proxy;                // masked
+  std::string title;
+  std::vector<item_field> fields;   // items only
+  shared_bytes body;                // for sinks that keep bodies (WARC); may be empty
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, record& x) {
+  return f(caf::meta::type_name("record"), x.kind, x.url, x.final_url, x.status, x.error,
+           x.error_message, x.depth, x.fetched_at, x.content_type, x.bytes, x.elapsed, x.proxy,
+           x.title, x.fields, x.body);
+}
+
+/// What a parser found on a page.
+struct parse_result {
+  uint64_t id = 0;                 // the fetch's id
+  std::vector<std::string> links;  // absolute, normalised, deduplicated within the page
+  std::vector<record> items;       // emitted by the page handler
+  std::string title;
+  bool nofollow = false;           // meta robots nofollow
+  bool noindex = false;            // meta robots noindex
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, parse_result& x) {
+  return f(caf::meta::type_name("parse_result"), x.id, x.links, x.items, x.title, x.nofollow,
+           x.noindex);
+}
+
+/// Records for a sink; answered with an `ack` that returns one credit.
+struct record_batch {
+  uint64_t seq = 0; // increasing per sender
+  std::vector<record> records;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, record_batch& x) {
+  return f(caf::meta::type_name("record_batch"), x.seq, x.records);
+}
+
+/// A sink has taken a batch over; the sender may send one more.
+struct ack {
+  uint64_t seq = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ack& x) {
+  return f(caf::meta::type_name("ack"), x.seq);
+}
+
+/// What a sink learns when a crawl starts.
+struct crawl_info {
+  std::string crawl_id;
+  std::vector<std::string> seeds;
+  std::string user_agent;
+  caf::timestamp started_at{};
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, crawl_info& x) {
+  return f(caf::meta::type_name("crawl_info"), x.crawl_id, x.seeds, x.user_agent, x.started_at);
+}
+
+// -- cluster -------------------------------------------------------------------
+
+/// A worker node as the coordinator sees it.
+struct node_info {
+  std::string name;        // host:port it listens on
+  uint32_t shards = 0;     // frontier shards it runs
+  double weight = 1.0;     // share of hosts relative to other nodes
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_info& x) {
+  return f(caf::meta::type_name("node_info"), x.name, x.shards, x.weight);
+}
+
+/// Membership: which shards exist, so every node computes the same partition.
+struct cluster_view {
+  uint64_t epoch = 0;             // grows with every membership change
+  std::vector<uint64_t> shards;   // shard ids of all nodes
+  std::vector<double> weights;    // per shard
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_view& x) {
+  return f(caf::meta::type_name("cluster_view"), x.epoch, x.shards, x.weights);
+}
+
+} // namespace arachne

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "caf/timespan.hpp"
+
+namespace arachne {
+
+/// A parsed robots.txt (RFC 9309), ready to answer for one user agent.
+class robots_rules {
+public:
+  /// One Allow or Disallow line.
+  struct rule {
+    bool allow = false;
+    std::string pattern; // path pattern, `*` and a final `$` are special
+  };
+
+  /// Allows everything (no robots.txt, or one answered with 4xx).
+  static robots_rules allow_all();
+
+  /// Disallows everything (robots.txt unreachable or answered with 5xx).
+  static robots_rules disallow_all();
+
+  /// Parses `text` and keeps the rules for `user_agent`'s product token (the
+  /// part before '/', e.g. `arachne` for `arachne/0.1`); only the first
+  /// `max_bytes` are read, as RFC 9309 allows.
+  static robots_rules parse(std::string_view text, std::string_view user_agent,
+                            std::size_t max_bytes = 500 * 1024);
+
+  /// True if the path and query of a URL (`/a/b?c`) may be fetched.
+  bool allowed(std::string_view target) const;
+
+  /// The Crawl-delay of the matched group, if it had one.
+  std::optional<caf::timespan> crawl_delay() const { return crawl_delay_; }
+
+  /// Sitemap URLs listed anywhere in the file.
+  const std::vector<std::string>& sitemaps() const noexcept { return sitemaps_; }
+
+  /// The rules of the group that applies.
+  const std::vector<rule>& rules() const noexcept { return rules_; }
+
+private:
+  std::vector<rule> rules_;
+  std::optional<caf::timespan> crawl_delay_;
+  std::vector<std::string> sitemaps_;
+  bool disallow_all_ = false;
+};
+
+/// True if a robots.txt path pattern matches `target` (RFC 9309 section 2.2.2).
+bool robots_pattern_matches(std::string_view pattern, std::string_view target);
+
+} // namespace arachne

@@ -1,0 +1,95 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "caf/expected.hpp"
+
+namespace arachne {
+
+/// How URLs are normalised for deduplication; part of the crawl configuration.
+struct url_options {
+  /// What happens to the query string.
+  enum class query_mode : uint8_t {
+    keep,   // keep parameters in their order (only the named ones are stripped)
+    sort,   // sort parameters by name, then value (stable for equal names)
+    drop,   // drop the whole query
+  };
+
+  query_mode query = query_mode::keep;
+
+  /// Query parameters to remove; a trailing `*` matches a prefix (`utm_*`).
+  std::vector<std::string> strip_params;
+
+  /// URLs longer than this (after normalisation) are rejected as `invalid_url`.
+  std::size_t max_length = 2048;
+};
+
+/// An absolute, normalised http or https URL: the unit of deduplication.
+class url {
+public:
+  url() = default;
+
+  /// The normalised text, e.g. `https://example.com/a/b?x=1`.
+  const std::string& str() const noexcept { return spec_; }
+
+  /// `http` or `https`.
+  std::string_view scheme() const noexcept;
+
+  /// True for `https`.
+  bool is_https() const noexcept { return https_; }
+
+  /// The host as it appears in the URL: lower case, IDNA-encoded, IPv6 in brackets.
+  std::string_view host() const noexcept;
+
+  /// The host without IPv6 brackets, as a resolver or TLS wants it.
+  std::string_view hostname() const noexcept;
+
+  /// The port, with the scheme's default filled in.
+  uint16_t port() const noexcept { return port_; }
+
+  /// Host plus `:port` when the port is not the default, as in a Host header.
+  std::string_view authority() const noexcept;
+
+  /// Path plus query, as in a request line; never empty.
+  std::string_view target() const noexcept;
+
+  /// The path alone.
+  std::string_view path() const noexcept;
+
+  /// The query without the `?`; empty if there is none.
+  std::string_view query() const noexcept;
+
+  friend bool operator==(const url& x, const url& y) noexcept { return x.spec_ == y.spec_; }
+  friend bool operator!=(const url& x, const url& y) noexcept { return x.spec_ != y.spec_; }
+  friend bool operator<(const url& x, const url& y) noexcept { return x.spec_ < y.spec_; }
+
+private:
+  friend caf::expected<url> make_url(std::string spec, bool https, std::size_t host_len,
+                                     std::size_t authority_len, uint16_t port);
+
+  std::string spec_;
+  uint16_t port_ = 0;
+  uint16_t host_len_ = 0;
+  uint16_t authority_len_ = 0;
+  bool https_ = false;
+};
+
+/// Parses and normalises an absolute URL (errors are `crawl_errc::invalid_url` or
+/// `crawl_errc::unsupported_scheme`, with a reason).
+caf::expected<url> parse_url(std::string_view text, const url_options& opts = {});
+
+/// Resolves a reference found on the page at `base` (RFC 3986 section 5) and normalises it.
+caf::expected<url> resolve_url(const url& base, std::string_view ref,
+                               const url_options& opts = {});
+
+/// The key politeness and partitioning use for a URL's host: its host name, no port.
+std::string_view host_key(const url& u) noexcept;
+
+/// The registrable domain (public suffix plus one label, via libpsl) of a host;
+/// the host itself for IP addresses, single labels and public suffixes.
+std::string registrable_domain(std::string_view host);
+
+} // namespace arachne

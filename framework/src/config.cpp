@@ -1,0 +1,119 @@
+#include "arachne/config.hpp"
+
+#include <iostream>
+#include <thread>
+
+#include "caf/actor_system_config.hpp"
+#include "caf/sec.hpp"
+
+#include "arachne/actor_types.hpp"
+#include "arachne/errors.hpp"
+#include "arachne/messages.hpp"
+
+namespace arachne {
+
+void register_message_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<shared_bytes>("arachne::shared_bytes");
+  cfg.add_message_type<crawl_request>("arachne::crawl_request");
+  cfg.add_message_type<link_batch>("arachne::link_batch");
+  cfg.add_message_type<frontier_stats>("arachne::frontier_stats");
+  cfg.add_message_type<std::vector<frontier_stats>>("std::vector<arachne::frontier_stats>");
+  cfg.add_message_type<fetch_request>("arachne::fetch_request");
+  cfg.add_message_type<fetch_timings>("arachne::fetch_timings");
+  cfg.add_message_type<redirect_hop>("arachne::redirect_hop");
+  cfg.add_message_type<fetch_result>("arachne::fetch_result");
+  cfg.add_message_type<slot_grant>("arachne::slot_grant");
+  cfg.add_message_type<fetch_feedback>("arachne::fetch_feedback");
+  cfg.add_message_type<host_policy>("arachne::host_policy");
+  cfg.add_message_type<proxy_lease>("arachne::proxy_lease");
+  cfg.add_message_type<proxy_report>("arachne::proxy_report");
+  cfg.add_message_type<proxy_stats>("arachne::proxy_stats");
+  cfg.add_message_type<std::vector<proxy_stats>>("std::vector<arachne::proxy_stats>");
+  cfg.add_message_type<record>("arachne::record");
+  cfg.add_message_type<parse_result>("arachne::parse_result");
+  cfg.add_message_type<record_batch>("arachne::record_batch");
+  cfg.add_message_type<ack>("arachne::ack");
+  cfg.add_message_type<crawl_info>("arachne::crawl_info");
+  cfg.add_message_type<node_info>("arachne::node_info");
+  cfg.add_message_type<cluster_view>("arachne::cluster_view");
+  cfg.add_message_type<sink_actor>("arachne::sink_actor");
+  cfg.add_message_type<fetcher_actor>("arachne::fetcher_actor");
+  cfg.add_message_type<rate_limiter_actor>("arachne::rate_limiter_actor");
+  cfg.add_message_type<proxy_manager_actor>("arachne::proxy_manager_actor");
+  cfg.add_message_type<parser_actor>("arachne::parser_actor");
+  cfg.add_message_type<frontier_actor>("arachne::frontier_actor");
+  cfg.add_message_type<std::vector<frontier_actor>>("std::vector<arachne::frontier_actor>");
+  cfg.add_message_type<node_actor>("arachne::node_actor");
+  cfg.add_message_type<coordinator_actor>("arachne::coordinator_actor");
+  cfg.add_error_category(crawl_errc_category,
+                         [](uint8_t code, caf::atom_value, const caf::message& ctx) {
+                           std::string out{to_string_view(static_cast<crawl_errc>(code))};
+                           if (ctx.match_elements<std::string>())
+                             out += ": " + ctx.get_as<std::string>(0);
+                           return out;
+                         });
+}
+
+url_options settings::url_rules() const {
+  url_options opts;
+  if (query_mode == "sort")
+    opts.query = url_options::query_mode::sort;
+  else if (query_mode == "drop")
+    opts.query = url_options::query_mode::drop;
+  opts.strip_params = strip_params;
+  opts.max_length = max_url_length;
+  return opts;
+}
+
+config::config() {
+  register_message_types(*this);
+  options_.section("General")
+    .add("threads", crawl.threads, "actor scheduler threads; 0 = one per core")
+    .add("user-agent", crawl.user_agent, "User-Agent header and robots.txt token")
+    .section("URL normalisation")
+    .add_choice("query", crawl.query_mode, {"keep", "sort", "drop"},
+                "query strings: keep as found, sort parameters, or drop")
+    .add("strip-params", crawl.strip_params,
+         "query parameters to remove; 'utm_*' matches a prefix")
+    .add("max-url-length", crawl.max_url_length, "longer URLs are recorded as invalid_url");
+  apply();
+}
+
+std::string config::parse_args(const std::vector<std::string>& args) {
+  auto res = options_.parse(args);
+  help_requested = res.help;
+  positional = std::move(res.positional);
+  if (res.error.empty())
+    apply();
+  return res.error;
+}
+
+caf::error config::parse(int argc, char** argv, const char* ini_file) {
+  std::vector<std::string> ours;
+  std::vector<std::string> cafs;
+  for (int i = 1; i < argc; ++i) {
+    std::string a{argv[i]};
+    auto name_end = a.find('=');
+    if (a.rfind("--", 0) == 0 && a.substr(0, name_end).find('.') != std::string::npos)
+      cafs.push_back(std::move(a));
+    else
+      ours.push_back(std::move(a));
+  }
+  if (auto err = parse_args(ours); !err.empty())
+    return caf::make_error(caf::sec::invalid_argument, std::move(err));
+  if (help_requested) {
+    options_.print_help(std::cout);
+    cli_helptext_printed = true;
+    return caf::none;
+  }
+  return caf::actor_system_config::parse(std::move(cafs), ini_file);
+}
+
+void config::apply() {
+  auto n = crawl.threads;
+  if (n == 0)
+    n = std::max(1u, std::thread::hardware_concurrency());
+  set("scheduler.max-threads", static_cast<size_t>(n));
+}
+
+} // namespace arachne

@@ -1,0 +1,56 @@
+#include "arachne/partition.hpp"
+
+#include <cmath>
+
+namespace arachne {
+
+namespace {
+
+// splitmix64's finaliser: a strong, cheap mix of 64 bits.
+uint64_t mix(uint64_t x) noexcept {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+} // namespace
+
+uint64_t partition_hash(std::string_view key) noexcept {
+  // FNV-1a over the bytes, then mixed: stable and independent of std::hash.
+  uint64_t h = 0xCBF29CE484222325ull;
+  for (auto c : key) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001B3ull;
+  }
+  return mix(h);
+}
+
+partition_map::partition_map(std::vector<shard_id> shards, std::vector<double> weights)
+  : shards_(std::move(shards)), weights_(std::move(weights)) {
+  weights_.resize(shards_.size(), 1.0);
+}
+
+std::size_t partition_map::owner_index(std::string_view key) const noexcept {
+  // Weighted rendezvous hashing: score = -w / ln(u), u uniform in (0, 1)
+  // from hash(key, shard); the highest score wins.
+  auto h = partition_hash(key);
+  std::size_t best = 0;
+  double best_score = -1.0;
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    auto x = mix(h ^ mix(shards_[i]));
+    double u = (static_cast<double>(x >> 11) + 0.5) / 9007199254740992.0; // (0, 1)
+    double score = -weights_[i] / std::log(u);
+    if (score > best_score) {
+      best_score = score;
+      best = i;
+    }
+  }
+  return best;
+}
+
+shard_id partition_map::owner(std::string_view key) const noexcept {
+  return shards_[owner_index(key)];
+}
+
+} // namespace arachne

@@ -1,0 +1,151 @@
+#include "arachne/messages.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+
+#include "caf/all.hpp"
+#include "caf/io/all.hpp"
+
+#include "arachne/actor_types.hpp"
+#include "arachne/config.hpp"
+
+using namespace arachne;
+using namespace std::chrono_literals;
+
+namespace {
+
+fetch_result sample_result() {
+  fetch_result r;
+  r.id = 42;
+  r.url = "http://127.0.1.1:8080/old/3";
+  r.final_url = "http://127.0.1.1:8080/docs/3/";
+  r.status = 200;
+  r.headers = {{"Content-Type", "text/html; charset=utf-8"}, {"X-Test", "1"}};
+  r.body = shared_bytes{std::string(100000, 'x') + "<a href=\"/\">home</a>"};
+  r.content_type = "text/html";
+  r.charset = "utf-8";
+  r.redirects = {{"http://127.0.1.1:8080/old/3", 301}};
+  r.timings.connect = 3ms;
+  r.timings.total = 25ms;
+  r.wire_bytes = 100123;
+  r.remote_address = "127.0.1.1:8080";
+  r.error = crawl_errc::none;
+  r.fetched_at = caf::make_timestamp();
+  return r;
+}
+
+template <class T>
+T round_trip(caf::actor_system& sys, T in) {
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  REQUIRE(!sink(in));
+  T out;
+  caf::binary_deserializer source{sys, buf};
+  REQUIRE(!source(out));
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("shared_bytes shares locally and copies only when serialised", "[messages]") {
+  shared_bytes a{"body"};
+  auto b = a;
+  CHECK(a.view().data() == b.view().data());
+  CHECK(shared_bytes{}.empty());
+  config cfg;
+  caf::actor_system sys{cfg};
+  auto c = round_trip(sys, a);
+  CHECK(c == a);
+  CHECK(c.view().data() != a.view().data());
+}
+
+TEST_CASE("every message survives a binary round trip", "[messages]") {
+  config cfg;
+  caf::actor_system sys{cfg};
+  auto r = sample_result();
+  auto r2 = round_trip(sys, r);
+  CHECK(r2.final_url == r.final_url);
+  CHECK(r2.headers == r.headers);
+  CHECK(r2.body == r.body);
+  CHECK(r2.redirects.size() == 1);
+  CHECK(r2.redirects[0].status == 301);
+  CHECK(r2.timings.total == r.timings.total);
+  CHECK(r2.fetched_at == r.fetched_at);
+  record rec;
+  rec.kind = record::kind_t::failure;
+  rec.url = "http://x.test/";
+  rec.error = crawl_errc::robots_denied;
+  rec.fields = {{"price", "12.50"}};
+  auto rec2 = round_trip(sys, rec);
+  CHECK(rec2.kind == record::kind_t::failure);
+  CHECK(rec2.error == crawl_errc::robots_denied);
+  CHECK(rec2.fields == rec.fields);
+  link_batch batch{{{"http://a.test/", 2, "http://b.test/", 1}}};
+  auto batch2 = round_trip(sys, batch);
+  REQUIRE(batch2.links.size() == 1);
+  CHECK(batch2.links[0].referrer == "http://b.test/");
+  CHECK(batch2.links[0].attempt == 1);
+  proxy_report pr{7, proxy_outcome::banned, 120ms, "h.test"};
+  auto pr2 = round_trip(sys, pr);
+  CHECK(pr2.outcome == proxy_outcome::banned);
+  CHECK(pr2.latency == caf::timespan{120ms});
+  cluster_view view{3, {1, 2, 3}, {1.0, 1.0, 2.0}};
+  CHECK(round_trip(sys, view).weights == view.weights);
+  CHECK(to_string(caf::make_message(r)).find("fetch_result") != std::string::npos);
+}
+
+namespace {
+
+// A sink that keeps what it is sent; enough to prove the protocol crosses processes.
+struct memory_sink_state {
+  std::vector<record> records;
+};
+
+sink_actor::behavior_type memory_sink(sink_actor::stateful_pointer<memory_sink_state> self) {
+  return {
+    [](open_atom, const crawl_info&) { return caf::ok_atom::value; },
+    [=](record_batch& batch) {
+      for (auto& r : batch.records)
+        self->state.records.push_back(std::move(r));
+      return ack{batch.seq};
+    },
+    [=](caf::flush_atom) { return caf::ok_atom::value; },
+  };
+}
+
+} // namespace
+
+TEST_CASE("a sink_actor is reachable across actor systems over loopback", "[messages][remote]") {
+  config server_cfg;
+  config client_cfg;
+  server_cfg.load<caf::io::middleman>();
+  client_cfg.load<caf::io::middleman>();
+  caf::actor_system server_sys{server_cfg};
+  caf::actor_system client_sys{client_cfg};
+  auto sink = server_sys.spawn(memory_sink);
+  auto port = caf::io::publish(sink, 0, "127.0.0.1", true);
+  REQUIRE(port);
+  auto remote = caf::io::remote_actor<sink_actor>(client_sys, "127.0.0.1", *port);
+  REQUIRE(remote);
+  CHECK(remote->node() != client_sys.node());
+  caf::scoped_actor self{client_sys};
+  record_batch batch;
+  batch.seq = 9;
+  record rec;
+  rec.url = "http://127.0.1.1/";
+  rec.status = 200;
+  rec.body = shared_bytes{std::string(70000, 'b')};
+  batch.records.push_back(rec);
+  uint64_t acked = 0;
+  self->request(*remote, 5s, batch)
+    .receive([&](const ack& a) { acked = a.seq; },
+             [&](caf::error& e) { FAIL(client_sys.render(e)); });
+  CHECK(acked == 9);
+  bool flushed = false;
+  self->request(*remote, 5s, caf::flush_atom::value)
+    .receive([&](caf::ok_atom) { flushed = true; },
+             [&](caf::error& e) { FAIL(client_sys.render(e)); });
+  CHECK(flushed);
+  caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
+}

@@ -1,0 +1,261 @@
+#include "arachne/url.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "arachne/errors.hpp"
+
+using namespace arachne;
+
+namespace {
+
+struct url_case {
+  const char* base;     // empty: parse as absolute
+  const char* input;
+  const char* expected; // normalised URL, or "!kind" for an expected failure
+};
+
+// RFC 3986 section 5.4 examples (base "http://a/b/c/d;p?q", fragments
+// dropped, "g:h" not http), then normalisation and hostile input.
+const url_case cases[] = {
+  // -- RFC 3986 5.4.1 normal examples --
+  {"http://a/b/c/d;p?q", "g:h", "!unsupported_scheme"},
+  {"http://a/b/c/d;p?q", "g", "http://a/b/c/g"},
+  {"http://a/b/c/d;p?q", "./g", "http://a/b/c/g"},
+  {"http://a/b/c/d;p?q", "g/", "http://a/b/c/g/"},
+  {"http://a/b/c/d;p?q", "/g", "http://a/g"},
+  {"http://a/b/c/d;p?q", "//g", "http://g/"},
+  {"http://a/b/c/d;p?q", "?y", "http://a/b/c/d;p?y"},
+  {"http://a/b/c/d;p?q", "g?y", "http://a/b/c/g?y"},
+  {"http://a/b/c/d;p?q", "#s", "http://a/b/c/d;p?q"},
+  {"http://a/b/c/d;p?q", "g#s", "http://a/b/c/g"},
+  {"http://a/b/c/d;p?q", "g?y#s", "http://a/b/c/g?y"},
+  {"http://a/b/c/d;p?q", ";x", "http://a/b/c/;x"},
+  {"http://a/b/c/d;p?q", "g;x", "http://a/b/c/g;x"},
+  {"http://a/b/c/d;p?q", "g;x?y#s", "http://a/b/c/g;x?y"},
+  {"http://a/b/c/d;p?q", "", "http://a/b/c/d;p?q"},
+  {"http://a/b/c/d;p?q", ".", "http://a/b/c/"},
+  {"http://a/b/c/d;p?q", "./", "http://a/b/c/"},
+  {"http://a/b/c/d;p?q", "..", "http://a/b/"},
+  {"http://a/b/c/d;p?q", "../", "http://a/b/"},
+  {"http://a/b/c/d;p?q", "../g", "http://a/b/g"},
+  {"http://a/b/c/d;p?q", "../..", "http://a/"},
+  {"http://a/b/c/d;p?q", "../../", "http://a/"},
+  {"http://a/b/c/d;p?q", "../../g", "http://a/g"},
+  // -- RFC 3986 5.4.2 abnormal examples --
+  {"http://a/b/c/d;p?q", "../../../g", "http://a/g"},
+  {"http://a/b/c/d;p?q", "../../../../g", "http://a/g"},
+  {"http://a/b/c/d;p?q", "/./g", "http://a/g"},
+  {"http://a/b/c/d;p?q", "/../g", "http://a/g"},
+  {"http://a/b/c/d;p?q", "g.", "http://a/b/c/g."},
+  {"http://a/b/c/d;p?q", ".g", "http://a/b/c/.g"},
+  {"http://a/b/c/d;p?q", "g..", "http://a/b/c/g.."},
+  {"http://a/b/c/d;p?q", "..g", "http://a/b/c/..g"},
+  {"http://a/b/c/d;p?q", "./../g", "http://a/b/g"},
+  {"http://a/b/c/d;p?q", "./g/.", "http://a/b/c/g/"},
+  {"http://a/b/c/d;p?q", "g/./h", "http://a/b/c/g/h"},
+  {"http://a/b/c/d;p?q", "g/../h", "http://a/b/c/h"},
+  {"http://a/b/c/d;p?q", "g;x=1/./y", "http://a/b/c/g;x=1/y"},
+  {"http://a/b/c/d;p?q", "g;x=1/../y", "http://a/b/c/y"},
+  {"http://a/b/c/d;p?q", "g?y/./x", "http://a/b/c/g?y/./x"},
+  {"http://a/b/c/d;p?q", "g?y/../x", "http://a/b/c/g?y/../x"},
+  {"http://a/b/c/d;p?q", "g#s/./x", "http://a/b/c/g"},
+  {"http://a/b/c/d;p?q", "g#s/../x", "http://a/b/c/g"},
+  {"http://a/b/c/d;p?q", "http:g", "!invalid_url"},
+  // -- links as pages write them --
+  {"https://example.com:8443/dir/page.html?x=1", "other.html", "https://example.com:8443/dir/other.html"},
+  {"https://example.com:8443/dir/page.html?x=1", "//cdn.test/lib.js", "https://cdn.test/lib.js"},
+  {"https://example.com:8443/dir/page.html?x=1", "?only=query", "https://example.com:8443/dir/page.html?only=query"},
+  {"https://example.com:8443/dir/page.html?x=1", "#top", "https://example.com:8443/dir/page.html?x=1"},
+  {"https://example.com:8443/dir/page.html?x=1", "HTTP://Other.Test", "http://other.test/"},
+  {"https://example.com:8443/dir/page.html?x=1", "  ../up.html  ", "https://example.com:8443/up.html"},
+  {"https://example.com:8443/dir/page.html?x=1", "\\\\evil.test\\x", "https://evil.test/x"},
+  {"https://example.com:8443/dir/page.html?x=1", "mailto:x@y.test", "!unsupported_scheme"},
+  {"https://example.com:8443/dir/page.html?x=1", "javascript:void(0)", "!unsupported_scheme"},
+  {"https://example.com:8443/dir/page.html?x=1", "tel:+1-555-0100", "!unsupported_scheme"},
+  {"https://example.com:8443/dir/page.html?x=1", "data:text/html,hi", "!unsupported_scheme"},
+  {"https://example.com:8443/dir/page.html?x=1", "sub/\nline.html", "https://example.com:8443/dir/sub/line.html"},
+  {"https://example.com:8443/dir/page.html?x=1", "a b.html", "https://example.com:8443/dir/a%20b.html"},
+  {"https://example.com:8443/dir/page.html?x=1", "http://[::1", "!invalid_url"},
+  // -- normalisation of absolute URLs --
+  {"", "HTTP://Example.COM/", "http://example.com/"},
+  {"", "http://example.com", "http://example.com/"},
+  {"", "http://example.com:80/", "http://example.com/"},
+  {"", "https://example.com:443/a", "https://example.com/a"},
+  {"", "http://example.com:443/", "http://example.com:443/"},
+  {"", "https://example.com:80/", "https://example.com:80/"},
+  {"", "http://example.com:/", "http://example.com/"},
+  {"", "http://example.com:08080/", "http://example.com:8080/"},
+  {"", "HTTPS://EXAMPLE.COM/PATH", "https://example.com/PATH"},
+  {"", "http://example.com/a/./b/../c", "http://example.com/a/c"},
+  {"", "http://example.com/a/b/..", "http://example.com/a/"},
+  {"", "http://example.com/.", "http://example.com/"},
+  {"", "http://example.com/..", "http://example.com/"},
+  {"", "http://example.com/a//b", "http://example.com/a//b"},
+  {"", "http://example.com/%7euser", "http://example.com/~user"},
+  {"", "http://example.com/%7Euser", "http://example.com/~user"},
+  {"", "http://example.com/a%2fb", "http://example.com/a%2Fb"},
+  {"", "http://example.com/%e2%82%ac", "http://example.com/%E2%82%AC"},
+  {"", "http://example.com/a#frag", "http://example.com/a"},
+  {"", "http://example.com/a?x=1#a#b", "http://example.com/a?x=1"},
+  {"", "http://example.com/?", "http://example.com/"},
+  {"", "http://example.com/a?b=1&c=2", "http://example.com/a?b=1&c=2"},
+  {"", "http://example.com/?q=%41", "http://example.com/?q=A"},
+  {"", "http://example.com./", "http://example.com./"},
+  {"", "http://ex_ample.com/", "http://ex_ample.com/"},
+  {"", "http://1.2.3.4/", "http://1.2.3.4/"},
+  {"", "http://127.0.1.7:8080/p/3", "http://127.0.1.7:8080/p/3"},
+  // -- userinfo is dropped; the host is what follows '@' --
+  {"", "http://user:pass@example.com/", "http://example.com/"},
+  {"", "http://google.com@evil.test/", "http://evil.test/"},
+  // -- IPv6 literals --
+  {"", "http://[::1]:8080/x", "http://[::1]:8080/x"},
+  {"", "http://[0:0:0:0:0:0:0:1]/", "http://[::1]/"},
+  {"", "http://[2001:DB8::1]/", "http://[2001:db8::1]/"},
+  {"", "http://[::1/", "!invalid_url"},
+  {"", "http://[v1.x]/", "!invalid_url"},
+  // -- whitespace, controls and characters that need escaping --
+  {"", "  http://example.com/  ", "http://example.com/"},
+  {"", "\t\nhttp://example.com/\r\n", "http://example.com/"},
+  {"", "http://exa\nmple.com/", "http://example.com/"},
+  {"", "http://example.com/a\tb", "http://example.com/ab"},
+  {"", "http://example.com/a b", "http://example.com/a%20b"},
+  {"", "http://example.com/?q=a b", "http://example.com/?q=a%20b"},
+  {"", "http://example.com/<script>", "http://example.com/%3Cscript%3E"},
+  {"", "http://example.com/a\"b", "http://example.com/a%22b"},
+  {"", "http://example.com/a|b^c", "http://example.com/a%7Cb%5Ec"},
+  {"", "http://example.com/[x]", "http://example.com/%5Bx%5D"},
+  {"", "http://example.com\\a\\b", "http://example.com/a/b"},
+  {"", "http://example.com/a?x=\\", "http://example.com/a?x=%5C"},
+  // -- bad percent escapes are escaped themselves --
+  {"", "http://example.com/%zz", "http://example.com/%25zz"},
+  {"", "http://example.com/100%", "http://example.com/100%25"},
+  {"", "http://example.com/%4", "http://example.com/%254"},
+  // -- non-ASCII --
+  {"", "http://example.com/\xC3\xBC", "http://example.com/%C3%BC"},
+  {"", "http://example.com/?q=\xE2\x82\xAC", "http://example.com/?q=%E2%82%AC"},
+  {"", "http://m\xC3\xBCnchen.de/", "http://xn--mnchen-3ya.de/"},
+  {"", "http://M\xC3\x9CNCHEN.de/", "http://xn--mnchen-3ya.de/"},
+  {"", "http://xn--mnchen-3ya.de/", "http://xn--mnchen-3ya.de/"},
+  {"", "http://\xFF\xFE.test/", "!invalid_url"},
+  // -- hosts and ports that are not valid --
+  {"", "http://exa mple.com/", "!invalid_url"},
+  {"", "http://exa%20mple.com/", "!invalid_url"},
+  {"", "http://exa<mple.com/", "!invalid_url"},
+  {"", "http://example.com:99999/", "!invalid_url"},
+  {"", "http://example.com:0/", "!invalid_url"},
+  {"", "http://example.com:8a/", "!invalid_url"},
+  {"", "http://", "!invalid_url"},
+  {"", "http:///a", "!invalid_url"},
+  {"", "http:example.com", "!invalid_url"},
+  // -- not http(s), or not absolute --
+  {"", "mailto:a@b.test", "!unsupported_scheme"},
+  {"", "javascript:alert(1)", "!unsupported_scheme"},
+  {"", "ftp://example.com/", "!unsupported_scheme"},
+  {"", "file:///etc/passwd", "!unsupported_scheme"},
+  {"", "ws://example.com/", "!unsupported_scheme"},
+  {"", "//example.com/", "!invalid_url"},
+  {"", "/a/b", "!invalid_url"},
+  {"", "", "!invalid_url"},
+  {"", "   ", "!invalid_url"},
+  {"", "ht tp://bad/", "!invalid_url"},
+  {"", "1http://bad/", "!invalid_url"},
+};
+
+std::string outcome(const caf::expected<url>& r) {
+  if (r)
+    return r->str();
+  auto kind = crawl_errc_of(r.error());
+  return "!" + (kind ? to_string(*kind) : std::string{"not-a-crawl_errc"});
+}
+
+} // namespace
+
+TEST_CASE("url parsing, resolution and normalisation follow the table", "[url]") {
+  CHECK(std::size(cases) >= 80);
+  for (auto& c : cases) {
+    caf::expected<url> result{caf::none};
+    if (std::string_view{c.base}.empty()) {
+      result = parse_url(c.input);
+    } else {
+      auto base = parse_url(c.base);
+      REQUIRE(base);
+      result = resolve_url(*base, c.input);
+    }
+    INFO("base '" << c.base << "', input '" << c.input << "'");
+    CHECK(outcome(result) == c.expected);
+  }
+}
+
+TEST_CASE("url rejects what is longer than the limit", "[url]") {
+  url_options opts;
+  opts.max_length = 100;
+  std::string text = "http://example.com/" + std::string(82, 'a');
+  CHECK(outcome(parse_url(text, opts)) == "!invalid_url");
+  CHECK(parse_url(text.substr(0, 100), opts)->str().size() == 100);
+  // Far over the limit is rejected before any parsing work.
+  CHECK(outcome(parse_url("http://example.com/" + std::string(1 << 20, 'a'))) == "!invalid_url");
+}
+
+TEST_CASE("url failures say why", "[url]") {
+  auto r = parse_url("ftp://example.com/");
+  REQUIRE(!r);
+  CHECK(crawl_errc_of(r.error()) == crawl_errc::unsupported_scheme);
+  REQUIRE(r.error().context().match_elements<std::string>());
+  CHECK(r.error().context().get_as<std::string>(0) == "unsupported scheme 'ftp'");
+}
+
+TEST_CASE("url query handling is configurable", "[url]") {
+  url_options sort;
+  sort.query = url_options::query_mode::sort;
+  CHECK(parse_url("http://e.test/?b=2&a=1&c=3&a=0", sort)->str() == "http://e.test/?a=0&a=1&b=2&c=3");
+  url_options strip;
+  strip.strip_params = {"utm_*", "sid"};
+  CHECK(parse_url("http://e.test/?utm_source=x&id=5&utm_medium=y&sid=1", strip)->str()
+        == "http://e.test/?id=5");
+  CHECK(parse_url("http://e.test/a?utm_source=x&sid=2", strip)->str() == "http://e.test/a");
+  CHECK(parse_url("http://e.test/?%73id=3&x=1", strip)->str() == "http://e.test/?x=1");
+  url_options drop;
+  drop.query = url_options::query_mode::drop;
+  CHECK(parse_url("http://e.test/a?x=1", drop)->str() == "http://e.test/a");
+  url_options both = strip;
+  both.query = url_options::query_mode::sort;
+  CHECK(parse_url("http://e.test/?sid=9&z=1&a=2", both)->str() == "http://e.test/?a=2&z=1");
+  // The default keeps parameters as found.
+  CHECK(parse_url("http://e.test/?z=1&a=2")->str() == "http://e.test/?z=1&a=2");
+}
+
+TEST_CASE("url exposes its parts", "[url]") {
+  auto u = parse_url("HTTPS://Example.com:8443/a/b?x=1#f");
+  REQUIRE(u);
+  CHECK(u->scheme() == "https");
+  CHECK(u->is_https());
+  CHECK(u->host() == "example.com");
+  CHECK(u->hostname() == "example.com");
+  CHECK(u->port() == 8443);
+  CHECK(u->authority() == "example.com:8443");
+  CHECK(u->target() == "/a/b?x=1");
+  CHECK(u->path() == "/a/b");
+  CHECK(u->query() == "x=1");
+  CHECK(host_key(*u) == "example.com");
+  auto v6 = parse_url("http://[::1]/");
+  REQUIRE(v6);
+  CHECK(v6->host() == "[::1]");
+  CHECK(v6->hostname() == "::1");
+  CHECK(v6->port() == 80);
+  CHECK(v6->authority() == "[::1]");
+  CHECK(v6->target() == "/");
+  CHECK(v6->query().empty());
+}
+
+TEST_CASE("registrable_domain uses the public suffix list", "[url]") {
+  CHECK(registrable_domain("www.example.co.uk") == "example.co.uk");
+  CHECK(registrable_domain("a.b.example.com") == "example.com");
+  CHECK(registrable_domain("example.com") == "example.com");
+  CHECK(registrable_domain("co.uk") == "co.uk");
+  CHECK(registrable_domain("127.0.1.5") == "127.0.1.5");
+  CHECK(registrable_domain("[::1]") == "[::1]");
+  CHECK(registrable_domain("localhost") == "localhost");
+  CHECK(registrable_domain("shop.xn--mnchen-3ya.de") == "xn--mnchen-3ya.de");
+}
