@@ -18,6 +18,8 @@ struct command {
 };
 
 const command commands[] = {
+  {"fetch", "fetch one URL and print the result as JSON (or --bench a fetcher)",
+   arachne::cli::fetch_main},
   {"site", "serve the bundled demo site (a synthetic web on loopback hosts)",
    arachne::cli::site_main},
 };
@@ -41,6 +43,11 @@ int main(int argc, char** argv) {
     return arachne::cli::usage_error;
   }
   auto& name = args.front();
+  if (name == "--help-markdown") {
+    arachne::config cfg;
+    cfg.options().print_markdown(std::cout);
+    return 0;
+  }
   if (name == "--help" || name == "-h" || name == "help") {
     print_usage(std::cout);
     return 0;

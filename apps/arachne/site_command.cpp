@@ -64,6 +64,10 @@ int site_main(const std::vector<std::string>& args) {
     std::cerr << "arachne site: " << parsed.error << "\n";
     return usage_error;
   }
+  if (parsed.markdown) {
+    opts.print_markdown(std::cout);
+    return 0;
+  }
   if (parsed.help) {
     std::cout << "usage: arachne site [--option=value ...]\n\n"
                  "Serves a deterministic synthetic web: every host on its own loopback\n"

@@ -341,7 +341,8 @@ site_model::page_info site_model::describe(uint32_t h, std::string_view target) 
     } else if (pick < 88) {
       out.push_back("/missing/" + std::to_string(r.below(10)));
     } else if (pick < 92) {
-      out.push_back((r.below(2) == 0 ? "/old/" : "/moved/") + std::to_string(j));
+      // A few redirecting URLs per host, linked from many pages.
+      out.push_back((r.below(2) == 0 ? "/old/" : "/moved/") + std::to_string(j % 10));
     } else if (pick < 95) {
       out.push_back("/private/" + std::to_string(j % 10));
     } else if (pick < 98) {

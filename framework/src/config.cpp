@@ -69,7 +69,32 @@ config::config() {
   register_message_types(*this);
   options_.section("General")
     .add("threads", crawl.threads, "actor scheduler threads; 0 = one per core")
-    .add("user-agent", crawl.user_agent, "User-Agent header and robots.txt token")
+    .add("user-agent", crawl.http.user_agent, "User-Agent header and robots.txt token")
+    .section("Fetching")
+    .add("io-threads", crawl.http.io_threads, "network IO threads; 0 = one per core")
+    .add("connect-timeout", crawl.http.connect_timeout, "limit for DNS lookup and TCP connect")
+    .add("tls-timeout", crawl.http.tls_timeout, "limit for the TLS handshake")
+    .add("ttfb-timeout", crawl.http.ttfb_timeout,
+         "limit from sending the request to reading the response headers")
+    .add("total-timeout", crawl.http.total_timeout, "limit for a whole fetch, redirects included")
+    .add_size("max-header-size", crawl.http.max_header_bytes, "larger response headers fail as too_large")
+    .add_size("max-body-size", crawl.http.max_body_bytes,
+              "larger (decoded) bodies fail as too_large, or are cut with --truncate-body")
+    .add("truncate-body", crawl.http.truncate_body,
+         "keep the first --max-body-size bytes of a larger body and flag it, instead of failing")
+    .add("max-compression-ratio", crawl.http.max_compression_ratio,
+         "decoded/encoded size above which a compressed body is a bomb (too_large)")
+    .add("max-redirects", crawl.http.max_redirects, "redirect hops followed; 0 = return redirects as they are")
+    .add_repeatable("header", crawl.http.headers,
+                    "extra request header 'Name: value'; repeat for more")
+    .add("ca-file", crawl.http.ca_file, "trusted CA certificates (PEM); empty = the system store")
+    .add("insecure", crawl.http.insecure, "do not verify TLS certificates or host names")
+    .add("pool-per-host", crawl.http.pool_per_host, "idle keep-alive connections kept per host")
+    .add("pool-size", crawl.http.pool_total, "idle keep-alive connections kept in all")
+    .add("pool-idle-timeout", crawl.http.pool_idle_timeout, "close idle connections after")
+    .add("dns-ttl", crawl.http.dns_ttl, "how long resolved addresses are reused")
+    .add("resolve", crawl.http.resolve,
+         "host:port:address, to use that address for host and port (as curl --resolve)")
     .section("URL normalisation")
     .add_choice("query", crawl.query_mode, {"keep", "sort", "drop"},
                 "query strings: keep as found, sort parameters, or drop")
@@ -82,6 +107,7 @@ config::config() {
 std::string config::parse_args(const std::vector<std::string>& args) {
   auto res = options_.parse(args);
   help_requested = res.help;
+  markdown_help_requested = res.markdown;
   positional = std::move(res.positional);
   if (res.error.empty())
     apply();
@@ -102,7 +128,10 @@ caf::error config::parse(int argc, char** argv, const char* ini_file) {
   if (auto err = parse_args(ours); !err.empty())
     return caf::make_error(caf::sec::invalid_argument, std::move(err));
   if (help_requested) {
-    options_.print_help(std::cout);
+    if (markdown_help_requested)
+      options_.print_markdown(std::cout);
+    else
+      options_.print_help(std::cout);
     cli_helptext_printed = true;
     return caf::none;
   }

@@ -296,6 +296,18 @@ option_set& option_set::add(std::string name, std::vector<std::string>& var, std
   return add_option(std::move(o));
 }
 
+option_set& option_set::add_repeatable(std::string name, std::vector<std::string>& var,
+                                      std::string help) {
+  add(std::move(name), var, std::move(help));
+  auto& o = options_.back();
+  o.kind = "TEXT";
+  o.set = [&var](std::string_view v) -> std::string {
+    var.emplace_back(v);
+    return {};
+  };
+  return *this;
+}
+
 option_set& option_set::add(std::string name, caf::timespan& var, std::string help) {
   option o;
   o.name = std::move(name);
@@ -417,8 +429,9 @@ option_set::result option_set::parse(const std::vector<std::string>& args) {
       only_positional = true;
       continue;
     }
-    if (a == "--help" || a == "-h") {
+    if (a == "--help" || a == "-h" || a == "--help-markdown") {
       res.help = true;
+      res.markdown = res.markdown || a == "--help-markdown";
       continue;
     }
     if (a.rfind("--config=", 0) == 0)
@@ -457,7 +470,8 @@ void option_set::print_help(std::ostream& out) const {
     out << o.help << " (default: " << o.default_text << ")\n";
   }
   out << "\n  --config=FILE                     read options from FILE (name = value lines)\n"
-         "  --help                            show this help\n";
+         "  --help                            show this help\n"
+         "  --help-markdown                   the options as a Markdown table\n";
 }
 
 void option_set::print_markdown(std::ostream& out) const {

@@ -60,7 +60,9 @@ TEST_CASE("option_set parses --name=value, lists, flags and reports one-line err
   caf::timespan delay{500ms};
   uint64_t size = 1024;
   std::string mode = "keep";
+  std::vector<std::string> headers;
   option_set opts;
+  opts.add_repeatable("header", headers, "repeatable");
   opts.add("flag", flag, "a flag")
     .add("text", text, "text")
     .add("n", n, "count")
@@ -85,6 +87,9 @@ TEST_CASE("option_set parses --name=value, lists, flags and reports one-line err
     CHECK(size == 8u * 1024 * 1024);
     CHECK(mode == "sort");
     CHECK(r.positional == std::vector<std::string>{"seed1", "--seed2"});
+    auto h = opts.parse({"--header=Accept: a, b", "--header=X-Y: 1"});
+    CHECK(h.error.empty());
+    CHECK(headers == std::vector<std::string>{"Accept: a, b", "X-Y: 1"});
     CHECK(!r.help);
   }
   SECTION("errors") {

@@ -7,6 +7,7 @@
 #include "caf/actor_system_config.hpp"
 #include "caf/error.hpp"
 
+#include "arachne/http_client.hpp"
 #include "arachne/options.hpp"
 #include "arachne/url.hpp"
 
@@ -21,8 +22,8 @@ struct settings {
   /// Scheduler threads for the actors; 0 means one per core.
   uint32_t threads = 0;
 
-  /// The User-Agent header, and the token robots.txt groups are matched against.
-  std::string user_agent = "arachne/0.1";
+  /// How pages are fetched; `http.user_agent` is also the robots.txt token.
+  http_options http;
 
   /// How URLs are normalised for deduplication.
   std::string query_mode = "keep";
@@ -59,8 +60,11 @@ public:
   /// error, or an empty string. Sets `help_requested` for --help.
   std::string parse_args(const std::vector<std::string>& args);
 
-  /// True if the last parse saw --help.
+  /// True if the last parse saw --help (or --help-markdown).
   bool help_requested = false;
+
+  /// True if the last parse saw --help-markdown.
+  bool markdown_help_requested = false;
 
   /// Pushes the settings into CAF's configuration (scheduler threads).
   void apply();

@@ -36,6 +36,7 @@ public:
   struct result {
     std::string error;                   // one line; empty on success
     bool help = false;                   // --help or -h was given
+    bool markdown = false;               // --help-markdown: the help as a Markdown table
     std::vector<std::string> positional; // arguments that are not options
   };
 
@@ -62,6 +63,9 @@ public:
 
   /// A list: the option repeated, or comma-separated; the first use replaces the default.
   option_set& add(std::string name, std::vector<std::string>& var, std::string help);
+
+  /// A list whose values may contain commas: only repeating the option adds values.
+  option_set& add_repeatable(std::string name, std::vector<std::string>& var, std::string help);
 
   /// A duration (`250ms`, `1.5s`).
   option_set& add(std::string name, caf::timespan& var, std::string help);

@@ -1,0 +1,798 @@
+// The HTTP client: Beast sessions on a few IO threads, one io_context each.
+//
+// Every request is pinned to the IO thread its host hashes to, so that all
+// connections to a host live in one pool on one thread: the pools, the DNS
+// cache and the sessions of a thread are touched by that thread only, and no
+// locks are needed. Sessions contain no CAF code; they end by calling the
+// request's callback exactly once.
+
+#include "arachne/http_client.hpp"
+
+#include "caf/sec.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <optional>
+#include <set>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <sys/socket.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include "arachne/options.hpp"
+#include "arachne/partition.hpp"
+#include "arachne/url.hpp"
+#include "http/content_decoder.hpp"
+
+namespace beast = boost::beast; // from <boost/beast.hpp>
+namespace http = beast::http;   // from <boost/beast/http.hpp>
+namespace asio = boost::asio;   // from <boost/asio.hpp>
+namespace ssl = asio::ssl;      // from <boost/asio/ssl.hpp>
+using tcp = asio::ip::tcp;
+
+namespace arachne {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+std::string describe(caf::timespan d) {
+  return format_duration(d);
+}
+
+/// One TCP connection, plain or TLS, with the bytes read past the last response.
+struct connection {
+  std::unique_ptr<beast::tcp_stream> plain;
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
+  beast::flat_buffer buffer;
+  std::string key;
+  std::string remote;
+  clock_type::time_point idle_since;
+
+  beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+
+  template <class F>
+  void with_stream(F&& f) {
+    if (tls)
+      f(*tls);
+    else
+      f(*plain);
+  }
+
+  /// True if the peer has not closed or sent anything unexpected while idle.
+  bool looks_alive() {
+    if (buffer.size() > 0)
+      return false;
+    auto& sock = tcp().socket();
+    if (!sock.is_open())
+      return false;
+    char byte;
+    auto n = ::recv(sock.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  }
+
+  void close() {
+    beast::error_code ignored;
+    tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    tcp().socket().close(ignored);
+  }
+};
+
+struct dns_entry {
+  std::vector<tcp::endpoint> endpoints;
+  clock_type::time_point expires;
+};
+
+class session;
+
+/// One IO thread with its io_context, connection pool, DNS cache and sessions.
+struct worker {
+  explicit worker() : guard(ioc.get_executor()), sweeper(ioc) {}
+
+  asio::io_context ioc{1};
+  asio::executor_work_guard<asio::io_context::executor_type> guard;
+  std::thread thread;
+  std::unordered_map<std::string, std::vector<std::unique_ptr<connection>>> pool;
+  std::size_t idle = 0;
+  std::unordered_map<std::string, dns_entry> dns;
+  std::unordered_set<session*> sessions;
+  asio::steady_timer sweeper;
+  bool stopping = false;
+};
+
+} // namespace
+
+struct http_client::impl {
+  http_options opts;
+  ssl::context tls{ssl::context::tls_client};
+  std::vector<std::unique_ptr<worker>> workers;
+  std::map<std::string, asio::ip::address> overrides; // "host:port" -> address
+  std::vector<std::pair<std::string, std::string>> extra_headers;
+  std::atomic<bool> stopped{false};
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> opened{0};
+  std::atomic<uint64_t> reused{0};
+  std::atomic<uint64_t> idle{0};
+
+  void sweep(worker& w);
+  void put_back(worker& w, std::unique_ptr<connection> conn);
+  std::unique_ptr<connection> take(worker& w, const std::string& key);
+};
+
+namespace {
+
+bool is_redirect(unsigned status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+bool is_tls_error(const beast::error_code& ec) {
+  return ec.category() == asio::error::get_ssl_category()
+         || ec.category() == ssl::error::get_stream_category();
+}
+
+// Walks one request through its hops: resolve -> connect -> handshake ->
+// write -> read header -> read body -> (redirect: next hop | done).
+class session : public std::enable_shared_from_this<session> {
+public:
+  session(http_client::impl& client, worker& w, fetch_request req, url target,
+          http_client::callback done)
+    : client_(client),
+      worker_(w),
+      req_(std::move(req)),
+      url_(std::move(target)),
+      done_(std::move(done)),
+      resolver_(w.ioc),
+      dns_timer_(w.ioc) {
+    res_.id = req_.id;
+    res_.url = req_.url;
+  }
+
+  void start() {
+    worker_.sessions.insert(this);
+    start_ = clock_type::now();
+    deadline_ = start_ + client_.opts.total_timeout;
+    if (worker_.stopping)
+      return fail(crawl_errc::cancelled, "the client is stopping");
+    visited_.insert(url_.str());
+    begin_hop();
+  }
+
+  /// Ends the session as `cancelled` (the client is stopping).
+  void cancel() {
+    resolver_.cancel();
+    dns_timer_.cancel();
+    if (conn_)
+      conn_->close();
+  }
+
+private:
+  // -- hops ----------------------------------------------------------------------
+
+  std::string pool_key() const {
+    return std::string{url_.scheme()} + "://" + std::string{url_.authority()};
+  }
+
+  void begin_hop() {
+    hop_start_ = clock_type::now();
+    reused_ = false;
+    wrote_ = false;
+    if (auto conn = client_.take(worker_, pool_key())) {
+      conn_ = std::move(conn);
+      reused_ = true;
+      ++client_.reused;
+      return send_request();
+    }
+    resolve();
+  }
+
+  clock_type::time_point until(caf::timespan limit) const {
+    return std::min(hop_start_ + limit, deadline_);
+  }
+
+  // -- DNS -----------------------------------------------------------------------
+
+  void resolve() {
+    auto host = std::string{url_.hostname()};
+    auto port = url_.port();
+    stage_start_ = clock_type::now();
+    // An IP literal needs no lookup.
+    beast::error_code not_ip;
+    auto literal = asio::ip::make_address(host, not_ip);
+    if (!not_ip)
+      return connect({tcp::endpoint{literal, port}});
+    auto key = host + ":" + std::to_string(port);
+    if (auto i = client_.overrides.find(key); i != client_.overrides.end())
+      return connect({tcp::endpoint{i->second, port}});
+    // RFC 6761: ".invalid" never resolves.
+    if (host == "invalid" || (host.size() > 8 && host.compare(host.size() - 8, 8, ".invalid") == 0))
+      return fail(crawl_errc::dns_failed, "cannot resolve '" + host + "': reserved .invalid name");
+    if (auto i = worker_.dns.find(key); i != worker_.dns.end()) {
+      if (i->second.expires > clock_type::now())
+        return connect(i->second.endpoints);
+      worker_.dns.erase(i);
+    }
+    // getaddrinfo has no timeout of its own: a timer cancels the lookup.
+    dns_timer_.expires_at(until(client_.opts.connect_timeout));
+    dns_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) {
+        self->dns_timed_out_ = true;
+        self->resolver_.cancel();
+      }
+    });
+    resolver_.async_resolve(host, std::to_string(port),
+                            [self = shared_from_this(), key, host](
+                              beast::error_code ec, tcp::resolver::results_type results) {
+                              self->dns_timer_.cancel();
+                              self->on_resolve(ec, std::move(results), key, host);
+                            });
+  }
+
+  void on_resolve(beast::error_code ec, tcp::resolver::results_type results,
+                  const std::string& key, const std::string& host) {
+    res_.timings.dns += clock_type::now() - stage_start_;
+    if (worker_.stopping)
+      return fail(crawl_errc::cancelled, "the client is stopping");
+    if (dns_timed_out_)
+      return fail(crawl_errc::dns_failed, "cannot resolve '" + host + "': lookup timed out");
+    if (ec || results.empty())
+      return fail(crawl_errc::dns_failed, "cannot resolve '" + host + "': " + ec.message());
+    std::vector<tcp::endpoint> endpoints;
+    for (auto& r : results)
+      endpoints.push_back(r.endpoint());
+    worker_.dns[key] = dns_entry{endpoints, clock_type::now() + client_.opts.dns_ttl};
+    connect(std::move(endpoints));
+  }
+
+  // -- connect and TLS -----------------------------------------------------------
+
+  void connect(std::vector<tcp::endpoint> endpoints) {
+    stage_start_ = clock_type::now();
+    conn_ = std::make_unique<connection>();
+    conn_->key = pool_key();
+    if (url_.is_https())
+      conn_->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(worker_.ioc, client_.tls);
+    else
+      conn_->plain = std::make_unique<beast::tcp_stream>(worker_.ioc);
+    conn_->tcp().expires_at(until(client_.opts.connect_timeout));
+    conn_->tcp().async_connect(
+      endpoints, [self = shared_from_this()](beast::error_code ec, const tcp::endpoint& ep) {
+        self->on_connect(ec, ep);
+      });
+  }
+
+  void on_connect(beast::error_code ec, const tcp::endpoint& ep) {
+    res_.timings.connect += clock_type::now() - stage_start_;
+    if (ec)
+      return fail_io(ec, crawl_errc::connect_failed, "connect to " + std::string{url_.authority()},
+                     client_.opts.connect_timeout);
+    ++client_.opened;
+    beast::error_code ignored;
+    conn_->tcp().socket().set_option(tcp::no_delay(true), ignored);
+    conn_->remote = ep.address().to_string() + ":" + std::to_string(ep.port());
+    if (!conn_->tls)
+      return send_request();
+    handshake();
+  }
+
+  void handshake() {
+    stage_start_ = clock_type::now();
+    auto host = std::string{url_.hostname()};
+    auto& stream = *conn_->tls;
+    // Set SNI hostname (many hosts need this to handshake successfully); an
+    // IP literal is not a valid SNI name.
+    beast::error_code not_ip;
+    asio::ip::make_address(host, not_ip);
+    if (not_ip && !SSL_set_tlsext_host_name(stream.native_handle(), host.c_str()))
+      return fail(crawl_errc::tls_failed, "cannot set SNI for '" + host + "'");
+    if (client_.opts.insecure) {
+      stream.set_verify_mode(ssl::verify_none);
+    } else {
+      stream.set_verify_mode(ssl::verify_peer);
+      // Checks the certificate's names: DNS names and IP addresses alike.
+      stream.set_verify_callback(ssl::host_name_verification(host));
+    }
+    conn_->tcp().expires_at(until(client_.opts.tls_timeout));
+    stream.async_handshake(ssl::stream_base::client,
+                           [self = shared_from_this()](beast::error_code ec) {
+                             self->on_handshake(ec);
+                           });
+  }
+
+  void on_handshake(beast::error_code ec) {
+    res_.timings.tls += clock_type::now() - stage_start_;
+    if (ec)
+      return fail_io(ec, crawl_errc::tls_failed, "TLS handshake with " + std::string{url_.authority()},
+                     client_.opts.tls_timeout);
+    send_request();
+  }
+
+  // -- request and response ------------------------------------------------------
+
+  void send_request() {
+    request_ = {};
+    request_.method(http::verb::get);
+    request_.target(std::string{url_.target()});
+    request_.version(11);
+    request_.set(http::field::host, std::string{url_.authority()});
+    request_.set(http::field::user_agent, client_.opts.user_agent);
+    request_.set(http::field::accept, "text/html,application/xhtml+xml,*/*;q=0.8");
+    request_.set(http::field::accept_encoding, "gzip, deflate");
+    for (auto& [name, value] : client_.extra_headers)
+      request_.set(name, value);
+    for (auto& [name, value] : req_.headers)
+      request_.set(name, value);
+    sent_at_ = clock_type::now();
+    conn_->tcp().expires_at(until(client_.opts.ttfb_timeout));
+    conn_->with_stream([this](auto& stream) {
+      http::async_write(stream, request_,
+                        [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                          self->on_written(ec, n);
+                        });
+    });
+  }
+
+  void on_written(beast::error_code ec, std::size_t) {
+    if (ec) {
+      if (retry_on_fresh_connection())
+        return;
+      return fail_io(ec, crawl_errc::connection_reset, "sending the request",
+                     client_.opts.ttfb_timeout);
+    }
+    wrote_ = true;
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(
+      std::min<uint64_t>(client_.opts.max_header_bytes, UINT32_MAX)));
+    if (client_.opts.truncate_body)
+      parser_->body_limit(boost::none);
+    else
+      parser_->body_limit(client_.opts.max_body_bytes);
+    conn_->with_stream([this](auto& stream) {
+      http::async_read_header(stream, conn_->buffer, *parser_,
+                              [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                                self->on_header(ec, n);
+                              });
+    });
+  }
+
+  // A pooled connection the server had closed fails before any response
+  // byte arrives; GET is idempotent, so it is sent once more on a new one.
+  bool retry_on_fresh_connection() {
+    if (!reused_ || retried_ || worker_.stopping || (parser_ && parser_->got_some()))
+      return false;
+    retried_ = true;
+    conn_->close();
+    conn_.reset();
+    parser_.reset();
+    reused_ = false;
+    resolve();
+    return true;
+  }
+
+  void on_header(beast::error_code ec, std::size_t n) {
+    res_.wire_bytes += n;
+    if (ec) {
+      if ((ec == http::error::end_of_stream || ec == asio::error::connection_reset
+           || ec == asio::error::eof || ec == http::error::partial_message)
+          && retry_on_fresh_connection())
+        return;
+      if (ec == http::error::header_limit)
+        return fail(crawl_errc::too_large, "response headers larger than "
+                                             + std::to_string(client_.opts.max_header_bytes)
+                                             + " bytes");
+      // A Content-Length over the limit is refused with the headers.
+      if (ec == http::error::body_limit)
+        return fail(crawl_errc::too_large, "body larger than "
+                                             + std::to_string(client_.opts.max_body_bytes)
+                                             + " bytes");
+      if (ec == http::error::end_of_stream)
+        return fail(crawl_errc::connection_reset, "connection closed before a response");
+      return fail_io(ec, crawl_errc::protocol_error, "reading the response headers",
+                     client_.opts.ttfb_timeout);
+    }
+    res_.timings.ttfb += clock_type::now() - sent_at_;
+    auto& msg = parser_->get();
+    auto coding = http_detail::content_decoder::from_header(msg[http::field::content_encoding]);
+    if (!coding)
+      return fail(crawl_errc::decode_failed, "unsupported Content-Encoding '"
+                                               + std::string{msg[http::field::content_encoding]}
+                                               + "'");
+    decoder_.emplace(*coding, client_.opts.max_body_bytes, client_.opts.max_compression_ratio);
+    body_.clear();
+    read_body();
+  }
+
+  void read_body() {
+    if (parser_->is_done())
+      return body_done();
+    auto& b = parser_->get().body();
+    b.data = buffer_;
+    b.size = sizeof(buffer_);
+    conn_->tcp().expires_at(deadline_);
+    conn_->with_stream([this](auto& stream) {
+      http::async_read(stream, conn_->buffer, *parser_,
+                       [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                         self->on_body(ec, n);
+                       });
+    });
+  }
+
+  void on_body(beast::error_code ec, std::size_t n) {
+    res_.wire_bytes += n;
+    if (ec == http::error::need_buffer)
+      ec = {};
+    auto got = sizeof(buffer_) - parser_->get().body().size;
+    if (got > 0) {
+      auto kind = decoder_->feed(std::string_view{buffer_, got}, body_);
+      if (kind == crawl_errc::too_large && client_.opts.truncate_body
+          && decoder_->message().find("ratio") == std::string::npos) {
+        res_.truncated = true;
+        keep_alive_ = false;
+        return hop_done();
+      }
+      if (kind != crawl_errc::none)
+        return fail(kind, decoder_->message());
+    }
+    if (ec) {
+      // An EOF-delimited body over TLS without close_notify shows up as
+      // stream_truncated: the message is complete if the parser says so.
+      if (ec == ssl::error::stream_truncated && parser_->is_done())
+        return body_done();
+      if (ec == http::error::body_limit)
+        return fail(crawl_errc::too_large, "body larger than "
+                                             + std::to_string(client_.opts.max_body_bytes)
+                                             + " bytes");
+      if (ec == http::error::partial_message || ec == asio::error::connection_reset
+          || ec == asio::error::eof || ec == ssl::error::stream_truncated)
+        return fail(crawl_errc::connection_reset,
+                    "connection broke after " + std::to_string(body_.size()) + " body bytes");
+      return fail_io(ec, crawl_errc::protocol_error, "reading the body", caf::timespan{0});
+    }
+    if (parser_->is_done())
+      return body_done();
+    read_body();
+  }
+
+  void body_done() {
+    if (auto kind = decoder_->finish(); kind != crawl_errc::none)
+      return fail(kind, decoder_->message());
+    keep_alive_ = parser_->get().keep_alive();
+    hop_done();
+  }
+
+  void hop_done() {
+    auto& msg = parser_->get();
+    res_.status = static_cast<uint16_t>(msg.result_int());
+    res_.remote_address = conn_->remote;
+    res_.final_url = url_.str();
+    res_.headers.clear();
+    for (auto& field : msg)
+      res_.headers.emplace_back(std::string{field.name_string()}, std::string{field.value()});
+    auto location = std::string{msg[http::field::location]};
+    // The connection goes back to the pool if the exchange left it clean.
+    if (keep_alive_ && parser_->is_done() && !worker_.stopping)
+      client_.put_back(worker_, std::move(conn_));
+    else if (conn_)
+      conn_->close();
+    conn_.reset();
+    if (is_redirect(res_.status) && !location.empty() && client_.opts.max_redirects > 0)
+      return redirect(location);
+    set_content_type(std::string{msg[http::field::content_type]});
+    res_.body = shared_bytes{std::move(body_)};
+    complete();
+  }
+
+  void redirect(const std::string& location) {
+    auto next = resolve_url(url_, location);
+    if (!next)
+      return fail(crawl_errc::invalid_url, "redirect to an unusable Location '" + location + "'");
+    if (res_.redirects.size() >= client_.opts.max_redirects)
+      return fail(crawl_errc::too_many_redirects,
+                  "more than " + std::to_string(client_.opts.max_redirects) + " redirects");
+    res_.redirects.push_back(redirect_hop{url_.str(), res_.status});
+    if (!visited_.insert(next->str()).second)
+      return fail(crawl_errc::redirect_loop, "redirect loop back to " + next->str());
+    url_ = std::move(*next);
+    res_.status = 0;
+    res_.headers.clear();
+    parser_.reset();
+    decoder_.reset();
+    retried_ = false;
+    begin_hop();
+  }
+
+  void set_content_type(const std::string& value) {
+    auto semi = value.find(';');
+    std::string type = value.substr(0, semi);
+    while (!type.empty() && type.back() == ' ')
+      type.pop_back();
+    for (auto& c : type)
+      c = static_cast<char>(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
+    res_.content_type = type;
+    if (semi == std::string::npos)
+      return;
+    auto params = value.substr(semi + 1);
+    std::string lower;
+    for (auto c : params)
+      lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
+    auto pos = lower.find("charset=");
+    if (pos == std::string::npos)
+      return;
+    auto cs = params.substr(pos + 8);
+    cs = cs.substr(0, cs.find(';'));
+    cs.erase(0, cs.find_first_not_of(" \"'"));
+    cs.erase(cs.find_last_not_of(" \"'") + 1);
+    for (auto& c : cs)
+      c = static_cast<char>(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
+    res_.charset = cs;
+  }
+
+  // -- endings -------------------------------------------------------------------
+
+  // Classifies an IO error: a timeout (stage limit or total), cancellation,
+  // TLS trouble, or `kind`.
+  void fail_io(const beast::error_code& ec, crawl_errc kind, const std::string& what,
+               caf::timespan stage_limit) {
+    if (worker_.stopping)
+      return fail(crawl_errc::cancelled, "the client is stopping");
+    if (ec == beast::error::timeout) {
+      if (clock_type::now() >= deadline_ - std::chrono::milliseconds(1))
+        return fail(crawl_errc::timeout,
+                    what + ": total time limit of " + describe(client_.opts.total_timeout)
+                      + " exceeded");
+      return fail(crawl_errc::timeout, what + " timed out after " + describe(stage_limit));
+    }
+    if (kind == crawl_errc::tls_failed || is_tls_error(ec))
+      return fail(crawl_errc::tls_failed, what + ": " + ec.message());
+    if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe)
+      return fail(crawl_errc::connection_reset, what + ": " + ec.message());
+    fail(kind, what + ": " + ec.message());
+  }
+
+  void fail(crawl_errc kind, std::string message) {
+    res_.error = kind;
+    res_.error_message = std::move(message);
+    if (res_.final_url.empty())
+      res_.final_url = url_.str();
+    if (conn_) {
+      conn_->close();
+      conn_.reset();
+    }
+    complete();
+  }
+
+  void complete() {
+    if (finished_)
+      return;
+    finished_ = true;
+    worker_.sessions.erase(this);
+    res_.timings.total = clock_type::now() - start_;
+    res_.fetched_at = caf::make_timestamp();
+    ++client_.requests;
+    auto done = std::move(done_);
+    done(std::move(res_));
+  }
+
+  http_client::impl& client_;
+  worker& worker_;
+  fetch_request req_;
+  url url_;
+  http_client::callback done_;
+  fetch_result res_;
+  tcp::resolver resolver_;
+  asio::steady_timer dns_timer_;
+  bool dns_timed_out_ = false;
+  std::unique_ptr<connection> conn_;
+  http::request<http::empty_body> request_;
+  std::optional<http::response_parser<http::buffer_body>> parser_;
+  std::optional<http_detail::content_decoder> decoder_;
+  std::string body_;
+  char buffer_[16384];
+  std::set<std::string> visited_;
+  clock_type::time_point start_, deadline_, hop_start_, stage_start_, sent_at_;
+  bool reused_ = false;
+  bool retried_ = false;
+  bool wrote_ = false;
+  bool keep_alive_ = false;
+  bool finished_ = false;
+};
+
+} // namespace
+
+// -- pool ----------------------------------------------------------------------
+
+std::unique_ptr<connection> http_client::impl::take(worker& w, const std::string& key) {
+  auto i = w.pool.find(key);
+  if (i == w.pool.end())
+    return nullptr;
+  auto& conns = i->second;
+  auto now = clock_type::now();
+  while (!conns.empty()) {
+    auto conn = std::move(conns.back());
+    conns.pop_back();
+    --w.idle;
+    --idle;
+    if (now - conn->idle_since < opts.pool_idle_timeout && conn->looks_alive())
+      return conn;
+    conn->close();
+  }
+  w.pool.erase(i);
+  return nullptr;
+}
+
+void http_client::impl::put_back(worker& w, std::unique_ptr<connection> conn) {
+  auto& conns = w.pool[conn->key];
+  if (conns.size() >= opts.pool_per_host || w.idle >= std::max<std::size_t>(1, opts.pool_total / workers.size())) {
+    conn->close();
+    return;
+  }
+  conn->idle_since = clock_type::now();
+  conns.push_back(std::move(conn));
+  ++w.idle;
+  ++idle;
+}
+
+void http_client::impl::sweep(worker& w) {
+  auto now = clock_type::now();
+  for (auto i = w.pool.begin(); i != w.pool.end();) {
+    auto& conns = i->second;
+    for (auto j = conns.begin(); j != conns.end();) {
+      if (now - (*j)->idle_since >= opts.pool_idle_timeout) {
+        (*j)->close();
+        j = conns.erase(j);
+        --w.idle;
+        --idle;
+      } else {
+        ++j;
+      }
+    }
+    i = conns.empty() ? w.pool.erase(i) : std::next(i);
+  }
+  w.sweeper.expires_after(std::chrono::seconds(1));
+  w.sweeper.async_wait([this, &w](beast::error_code ec) {
+    if (!ec && !w.stopping)
+      sweep(w);
+  });
+}
+
+// -- http_client ---------------------------------------------------------------
+
+caf::expected<std::unique_ptr<http_client>> http_client::make(http_options opts) {
+  auto p = std::make_unique<impl>();
+  beast::error_code ec;
+  if (!opts.ca_file.empty())
+    p->tls.load_verify_file(opts.ca_file, ec);
+  else
+    p->tls.set_default_verify_paths(ec);
+  if (ec)
+    return caf::make_error(caf::sec::invalid_argument,
+                           "cannot load CA file '" + opts.ca_file + "': " + ec.message());
+  for (auto& entry : opts.resolve) {
+    // host:port:address, the address possibly an IPv6 literal in brackets.
+    auto c1 = entry.find(':');
+    auto c2 = c1 == std::string::npos ? c1 : entry.find(':', c1 + 1);
+    if (c2 == std::string::npos)
+      return caf::make_error(caf::sec::invalid_argument,
+                             "--resolve expects host:port:address, not '" + entry + "'");
+    auto host = entry.substr(0, c1);
+    auto port = entry.substr(c1 + 1, c2 - c1 - 1);
+    auto addr = entry.substr(c2 + 1);
+    if (addr.size() > 2 && addr.front() == '[' && addr.back() == ']')
+      addr = addr.substr(1, addr.size() - 2);
+    auto address = asio::ip::make_address(addr, ec);
+    char* end = nullptr;
+    auto port_number = std::strtoul(port.c_str(), &end, 10);
+    if (ec || host.empty() || port.empty() || *end != '\0' || port_number == 0 || port_number > 65535)
+      return caf::make_error(caf::sec::invalid_argument,
+                             "--resolve expects host:port:address, not '" + entry + "'");
+    for (auto& c : host)
+      c = static_cast<char>(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
+    p->overrides[host + ":" + std::to_string(port_number)] = address;
+  }
+  for (auto& h : opts.headers) {
+    auto colon = h.find(':');
+    if (colon == std::string::npos || colon == 0)
+      return caf::make_error(caf::sec::invalid_argument,
+                             "--header expects 'Name: value', not '" + h + "'");
+    auto value = h.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(' '));
+    p->extra_headers.emplace_back(h.substr(0, colon), value);
+  }
+  auto n = opts.io_threads != 0 ? opts.io_threads : std::max(1u, std::thread::hardware_concurrency());
+  p->opts = std::move(opts);
+  for (uint32_t i = 0; i < n; ++i)
+    p->workers.push_back(std::make_unique<worker>());
+  for (auto& w : p->workers) {
+    auto* raw = p.get();
+    auto* wp = w.get();
+    asio::post(w->ioc, [raw, wp] { raw->sweep(*wp); });
+    w->thread = std::thread([wp] { wp->ioc.run(); });
+  }
+  return std::unique_ptr<http_client>{new http_client(std::move(p))};
+}
+
+http_client::http_client(std::unique_ptr<impl> ptr) : impl_(std::move(ptr)) {}
+
+http_client::~http_client() {
+  stop();
+}
+
+void http_client::fetch(fetch_request req, callback done) {
+  auto& c = *impl_;
+  auto target = parse_url(req.url);
+  // Pin the request to the IO thread that owns its host's connections.
+  std::size_t index = target ? partition_hash(target->host()) % c.workers.size() : 0;
+  auto& w = *c.workers[index];
+  if (c.stopped || !target) {
+    fetch_result res;
+    res.id = req.id;
+    res.url = req.url;
+    res.final_url = req.url;
+    res.fetched_at = caf::make_timestamp();
+    if (!target) {
+      auto kind = crawl_errc_of(target.error());
+      res.error = kind ? *kind : crawl_errc::invalid_url;
+      if (target.error().context().match_elements<std::string>())
+        res.error_message = target.error().context().get_as<std::string>(0);
+    } else {
+      res.error = crawl_errc::cancelled;
+      res.error_message = "the client is stopped";
+    }
+    if (c.stopped) {
+      done(std::move(res)); // no IO thread is left to run it
+      return;
+    }
+    asio::post(w.ioc, [done = std::move(done), res = std::move(res)]() mutable {
+      done(std::move(res));
+    });
+    return;
+  }
+  auto s = std::make_shared<session>(c, w, std::move(req), std::move(*target), std::move(done));
+  asio::post(w.ioc, [s] { s->start(); });
+}
+
+http_client_stats http_client::stats() const {
+  http_client_stats s;
+  s.requests = impl_->requests;
+  s.connections_opened = impl_->opened;
+  s.connections_reused = impl_->reused;
+  s.idle_connections = impl_->idle;
+  return s;
+}
+
+void http_client::stop() {
+  auto& c = *impl_;
+  if (c.stopped.exchange(true))
+    return;
+  for (auto& w : c.workers) {
+    auto* wp = w.get();
+    asio::post(w->ioc, [&c, wp] {
+      wp->stopping = true;
+      wp->sweeper.cancel();
+      // Copy: cancelling may complete sessions, which erase themselves.
+      std::vector<session*> live(wp->sessions.begin(), wp->sessions.end());
+      for (auto* s : live)
+        s->cancel();
+      for (auto& [key, conns] : wp->pool)
+        for (auto& conn : conns) {
+          conn->close();
+          --c.idle;
+        }
+      wp->pool.clear();
+      wp->idle = 0;
+    });
+    w->guard.reset();
+  }
+  for (auto& w : c.workers)
+    if (w->thread.joinable())
+      w->thread.join();
+}
+
+} // namespace arachne

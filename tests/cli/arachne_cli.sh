@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Tests the arachne command line as users see it: help, exit codes, one-line
+# errors, and 'arachne site' serving, logging and stopping on SIGTERM.
+# Usage: arachne_cli.sh PATH/TO/arachne
+set -u
+bin=$1
+work=$(mktemp -d)
+site_pid=""
+cleanup() {
+  [ -n "$site_pid" ] && kill "$site_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+failures=0
+passes=0
+check() { # check NAME COMMAND...: the command must succeed
+  local name=$1
+  shift
+  if "$@"; then
+    passes=$((passes + 1))
+  else
+    echo "FAILED: $name" >&2
+    failures=$((failures + 1))
+  fi
+}
+exit_code() { "$@" >"$work/out" 2>"$work/err"; echo $?; }
+one_line_error() { [ "$(wc -l <"$work/err")" -eq 1 ] && [ ! -s "$work/out" ]; }
+
+check "help exits 0" [ "$(exit_code "$bin" --help)" -eq 0 ]
+check "help lists the site command" grep -q '^  site ' "$work/out"
+check "help lists options with defaults" grep -q -- '--threads=N .*(default: 0)' "$work/out"
+check "no command exits 2" [ "$(exit_code "$bin")" -eq 2 ]
+check "unknown command exits 2" [ "$(exit_code "$bin" frobnicate)" -eq 2 ]
+check "unknown command is one line" one_line_error
+check "site help exits 0" [ "$(exit_code "$bin" site --help)" -eq 0 ]
+for opt in hosts pages seed tls ca-file crawl-delay port threads latency access-log print-truth truth-max-depth; do
+  check "site help lists --$opt" grep -q -- "--$opt" "$work/out"
+done
+check "unknown option exits 2" [ "$(exit_code "$bin" site --nope=1)" -eq 2 ]
+check "unknown option is one line" one_line_error
+check "bad duration exits 2" [ "$(exit_code "$bin" site --latency=5)" -eq 2 ]
+check "bad duration is one line" one_line_error
+check "bad number exits 2" [ "$(exit_code "$bin" site --hosts=many)" -eq 2 ]
+check "out-of-range value exits 2" [ "$(exit_code "$bin" site --port=70000)" -eq 2 ]
+check "print-truth without port exits 2" [ "$(exit_code "$bin" site --print-truth)" -eq 2 ]
+
+# Serve a small site; the truth written while serving equals --print-truth.
+"$bin" site --hosts=3 --pages=10 --access-log="$work/access.log" --truth-out="$work/truth.tsv" \
+  --serve-for=60s >"$work/site.out" 2>"$work/site.err" &
+site_pid=$!
+port=""
+for _ in $(seq 100); do
+  port=$(awk '/^port /{print $2}' "$work/site.out")
+  [ -n "$port" ] && break
+  sleep 0.05
+done
+check "site reports its port" [ -n "$port" ]
+if [ -n "$port" ]; then
+  check "front page is served" [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.1.2:$port/")" = 200 ]
+  check "robots.txt is served" curl -sf "http://127.0.1.1:$port/robots.txt" -o "$work/robots.txt"
+  check "redirect has a Location" [ "$(curl -s -o /dev/null -w '%{redirect_url}' "http://127.0.1.1:$port/old/4")" = "http://127.0.1.1:$port/p/4" ]
+  check "redirects lead to a page" [ "$(curl -sL -o /dev/null -w '%{http_code}' "http://127.0.1.1:$port/moved/5")" = 200 ]
+  check "the loop never ends" [ "$(curl -sL --max-redirs 6 -o /dev/null -w '%{http_code}' "http://127.0.1.1:$port/loop/a")" = 302 ]
+  "$bin" site --hosts=3 --pages=10 --print-truth --port="$port" >"$work/printed.tsv" 2>/dev/null
+  check "print-truth equals truth-out" cmp -s "$work/truth.tsv" "$work/printed.tsv"
+  check "truth is not empty" [ "$(wc -l <"$work/truth.tsv")" -gt 30 ]
+  kill -TERM "$site_pid"
+  wait "$site_pid"
+  rc=$?
+  site_pid=""
+  check "site stops on SIGTERM with exit 0" [ "$rc" -eq 0 ]
+  check "site reports what it served" grep -q "stopped after 13 responses" "$work/site.err"
+  check "access log has a line per response" [ "$(wc -l <"$work/access.log")" -eq 13 ]
+fi
+echo "$passes passed, $failures failed"
+[ "$failures" -eq 0 ]
