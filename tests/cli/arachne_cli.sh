@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Tests the arachne command line as users see it: help, exit codes, one-line
 # errors, and 'arachne site' serving, logging and stopping on SIGTERM.
-# Usage: arachne_cli.sh PATH/TO/arachne
+# Usage: arachne_cli.sh PATH/TO/arachne PATH/TO/docs/configuration.md
 set -u
 bin=$1
+docs=$2
 work=$(mktemp -d)
 site_pid=""
 cleanup() {
@@ -44,6 +45,21 @@ check "bad number exits 2" [ "$(exit_code "$bin" site --hosts=many)" -eq 2 ]
 check "out-of-range value exits 2" [ "$(exit_code "$bin" site --port=70000)" -eq 2 ]
 check "print-truth without port exits 2" [ "$(exit_code "$bin" site --print-truth)" -eq 2 ]
 
+# Every option of every command is documented in the options table.
+for cmd in "" site fetch; do
+  # shellcheck disable=SC2086
+  "$bin" $cmd --help | grep -o -- '^  --[a-z0-9-]*' | sed 's/^  //' | sort -u >"$work/opts"
+  while read -r opt; do
+    case "$opt" in --config | --help | --help-markdown) continue ;; esac
+    check "docs list $cmd $opt" grep -q -- "\`$opt[=\`]" "$docs"
+  done <"$work/opts"
+done
+check "fetch of a bad URL exits 1" [ "$(exit_code "$bin" fetch 'ftp://x.test/')" -eq 1 ]
+check "fetch failure is one line on stderr" [ "$(wc -l <"$work/err")" -eq 1 ]
+check "fetch failure still prints its record" grep -q '"error":"unsupported_scheme"' "$work/out"
+check "fetch without a URL exits 2" [ "$(exit_code "$bin" fetch)" -eq 2 ]
+check "fetch with an unreadable CA exits 2" [ "$(exit_code "$bin" fetch --ca-file=/nonexistent http://x.test/)" -eq 2 ]
+
 # Serve a small site; the truth written while serving equals --print-truth.
 "$bin" site --hosts=3 --pages=10 --access-log="$work/access.log" --truth-out="$work/truth.tsv" \
   --serve-for=60s >"$work/site.out" 2>"$work/site.err" &
@@ -61,6 +77,9 @@ if [ -n "$port" ]; then
   check "redirect has a Location" [ "$(curl -s -o /dev/null -w '%{redirect_url}' "http://127.0.1.1:$port/old/4")" = "http://127.0.1.1:$port/p/4" ]
   check "redirects lead to a page" [ "$(curl -sL -o /dev/null -w '%{http_code}' "http://127.0.1.1:$port/moved/5")" = 200 ]
   check "the loop never ends" [ "$(curl -sL --max-redirs 6 -o /dev/null -w '%{http_code}' "http://127.0.1.1:$port/loop/a")" = 302 ]
+  "$bin" fetch "http://127.0.1.3:$port/moved/4" --body >"$work/fetched.json"
+  check "fetch follows the redirect chain" grep -q "\"final_url\":\"http://127.0.1.3:$port/p/4\"" "$work/fetched.json"
+  check "fetch prints the body with --body" grep -q '"body":"<!DOCTYPE html>' "$work/fetched.json"
   "$bin" site --hosts=3 --pages=10 --print-truth --port="$port" >"$work/printed.tsv" 2>/dev/null
   check "print-truth equals truth-out" cmp -s "$work/truth.tsv" "$work/printed.tsv"
   check "truth is not empty" [ "$(wc -l <"$work/truth.tsv")" -gt 30 ]
@@ -69,8 +88,8 @@ if [ -n "$port" ]; then
   rc=$?
   site_pid=""
   check "site stops on SIGTERM with exit 0" [ "$rc" -eq 0 ]
-  check "site reports what it served" grep -q "stopped after 13 responses" "$work/site.err"
-  check "access log has a line per response" [ "$(wc -l <"$work/access.log")" -eq 13 ]
+  check "site reports what it served" grep -q "stopped after 16 responses" "$work/site.err"
+  check "access log has a line per response" [ "$(wc -l <"$work/access.log")" -eq 16 ]
 fi
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -204,6 +204,20 @@ TEST_CASE("http_client reports broken servers", "[http]") {
   CHECK(body(get(*c, server.url("/ok"))) == "hello conn=4");
 }
 
+TEST_CASE("http_client sends a request again when a pooled connection was dropped",
+          "[http]") {
+  bad_server server;
+  auto c = make_client();
+  CHECK(body(get(*c, server.url("/drop-next"))) == "conn=1");
+  // The pooled connection looks alive, but the server drops this request
+  // unanswered: it goes out once more on a fresh connection.
+  auto r = get(*c, server.url("/ok"));
+  CHECK(r.error == crawl_errc::none);
+  CHECK(body(r) == "hello conn=2");
+  CHECK(c->stats().connections_reused == 1);
+  CHECK(c->stats().connections_opened == 2);
+}
+
 TEST_CASE("http_client reports connect and DNS failures", "[http]") {
   uint16_t closed_port;
   {

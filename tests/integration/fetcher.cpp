@@ -73,3 +73,43 @@ TEST_CASE("fetcher actor answers every request with its result", "[fetcher]") {
   (*client)->stop();
   server.stop();
 }
+
+TEST_CASE("fetcher fetches the demo site over HTTPS with the site's CA", "[fetcher][tls]") {
+  site::site_server server{{2, 10, 1, true, 0s}, {}};
+  REQUIRE(server.listen() == "");
+  server.start();
+  REQUIRE(server.tls() != nullptr);
+  auto ca_path = "fetcher-test-ca-" + std::to_string(server.port()) + ".pem";
+  {
+    std::FILE* f = std::fopen(ca_path.c_str(), "w");
+    REQUIRE(f != nullptr);
+    std::fputs(server.tls()->ca_pem.c_str(), f);
+    std::fclose(f);
+  }
+  http_options opts;
+  opts.io_threads = 1;
+  opts.ca_file = ca_path;
+  auto client = http_client::make(opts);
+  std::remove(ca_path.c_str());
+  REQUIRE(client);
+  {
+    config cfg;
+    caf::actor_system sys{cfg};
+    auto f = sys.spawn(fetcher, client->get());
+    caf::scoped_actor self{sys};
+    fetch_request req;
+    req.url = server.model().origin(1) + "/old/4";
+    self->request(f, 10s, fetch_atom::value, req)
+      .receive(
+        [&](fetch_result& r) {
+          CHECK(r.error == crawl_errc::none);
+          CHECK(r.status == 200);
+          CHECK(r.final_url == server.model().origin(1) + "/p/4");
+          CHECK(r.timings.tls.count() > 0);
+        },
+        [&](caf::error& e) { FAIL(sys.render(e)); });
+    caf::anon_send_exit(f, caf::exit_reason::user_shutdown);
+  }
+  (*client)->stop();
+  server.stop();
+}

@@ -34,10 +34,19 @@ std::string compress(const std::string& data, int window_bits) {
   return out;
 }
 
+// A client connection; `mtx` guards closing it against the destructor's shutdown.
+struct client_conn {
+  explicit client_conn(asio::io_context& ioc) : sock(ioc) {}
+  tcp::socket sock;
+  std::mutex mtx;
+  bool closed = false;
+};
+
 // Blocking byte IO over a plain or TLS socket.
 struct channel {
   tcp::socket& sock;
   ssl::stream<tcp::socket&>* tls;
+  client_conn& conn;
 
   bool write(std::string_view data) {
     boost::system::error_code ec;
@@ -80,13 +89,13 @@ struct bad_server::impl {
   std::thread accept_thread;
   std::mutex mtx;
   std::vector<std::thread> threads;
-  std::vector<std::shared_ptr<tcp::socket>> sockets;
+  std::vector<std::shared_ptr<client_conn>> conns;
   std::atomic<uint64_t> accepted{0};
   std::atomic<bool> stopping{false};
   std::string bomb; // 64 MiB of zeros, gzip-compressed
   uint16_t port = 0;
 
-  void serve(std::shared_ptr<tcp::socket> sock, uint64_t conn_id);
+  void serve(std::shared_ptr<client_conn> conn, uint64_t conn_id);
   // Answers one request; false ends the connection.
   bool answer(channel& ch, const std::string& target, bool client_close, uint64_t conn_id);
 };
@@ -165,9 +174,11 @@ bool bad_server::impl::answer(channel& ch, const std::string& target, bool clien
   if (target == "/reset") {
     ch.write("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + std::string(1000, 'r'));
     // Abortive close: RST instead of FIN.
+    std::lock_guard<std::mutex> guard{ch.conn.mtx};
     boost::system::error_code ignored;
     ch.sock.set_option(tcp::socket::linger(true, 0), ignored);
     ch.sock.close(ignored);
+    ch.conn.closed = true;
     return false;
   }
   if (target.rfind("/redirect/", 0) == 0) {
@@ -201,7 +212,8 @@ bool bad_server::impl::answer(channel& ch, const std::string& target, bool clien
   return ch.write(response(404, "Not Found", "no such behaviour", keep)) && !client_close;
 }
 
-void bad_server::impl::serve(std::shared_ptr<tcp::socket> sock, uint64_t conn_id) {
+void bad_server::impl::serve(std::shared_ptr<client_conn> conn, uint64_t conn_id) {
+  auto* sock = &conn->sock;
   std::optional<ssl::stream<tcp::socket&>> tls;
   if (tls_ctx) {
     tls.emplace(*sock, *tls_ctx);
@@ -210,9 +222,10 @@ void bad_server::impl::serve(std::shared_ptr<tcp::socket> sock, uint64_t conn_id
     if (ec)
       return;
   }
-  channel ch{*sock, tls ? &*tls : nullptr};
+  channel ch{*sock, tls ? &*tls : nullptr, *conn};
   std::string pending;
   char buf[8192];
+  bool drop_next = false;
   while (!stopping) {
     auto end = pending.find("\r\n\r\n");
     if (end == std::string::npos) {
@@ -236,12 +249,24 @@ void bad_server::impl::serve(std::shared_ptr<tcp::socket> sock, uint64_t conn_id
     for (auto c : head)
       lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     bool client_close = lower.find("\r\nconnection: close") != std::string::npos;
+    if (drop_next)
+      break; // the request was read; close without a response
+    if (target == "/drop-next") {
+      // Answers with keep-alive, then drops the next request on this
+      // connection unanswered, as a server whose idle timeout hit first.
+      drop_next = true;
+      if (!ch.write(response(200, "OK", "conn=" + std::to_string(conn_id))))
+        break;
+      continue;
+    }
     if (!answer(ch, target, client_close, conn_id))
       break;
   }
+  std::lock_guard<std::mutex> guard{conn->mtx};
+  if (conn->closed)
+    return;
+  // No TLS close_notify: a client that never answers it would block here.
   boost::system::error_code ignored;
-  if (tls)
-    tls->shutdown(ignored);
   sock->shutdown(tcp::socket::shutdown_both, ignored);
 }
 
@@ -261,15 +286,15 @@ bad_server::bad_server(std::optional<site::tls_material> tls) : impl_(std::make_
   s.port = s.acceptor.local_endpoint().port();
   s.accept_thread = std::thread([&s] {
     while (!s.stopping) {
-      auto sock = std::make_shared<tcp::socket>(s.ioc);
+      auto conn = std::make_shared<client_conn>(s.ioc);
       boost::system::error_code ec;
-      s.acceptor.accept(*sock, ec);
+      s.acceptor.accept(conn->sock, ec);
       if (ec || s.stopping)
         return;
       auto id = ++s.accepted;
       std::lock_guard<std::mutex> guard{s.mtx};
-      s.sockets.push_back(sock);
-      s.threads.emplace_back([&s, sock, id] { s.serve(sock, id); });
+      s.conns.push_back(conn);
+      s.threads.emplace_back([&s, conn, id] { s.serve(conn, id); });
     }
   });
 }
@@ -284,8 +309,13 @@ bad_server::~bad_server() {
     s.accept_thread.join();
   s.acceptor.close(ignored);
   std::lock_guard<std::mutex> guard{s.mtx};
-  for (auto& sock : s.sockets)
-    sock->shutdown(tcp::socket::shutdown_both, ignored);
+  for (auto& conn : s.conns) {
+    // Wakes a serve thread blocked in read; the socket stays open until
+    // that thread is done with it.
+    std::lock_guard<std::mutex> conn_guard{conn->mtx};
+    if (!conn->closed)
+      ::shutdown(conn->sock.native_handle(), SHUT_RDWR);
+  }
   for (auto& t : s.threads)
     t.join();
 }
