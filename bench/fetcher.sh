@@ -10,11 +10,10 @@ command -v wrk >/dev/null || { echo "bench/fetcher.sh needs wrk (apt-get install
 bin=build/bin/arachne
 [ -x "$bin" ] || scripts/build
 work=$(mktemp -d)
-"$bin" site --hosts=2 --pages=100 --threads=1 >"$work/site.out" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do grep -q '^port ' "$work/site.out" && break; sleep 0.05; done
-port=$(awk '/^port /{print $2}' "$work/site.out")
+. scripts/lib/site.sh
+trap 'stop_site; rm -rf "$work"' EXIT
+start_site "$bin" "$work" --hosts=2 --pages=100 --threads=1
+port=$site_port
 echo "server: arachne site, 1 IO thread; clients: 1 thread each, $connections connections"
 for target in /robots.txt /articles/5.html; do
   url="http://127.0.1.1:$port$target"

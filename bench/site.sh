@@ -10,11 +10,10 @@ command -v wrk >/dev/null || { echo "bench/site.sh needs wrk (apt-get install wr
 bin=build/bin/arachne
 [ -x "$bin" ] || scripts/build
 work=$(mktemp -d)
-"$bin" site --hosts=4 --pages=100 --threads=1 --access-log="$work/access.log" >"$work/site.out" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do grep -q '^port ' "$work/site.out" && break; sleep 0.05; done
-port=$(awk '/^port /{print $2}' "$work/site.out")
+. scripts/lib/site.sh
+trap 'stop_site; rm -rf "$work"' EXIT
+start_site "$bin" "$work" --hosts=4 --pages=100 --threads=1 --access-log="$work/access.log"
+port=$site_port
 run() {
   local label=$1 url=$2
   local rps

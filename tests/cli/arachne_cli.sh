@@ -61,15 +61,10 @@ check "fetch without a URL exits 2" [ "$(exit_code "$bin" fetch)" -eq 2 ]
 check "fetch with an unreadable CA exits 2" [ "$(exit_code "$bin" fetch --ca-file=/nonexistent http://x.test/)" -eq 2 ]
 
 # Serve a small site; the truth written while serving equals --print-truth.
-"$bin" site --hosts=3 --pages=10 --access-log="$work/access.log" --truth-out="$work/truth.tsv" \
-  --serve-for=60s >"$work/site.out" 2>"$work/site.err" &
-site_pid=$!
-port=""
-for _ in $(seq 100); do
-  port=$(awk '/^port /{print $2}' "$work/site.out")
-  [ -n "$port" ] && break
-  sleep 0.05
-done
+. "$(dirname "$0")/../../scripts/lib/site.sh"
+start_site "$bin" "$work" --hosts=3 --pages=10 --access-log="$work/access.log" \
+  --truth-out="$work/truth.tsv" --serve-for=60s
+port=$site_port
 check "site reports its port" [ -n "$port" ]
 if [ -n "$port" ]; then
   check "front page is served" [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.1.2:$port/")" = 200 ]
@@ -88,7 +83,7 @@ if [ -n "$port" ]; then
   rc=$?
   site_pid=""
   check "site stops on SIGTERM with exit 0" [ "$rc" -eq 0 ]
-  check "site reports what it served" grep -q "stopped after 16 responses" "$work/site.err"
+  check "site reports what it served" grep -q "stopped after 16 responses" "$work/site.out"
   check "access log has a line per response" [ "$(wc -l <"$work/access.log")" -eq 16 ]
 fi
 echo "$passes passed, $failures failed"
