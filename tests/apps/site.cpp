@@ -19,6 +19,7 @@
 #include <wget.h>
 #undef restrict
 
+#include "arachne/html.hpp"
 #include "arachne/robots.hpp"
 #include "arachne/url.hpp"
 
@@ -209,6 +210,11 @@ TEST_CASE("site pages are 15-30 KB of HTML with 20-60 links, the same for the sa
         return out;
       };
       CHECK(resolved(extract_links(page.body)) == resolved(links));
+      // Arachne's own scanner finds exactly the links the model wrote.
+      std::vector<std::string> scanned;
+      for (auto& l : scan_html(page.body).links)
+        scanned.push_back(l.href);
+      CHECK(scanned == links);
       CHECK(same.respond(h, path).body == page.body);
       differing += other.respond(h, path).body != page.body;
     }
