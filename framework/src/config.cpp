@@ -70,6 +70,16 @@ config::config() {
   options_.section("General")
     .add("threads", crawl.threads, "actor scheduler threads; 0 = one per core")
     .add("user-agent", crawl.http.user_agent, "User-Agent header and robots.txt token")
+    .section("Politeness")
+    .add("per-host-delay", crawl.politeness.delay, "minimum gap between request starts to one host")
+    .add("per-host-jitter", crawl.politeness.jitter,
+         "each gap is the delay times a random factor from 1 to 1 + this (never shorter)")
+    .add("per-host-concurrency", crawl.politeness.concurrency, "requests in flight to one host")
+    .add("max-crawl-delay", crawl.politeness.max_crawl_delay,
+         "robots.txt Crawl-delay is obeyed up to this")
+    .add("max-backoff", crawl.politeness.max_backoff,
+         "longest extra gap after 429/503/timeouts, and longest Retry-After obeyed")
+    .add("obey-robots", crawl.politeness.obey_robots, "fetch robots.txt per host and obey it")
     .section("Fetching")
     .add("io-threads", crawl.http.io_threads, "network IO threads; 0 = one per core")
     .add("connect-timeout", crawl.http.connect_timeout, "limit for DNS lookup and TCP connect")

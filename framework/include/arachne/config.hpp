@@ -9,6 +9,7 @@
 
 #include "arachne/http_client.hpp"
 #include "arachne/options.hpp"
+#include "arachne/politeness.hpp"
 #include "arachne/url.hpp"
 
 namespace arachne {
@@ -24,6 +25,9 @@ struct settings {
 
   /// How pages are fetched; `http.user_agent` is also the robots.txt token.
   http_options http;
+
+  /// Per-host pacing.
+  politeness_options politeness;
 
   /// How URLs are normalised for deduplication.
   std::string query_mode = "keep";

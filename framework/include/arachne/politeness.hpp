@@ -1,0 +1,20 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+#include "caf/timespan.hpp"
+
+namespace arachne {
+
+/// How hard a crawl may press on one host; every field is an option.
+struct politeness_options {
+  caf::timespan delay = std::chrono::milliseconds(500);   // between request starts per host
+  double jitter = 0.5;             // each gap is delay x [1, 1 + jitter]: never shorter
+  uint32_t concurrency = 2;        // requests in flight per host
+  caf::timespan max_crawl_delay = std::chrono::seconds(30); // robots.txt Crawl-delay cap
+  caf::timespan max_backoff = std::chrono::seconds(60);     // cap of the back-off penalty and Retry-After
+  bool obey_robots = true;         // fetch robots.txt and obey it
+};
+
+} // namespace arachne
