@@ -23,19 +23,6 @@ namespace arachne::cli {
 
 namespace {
 
-std::string iso_time(caf::timestamp t) {
-  auto since = t.time_since_epoch();
-  auto secs = std::chrono::duration_cast<std::chrono::seconds>(since);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(since - secs).count();
-  std::time_t tt = static_cast<std::time_t>(secs.count());
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  std::ostringstream out;
-  out << std::put_time(&tm, "%Y-%m-%dT%H:%M:%S") << '.' << std::setw(3) << std::setfill('0') << ms
-      << 'Z';
-  return out.str();
-}
-
 std::string ms(caf::timespan d) {
   std::ostringstream out;
   out << std::fixed << std::setprecision(3) << std::chrono::duration<double, std::milli>(d).count();
@@ -81,7 +68,7 @@ std::string to_json(const fetch_result& r, bool with_body) {
          + ",\"tls\":" + ms(r.timings.tls) + ",\"ttfb\":" + ms(r.timings.ttfb)
          + ",\"total\":" + ms(r.timings.total) + "}";
   out += ",\"fetched_at\":";
-  append_json_string(out, iso_time(r.fetched_at));
+  append_json_string(out, format_timestamp(r.fetched_at));
   out += ",\"headers\":[";
   for (std::size_t i = 0; i < r.headers.size(); ++i) {
     out += i == 0 ? "[" : ",[";

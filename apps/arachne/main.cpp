@@ -18,6 +18,8 @@ struct command {
 };
 
 const command commands[] = {
+  {"crawl", "crawl from seed URLs, politely, writing one record per URL",
+   arachne::cli::crawl_main},
   {"fetch", "fetch one URL and print the result as JSON (or --bench a fetcher)",
    arachne::cli::fetch_main},
   {"site", "serve the bundled demo site (a synthetic web on loopback hosts)",

@@ -34,9 +34,11 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<record_batch>("arachne::record_batch");
   cfg.add_message_type<ack>("arachne::ack");
   cfg.add_message_type<crawl_info>("arachne::crawl_info");
+  cfg.add_message_type<crawl_tally>("arachne::crawl_tally");
   cfg.add_message_type<node_info>("arachne::node_info");
   cfg.add_message_type<cluster_view>("arachne::cluster_view");
   cfg.add_message_type<sink_actor>("arachne::sink_actor");
+  cfg.add_message_type<stats_sink_actor>("arachne::stats_sink_actor");
   cfg.add_message_type<fetcher_actor>("arachne::fetcher_actor");
   cfg.add_message_type<rate_limiter_actor>("arachne::rate_limiter_actor");
   cfg.add_message_type<proxy_manager_actor>("arachne::proxy_manager_actor");
@@ -70,6 +72,22 @@ config::config() {
   options_.section("General")
     .add("threads", crawl.threads, "actor scheduler threads; 0 = one per core")
     .add("user-agent", crawl.http.user_agent, "User-Agent header and robots.txt token")
+    .section("Crawling")
+    .add("shards", crawl.scope.shards, "frontier shards; 0 = one per thread")
+    .add("concurrency", crawl.scope.concurrency, "requests in flight in all")
+    .add("parsers", crawl.scope.parsers, "parser actors; 0 = one per thread")
+    .add("max-depth", crawl.scope.max_depth, "links followed from the seeds; -1 = unlimited")
+    .add("max-pages", crawl.scope.max_pages, "URLs fetched in all; 0 = unlimited")
+    .add("max-pages-per-host", crawl.scope.max_pages_per_host, "URLs fetched per host; 0 = unlimited")
+    .add("allowed-domains", crawl.scope.allowed_domains,
+         "only these hosts and their subdomains; empty = any")
+    .add("allow", crawl.scope.allow, "URL regexes; if given, a URL must match one")
+    .add("deny", crawl.scope.deny, "URL regexes; URLs matching one are not crawled")
+    .add("retries", crawl.scope.retries,
+         "retries of transient failures (connect, timeout, reset, 5xx)")
+    .add("retry-delay", crawl.scope.retry_delay, "wait before the first retry; doubles each time")
+    .add("follow-nofollow", crawl.scope.follow_nofollow,
+         "follow rel=nofollow links and pages with meta robots nofollow")
     .section("Politeness")
     .add("per-host-delay", crawl.politeness.delay, "minimum gap between request starts to one host")
     .add("per-host-jitter", crawl.politeness.jitter,

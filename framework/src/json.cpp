@@ -1,6 +1,9 @@
 #include "arachne/json.hpp"
 
 #include <cstdint>
+#include <ctime>
+#include <iomanip>
+#include <sstream>
 
 namespace arachne {
 
@@ -71,6 +74,76 @@ void append_json_string(std::string& out, std::string_view s) {
     i += n;
   }
   out += '"';
+}
+
+std::string format_timestamp(caf::timestamp t) {
+  auto since = t.time_since_epoch();
+  auto secs = std::chrono::duration_cast<std::chrono::seconds>(since);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(since - secs).count();
+  std::time_t tt = static_cast<std::time_t>(secs.count());
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  std::ostringstream out;
+  out << std::put_time(&tm, "%Y-%m-%dT%H:%M:%S") << '.' << std::setw(3) << std::setfill('0') << ms
+      << 'Z';
+  return out.str();
+}
+
+std::string to_json(const record& r) {
+  std::string out;
+  out.reserve(256 + r.url.size() * 2 + r.title.size());
+  auto field = [&](std::string_view name) {
+    out += out.empty() ? "{\"" : ",\"";
+    out += name;
+    out += "\":";
+  };
+  auto str = [&](std::string_view name, std::string_view value) {
+    field(name);
+    append_json_string(out, value);
+  };
+  auto num = [&](std::string_view name, uint64_t value) {
+    field(name);
+    out += std::to_string(value);
+  };
+  if (r.kind == record::kind_t::item) {
+    str("kind", "item");
+    str("url", r.url);
+    field("fields");
+    out += '{';
+    for (std::size_t i = 0; i < r.fields.size(); ++i) {
+      if (i > 0)
+        out += ',';
+      append_json_string(out, r.fields[i].first);
+      out += ':';
+      append_json_string(out, r.fields[i].second);
+    }
+    out += "}}";
+    return out;
+  }
+  str("kind", r.kind == record::kind_t::page ? "page" : "failure");
+  str("url", r.url);
+  str("final_url", r.final_url);
+  num("status", r.status);
+  field("error");
+  if (r.error == crawl_errc::none)
+    out += "null";
+  else
+    append_json_string(out, to_string_view(r.error));
+  str("error_message", r.error_message);
+  num("depth", r.depth);
+  str("fetched_at", format_timestamp(r.fetched_at));
+  str("content_type", r.content_type);
+  num("bytes", r.bytes);
+  field("elapsed_ms");
+  out += std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(r.elapsed).count());
+  field("proxy");
+  if (r.proxy.empty())
+    out += "null";
+  else
+    append_json_string(out, r.proxy);
+  str("title", r.title);
+  out += '}';
+  return out;
 }
 
 } // namespace arachne

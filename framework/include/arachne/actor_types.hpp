@@ -20,6 +20,10 @@ using sink_actor = caf::typed_actor<
   caf::replies_to<record_batch>::with<ack>,                   // store a batch; ack frees credit
   caf::replies_to<caf::flush_atom>::with<caf::ok_atom>>;      // crawl is over: persist everything
 
+/// A sink that also tallies what it stored, for the crawl's report.
+using stats_sink_actor = sink_actor::extend<
+  caf::replies_to<caf::get_atom>::with<crawl_tally>>; // the totals so far
+
 /// Fetches one HTTP(S) request at a time per message, many at once in total.
 using fetcher_actor = caf::typed_actor<
   caf::replies_to<fetch_atom, fetch_request>::with<fetch_result>>; // always a result, never an error

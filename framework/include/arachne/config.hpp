@@ -7,6 +7,7 @@
 #include "caf/actor_system_config.hpp"
 #include "caf/error.hpp"
 
+#include "arachne/crawl_options.hpp"
 #include "arachne/http_client.hpp"
 #include "arachne/options.hpp"
 #include "arachne/politeness.hpp"
@@ -25,6 +26,9 @@ struct settings {
 
   /// How pages are fetched; `http.user_agent` is also the robots.txt token.
   http_options http;
+
+  /// Scope and width of the crawl.
+  crawl_options scope;
 
   /// Per-host pacing.
   politeness_options politeness;

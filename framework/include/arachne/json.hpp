@@ -3,7 +3,20 @@
 #include <string>
 #include <string_view>
 
+#include "caf/timestamp.hpp"
+
+#include "arachne/messages.hpp"
+
 namespace arachne {
+
+/// A timestamp as ISO 8601 in UTC with milliseconds (`2026-11-21T23:58:34.284Z`).
+std::string format_timestamp(caf::timestamp t);
+
+/// One record as a JSON object on one line (no trailing newline): `kind`
+/// (page, failure or item), `url`, `final_url`, `status`, `error` (null or the
+/// kind), `error_message`, `depth`, `fetched_at`, `content_type`, `bytes`,
+/// `elapsed_ms`, `proxy`, `title`; items carry `url` and `fields` instead.
+std::string to_json(const record& r);
 
 /// Appends `s` as a JSON string literal: quotes, escapes, and U+FFFD for
 /// bytes that are not valid UTF-8 (page text is not always what it claims).

@@ -94,11 +94,14 @@ struct crawl_request {
   uint32_t depth = 0;   // links from the nearest seed
   std::string referrer; // page the link was found on; empty for seeds
   uint32_t attempt = 0; // 0 for the first try, counts retries
+  uint32_t hops = 0;    // redirects that led here
+  uint32_t throttled = 0; // 429 answers so far (they do not use up retries)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, crawl_request& x) {
-  return f(caf::meta::type_name("crawl_request"), x.url, x.depth, x.referrer, x.attempt);
+  return f(caf::meta::type_name("crawl_request"), x.url, x.depth, x.referrer, x.attempt, x.hops,
+           x.throttled);
 }
 
 /// Discovered URLs for the hosts one frontier shard owns, sent in one message.
@@ -119,13 +122,20 @@ struct frontier_stats {
   uint64_t queued = 0;      // waiting to be fetched
   uint64_t in_flight = 0;   // handed to fetchers, no record yet
   uint64_t recorded = 0;    // ended in a record
-  bool idle = false;        // nothing queued and nothing in flight
+  uint64_t pages = 0;       // records with a response
+  uint64_t failures = 0;    // records with an error
+  uint64_t bytes = 0;       // body bytes fetched
+  uint64_t dropped = 0;     // links out of scope or over a budget (not recorded)
+  uint64_t batches_sent = 0;     // link batches sent to shards (itself included)
+  uint64_t batches_received = 0; // link batches received
+  bool idle = false;        // nothing queued, in flight or unacknowledged
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, frontier_stats& x) {
   return f(caf::meta::type_name("frontier_stats"), x.shard, x.hosts, x.seen, x.queued,
-           x.in_flight, x.recorded, x.idle);
+           x.in_flight, x.recorded, x.pages, x.failures, x.bytes, x.dropped, x.batches_sent,
+           x.batches_received, x.idle);
 }
 
 // -- fetcher -------------------------------------------------------------------
@@ -137,11 +147,13 @@ struct fetch_request {
   std::string proxy;                 // proxy URL from a lease; empty for direct
   uint64_t lease = 0;                // the proxy lease to report back on; 0 if none
   std::vector<header_field> headers; // extra request headers
+  bool follow_redirects = true;      // false: a redirect is the result
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fetch_request& x) {
-  return f(caf::meta::type_name("fetch_request"), x.id, x.url, x.proxy, x.lease, x.headers);
+  return f(caf::meta::type_name("fetch_request"), x.id, x.url, x.proxy, x.lease, x.headers,
+           x.follow_redirects);
 }
 
 /// Where the time of one fetch went.
@@ -368,6 +380,24 @@ struct crawl_info {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, crawl_info& x) {
   return f(caf::meta::type_name("crawl_info"), x.crawl_id, x.seeds, x.user_agent, x.started_at);
+}
+
+/// Totals of the records a crawl produced, for its report.
+struct crawl_tally {
+  uint64_t records = 0;
+  uint64_t pages = 0;    // with a response
+  uint64_t failures = 0; // with an error
+  uint64_t items = 0;
+  uint64_t bytes = 0;
+  std::vector<std::pair<uint16_t, uint64_t>> statuses;    // status -> records
+  std::vector<std::pair<std::string, uint64_t>> errors;   // kind -> records
+  std::vector<std::pair<std::string, uint64_t>> top_hosts; // most records first
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, crawl_tally& x) {
+  return f(caf::meta::type_name("crawl_tally"), x.records, x.pages, x.failures, x.items, x.bytes,
+           x.statuses, x.errors, x.top_hosts);
 }
 
 // -- cluster -------------------------------------------------------------------

@@ -482,7 +482,8 @@ private:
     else if (conn_)
       conn_->close();
     conn_.reset();
-    if (is_redirect(res_.status) && !location.empty() && client_.opts.max_redirects > 0)
+    if (is_redirect(res_.status) && !location.empty() && client_.opts.max_redirects > 0
+        && req_.follow_redirects)
       return redirect(location);
     set_content_type(std::string{msg[http::field::content_type]});
     res_.body = shared_bytes{std::move(body_)};

@@ -1,0 +1,245 @@
+// The crawl facade: wires the actors together, detects the end of the crawl,
+// and reports.
+
+#include "arachne/crawl.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <iostream>
+#include <regex>
+
+#include "caf/actor_system.hpp"
+#include "caf/scoped_actor.hpp"
+
+#include "fetcher/fetcher.hpp"
+#include "frontier/frontier.hpp"
+#include "parser/parser.hpp"
+#include "sinks/stats_sink.hpp"
+
+namespace arachne {
+
+double crawl_report::pages_per_second() const {
+  auto s = std::chrono::duration<double>(elapsed).count();
+  return s > 0 ? static_cast<double>(tally.pages) / s : 0.0;
+}
+
+struct crawl::impl {
+  impl(caf::actor_system& s, const settings& c) : sys(s), cfg(c) {}
+
+  caf::actor_system& sys;
+  settings cfg;
+  std::shared_ptr<const page_handler> handler;
+  std::vector<sink_actor> sinks;
+  std::function<void(const crawl_progress&)> progress;
+  caf::timespan progress_every{std::chrono::seconds(1)};
+  std::atomic<bool> stop_requested{false};
+};
+
+crawl::crawl(caf::actor_system& sys, const config& cfg)
+  : impl_(std::make_unique<impl>(sys, cfg.crawl)) {}
+
+crawl::~crawl() = default;
+
+void crawl::on_page(page_handler handler) {
+  impl_->handler = std::make_shared<const page_handler>(std::move(handler));
+}
+
+void crawl::add_sink(sink_actor sink) {
+  impl_->sinks.push_back(std::move(sink));
+}
+
+void crawl::on_progress(std::function<void(const crawl_progress&)> f, caf::timespan every) {
+  impl_->progress = std::move(f);
+  impl_->progress_every = every;
+}
+
+void crawl::stop() {
+  impl_->stop_requested = true;
+}
+
+namespace {
+
+template <class Handle>
+void stop_and_wait(caf::scoped_actor& self, const std::vector<Handle>& actors) {
+  for (auto& a : actors) {
+    self->monitor(a);
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  }
+  for (std::size_t i = 0; i < actors.size(); ++i)
+    self->receive([](const caf::down_msg&) {},
+                  caf::after(std::chrono::seconds(10)) >> [] {});
+}
+
+} // namespace
+
+caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
+  auto& d = *impl_;
+  auto& sys = d.sys;
+  auto start = std::chrono::steady_clock::now();
+  // Patterns are checked here so that a bad one is an error, not a crash.
+  for (auto* list : {&d.cfg.scope.allow, &d.cfg.scope.deny})
+    for (auto& re : *list) {
+      try {
+        std::regex check{re, std::regex::ECMAScript};
+      } catch (const std::regex_error& e) {
+        return caf::make_error(caf::sec::invalid_argument,
+                               "invalid pattern '" + re + "': " + e.what());
+      }
+    }
+  auto client = http_client::make(d.cfg.http);
+  if (!client)
+    return std::move(client.error());
+  auto threads = std::max<std::size_t>(1, sys.scheduler().num_workers());
+  caf::scoped_actor self{sys};
+  // Sinks: the user's, plus the one that tallies for the report.
+  auto tally_sink = sys.spawn(stats_sink);
+  auto sinks = d.sinks;
+  sinks.push_back(caf::actor_cast<sink_actor>(tally_sink));
+  crawl_info info;
+  info.seeds = seeds;
+  info.user_agent = d.cfg.http.user_agent;
+  info.started_at = caf::make_timestamp();
+  for (auto& s : sinks)
+    self->request(s, std::chrono::seconds(30), open_atom::value, info)
+      .receive([](caf::ok_atom) {}, [](caf::error&) {});
+  // Fetchers and parsers, shared by all shards.
+  std::vector<fetcher_actor> fetchers;
+  std::vector<caf::actor> owned;
+  for (std::size_t i = 0; i < threads; ++i) {
+    auto f = sys.spawn(fetcher, client->get());
+    fetchers.push_back(f);
+    owned.push_back(caf::actor_cast<caf::actor>(f));
+  }
+  parser_options popts{d.cfg.url_rules(), d.cfg.scope.follow_nofollow};
+  std::vector<parser_actor> parsers;
+  auto parser_count = d.cfg.scope.parsers != 0 ? d.cfg.scope.parsers : threads;
+  for (std::size_t i = 0; i < parser_count; ++i) {
+    auto p = sys.spawn(parser, popts, d.handler);
+    parsers.push_back(p);
+    owned.push_back(caf::actor_cast<caf::actor>(p));
+  }
+  // Shards, one partition over all of them.
+  auto shard_count = d.cfg.scope.shards != 0 ? d.cfg.scope.shards : threads;
+  std::vector<shard_id> ids;
+  for (std::size_t i = 0; i < shard_count; ++i)
+    ids.push_back(i);
+  partition_map partition{ids};
+  frontier_config fcfg;
+  fcfg.scope = d.cfg.scope;
+  fcfg.politeness = d.cfg.politeness;
+  fcfg.urls = d.cfg.url_rules();
+  fcfg.user_agent = d.cfg.http.user_agent;
+  fcfg.max_redirects = d.cfg.http.max_redirects;
+  std::vector<frontier_actor> shards;
+  for (std::size_t i = 0; i < shard_count; ++i) {
+    auto s = sys.spawn(frontier, fcfg, static_cast<uint32_t>(i), partition, fetchers, parsers, sinks);
+    shards.push_back(s);
+    owned.push_back(caf::actor_cast<caf::actor>(s));
+  }
+  for (auto& s : shards)
+    caf::anon_send(caf::actor_cast<frontier_impl>(s), caf::put_atom::value, shards);
+  // Seeds go to the shards that own their hosts; invalid ones are records.
+  std::vector<link_batch> seed_batches(shards.size());
+  record_batch invalid;
+  for (auto& s : seeds) {
+    auto u = parse_url(s, d.cfg.url_rules());
+    if (!u) {
+      record r;
+      r.kind = record::kind_t::failure;
+      r.url = s;
+      r.final_url = s;
+      auto kind = crawl_errc_of(u.error());
+      r.error = kind ? *kind : crawl_errc::invalid_url;
+      if (u.error().context().match_elements<std::string>())
+        r.error_message = u.error().context().get_as<std::string>(0);
+      r.fetched_at = caf::make_timestamp();
+      invalid.records.push_back(std::move(r));
+      continue;
+    }
+    auto owner = partition.owner_index(url_host(u->str()));
+    seed_batches[owner].links.push_back(crawl_request{u->str(), 0, {}, 0, 0, 0});
+  }
+  if (!invalid.records.empty())
+    for (auto& s : sinks)
+      self->request(s, std::chrono::seconds(30), invalid).receive([](const ack&) {}, [](caf::error&) {});
+  for (std::size_t i = 0; i < shards.size(); ++i)
+    if (!seed_batches[i].links.empty())
+      self->send(shards[i], seed_atom::value, std::move(seed_batches[i]));
+  // Poll until every shard is idle and no link batch is in transit: the sums
+  // of batches sent and received agree, twice in a row with nothing changed.
+  crawl_report report;
+  bool stop_sent = false;
+  std::vector<frontier_stats> last;
+  auto next_progress = std::chrono::steady_clock::now() + d.progress_every;
+  uint64_t seen = 0;
+  uint64_t dropped = 0;
+  for (;;) {
+    if (d.stop_requested && !stop_sent) {
+      for (auto& s : shards)
+        self->send(s, stop_atom::value);
+      stop_sent = true;
+      report.interrupted = true;
+    }
+    std::vector<frontier_stats> now;
+    for (auto& s : shards)
+      self->request(s, std::chrono::seconds(30), stats_atom::value)
+        .receive([&](frontier_stats& st) { now.push_back(st); }, [&](caf::error&) {});
+    crawl_progress p;
+    uint64_t sent = 0;
+    uint64_t received = 0;
+    bool idle = now.size() == shards.size();
+    for (auto& st : now) {
+      p.recorded += st.recorded;
+      p.pages += st.pages;
+      p.failures += st.failures;
+      p.queued += st.queued;
+      p.in_flight += st.in_flight;
+      p.seen += st.seen;
+      p.bytes += st.bytes;
+      sent += st.batches_sent;
+      received += st.batches_received;
+      idle = idle && st.idle;
+    }
+    seen = p.seen;
+    dropped = 0;
+    for (auto& st : now)
+      dropped += st.dropped;
+    auto same_as_last = [&] {
+      if (last.size() != now.size())
+        return false;
+      for (std::size_t i = 0; i < now.size(); ++i)
+        if (now[i].batches_sent != last[i].batches_sent
+            || now[i].batches_received != last[i].batches_received
+            || now[i].recorded != last[i].recorded || !last[i].idle)
+          return false;
+      return true;
+    };
+    if (idle && sent == received && same_as_last())
+      break;
+    last = std::move(now);
+    p.elapsed = std::chrono::steady_clock::now() - start;
+    if (d.progress && std::chrono::steady_clock::now() >= next_progress) {
+      d.progress(p);
+      next_progress = std::chrono::steady_clock::now() + d.progress_every;
+    }
+    self->receive(caf::after(std::chrono::milliseconds(20)) >> [] {});
+  }
+  // Everything is recorded: make it durable, then take the tally.
+  for (auto& s : sinks)
+    self->request(s, std::chrono::seconds(60), caf::flush_atom::value)
+      .receive([](caf::ok_atom) {},
+               [&](caf::error& err) {
+                 std::cerr << "arachne: a sink failed to flush: " << sys.render(err) << "\n";
+               });
+  self->request(tally_sink, std::chrono::seconds(30), caf::get_atom::value)
+    .receive([&](crawl_tally& t) { report.tally = std::move(t); }, [](caf::error&) {});
+  report.seen = seen;
+  report.dropped = dropped;
+  report.elapsed = std::chrono::steady_clock::now() - start;
+  owned.push_back(caf::actor_cast<caf::actor>(tally_sink));
+  stop_and_wait(self, owned);
+  (*client)->stop();
+  return report;
+}
+
+} // namespace arachne

@@ -1,0 +1,590 @@
+#include "frontier/frontier.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include "caf/actor_cast.hpp"
+#include "caf/actor_ostream.hpp"
+
+#include "parser/parser.hpp"
+
+namespace arachne {
+
+namespace {
+
+using pointer = frontier_impl::stateful_pointer<frontier_state>;
+using namespace std::chrono_literals;
+
+uint64_t mix(uint64_t x) noexcept {
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+bool transient(const fetch_result& res) {
+  switch (res.error) {
+    case crawl_errc::connect_failed:
+    case crawl_errc::timeout:
+    case crawl_errc::connection_reset:
+    case crawl_errc::protocol_error:
+      return true;
+    case crawl_errc::none:
+      return res.status == 500 || res.status == 502 || res.status == 503 || res.status == 504;
+    default:
+      return false;
+  }
+}
+
+bool is_redirect(uint16_t status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+std::string header(const fetch_result& res, std::string_view name) {
+  for (auto& [k, v] : res.headers) {
+    if (k.size() != name.size())
+      continue;
+    bool same = true;
+    for (std::size_t i = 0; i < k.size() && same; ++i)
+      same = (k[i] | 0x20) == (name[i] | 0x20);
+    if (same)
+      return v;
+  }
+  return {};
+}
+
+// Retry-After as seconds (HTTP-dates count as the 60 s default; a server that
+// sends a date wants a long pause).
+caf::timespan retry_after(const fetch_result& res) {
+  auto v = header(res, "retry-after");
+  if (v.empty())
+    return caf::timespan{0};
+  char* end = nullptr;
+  auto secs = std::strtol(v.c_str(), &end, 10);
+  if (end != v.c_str() && *end == '\0' && secs >= 0)
+    return std::chrono::seconds(secs);
+  return std::chrono::seconds(60);
+}
+
+std::string_view target_of(std::string_view u) {
+  auto scheme = u.find("://");
+  if (scheme == std::string_view::npos)
+    return "/";
+  auto slash = u.find('/', scheme + 3);
+  return slash == std::string_view::npos ? std::string_view{"/"} : u.substr(slash);
+}
+
+std::string origin_of(std::string_view u) {
+  auto scheme = u.find("://");
+  auto slash = scheme == std::string_view::npos ? u.size() : u.find('/', scheme + 3);
+  return std::string{u.substr(0, slash)};
+}
+
+// -- records -------------------------------------------------------------------
+
+void flush_records(pointer self);
+void schedule_tick(pointer self);
+
+void add_record(pointer self, record r) {
+  auto& st = self->state;
+  ++st.recorded;
+  if (r.kind != record::kind_t::item) {
+    if (r.error == crawl_errc::none)
+      ++st.pages;
+    else
+      ++st.failures;
+  }
+  st.pending_records.push_back(std::move(r));
+  if (st.pending_records.size() >= st.cfg.record_batch)
+    flush_records(self);
+  else
+    schedule_tick(self);
+}
+
+record make_failure(const crawl_request& req, crawl_errc kind, std::string message) {
+  record r;
+  r.kind = record::kind_t::failure;
+  r.url = req.url;
+  r.final_url = req.url;
+  r.error = kind;
+  r.error_message = std::move(message);
+  r.depth = req.depth;
+  r.fetched_at = caf::make_timestamp();
+  return r;
+}
+
+record make_record(const crawl_request& req, const fetch_result& res, std::string title) {
+  record r;
+  r.kind = res.error == crawl_errc::none ? record::kind_t::page : record::kind_t::failure;
+  r.url = req.url;
+  r.final_url = res.final_url.empty() ? req.url : res.final_url;
+  r.status = res.status;
+  r.error = res.error;
+  r.error_message = res.error_message;
+  r.depth = req.depth;
+  r.fetched_at = res.fetched_at;
+  r.content_type = res.content_type;
+  r.bytes = res.body.size();
+  r.elapsed = res.timings.total;
+  r.proxy = res.proxy;
+  r.title = std::move(title);
+  return r;
+}
+
+void schedule_tick(pointer self);
+
+// Sends pending records to every sink while each has credit; the rest wait
+// for acks (a slow sink slows the crawl, it does not grow memory).
+void flush_records(pointer self) {
+  auto& st = self->state;
+  while (!st.pending_records.empty()) {
+    if (st.sinks.empty()) {
+      st.pending_records.clear();
+      return;
+    }
+    for (auto n : st.unacked)
+      if (n >= st.cfg.sink_credit)
+        return;
+    record_batch batch;
+    batch.seq = ++st.record_seq;
+    auto n = std::min(st.pending_records.size(), st.cfg.record_batch);
+    batch.records.assign(std::make_move_iterator(st.pending_records.begin()),
+                         std::make_move_iterator(st.pending_records.begin() + static_cast<std::ptrdiff_t>(n)));
+    st.pending_records.erase(st.pending_records.begin(),
+                             st.pending_records.begin() + static_cast<std::ptrdiff_t>(n));
+    for (std::size_t i = 0; i < st.sinks.size(); ++i) {
+      ++st.unacked[i];
+      self->request(st.sinks[i], caf::infinite, batch)
+        .then(
+          [=](const ack&) {
+            --self->state.unacked[i];
+            flush_records(self);
+          },
+          [=](caf::error& err) {
+            // A sink that fails is reported and gives its credit back; the
+            // crawl goes on with the others.
+            aout(self) << "arachne: sink " << i << " failed: " << self->system().render(err)
+                       << std::endl;
+            --self->state.unacked[i];
+            flush_records(self);
+          });
+    }
+  }
+}
+
+// -- links ---------------------------------------------------------------------
+
+void flush_outbox(pointer self, std::size_t peer) {
+  auto& st = self->state;
+  auto& box = st.outbox[peer];
+  if (box.links.empty())
+    return;
+  ++st.batches_sent;
+  self->send(st.peers[peer], std::move(box));
+  box = link_batch{};
+}
+
+void route(pointer self, crawl_request req) {
+  auto& st = self->state;
+  auto peer = st.partition.owner_index(url_host(req.url));
+  st.outbox[peer].links.push_back(std::move(req));
+  if (st.outbox[peer].links.size() >= st.cfg.link_batch)
+    flush_outbox(self, peer);
+  else
+    schedule_tick(self);
+}
+
+void schedule_tick(pointer self) {
+  auto& st = self->state;
+  if (st.tick_set)
+    return;
+  st.tick_set = true;
+  self->delayed_send(self, std::chrono::milliseconds(10), flush_tick_atom::value);
+}
+
+// Why a URL is out of scope, or empty.
+std::string out_of_scope(frontier_state& st, const crawl_request& req) {
+  auto& scope = st.cfg.scope;
+  if (scope.max_depth >= 0 && req.depth > static_cast<uint64_t>(scope.max_depth))
+    return "deeper than --max-depth";
+  if (!scope.allowed_domains.empty()) {
+    auto host = url_host(req.url);
+    bool ok = false;
+    for (auto& d : scope.allowed_domains) {
+      if (host == d || (host.size() > d.size() && host.substr(host.size() - d.size()) == d
+                        && host[host.size() - d.size() - 1] == '.')) {
+        ok = true;
+        break;
+      }
+    }
+    if (!ok)
+      return "host not in --allowed-domains";
+  }
+  if (!st.allow.empty()
+      && std::none_of(st.allow.begin(), st.allow.end(),
+                      [&](const std::regex& re) { return std::regex_search(req.url, re); }))
+    return "matches no --allow pattern";
+  for (auto& re : st.deny)
+    if (std::regex_search(req.url, re))
+      return "matches a --deny pattern";
+  return {};
+}
+
+void pump(pointer self, const std::string& host);
+
+// A URL arrives: seed, link or redirect target. Decisions on seeds and
+// redirect targets are recorded; links out of scope are only counted.
+void admit(pointer self, crawl_request req, bool seed) {
+  auto& st = self->state;
+  if (!st.seen_urls.insert(fingerprint(req.url)).second)
+    return;
+  ++st.seen;
+  bool recorded_decision = seed || req.hops > 0;
+  if (auto why = out_of_scope(st, req); !why.empty()) {
+    if (recorded_decision)
+      add_record(self, make_failure(req, crawl_errc::out_of_scope, std::move(why)));
+    else
+      ++st.dropped;
+    return;
+  }
+  auto host = std::string{url_host(req.url)};
+  auto& h = st.hosts[host];
+  auto& scope = st.cfg.scope;
+  auto shards = std::max<std::size_t>(1, st.peers.size());
+  auto budget = scope.max_pages == 0 ? 0 : (scope.max_pages + shards - 1) / shards;
+  if ((budget != 0 && st.admitted >= budget)
+      || (scope.max_pages_per_host != 0 && h.admitted >= scope.max_pages_per_host)) {
+    if (recorded_decision)
+      add_record(self, make_failure(req, crawl_errc::out_of_scope, "over the page budget"));
+    else
+      ++st.dropped;
+    return;
+  }
+  if (h.origin.empty())
+    h.origin = origin_of(req.url);
+  ++h.admitted;
+  ++st.admitted;
+  ++st.queued;
+  h.queue.push_back(std::move(req));
+  pump(self, host);
+}
+
+// -- fetching ------------------------------------------------------------------
+
+fetch_feedback feedback_of(const fetch_result& res) {
+  fetch_feedback fb;
+  fb.status = res.status;
+  fb.error = res.error;
+  fb.latency = res.timings.ttfb;
+  if (res.status == 429 || res.status == 503)
+    fb.retry_after = retry_after(res);
+  return fb;
+}
+
+void on_parsed(pointer self, const crawl_request& req, const fetch_result& res,
+               parse_result& pr) {
+  auto& st = self->state;
+  add_record(self, make_record(req, res, pr.title));
+  for (auto& item : pr.items)
+    add_record(self, std::move(item));
+  auto& scope = st.cfg.scope;
+  if (scope.max_depth < 0 || req.depth < static_cast<uint64_t>(scope.max_depth))
+    for (auto& link : pr.links)
+      route(self, crawl_request{std::move(link), req.depth + 1, req.url, 0, 0, 0});
+  --st.in_flight;
+  pump(self, std::string{url_host(req.url)});
+}
+
+void on_fetched(pointer self, crawl_request req, const slot_grant& grant, fetch_result& res) {
+  auto& st = self->state;
+  self->send(st.limiter, release_atom::value, grant, feedback_of(res));
+  st.bytes += res.body.size();
+  auto host = std::string{url_host(req.url)};
+  auto& scope = st.cfg.scope;
+  // 429 slows the host (the limiter backs off) without using up a retry.
+  if (res.status == 429 && req.throttled < 10 && !st.stopping) {
+    ++req.throttled;
+    --st.in_flight;
+    ++st.queued;
+    st.hosts[host].queue.push_back(std::move(req));
+    return pump(self, host);
+  }
+  if (transient(res) && req.attempt < scope.retries && !st.stopping) {
+    ++req.attempt;
+    auto base = scope.retry_delay * (1u << std::min(req.attempt - 1, 10u));
+    std::uniform_real_distribution<double> jitter{1.0, 1.5};
+    auto wait = caf::timespan{static_cast<int64_t>(static_cast<double>(base.count()) * jitter(st.rng))};
+    --st.in_flight;
+    ++st.waiting_retry;
+    self->delayed_send(self, wait, retry_atom::value, std::move(req));
+    return;
+  }
+  if (transient(res) && req.attempt > 0 && res.error != crawl_errc::none) {
+    auto r = make_record(req, res, {});
+    r.error = crawl_errc::retries_exhausted;
+    r.error_message = to_string(res.error) + " after " + std::to_string(req.attempt)
+                      + " retries: " + res.error_message;
+    add_record(self, std::move(r));
+    --st.in_flight;
+    return pump(self, host);
+  }
+  if (res.error == crawl_errc::none && is_redirect(res.status)) {
+    add_record(self, make_record(req, res, {}));
+    auto location = header(res, "location");
+    if (auto base = parse_url(res.final_url.empty() ? req.url : res.final_url, st.cfg.urls)) {
+      if (auto target = resolve_url(*base, location, st.cfg.urls)) {
+        crawl_request next{target->str(), req.depth, req.url, 0, req.hops + 1, 0};
+        if (next.hops > st.cfg.max_redirects) {
+          if (st.seen_urls.insert(fingerprint(next.url)).second) {
+            ++st.seen;
+            add_record(self, make_failure(next, crawl_errc::too_many_redirects,
+                                          "more than " + std::to_string(st.cfg.max_redirects)
+                                            + " redirects from a seed or link"));
+          }
+        } else {
+          route(self, std::move(next));
+        }
+      }
+    }
+    --st.in_flight;
+    return pump(self, host);
+  }
+  if (res.error == crawl_errc::none && res.status == 200 && is_html(res) && !st.parsers.empty()) {
+    auto& p = st.parsers[st.next_parser++ % st.parsers.size()];
+    self->request(p, caf::infinite, parse_atom::value, req, res)
+      .then([=](parse_result& pr) { on_parsed(self, req, res, pr); },
+            [=](caf::error& err) {
+              auto r = make_record(req, res, {});
+              r.error_message = "parser failed: " + self->system().render(err);
+              add_record(self, std::move(r));
+              --self->state.in_flight;
+              pump(self, host);
+            });
+    return;
+  }
+  add_record(self, make_record(req, res, {}));
+  --st.in_flight;
+  pump(self, host);
+}
+
+void fetch(pointer self, crawl_request req, slot_grant grant) {
+  auto& st = self->state;
+  ++st.in_flight;
+  fetch_request fr;
+  fr.id = ++st.next_fetch_id;
+  fr.url = req.url;
+  fr.follow_redirects = false; // redirect targets go back through the frontier
+  auto& f = st.fetchers[st.next_fetcher++ % st.fetchers.size()];
+  self->request(f, caf::infinite, fetch_atom::value, std::move(fr))
+    .then([=](fetch_result& res) mutable { on_fetched(self, std::move(req), grant, res); });
+}
+
+void on_robots(pointer self, const std::string& host, const slot_grant& grant, fetch_result& res) {
+  auto& st = self->state;
+  self->send(st.limiter, release_atom::value, grant, feedback_of(res));
+  auto& h = st.hosts[host];
+  if (res.error == crawl_errc::none && res.status >= 200 && res.status < 300) {
+    h.rules = robots_rules::parse(res.body.view(), st.cfg.user_agent);
+    if (auto delay = h.rules.crawl_delay())
+      self->send(st.limiter, caf::put_atom::value, host, host_policy{*delay, 0});
+  } else if (res.error == crawl_errc::none && res.status >= 400 && res.status < 500) {
+    h.rules = robots_rules::allow_all(); // RFC 9309: unavailable means allowed
+  } else {
+    h.rules = robots_rules::disallow_all(); // unreachable: assume complete disallow
+  }
+  h.robots = host_entry::robots_t::ready;
+  --st.robots_fetching;
+  pump(self, host);
+}
+
+void fetch_robots(pointer self, const std::string& host) {
+  auto& st = self->state;
+  auto& h = st.hosts[host];
+  h.robots = host_entry::robots_t::fetching;
+  ++st.robots_fetching;
+  ++h.acquiring;
+  ++st.acquiring;
+  self->request(st.limiter, caf::infinite, acquire_atom::value, host)
+    .then([=](const slot_grant& grant) {
+      auto& s = self->state;
+      --s.hosts[host].acquiring;
+      --s.acquiring;
+      fetch_request fr;
+      fr.id = ++s.next_fetch_id;
+      fr.url = s.hosts[host].origin + "/robots.txt";
+      fr.follow_redirects = true; // RFC 9309: follow up to five
+      auto& f = s.fetchers[s.next_fetcher++ % s.fetchers.size()];
+      self->request(f, caf::infinite, fetch_atom::value, std::move(fr))
+        .then([=](fetch_result& res) { on_robots(self, host, grant, res); });
+    });
+}
+
+void on_grant(pointer self, const std::string& host, const slot_grant& grant) {
+  auto& st = self->state;
+  auto& h = st.hosts[host];
+  --h.acquiring;
+  --st.acquiring;
+  if (h.queue.empty() || st.stopping) {
+    self->send(st.limiter, release_atom::value, grant, fetch_feedback{});
+    return;
+  }
+  auto req = std::move(h.queue.front());
+  h.queue.pop_front();
+  --st.queued;
+  if (st.cfg.politeness.obey_robots && !h.rules.allowed(target_of(req.url))) {
+    self->send(st.limiter, release_atom::value, grant, fetch_feedback{});
+    add_record(self, make_failure(req, crawl_errc::robots_denied, "disallowed by robots.txt"));
+    return pump(self, host);
+  }
+  fetch(self, std::move(req), grant);
+}
+
+// Asks for as many slots as the host may use now, within the shard's share
+// of --concurrency and while the sinks keep up.
+void pump(pointer self, const std::string& host) {
+  auto& st = self->state;
+  if (st.stopping)
+    return;
+  auto& h = st.hosts[host];
+  if (h.queue.empty())
+    return;
+  if (st.cfg.politeness.obey_robots && h.robots != host_entry::robots_t::ready) {
+    if (h.robots == host_entry::robots_t::unknown)
+      fetch_robots(self, host);
+    return;
+  }
+  auto shards = std::max<std::size_t>(1, st.peers.size());
+  auto budget = std::max<uint64_t>(1, st.cfg.scope.concurrency / shards);
+  while (h.acquiring < std::min<std::size_t>(h.queue.size(), st.cfg.politeness.concurrency)
+         && st.in_flight + st.acquiring < budget
+         && st.pending_records.size() < st.cfg.max_pending_records) {
+    ++h.acquiring;
+    ++st.acquiring;
+    self->request(st.limiter, caf::infinite, acquire_atom::value, host)
+      .then([=](const slot_grant& grant) { on_grant(self, host, grant); });
+  }
+}
+
+// Hosts may wait for a shard-wide budget: give each a chance again.
+void pump_all(pointer self) {
+  for (auto& [host, h] : self->state.hosts)
+    if (!h.queue.empty() && h.acquiring == 0)
+      pump(self, host);
+}
+
+frontier_stats stats_of(frontier_state& st) {
+  frontier_stats s;
+  s.shard = st.index;
+  s.hosts = st.hosts.size();
+  s.seen = st.seen;
+  s.queued = st.queued;
+  s.in_flight = st.in_flight;
+  s.recorded = st.recorded;
+  s.pages = st.pages;
+  s.failures = st.failures;
+  s.bytes = st.bytes;
+  s.dropped = st.dropped;
+  s.batches_sent = st.batches_sent;
+  s.batches_received = st.batches_received;
+  bool unacked = std::any_of(st.unacked.begin(), st.unacked.end(), [](auto n) { return n > 0; });
+  bool outgoing = std::any_of(st.outbox.begin(), st.outbox.end(),
+                              [](auto& b) { return !b.links.empty(); });
+  s.idle = (st.queued == 0 || st.stopping) && st.in_flight == 0 && st.acquiring == 0
+           && st.waiting_retry == 0 && st.robots_fetching == 0 && !outgoing
+           && st.pending_records.empty() && !unacked;
+  return s;
+}
+
+} // namespace
+
+url_fingerprint fingerprint(std::string_view u) noexcept {
+  uint64_t a = 0xCBF29CE484222325ull;
+  uint64_t b = 0x84222325CBF29CE4ull;
+  for (auto c : u) {
+    a = (a ^ static_cast<unsigned char>(c)) * 0x100000001B3ull;
+    b = (b + static_cast<unsigned char>(c)) * 0x9E3779B97F4A7C15ull;
+    b ^= b >> 29;
+  }
+  return {mix(a), mix(b ^ u.size())};
+}
+
+std::string_view url_host(std::string_view u) noexcept {
+  auto scheme = u.find("://");
+  if (scheme == std::string_view::npos)
+    return {};
+  auto start = scheme + 3;
+  auto end = u.find_first_of("/?#", start);
+  auto authority = u.substr(start, end == std::string_view::npos ? u.size() - start : end - start);
+  if (!authority.empty() && authority.front() == '[') {
+    auto close = authority.find(']');
+    return authority.substr(1, close == std::string_view::npos ? authority.size() - 1 : close - 1);
+  }
+  return authority.substr(0, authority.find(':'));
+}
+
+frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_state> self,
+                                      frontier_config cfg, uint32_t index,
+                                      partition_map partition,
+                                      std::vector<fetcher_actor> fetchers,
+                                      std::vector<parser_actor> parsers,
+                                      std::vector<sink_actor> sinks) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.index = index;
+  st.partition = std::move(partition);
+  st.fetchers = std::move(fetchers);
+  st.parsers = std::move(parsers);
+  st.sinks = std::move(sinks);
+  st.unacked.assign(st.sinks.size(), 0);
+  st.rng.seed(static_cast<std::minstd_rand::result_type>((st.cfg.seed + index) % 2147483646 + 1));
+  for (auto& re : st.cfg.scope.allow)
+    st.allow.emplace_back(re, std::regex::ECMAScript | std::regex::optimize);
+  for (auto& re : st.cfg.scope.deny)
+    st.deny.emplace_back(re, std::regex::ECMAScript | std::regex::optimize);
+  st.limiter = self->spawn<caf::linked>(rate_limiter, st.cfg.politeness, st.cfg.seed * 31 + index);
+  return {
+    [=](seed_atom, link_batch& batch) {
+      for (auto& req : batch.links)
+        admit(self, std::move(req), true);
+    },
+    [=](link_batch& batch) {
+      ++self->state.batches_received;
+      for (auto& req : batch.links)
+        admit(self, std::move(req), false);
+    },
+    [=](caf::put_atom, const cluster_view&) {
+      // Re-partitioning across nodes arrives with distributed crawls.
+    },
+    [=](caf::put_atom, std::vector<frontier_actor>& peers) {
+      self->state.peers = std::move(peers);
+      self->state.outbox.assign(self->state.peers.size(), link_batch{});
+    },
+    [=](stats_atom) { return stats_of(self->state); },
+    [=](stop_atom) {
+      auto& s = self->state;
+      s.stopping = true;
+      flush_records(self);
+    },
+    [=](retry_atom, crawl_request& req) {
+      auto& s = self->state;
+      --s.waiting_retry;
+      auto host = std::string{url_host(req.url)};
+      if (s.stopping) {
+        add_record(self, make_failure(req, crawl_errc::cancelled, "the crawl stopped"));
+        return;
+      }
+      ++s.queued;
+      s.hosts[host].queue.push_back(std::move(req));
+      pump(self, host);
+    },
+    [=](flush_tick_atom) {
+      auto& s = self->state;
+      s.tick_set = false;
+      for (std::size_t i = 0; i < s.outbox.size(); ++i)
+        flush_outbox(self, i);
+      flush_records(self);
+      pump_all(self);
+    },
+  };
+}
+
+} // namespace arachne

@@ -1,0 +1,137 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <random>
+#include <regex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
+
+#include "arachne/actor_types.hpp"
+#include "arachne/crawl_options.hpp"
+#include "arachne/partition.hpp"
+#include "arachne/politeness.hpp"
+#include "arachne/robots.hpp"
+#include "arachne/url.hpp"
+#include "rate_limiter/rate_limiter.hpp"
+
+namespace arachne {
+
+/// A shard's own messages: a retry that waited out its back-off, the
+/// periodic flush of outgoing links and records, and its peers.
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+using flush_tick_atom = caf::atom_constant<caf::atom("flushtick")>;
+
+/// The frontier's interface including what it sends itself and the peers
+/// it is told about once every shard exists.
+using frontier_impl = frontier_actor::extend<
+  caf::reacts_to<caf::put_atom, std::vector<frontier_actor>>,
+  caf::reacts_to<retry_atom, crawl_request>,
+  caf::reacts_to<flush_tick_atom>>;
+
+/// Everything a shard needs to know; the same for every shard of a crawl.
+struct frontier_config {
+  crawl_options scope;
+  politeness_options politeness;
+  url_options urls;
+  std::string user_agent = "arachne/0.1";
+  uint32_t max_redirects = 5;
+  std::size_t record_batch = 64;     // records per batch to the sinks
+  std::size_t sink_credit = 4;       // unacknowledged batches per sink
+  std::size_t max_pending_records = 4096; // above this no new fetch starts
+  std::size_t link_batch = 256;      // links per batch to another shard
+  uint64_t seed = 1;                 // jitter
+};
+
+/// One host's queue and robots.txt state inside its shard.
+struct host_entry {
+  std::string origin; // scheme://authority of the first URL seen, for robots.txt
+  std::deque<crawl_request> queue;
+  enum class robots_t : uint8_t { unknown, fetching, ready } robots = robots_t::unknown;
+  robots_rules rules;
+  uint32_t acquiring = 0; // slot requests outstanding
+  uint64_t admitted = 0;  // URLs admitted (the per-host budget)
+};
+
+/// A 128-bit fingerprint of a normalised URL: two independent 64-bit hashes,
+/// so that a collision (which would lose a URL) is practically impossible.
+struct url_fingerprint {
+  uint64_t hi = 0;
+  uint64_t lo = 0;
+  friend bool operator==(const url_fingerprint& x, const url_fingerprint& y) noexcept {
+    return x.hi == y.hi && x.lo == y.lo;
+  }
+};
+
+/// Hashes a fingerprint for unordered containers.
+struct url_fingerprint_hash {
+  std::size_t operator()(const url_fingerprint& f) const noexcept { return f.lo; }
+};
+
+/// The fingerprint of a normalised URL.
+url_fingerprint fingerprint(std::string_view normalised_url) noexcept;
+
+/// A shard's state: its hosts, seen set, outgoing batches and counters.
+struct frontier_state {
+  frontier_config cfg;
+  uint32_t index = 0;                      // position among the shards
+  partition_map partition;
+  std::vector<frontier_actor> peers;       // every shard, this one included
+  std::vector<fetcher_actor> fetchers;
+  std::vector<parser_actor> parsers;
+  std::vector<sink_actor> sinks;
+  rate_limiter_impl limiter;
+  std::vector<std::regex> allow;
+  std::vector<std::regex> deny;
+  std::unordered_map<std::string, host_entry> hosts;
+  std::unordered_set<url_fingerprint, url_fingerprint_hash> seen_urls;
+  std::vector<link_batch> outbox;          // per peer
+  std::vector<record> pending_records;
+  std::vector<std::size_t> unacked;        // per sink
+  uint64_t next_fetch_id = 0;
+  std::size_t next_fetcher = 0;
+  std::size_t next_parser = 0;
+  uint64_t queued = 0;
+  uint64_t in_flight = 0;       // fetching or parsing
+  uint64_t acquiring = 0;       // slot requests outstanding in all hosts
+  uint64_t waiting_retry = 0;
+  uint64_t robots_fetching = 0;
+  uint64_t admitted = 0;
+  uint64_t seen = 0;
+  uint64_t recorded = 0;
+  uint64_t pages = 0;
+  uint64_t failures = 0;
+  uint64_t bytes = 0;
+  uint64_t dropped = 0;
+  uint64_t batches_sent = 0;
+  uint64_t batches_received = 0;
+  uint64_t record_seq = 0;
+  bool tick_set = false;
+  bool stopping = false;
+  std::minstd_rand rng;
+  static inline const char* name = "frontier";
+};
+
+/// A frontier shard: owns the hosts `partition` maps to `index`. Deduplicates
+/// exactly, applies the scope rules, keeps a queue per host, fetches
+/// robots.txt once per host and obeys it, asks its rate limiter for a slot
+/// before every request, hands requests to fetchers and pages to parsers,
+/// sends links to the shards that own their hosts, retries transient
+/// failures, and sends every URL's record to the sinks with credit-based
+/// flow control.
+frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_state> self,
+                                      frontier_config cfg, uint32_t index,
+                                      partition_map partition,
+                                      std::vector<fetcher_actor> fetchers,
+                                      std::vector<parser_actor> parsers,
+                                      std::vector<sink_actor> sinks);
+
+/// The partition key of a normalised URL: its host name.
+std::string_view url_host(std::string_view normalised_url) noexcept;
+
+} // namespace arachne

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <memory>
+
+#include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
+
+#include "arachne/actor_types.hpp"
+#include "arachne/page.hpp"
+#include "arachne/url.hpp"
+
+namespace arachne {
+
+/// How parsers treat pages.
+struct parser_options {
+  url_options urls;             // normalisation of the links found
+  bool follow_nofollow = false; // follow rel=nofollow links and pages with meta nofollow
+};
+
+/// A parser's state: its options and the user's handler (may be empty).
+struct parser_state {
+  parser_options opts;
+  std::shared_ptr<const page_handler> handler;
+  static inline const char* name = "parser";
+};
+
+/// A parser: scans HTML in one pass for links, title and meta robots, then
+/// runs the user's page handler if there is one. Without a handler every
+/// link is followed; with one, what the handler follows. Non-HTML bodies
+/// yield no links.
+parser_actor::behavior_type parser(parser_actor::stateful_pointer<parser_state> self,
+                                   parser_options opts,
+                                   std::shared_ptr<const page_handler> handler);
+
+/// True for media types that are parsed as HTML.
+bool is_html(const fetch_result& res);
+
+} // namespace arachne

@@ -1,0 +1,81 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "caf/expected.hpp"
+#include "caf/fwd.hpp"
+#include "caf/timespan.hpp"
+
+#include "arachne/actor_types.hpp"
+#include "arachne/config.hpp"
+#include "arachne/page.hpp"
+
+namespace arachne {
+
+/// Where a running crawl stands, for progress displays.
+struct crawl_progress {
+  uint64_t recorded = 0;
+  uint64_t pages = 0;
+  uint64_t failures = 0;
+  uint64_t queued = 0;
+  uint64_t in_flight = 0;
+  uint64_t seen = 0;
+  uint64_t bytes = 0;
+  caf::timespan elapsed{0};
+};
+
+/// What a finished crawl did.
+struct crawl_report {
+  crawl_tally tally;        // records by status, error kind and host
+  uint64_t seen = 0;        // distinct URLs seen
+  uint64_t dropped = 0;     // links out of scope or over a budget
+  caf::timespan elapsed{0};
+  bool interrupted = false; // stopped before the frontier was empty
+
+  /// Records with a response per second.
+  double pages_per_second() const;
+};
+
+/// A crawl: the facade users program against. It spawns the frontier shards,
+/// fetchers, parsers and rate limiters on `sys`, runs until every shard is
+/// idle (or `stop` is called), flushes the sinks and reports.
+class crawl {
+public:
+  crawl(caf::actor_system& sys, const config& cfg);
+  ~crawl();
+
+  crawl(const crawl&) = delete;
+  crawl& operator=(const crawl&) = delete;
+
+  /// Runs `handler` on every fetched HTML page (on parser actors, many at
+  /// once). Without a handler every link is followed; with one, only what it
+  /// follows.
+  void on_page(page_handler handler);
+
+  /// Adds a sink; every record goes to every sink.
+  void add_sink(sink_actor sink);
+
+  /// Calls `f` about every `every` while the crawl runs (on the thread of `run`).
+  void on_progress(std::function<void(const crawl_progress&)> f,
+                   caf::timespan every = std::chrono::seconds(1));
+
+  /// Crawls from `seeds` until done; blocks. Fails only if the crawl cannot
+  /// start (e.g. an unreadable CA file or an invalid pattern).
+  caf::expected<crawl_report> run(const std::vector<std::string>& seeds);
+
+  /// Stops gracefully: no new requests, those in flight finish, sinks are
+  /// flushed, and `run` returns. Safe from any thread (not from a signal handler).
+  void stop();
+
+  /// The implementation, opaque here.
+  struct impl;
+
+private:
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace arachne

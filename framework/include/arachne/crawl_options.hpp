@@ -1,0 +1,28 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "caf/timespan.hpp"
+
+namespace arachne {
+
+/// What a crawl covers and how wide it runs; every field is an option.
+struct crawl_options {
+  uint32_t shards = 0;          // frontier shards; 0 = one per scheduler thread
+  uint32_t concurrency = 256;   // requests in flight in all (split over shards)
+  uint32_t parsers = 0;         // parser actors; 0 = one per scheduler thread
+  int64_t max_depth = -1;       // links followed from seeds; -1 = unlimited
+  uint64_t max_pages = 0;       // URLs fetched in all (split over shards); 0 = unlimited
+  uint64_t max_pages_per_host = 0; // 0 = unlimited
+  std::vector<std::string> allowed_domains; // hosts and their subdomains; empty = all
+  std::vector<std::string> allow; // URL regexes: if any, a URL must match one
+  std::vector<std::string> deny;  // URL regexes: a URL matching one is dropped
+  uint32_t retries = 2;         // for transient failures (connect, timeout, reset, 5xx)
+  caf::timespan retry_delay = std::chrono::seconds(1); // first retry; doubles each time
+  bool follow_nofollow = false; // follow rel=nofollow links and meta nofollow pages
+};
+
+} // namespace arachne

@@ -1,0 +1,112 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "arachne/html.hpp"
+#include "arachne/messages.hpp"
+#include "arachne/url.hpp"
+
+namespace arachne {
+
+/// Something a page handler extracted: named values and the page it came from.
+struct item {
+  std::string url;
+  std::vector<item_field> fields;
+};
+
+/// A fetched HTML page as a page handler sees it. The links come from one
+/// streaming pass; a DOM (libxml2) is built only if an XPath helper is used.
+class page {
+public:
+  page(const crawl_request& req, const fetch_result& res, html_scan scan,
+       std::vector<std::string> links);
+  ~page();
+
+  page(const page&) = delete;
+  page& operator=(const page&) = delete;
+
+  /// The requested URL.
+  const std::string& url() const noexcept { return req_.url; }
+
+  /// The URL that answered (after redirects the fetcher followed).
+  const std::string& final_url() const noexcept { return res_.final_url; }
+
+  uint16_t status() const noexcept { return res_.status; }
+  uint32_t depth() const noexcept { return req_.depth; }
+  std::string_view body() const noexcept { return res_.body.view(); }
+  const std::string& content_type() const noexcept { return res_.content_type; }
+  const std::string& title() const noexcept { return scan_.title; }
+
+  /// Links found on the page: resolved, normalised, each once, in page order.
+  const std::vector<std::string>& links() const noexcept { return links_; }
+
+  /// The raw scan (links as written, base, meta robots).
+  const html_scan& scan() const noexcept { return scan_; }
+
+  /// The string value of an XPath expression (first node of a node set).
+  std::string xpath_string(std::string_view expr) const;
+
+  /// The string values of all nodes an XPath expression selects.
+  std::vector<std::string> xpath_all(std::string_view expr) const;
+
+private:
+  struct dom;
+  const dom& document() const;
+
+  const crawl_request& req_;
+  const fetch_result& res_;
+  html_scan scan_;
+  std::vector<std::string> links_;
+  mutable std::unique_ptr<dom> dom_;
+};
+
+/// What a page handler can do: follow links and emit items.
+class context {
+public:
+  explicit context(const page& p, const url_options& rules);
+
+  /// Follows `href` (resolved against the page); invalid ones are ignored.
+  void follow(std::string_view href);
+
+  /// Emits an item; it reaches the sinks as a record of its own.
+  void emit(item it);
+
+  /// What the handler followed.
+  std::vector<std::string>& followed() noexcept { return followed_; }
+
+  /// What the handler emitted.
+  std::vector<item>& emitted() noexcept { return emitted_; }
+
+private:
+  const page& page_;
+  const url_options& rules_;
+  url base_;
+  std::vector<std::string> followed_;
+  std::vector<item> emitted_;
+};
+
+/// The user's code for each fetched HTML page. It runs on parser actors, many
+/// at once: it must not touch mutable state it shares with anything else.
+using page_handler = std::function<void(const page&, context&)>;
+
+/// The page's links (resolved, normalised, deduplicated).
+inline const std::vector<std::string>& extract_links(const page& p) {
+  return p.links();
+}
+
+/// The string value of an XPath expression on the page.
+inline std::string xpath_string(const page& p, std::string_view expr) {
+  return p.xpath_string(expr);
+}
+
+/// The string values of all nodes an XPath expression selects on the page.
+inline std::vector<std::string> xpath_all(const page& p, std::string_view expr) {
+  return p.xpath_all(expr);
+}
+
+} // namespace arachne

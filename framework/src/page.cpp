@@ -1,0 +1,110 @@
+#include "arachne/page.hpp"
+
+#include <libxml/HTMLparser.h>
+#include <libxml/xpath.h>
+
+namespace arachne {
+
+struct page::dom {
+  htmlDocPtr doc = nullptr;
+  ~dom() {
+    if (doc != nullptr)
+      xmlFreeDoc(doc);
+  }
+};
+
+page::page(const crawl_request& req, const fetch_result& res, html_scan scan,
+           std::vector<std::string> links)
+  : req_(req), res_(res), scan_(std::move(scan)), links_(std::move(links)) {}
+
+page::~page() = default;
+
+const page::dom& page::document() const {
+  if (!dom_) {
+    dom_ = std::make_unique<dom>();
+    auto body = res_.body.view();
+    dom_->doc = htmlReadMemory(body.data(), static_cast<int>(body.size()), res_.final_url.c_str(),
+                               res_.charset.empty() ? nullptr : res_.charset.c_str(),
+                               HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING
+                                 | HTML_PARSE_NONET | HTML_PARSE_COMPACT);
+  }
+  return *dom_;
+}
+
+namespace {
+
+template <class F>
+void with_xpath(htmlDocPtr doc, std::string_view expr, F&& f) {
+  if (doc == nullptr)
+    return;
+  auto* ctx = xmlXPathNewContext(doc);
+  if (ctx == nullptr)
+    return;
+  std::string e{expr};
+  auto* obj = xmlXPathEvalExpression(reinterpret_cast<const xmlChar*>(e.c_str()), ctx);
+  if (obj != nullptr) {
+    f(obj);
+    xmlXPathFreeObject(obj);
+  }
+  xmlXPathFreeContext(ctx);
+}
+
+std::string take(xmlChar* s) {
+  if (s == nullptr)
+    return {};
+  std::string out{reinterpret_cast<const char*>(s)};
+  xmlFree(s);
+  return out;
+}
+
+} // namespace
+
+std::string page::xpath_string(std::string_view expr) const {
+  std::string out;
+  with_xpath(document().doc, expr, [&](xmlXPathObjectPtr obj) {
+    if (obj->type == XPATH_NODESET) {
+      if (obj->nodesetval != nullptr && obj->nodesetval->nodeNr > 0)
+        out = take(xmlXPathCastNodeToString(obj->nodesetval->nodeTab[0]));
+    } else {
+      out = take(xmlXPathCastToString(obj));
+    }
+  });
+  return out;
+}
+
+std::vector<std::string> page::xpath_all(std::string_view expr) const {
+  std::vector<std::string> out;
+  with_xpath(document().doc, expr, [&](xmlXPathObjectPtr obj) {
+    if (obj->type == XPATH_NODESET && obj->nodesetval != nullptr) {
+      for (int i = 0; i < obj->nodesetval->nodeNr; ++i)
+        out.push_back(take(xmlXPathCastNodeToString(obj->nodesetval->nodeTab[i])));
+    } else if (obj->type != XPATH_NODESET) {
+      out.push_back(take(xmlXPathCastToString(obj)));
+    }
+  });
+  return out;
+}
+
+context::context(const page& p, const url_options& rules) : page_(p), rules_(rules) {
+  auto b = parse_url(p.final_url().empty() ? p.url() : p.final_url(), rules);
+  if (b)
+    base_ = std::move(*b);
+  if (!p.scan().base.empty() && b)
+    if (auto declared = resolve_url(base_, p.scan().base, rules))
+      base_ = std::move(*declared);
+}
+
+void context::follow(std::string_view href) {
+  if (base_.str().empty())
+    return;
+  if (auto u = resolve_url(base_, href, rules_))
+    followed_.push_back(u->str());
+}
+
+void context::emit(item it) {
+  if (it.url.empty())
+    it.url = page_.url();
+  emitted_.push_back(std::move(it));
+}
+
+} // namespace arachne
