@@ -246,7 +246,7 @@ void admit(pointer self, crawl_request req, bool seed) {
       ++st.dropped;
     return;
   }
-  auto host = std::string{url_host(req.url)};
+  auto host = origin_of(req.url);
   auto& h = st.hosts[host];
   auto& scope = st.cfg.scope;
   auto shards = std::max<std::size_t>(1, st.peers.size());
@@ -291,14 +291,14 @@ void on_parsed(pointer self, const crawl_request& req, const fetch_result& res,
     for (auto& link : pr.links)
       route(self, crawl_request{std::move(link), req.depth + 1, req.url, 0, 0, 0});
   --st.in_flight;
-  pump(self, std::string{url_host(req.url)});
+  pump(self, origin_of(req.url));
 }
 
 void on_fetched(pointer self, crawl_request req, const slot_grant& grant, fetch_result& res) {
   auto& st = self->state;
   self->send(st.limiter, release_atom::value, grant, feedback_of(res));
   st.bytes += res.body.size();
-  auto host = std::string{url_host(req.url)};
+  auto host = origin_of(req.url);
   auto& scope = st.cfg.scope;
   // 429 slows the host (the limiter backs off) without using up a retry.
   if (res.status == 429 && req.throttled < 10 && !st.stopping) {
@@ -385,7 +385,8 @@ void on_robots(pointer self, const std::string& host, const slot_grant& grant, f
   if (res.error == crawl_errc::none && res.status >= 200 && res.status < 300) {
     h.rules = robots_rules::parse(res.body.view(), st.cfg.user_agent);
     if (auto delay = h.rules.crawl_delay())
-      self->send(st.limiter, caf::put_atom::value, host, host_policy{*delay, 0});
+      self->send(st.limiter, caf::put_atom::value, std::string{url_host(host)},
+                 host_policy{*delay, 0});
   } else if (res.error == crawl_errc::none && res.status >= 400 && res.status < 500) {
     h.rules = robots_rules::allow_all(); // RFC 9309: unavailable means allowed
   } else {
@@ -403,7 +404,7 @@ void fetch_robots(pointer self, const std::string& host) {
   ++st.robots_fetching;
   ++h.acquiring;
   ++st.acquiring;
-  self->request(st.limiter, caf::infinite, acquire_atom::value, host)
+  self->request(st.limiter, caf::infinite, acquire_atom::value, std::string{url_host(host)})
     .then([=](const slot_grant& grant) {
       auto& s = self->state;
       --s.hosts[host].acquiring;
@@ -459,7 +460,7 @@ void pump(pointer self, const std::string& host) {
          && st.pending_records.size() < st.cfg.max_pending_records) {
     ++h.acquiring;
     ++st.acquiring;
-    self->request(st.limiter, caf::infinite, acquire_atom::value, host)
+    self->request(st.limiter, caf::infinite, acquire_atom::value, std::string{url_host(host)})
       .then([=](const slot_grant& grant) { on_grant(self, host, grant); });
   }
 }
@@ -567,7 +568,7 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
     [=](retry_atom, crawl_request& req) {
       auto& s = self->state;
       --s.waiting_retry;
-      auto host = std::string{url_host(req.url)};
+      auto host = origin_of(req.url);
       if (s.stopping) {
         add_record(self, make_failure(req, crawl_errc::cancelled, "the crawl stopped"));
         return;

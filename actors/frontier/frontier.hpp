@@ -48,9 +48,10 @@ struct frontier_config {
   uint64_t seed = 1;                 // jitter
 };
 
-/// One host's queue and robots.txt state inside its shard.
+/// One site's (scheme://host:port) queue and robots.txt state inside its
+/// shard. Pacing is per host name, across its sites, in the rate limiter.
 struct host_entry {
-  std::string origin; // scheme://authority of the first URL seen, for robots.txt
+  std::string origin; // scheme://authority, where its robots.txt lives
   std::deque<crawl_request> queue;
   enum class robots_t : uint8_t { unknown, fetching, ready } robots = robots_t::unknown;
   robots_rules rules;
@@ -88,7 +89,7 @@ struct frontier_state {
   rate_limiter_impl limiter;
   std::vector<std::regex> allow;
   std::vector<std::regex> deny;
-  std::unordered_map<std::string, host_entry> hosts;
+  std::unordered_map<std::string, host_entry> hosts; // by origin
   std::unordered_set<url_fingerprint, url_fingerprint_hash> seen_urls;
   std::vector<link_batch> outbox;          // per peer
   std::vector<record> pending_records;

@@ -97,7 +97,11 @@ rate_limiter_impl::behavior_type rate_limiter(rate_limiter_impl::stateful_pointe
     [=](caf::put_atom, const std::string& host, const host_policy& policy) {
       auto& p = pace_of(self, host);
       auto crawl_delay = std::min(policy.delay, self->state.opts.max_crawl_delay);
-      p.delay = std::max(self->state.opts.delay, crawl_delay);
+      auto delay = std::max(self->state.opts.delay, crawl_delay);
+      // A longer delay applies to the gap already running, too.
+      if (delay > p.delay && p.next_start != caf::actor_clock::time_point{})
+        p.next_start += delay - p.delay;
+      p.delay = delay;
       if (policy.concurrency > 0)
         p.concurrency = policy.concurrency;
       serve(self, host);

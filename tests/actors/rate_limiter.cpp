@@ -150,6 +150,20 @@ TEST_CASE("rate_limiter obeys Crawl-delay up to its cap", "[rate_limiter]") {
                                    {"slow.test", 2s}});
 }
 
+TEST_CASE("rate_limiter stretches a running gap when Crawl-delay arrives", "[rate_limiter]") {
+  fixture f{no_jitter(100ms, 1)};
+  f.acquire("a.test"); // robots.txt, before the host's Crawl-delay is known
+  REQUIRE(f.grants.size() == 1);
+  f.release(f.grants[0].grant);
+  caf::anon_send(f.limiter, caf::put_atom::value, std::string{"a.test"}, host_policy{1s, 0});
+  f.acquire("a.test");
+  f.advance(999ms);
+  CHECK(f.grants.size() == 1);
+  f.advance(1ms);
+  REQUIRE(f.grants.size() == 2);
+  CHECK(f.grants[1].at == caf::timespan{1s});
+}
+
 TEST_CASE("rate_limiter backs off after 429 and honours Retry-After", "[rate_limiter]") {
   fixture f{no_jitter(0ms, 1)};
   f.acquire("a.test");

@@ -1,0 +1,327 @@
+// Whole crawls of the demo site, served in-process on loopback: what is
+// recorded, how politely, and how a crawl ends.
+
+#include "arachne/crawl.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "caf/actor_system.hpp"
+#include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
+
+#include "site_server.hpp"
+#include "support/bad_server.hpp"
+
+using namespace arachne;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A sink that keeps every record in memory: the smallest custom sink.
+struct memory_sink_state {
+  std::shared_ptr<std::vector<record>> out;
+};
+
+sink_actor::behavior_type memory_sink(sink_actor::stateful_pointer<memory_sink_state> self,
+                                      std::shared_ptr<std::vector<record>> out) {
+  self->state.out = std::move(out);
+  return {
+    [](open_atom, const crawl_info&) { return caf::ok_atom::value; },
+    [=](record_batch& batch) {
+      for (auto& r : batch.records)
+        self->state.out->push_back(std::move(r));
+      return ack{batch.seq};
+    },
+    [](caf::flush_atom) { return caf::ok_atom::value; },
+  };
+}
+
+struct access_entry {
+  long long start_us;
+  long long end_us;
+  std::string host;
+  std::string target;
+};
+
+std::vector<access_entry> read_access_log(const std::string& path) {
+  std::vector<access_entry> out;
+  std::ifstream in{path};
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream fs{line};
+    std::string start, end, host, target;
+    std::getline(fs, start, '\t');
+    std::getline(fs, end, '\t');
+    std::getline(fs, host, '\t');
+    std::getline(fs, target, '\t');
+    out.push_back({std::stoll(start), std::stoll(end), host, target});
+  }
+  return out;
+}
+
+void quick(config& cfg) {
+  cfg.crawl.threads = 2;
+  cfg.crawl.politeness.delay = 0ms;
+  cfg.crawl.http.io_threads = 1;
+  cfg.crawl.scope.deny = {"/calendar/"};
+  cfg.apply();
+}
+
+std::string outcome(const record& r) {
+  return r.error == crawl_errc::none ? std::to_string(r.status) : to_string(r.error);
+}
+
+} // namespace
+
+TEST_CASE("a crawl of the demo site records exactly its truth, fetching each URL once",
+          "[crawl][integration]") {
+  auto log_path = std::string{"crawl-truth-access.log"};
+  std::remove(log_path.c_str());
+  site::server_options sopts;
+  sopts.access_log = log_path;
+  site::site_server server{{8, 40, 5, false, 0s}, sopts};
+  REQUIRE(server.listen() == "");
+  server.start();
+  auto records = std::make_shared<std::vector<record>>();
+  crawl_report report;
+  {
+    config cfg;
+    quick(cfg);
+    caf::actor_system sys{cfg};
+    crawl c{sys, cfg};
+    c.add_sink(sys.spawn(memory_sink, records));
+    auto r = c.run({server.model().origin(0) + "/"});
+    REQUIRE(r);
+    report = *r;
+  }
+  server.stop();
+  auto truth = server.model().truth({});
+  std::set<std::string> expected;
+  for (auto& e : truth)
+    expected.insert(e.url + " " + e.outcome);
+  std::set<std::string> got;
+  std::set<std::string> urls;
+  for (auto& r : *records) {
+    got.insert(r.url + " " + outcome(r));
+    CHECK(urls.insert(r.url).second); // one record per URL
+  }
+  CHECK(got == expected);
+  CHECK(records->size() == truth.size());
+  CHECK(report.tally.records == truth.size());
+  CHECK(!report.interrupted);
+  // The server saw each URL once, and robots.txt once per host.
+  std::map<std::string, int> hits;
+  for (auto& e : read_access_log(log_path))
+    ++hits[e.host + e.target];
+  int robots = 0;
+  for (auto& [key, n] : hits) {
+    INFO(key);
+    CHECK(n == 1);
+    robots += key.find("/robots.txt") != std::string::npos;
+  }
+  CHECK(robots == 8);
+  std::remove(log_path.c_str());
+}
+
+TEST_CASE("a crawl never asks a host faster than its delay or Crawl-delay",
+          "[crawl][integration][politeness]") {
+  auto log_path = std::string{"crawl-politeness-access.log"};
+  std::remove(log_path.c_str());
+  site::server_options sopts;
+  sopts.access_log = log_path;
+  // Host 1 (127.0.1.2) declares Crawl-delay: 0.2; the others have none.
+  site::site_server server{{3, 12, 2, false, 200ms}, sopts};
+  REQUIRE(server.listen() == "");
+  server.start();
+  {
+    config cfg;
+    quick(cfg);
+    cfg.crawl.politeness.delay = 60ms;
+    cfg.crawl.politeness.jitter = 0.5;
+    cfg.crawl.politeness.concurrency = 1;
+    cfg.crawl.scope.max_pages_per_host = 10;
+    caf::actor_system sys{cfg};
+    crawl c{sys, cfg};
+    REQUIRE(c.run({server.model().origin(0) + "/"}));
+  }
+  server.stop();
+  std::map<std::string, std::vector<access_entry>> by_host;
+  for (auto& e : read_access_log(log_path))
+    by_host[e.host].push_back(e);
+  REQUIRE(by_host.size() == 3);
+  // The server stamps a request when it has read it; the client paces the
+  // starts. Scheduling on loopback can shift a stamp by a little, never by
+  // a whole delay: 5 ms of slack.
+  for (auto& [host, entries] : by_host) {
+    INFO(host);
+    CHECK(entries.size() >= 5);
+    std::sort(entries.begin(), entries.end(),
+              [](auto& x, auto& y) { return x.start_us < y.start_us; });
+    long long min_gap_us = host == "127.0.1.2" ? 200000 : 60000;
+    for (std::size_t i = 1; i < entries.size(); ++i) {
+      CHECK(entries[i].start_us - entries[i - 1].start_us >= min_gap_us - 5000);
+      CHECK(entries[i].start_us >= entries[i - 1].end_us - 5000); // one at a time
+    }
+  }
+  std::remove(log_path.c_str());
+}
+
+TEST_CASE("a crawl keeps at most --per-host-concurrency requests in flight per host",
+          "[crawl][integration][politeness]") {
+  auto log_path = std::string{"crawl-concurrency-access.log"};
+  std::remove(log_path.c_str());
+  site::server_options sopts;
+  sopts.access_log = log_path;
+  sopts.latency = 30ms;
+  sopts.threads = 1;
+  site::site_server server{{2, 20, 3, false, 0s}, sopts};
+  REQUIRE(server.listen() == "");
+  server.start();
+  {
+    config cfg;
+    quick(cfg);
+    cfg.crawl.politeness.concurrency = 3;
+    caf::actor_system sys{cfg};
+    crawl c{sys, cfg};
+    REQUIRE(c.run({server.model().origin(0) + "/"}));
+  }
+  server.stop();
+  std::map<std::string, std::vector<std::pair<long long, int>>> events;
+  for (auto& e : read_access_log(log_path)) {
+    events[e.host].push_back({e.start_us, +1});
+    events[e.host].push_back({e.end_us, -1});
+  }
+  for (auto& [host, ev] : events) {
+    std::sort(ev.begin(), ev.end()); // at equal times an end (-1) comes first
+    int open = 0;
+    int most = 0;
+    for (auto& [t, d] : ev) {
+      open += d;
+      most = std::max(most, open);
+    }
+    INFO(host);
+    CHECK(most <= 3);
+    CHECK(most >= 2); // the crawl did use the concurrency it may
+  }
+  std::remove(log_path.c_str());
+}
+
+TEST_CASE("a crawl retries transient failures and records what remains", "[crawl][integration]") {
+  testing::bad_server bad;
+  auto records = std::make_shared<std::vector<record>>();
+  {
+    config cfg;
+    quick(cfg);
+    cfg.crawl.scope.retries = 2;
+    cfg.crawl.scope.retry_delay = 10ms;
+    cfg.crawl.politeness.max_backoff = 20ms;
+    caf::actor_system sys{cfg};
+    crawl c{sys, cfg};
+    c.add_sink(sys.spawn(memory_sink, records));
+    auto report = c.run({bad.url("/status/503"), "http://127.0.0.2:1/", "not a url",
+                         bad.url("/status/404")});
+    REQUIRE(report);
+  }
+  std::map<std::string, record> by_url;
+  for (auto& r : *records)
+    by_url[r.url] = r;
+  REQUIRE(by_url.size() == 4);
+  CHECK(by_url[bad.url("/status/503")].status == 503);
+  // Its robots.txt cannot be fetched either: RFC 9309 says assume disallow.
+  CHECK(by_url["http://127.0.0.2:1/"].error == crawl_errc::robots_denied);
+  CHECK(by_url["not a url"].error == crawl_errc::invalid_url);
+  CHECK(by_url[bad.url("/status/404")].status == 404);
+}
+
+TEST_CASE("a crawl gives up on a host that keeps failing after its retries",
+          "[crawl][integration]") {
+  auto records = std::make_shared<std::vector<record>>();
+  {
+    config cfg;
+    quick(cfg);
+    cfg.crawl.politeness.obey_robots = false;
+    cfg.crawl.scope.retries = 2;
+    cfg.crawl.scope.retry_delay = 10ms;
+    cfg.crawl.politeness.max_backoff = 20ms;
+    caf::actor_system sys{cfg};
+    crawl c{sys, cfg};
+    c.add_sink(sys.spawn(memory_sink, records));
+    REQUIRE(c.run({"http://127.0.0.2:1/"}));
+  }
+  REQUIRE(records->size() == 1);
+  auto& r = records->front();
+  CHECK(r.error == crawl_errc::retries_exhausted);
+  CHECK(r.error_message.find("connect_failed after 2 retries") == 0);
+}
+
+TEST_CASE("a crawl stops gracefully and flushes what it recorded", "[crawl][integration]") {
+  site::site_server server{{4, 40, 1, false, 0s}, {}};
+  REQUIRE(server.listen() == "");
+  server.start();
+  auto records = std::make_shared<std::vector<record>>();
+  crawl_report report;
+  {
+    config cfg;
+    quick(cfg);
+    cfg.crawl.politeness.delay = 100ms;
+    caf::actor_system sys{cfg};
+    crawl c{sys, cfg};
+    c.add_sink(sys.spawn(memory_sink, records));
+    c.on_progress([&](const crawl_progress& p) {
+      if (p.recorded >= 5)
+        c.stop();
+    }, 10ms);
+    auto r = c.run({server.model().origin(0) + "/"});
+    REQUIRE(r);
+    report = *r;
+  }
+  server.stop();
+  CHECK(report.interrupted);
+  CHECK(records->size() >= 5);
+  CHECK(records->size() < server.model().truth({}).size());
+  CHECK(report.tally.records == records->size());
+}
+
+TEST_CASE("a page handler follows what it chooses and emits items", "[crawl][integration]") {
+  site::site_server server{{2, 30, 1, false, 0s}, {}};
+  REQUIRE(server.listen() == "");
+  server.start();
+  auto records = std::make_shared<std::vector<record>>();
+  {
+    config cfg;
+    quick(cfg);
+    caf::actor_system sys{cfg};
+    crawl c{sys, cfg};
+    c.on_page([](const page& p, context& ctx) {
+      // Follow only catalog links; emit every product's name and price.
+      for (auto& url : extract_links(p))
+        if (url.find("/catalog/item?id=") != std::string::npos && url.find("ref=") == std::string::npos)
+          ctx.follow(url);
+      auto price = xpath_string(p, "//span[@class='price']");
+      if (!price.empty())
+        ctx.emit({p.url(), {{"name", xpath_string(p, "//h2[@class='name']")}, {"price", price}}});
+    });
+    c.add_sink(sys.spawn(memory_sink, records));
+    REQUIRE(c.run({server.model().origin(0) + "/"}));
+  }
+  server.stop();
+  int items = 0;
+  for (auto& r : *records) {
+    if (r.kind == record::kind_t::item) {
+      ++items;
+      REQUIRE(r.fields.size() == 2);
+      CHECK(r.fields[0].second.rfind("Product ", 0) == 0);
+      CHECK(r.fields[1].second.find('.') != std::string::npos);
+      CHECK(r.url.find("/catalog/item?id=") != std::string::npos);
+    } else if (r.depth > 0) {
+      CHECK(r.url.find("/catalog/item?id=") != std::string::npos);
+    }
+  }
+  CHECK(items >= 10);
+}
