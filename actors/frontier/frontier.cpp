@@ -300,6 +300,15 @@ void on_fetched(pointer self, crawl_request req, const slot_grant& grant, fetch_
   st.bytes += res.body.size();
   auto host = origin_of(req.url);
   auto& scope = st.cfg.scope;
+  auto& site = st.hosts[host];
+  bool unreachable = res.error == crawl_errc::connect_failed || res.error == crawl_errc::dns_failed;
+  if (!unreachable)
+    site.unreachable = 0;
+  if (site.dead != crawl_errc::none && unreachable) {
+    add_record(self, make_record(req, res, {}));
+    --st.in_flight;
+    return pump(self, host);
+  }
   // 429 slows the host (the limiter backs off) without using up a retry.
   if (res.status == 429 && req.throttled < 10 && !st.stopping) {
     ++req.throttled;
@@ -318,6 +327,8 @@ void on_fetched(pointer self, crawl_request req, const slot_grant& grant, fetch_
     self->delayed_send(self, wait, retry_atom::value, std::move(req));
     return;
   }
+  if (unreachable && ++site.unreachable >= unreachable_limit)
+    site.dead = res.error;
   if (transient(res) && req.attempt > 0 && res.error != crawl_errc::none) {
     auto r = make_record(req, res, {});
     r.error = crawl_errc::retries_exhausted;
@@ -431,6 +442,13 @@ void on_grant(pointer self, const std::string& host, const slot_grant& grant) {
   auto req = std::move(h.queue.front());
   h.queue.pop_front();
   --st.queued;
+  if (h.dead != crawl_errc::none) {
+    self->send(st.limiter, release_atom::value, grant, fetch_feedback{});
+    add_record(self, make_failure(req, h.dead,
+                                  "not fetched: the last " + std::to_string(unreachable_limit)
+                                    + " fetches from " + h.origin + " could not be reached"));
+    return pump(self, host);
+  }
   if (st.cfg.politeness.obey_robots && !h.rules.allowed(target_of(req.url))) {
     self->send(st.limiter, release_atom::value, grant, fetch_feedback{});
     add_record(self, make_failure(req, crawl_errc::robots_denied, "disallowed by robots.txt"));

@@ -57,7 +57,13 @@ struct host_entry {
   robots_rules rules;
   uint32_t acquiring = 0; // slot requests outstanding
   uint64_t admitted = 0;  // URLs admitted (the per-host budget)
+  uint32_t unreachable = 0; // fetches in a row that failed to connect or resolve
+  crawl_errc dead = crawl_errc::none; // set once `unreachable` hits the limit
 };
+
+/// After this many fetches of a site in a row fail to connect or resolve
+/// (retries count), its remaining URLs are recorded with that failure, unfetched.
+constexpr uint32_t unreachable_limit = 3;
 
 /// A 128-bit fingerprint of a normalised URL: two independent 64-bit hashes,
 /// so that a collision (which would lose a URL) is practically impossible.

@@ -1,0 +1,18 @@
+#pragma once
+
+// Everything a crawler program needs: the configuration, the crawl facade,
+// pages and their helpers, the protocol, the built-in sinks, and CAF_MAIN
+// with the middleman (for remote actors).
+
+#include "caf/actor_system.hpp"
+#include "caf/exec_main.hpp"
+#include "caf/io/middleman.hpp"
+
+#include "arachne/actor_types.hpp"
+#include "arachne/config.hpp"
+#include "arachne/crawl.hpp"
+#include "arachne/messages.hpp"
+#include "arachne/page.hpp"
+#include "arachne/url.hpp"
+#include "sinks/jsonl_sink.hpp"
+#include "sinks/stats_sink.hpp"
