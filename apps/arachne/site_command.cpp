@@ -18,6 +18,9 @@ void write_truth(std::ostream& out, const site::site_model& model,
                  const site::truth_options& opts) {
   for (auto& e : model.truth(opts))
     out << e.url << '\t' << e.outcome << '\t' << e.depth << '\t' << e.location << '\n';
+  if (!opts.max_depth)
+    std::cerr << "arachne site: the truth leaves out the endless /calendar/ trap "
+                 "(--truth-max-depth includes it up to a depth)\n";
 }
 
 } // namespace

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <deque>
-#include <iostream>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -482,7 +481,6 @@ std::vector<truth_entry> site_model::truth(const truth_options& opts) const {
   for (auto& s : seeds)
     if (auto u = parse_url(s))
       reach(std::move(*u), 0, false);
-  bool skipped_trap = false;
   std::vector<truth_entry> out;
   while (!queue.empty()) {
     auto [u, d] = std::move(queue.front());
@@ -492,10 +490,8 @@ std::vector<truth_entry> site_model::truth(const truth_options& opts) const {
     auto h = host_index(u.hostname());
     if (!h || u.port() != port_ || u.is_https() != params_.tls)
       continue; // not part of this site
-    if (!opts.max_depth && starts_with(u.path(), "/calendar/")) {
-      skipped_trap = true;
+    if (!opts.max_depth && starts_with(u.path(), "/calendar/"))
       continue;
-    }
     done.insert(u.str());
     truth_entry e{u.str(), {}, {}, d};
     if (!rules_of(*h).allowed(u.target())) {
@@ -516,9 +512,6 @@ std::vector<truth_entry> site_model::truth(const truth_options& opts) const {
     }
     out.push_back(std::move(e));
   }
-  if (skipped_trap)
-    std::cerr << "arachne site: truth leaves out the endless /calendar/ trap "
-                 "(give --truth-max-depth to include it up to a depth)\n";
   std::sort(out.begin(), out.end(),
             [](const truth_entry& x, const truth_entry& y) { return x.url < y.url; });
   return out;
