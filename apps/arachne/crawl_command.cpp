@@ -6,6 +6,7 @@
 #include <iomanip>
 #include <iostream>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "caf/actor_system.hpp"
@@ -44,7 +45,13 @@ void print_report(std::ostream& out, const crawl_report& r) {
   out << "\n  top hosts";
   for (auto& [host, n] : t.top_hosts)
     out << " " << host << "=" << n;
-  out << "\n";
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec)
+             + static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  out << "\n  cpu " << std::setprecision(2) << cpu << "s ("
+      << (t.pages > 0 ? cpu * 1000 / static_cast<double>(t.pages) : 0.0) << " ms per page), peak rss "
+      << ru.ru_maxrss / 1024 << " MiB\n";
 }
 
 } // namespace
