@@ -275,6 +275,9 @@ fetch_feedback feedback_of(const fetch_result& res) {
   fb.status = res.status;
   fb.error = res.error;
   fb.latency = res.timings.ttfb;
+  auto& t = res.timings;
+  if (t.total > t.dns + t.connect + t.tls)
+    fb.busy = t.total - t.dns - t.connect - t.tls;
   if (res.status == 429 || res.status == 503)
     fb.retry_after = retry_after(res);
   return fb;

@@ -91,6 +91,11 @@ rate_limiter_impl::behavior_type rate_limiter(rate_limiter_impl::stateful_pointe
       auto& p = pace_of(self, grant.host);
       if (p.in_flight > 0)
         --p.in_flight;
+      // The gap counts from when the request really went out: a request
+      // that left late must not bring the next one closer to it. The
+      // release arrives after the response, so this start is never early.
+      if (fb.busy.count() > 0)
+        p.next_start = std::max(p.next_start, self->clock().now() - fb.busy + p.delay + p.penalty);
       adapt(self, p, fb);
       serve(self, grant.host);
     },

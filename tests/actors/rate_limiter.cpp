@@ -164,6 +164,24 @@ TEST_CASE("rate_limiter stretches a running gap when Crawl-delay arrives", "[rat
   CHECK(f.grants[1].at == caf::timespan{1s});
 }
 
+TEST_CASE("rate_limiter counts the gap from when a request really went out",
+          "[rate_limiter]") {
+  fixture f{no_jitter(1s, 1)};
+  f.acquire("a.test");
+  f.acquire("a.test");
+  f.advance(900ms);
+  // The first request left 400 ms after its grant and took 500 ms.
+  fetch_feedback fb;
+  fb.status = 200;
+  fb.busy = 500ms;
+  f.release(f.grants[0].grant, fb);
+  f.advance(499ms);
+  CHECK(f.grants.size() == 1);
+  f.advance(1ms);
+  REQUIRE(f.grants.size() == 2);
+  CHECK(f.grants[1].at == caf::timespan{1400ms});
+}
+
 TEST_CASE("rate_limiter backs off after 429 and honours Retry-After", "[rate_limiter]") {
   fixture f{no_jitter(0ms, 1)};
   f.acquire("a.test");

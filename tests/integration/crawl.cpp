@@ -135,17 +135,17 @@ TEST_CASE("a crawl never asks a host faster than its delay or Crawl-delay",
   std::remove(log_path.c_str());
   site::server_options sopts;
   sopts.access_log = log_path;
-  // Host 1 (127.0.1.2) declares Crawl-delay: 0.2; the others have none.
-  site::site_server server{{3, 12, 2, false, 200ms}, sopts};
+  // Host 1 (127.0.1.2) declares Crawl-delay: 0.3; the others have none.
+  site::site_server server{{3, 12, 2, false, 300ms}, sopts};
   REQUIRE(server.listen() == "");
   server.start();
   {
     config cfg;
     quick(cfg);
-    cfg.crawl.politeness.delay = 60ms;
+    cfg.crawl.politeness.delay = 100ms;
     cfg.crawl.politeness.jitter = 0.5;
     cfg.crawl.politeness.concurrency = 1;
-    cfg.crawl.scope.max_pages_per_host = 10;
+    cfg.crawl.scope.max_pages_per_host = 8;
     caf::actor_system sys{cfg};
     crawl c{sys, cfg};
     REQUIRE(c.run({server.model().origin(0) + "/"}));
@@ -155,18 +155,19 @@ TEST_CASE("a crawl never asks a host faster than its delay or Crawl-delay",
   for (auto& e : read_access_log(log_path))
     by_host[e.host].push_back(e);
   REQUIRE(by_host.size() == 3);
-  // The server stamps a request when it has read it; the client paces the
-  // starts. Scheduling on loopback can shift a stamp by a little, never by
-  // a whole delay: 5 ms of slack.
+  // The client spaces the moments requests go out; the server stamps the
+  // moment it has read one. What lies between (loopback, the server's event
+  // loop) can delay one stamp more than the next, by milliseconds, not by a
+  // large part of a delay: 15% of slack.
   for (auto& [host, entries] : by_host) {
     INFO(host);
     CHECK(entries.size() >= 5);
     std::sort(entries.begin(), entries.end(),
               [](auto& x, auto& y) { return x.start_us < y.start_us; });
-    long long min_gap_us = host == "127.0.1.2" ? 200000 : 60000;
+    long long min_gap_us = host == "127.0.1.2" ? 300000 : 100000;
     for (std::size_t i = 1; i < entries.size(); ++i) {
-      CHECK(entries[i].start_us - entries[i - 1].start_us >= min_gap_us - 5000);
-      CHECK(entries[i].start_us >= entries[i - 1].end_us - 5000); // one at a time
+      CHECK(entries[i].start_us - entries[i - 1].start_us >= min_gap_us * 85 / 100);
+      CHECK(entries[i].start_us >= entries[i - 1].end_us); // one at a time
     }
   }
   std::remove(log_path.c_str());

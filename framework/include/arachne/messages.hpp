@@ -228,12 +228,13 @@ struct fetch_feedback {
   crawl_errc error = crawl_errc::none;
   caf::timespan latency{0};          // time to first byte
   caf::timespan retry_after{0};      // from a Retry-After header; 0 if none
+  caf::timespan busy{0};             // request sent to response read; 0 if not sent
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fetch_feedback& x) {
   return f(caf::meta::type_name("fetch_feedback"), x.status, x.error, x.latency,
-           x.retry_after);
+           x.retry_after, x.busy);
 }
 
 /// Politeness a host asks for (robots.txt Crawl-delay) or a user configured.
