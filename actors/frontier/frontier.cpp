@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 
 #include "caf/actor_cast.hpp"
 #include "caf/actor_ostream.hpp"
@@ -52,17 +53,32 @@ std::string header(const fetch_result& res, std::string_view name) {
   return {};
 }
 
-// Retry-After as seconds (HTTP-dates count as the 60 s default; a server that
-// sends a date wants a long pause).
-caf::timespan retry_after(const fetch_result& res) {
-  auto v = header(res, "retry-after");
+} // namespace
+
+caf::timespan parse_retry_after(std::string_view value, caf::timestamp now) {
+  std::string v{value};
+  while (!v.empty() && v.back() == ' ')
+    v.pop_back();
   if (v.empty())
     return caf::timespan{0};
   char* end = nullptr;
   auto secs = std::strtol(v.c_str(), &end, 10);
-  if (end != v.c_str() && *end == '\0' && secs >= 0)
-    return std::chrono::seconds(secs);
-  return std::chrono::seconds(60);
+  if (end != v.c_str() && *end == '\0')
+    return secs > 0 ? caf::timespan{std::chrono::seconds(secs)} : caf::timespan{0};
+  // An HTTP-date (RFC 9110 IMF-fixdate): "Sun, 06 Nov 1994 08:49:37 GMT".
+  std::tm tm{};
+  auto* rest = ::strptime(v.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (rest == nullptr || *rest != '\0')
+    return std::chrono::seconds(60); // unreadable: a server that asks for a pause gets one
+  auto at = std::chrono::system_clock::from_time_t(::timegm(&tm));
+  auto wait = at - now;
+  return wait.count() > 0 ? std::chrono::duration_cast<caf::timespan>(wait) : caf::timespan{0};
+}
+
+namespace {
+
+caf::timespan retry_after(const fetch_result& res) {
+  return parse_retry_after(header(res, "retry-after"), caf::make_timestamp());
 }
 
 std::string_view target_of(std::string_view u) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "caf/stateful_actor.hpp"
+#include "caf/timestamp.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
 #include "arachne/actor_types.hpp"
@@ -137,6 +138,10 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
                                       std::vector<fetcher_actor> fetchers,
                                       std::vector<parser_actor> parsers,
                                       std::vector<sink_actor> sinks);
+
+/// How long a Retry-After header value (seconds or an HTTP-date) asks to
+/// wait from `now`; 0 for none or a date in the past, 60 s if unreadable.
+caf::timespan parse_retry_after(std::string_view value, caf::timestamp now);
 
 /// The partition key of a normalised URL: its host name.
 std::string_view url_host(std::string_view normalised_url) noexcept;
