@@ -500,6 +500,22 @@ void pump(pointer self, const std::string& host) {
     self->request(st.limiter, caf::infinite, acquire_atom::value, std::string{url_host(host)})
       .then([=](const slot_grant& grant) { on_grant(self, host, grant); });
   }
+  // Out of budget with work left: wait in line for the next free slot.
+  if (st.in_flight + st.acquiring >= budget && h.acquiring < h.queue.size() && !h.starved) {
+    h.starved = true;
+    st.starved.push_back(host);
+  }
+  // A slot may have come free: let the sites in line use it.
+  if (st.feeding_starved)
+    return;
+  st.feeding_starved = true;
+  while (!st.starved.empty() && st.in_flight + st.acquiring < budget) {
+    auto next = std::move(st.starved.front());
+    st.starved.pop_front();
+    st.hosts[next].starved = false;
+    pump(self, next);
+  }
+  st.feeding_starved = false;
 }
 
 // Hosts may wait for a shard-wide budget: give each a chance again.

@@ -58,6 +58,7 @@ struct host_entry {
   robots_rules rules;
   uint32_t acquiring = 0; // slot requests outstanding
   uint64_t admitted = 0;  // URLs admitted (the per-host budget)
+  bool starved = false;     // waits for the shard's share of --concurrency
   uint32_t unreachable = 0; // fetches in a row that failed to connect or resolve
   crawl_errc dead = crawl_errc::none; // set once `unreachable` hits the limit
 };
@@ -98,6 +99,8 @@ struct frontier_state {
   std::vector<std::regex> deny;
   std::unordered_map<std::string, host_entry> hosts; // by origin
   std::unordered_set<url_fingerprint, url_fingerprint_hash> seen_urls;
+  std::deque<std::string> starved;         // sites waiting for the concurrency budget
+  bool feeding_starved = false;
   std::vector<link_batch> outbox;          // per peer
   std::vector<record> pending_records;
   std::vector<std::size_t> unacked;        // per sink

@@ -43,6 +43,7 @@ int site_main(const std::vector<std::string>& args) {
     .add("seed", params.seed, "varies links and text; the same seed gives the same site")
     .add("tls", params.tls, "serve HTTPS with a freshly generated CA")
     .add("ca-file", ca_file, "where --tls writes the CA certificate for clients")
+    .add("trap", params.trap, "link the endless calendar from every front page")
     .add("crawl-delay", params.crawl_delay,
          "Crawl-delay declared by the hosts that declare one; 0 = none does")
     .section("Serving")

@@ -308,7 +308,8 @@ site_model::page_info site_model::describe(uint32_t h, std::string_view target) 
   out.push_back(relative_href(here, page_path(static_cast<uint32_t>((2ull * k + 2) % P))));
   if (k == 0) {
     out.push_back(origin((h + 1) % H) + "/");
-    out.push_back("/calendar/2026/1/");
+    if (params_.trap)
+      out.push_back("/calendar/2026/1/");
   } else {
     out.push_back("/");
   }

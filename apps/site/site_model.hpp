@@ -17,6 +17,7 @@ struct site_params {
   uint64_t seed = 1;                                      // varies links and text
   bool tls = false;                                       // https:// instead of http://
   caf::timespan crawl_delay = std::chrono::seconds(1);   // for hosts that declare one; 0 = none do
+  bool trap = true;                                       // front pages link the endless calendar
 };
 
 /// The most hosts a site can have (127.0.1.1 ... 127.0.255.254).
