@@ -1,9 +1,20 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
+namespace arachne {
+class config;
+} // namespace arachne
+
 namespace arachne::cli {
+
+/// Parses a command's options into `cfg`, printing a one-line error or the
+/// help (`usage` first) as asked. Returns the exit code if the command is
+/// done (bad options, --help), or nothing if it should run.
+std::optional<int> parse_command(config& cfg, const std::vector<std::string>& args,
+                                 const char* name, const char* usage);
 
 /// Exit code for a bad option or value.
 constexpr int usage_error = 2;

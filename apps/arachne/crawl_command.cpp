@@ -64,21 +64,11 @@ int crawl_main(const std::vector<std::string>& args) {
     .section("crawl")
     .add("out", outs, "where records go: jsonl:PATH (PATH - is standard output); repeatable")
     .add("progress", progress, "show a progress line on standard error (default: if a terminal)");
-  if (auto err = cfg.parse_args(args); !err.empty()) {
-    std::cerr << "arachne crawl: " << err << "\n";
-    return usage_error;
-  }
-  if (cfg.markdown_help_requested) {
-    cfg.options().print_markdown(std::cout);
-    return 0;
-  }
-  if (cfg.help_requested) {
-    std::cout << "usage: arachne crawl SEED... [--option=value ...]\n\n"
-                 "Crawls from the seed URLs politely (robots.txt, per-host pacing) and\n"
-                 "writes one record per URL to the sinks; prints a report at the end.\n";
-    cfg.options().print_help(std::cout);
-    return 0;
-  }
+  if (auto done = parse_command(cfg, args, "crawl",
+                                "usage: arachne crawl SEED... [--option=value ...]\n\n"
+                                "Crawls from the seed URLs politely (robots.txt, per-host pacing) and\n"
+                                "writes one record per URL to the sinks; prints a report at the end.\n"))
+    return *done;
   if (cfg.positional.empty()) {
     std::cerr << "arachne crawl: expects at least one seed URL (see --help)\n";
     return usage_error;

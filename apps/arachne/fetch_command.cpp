@@ -147,22 +147,12 @@ int fetch_main(const std::vector<std::string>& args) {
     .add("body", body, "include the body in the JSON record")
     .add("bench", bench_requests, "benchmark: fetch this many requests over the URLs, report speed")
     .add("concurrency", concurrency, "requests in flight with --bench");
-  if (auto err = cfg.parse_args(args); !err.empty()) {
-    std::cerr << "arachne fetch: " << err << "\n";
-    return usage_error;
-  }
-  if (cfg.markdown_help_requested) {
-    cfg.options().print_markdown(std::cout);
-    return 0;
-  }
-  if (cfg.help_requested) {
-    std::cout << "usage: arachne fetch URL [--option=value ...]\n"
-                 "       arachne fetch --bench=N [--concurrency=C] URL...\n\n"
-                 "Fetches URL with the crawl's fetcher and prints the result as one JSON\n"
-                 "object; exits 1 if the fetch failed (the error kind is on stderr).\n";
-    cfg.options().print_help(std::cout);
-    return 0;
-  }
+  if (auto done = parse_command(cfg, args, "fetch",
+                                "usage: arachne fetch URL [--option=value ...]\n"
+                                "       arachne fetch --bench=N [--concurrency=C] URL...\n\n"
+                                "Fetches URL with the crawl's fetcher and prints the result as one JSON\n"
+                                "object; exits 1 if the fetch failed (the error kind is on stderr).\n"))
+    return *done;
   auto& urls = cfg.positional;
   if (urls.empty() || (bench_requests == 0 && urls.size() != 1)) {
     std::cerr << "arachne fetch: expects " << (bench_requests == 0 ? "one URL" : "URLs")

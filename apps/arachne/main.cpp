@@ -38,6 +38,28 @@ void print_usage(std::ostream& out) {
 
 } // namespace
 
+namespace arachne::cli {
+
+std::optional<int> parse_command(config& cfg, const std::vector<std::string>& args,
+                                 const char* name, const char* usage) {
+  if (auto err = cfg.parse_args(args); !err.empty()) {
+    std::cerr << "arachne " << name << ": " << err << "\n";
+    return usage_error;
+  }
+  if (cfg.markdown_help_requested) {
+    cfg.options().print_markdown(std::cout);
+    return 0;
+  }
+  if (cfg.help_requested) {
+    std::cout << usage;
+    cfg.options().print_help(std::cout);
+    return 0;
+  }
+  return std::nullopt;
+}
+
+} // namespace arachne::cli
+
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {

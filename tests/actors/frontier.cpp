@@ -17,6 +17,7 @@
 #include "caf/event_based_actor.hpp"
 
 #include "arachne/config.hpp"
+#include "support/memory_sink.hpp"
 #include "parser/parser.hpp"
 
 using namespace arachne;
@@ -60,23 +61,6 @@ fetcher_actor::behavior_type scripted_fetcher(fetcher_actor::pointer,
   };
 }
 
-struct memory_sink_state {
-  std::shared_ptr<std::vector<record>> out;
-};
-
-sink_actor::behavior_type memory_sink(sink_actor::stateful_pointer<memory_sink_state> self,
-                                      std::shared_ptr<std::vector<record>> out) {
-  self->state.out = std::move(out);
-  return {
-    [](open_atom, const crawl_info&) { return caf::ok_atom::value; },
-    [=](record_batch& b) {
-      for (auto& r : b.records)
-        self->state.out->push_back(std::move(r));
-      return ack{b.seq};
-    },
-    [](caf::flush_atom) { return caf::ok_atom::value; },
-  };
-}
 
 struct fixture {
   config cfg;
@@ -102,7 +86,7 @@ struct fixture {
     sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
     auto f = sys->spawn(scripted_fetcher, net);
     auto p = sys->spawn(parser, parser_options{fc.urls, false}, nullptr);
-    auto sink = sys->spawn(memory_sink, records);
+    auto sink = sys->spawn(testing::memory_sink, records);
     shard = sys->spawn(frontier, fc, uint32_t{0}, partition_map{{0}}, std::vector<fetcher_actor>{f},
                        std::vector<parser_actor>{p}, std::vector<sink_actor>{sink});
     others = {caf::actor_cast<caf::actor>(f), caf::actor_cast<caf::actor>(p),

@@ -17,6 +17,7 @@
 #include "caf/typed_event_based_actor.hpp"
 
 #include "site_server.hpp"
+#include "support/memory_sink.hpp"
 #include "support/bad_server.hpp"
 
 using namespace arachne;
@@ -24,24 +25,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A sink that keeps every record in memory: the smallest custom sink.
-struct memory_sink_state {
-  std::shared_ptr<std::vector<record>> out;
-};
-
-sink_actor::behavior_type memory_sink(sink_actor::stateful_pointer<memory_sink_state> self,
-                                      std::shared_ptr<std::vector<record>> out) {
-  self->state.out = std::move(out);
-  return {
-    [](open_atom, const crawl_info&) { return caf::ok_atom::value; },
-    [=](record_batch& batch) {
-      for (auto& r : batch.records)
-        self->state.out->push_back(std::move(r));
-      return ack{batch.seq};
-    },
-    [](caf::flush_atom) { return caf::ok_atom::value; },
-  };
-}
 
 struct access_entry {
   long long start_us;
@@ -95,7 +78,7 @@ TEST_CASE("a crawl of the demo site records exactly its truth, fetching each URL
     quick(cfg);
     caf::actor_system sys{cfg};
     crawl c{sys, cfg};
-    c.add_sink(sys.spawn(memory_sink, records));
+    c.add_sink(sys.spawn(testing::memory_sink, records));
     auto r = c.run({server.model().origin(0) + "/"});
     REQUIRE(r);
     report = *r;
@@ -224,7 +207,7 @@ TEST_CASE("a crawl retries transient failures and records what remains", "[crawl
     cfg.crawl.politeness.max_backoff = 20ms;
     caf::actor_system sys{cfg};
     crawl c{sys, cfg};
-    c.add_sink(sys.spawn(memory_sink, records));
+    c.add_sink(sys.spawn(testing::memory_sink, records));
     auto report = c.run({bad.url("/status/503"), "http://127.0.0.2:1/", "not a url",
                          bad.url("/status/404")});
     REQUIRE(report);
@@ -252,7 +235,7 @@ TEST_CASE("a crawl gives up on a host that keeps failing after its retries",
     cfg.crawl.politeness.max_backoff = 20ms;
     caf::actor_system sys{cfg};
     crawl c{sys, cfg};
-    c.add_sink(sys.spawn(memory_sink, records));
+    c.add_sink(sys.spawn(testing::memory_sink, records));
     std::vector<std::string> seeds;
     for (int i = 0; i < 8; ++i)
       seeds.push_back("http://127.0.0.2:1/page" + std::to_string(i));
@@ -288,7 +271,7 @@ TEST_CASE("a crawl stops gracefully and flushes what it recorded", "[crawl][inte
     cfg.crawl.politeness.delay = 100ms;
     caf::actor_system sys{cfg};
     crawl c{sys, cfg};
-    c.add_sink(sys.spawn(memory_sink, records));
+    c.add_sink(sys.spawn(testing::memory_sink, records));
     c.on_progress([&](const crawl_progress& p) {
       if (p.recorded >= 5)
         c.stop();
@@ -323,7 +306,7 @@ TEST_CASE("a page handler follows what it chooses and emits items", "[crawl][int
       if (!price.empty())
         ctx.emit({p.url(), {{"name", xpath_string(p, "//h2[@class='name']")}, {"price", price}}});
     });
-    c.add_sink(sys.spawn(memory_sink, records));
+    c.add_sink(sys.spawn(testing::memory_sink, records));
     REQUIRE(c.run({server.model().origin(0) + "/"}));
   }
   server.stop();
