@@ -181,9 +181,18 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
       report.interrupted = true;
     }
     std::vector<frontier_stats> now;
+    caf::error lost;
     for (auto& s : shards)
       self->request(s, std::chrono::seconds(30), stats_atom::value)
-        .receive([&](frontier_stats& st) { now.push_back(st); }, [&](caf::error&) {});
+        .receive([&](frontier_stats& st) { now.push_back(st); },
+                 [&](caf::error& err) { lost = std::move(err); });
+    if (lost) {
+      // A shard is gone (it crashed): its URLs cannot end in records any
+      // more, so the crawl ends here, reported as interrupted.
+      std::cerr << "arachne: a frontier shard failed: " << sys.render(lost) << "\n";
+      report.interrupted = true;
+      break;
+    }
     crawl_progress p;
     uint64_t sent = 0;
     uint64_t received = 0;

@@ -405,7 +405,17 @@ void fetch(pointer self, crawl_request req, slot_grant grant) {
   fr.follow_redirects = false; // redirect targets go back through the frontier
   auto& f = st.fetchers[st.next_fetcher++ % st.fetchers.size()];
   self->request(f, caf::infinite, fetch_atom::value, std::move(fr))
-    .then([=](fetch_result& res) mutable { on_fetched(self, std::move(req), grant, res); });
+    .then([=](fetch_result& res) mutable { on_fetched(self, std::move(req), grant, res); },
+          [=](caf::error& err) {
+            // The fetcher itself failed (it never answers with an error):
+            // the URL still gets its record.
+            auto& s = self->state;
+            self->send(s.limiter, release_atom::value, grant, fetch_feedback{});
+            add_record(self, make_failure(req, crawl_errc::cancelled,
+                                          "fetcher failed: " + self->system().render(err)));
+            --s.in_flight;
+            pump(self, origin_of(req.url));
+          });
 }
 
 void on_robots(pointer self, const std::string& host, const slot_grant& grant, fetch_result& res) {
@@ -445,7 +455,12 @@ void fetch_robots(pointer self, const std::string& host) {
       fr.follow_redirects = true; // RFC 9309: follow up to five
       auto& f = s.fetchers[s.next_fetcher++ % s.fetchers.size()];
       self->request(f, caf::infinite, fetch_atom::value, std::move(fr))
-        .then([=](fetch_result& res) { on_robots(self, host, grant, res); });
+        .then([=](fetch_result& res) { on_robots(self, host, grant, res); },
+              [=](caf::error&) {
+                fetch_result failed; // treated as unreachable: disallow
+                failed.error = crawl_errc::cancelled;
+                on_robots(self, host, grant, failed);
+              });
     });
 }
 
