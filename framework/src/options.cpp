@@ -1,5 +1,7 @@
 #include "arachne/options.hpp"
 
+#include "text.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -13,21 +15,8 @@ namespace arachne {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string out{s};
-  for (auto& c : out)
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c | 0x20);
-  return out;
-}
+using text::lower;
+using text::trim;
 
 // A decimal number at the start of `text`; the rest is left in `text`.
 std::optional<double> leading_number(std::string_view& text) {

@@ -1,5 +1,7 @@
 #include "arachne/robots.hpp"
 
+#include "text.hpp"
+
 #include <cmath>
 #include <cctype>
 #include <cstdlib>
@@ -8,28 +10,8 @@ namespace arachne {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size())
-    return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z')
-      x = static_cast<char>(x | 0x20);
-    if (y >= 'A' && y <= 'Z')
-      y = static_cast<char>(y | 0x20);
-    if (x != y)
-      return false;
-  }
-  return true;
-}
+using text::iequals;
+using text::trim;
 
 // Upper-cases percent escapes and encodes bytes outside printable ASCII, so
 // that patterns and targets compare in one form.

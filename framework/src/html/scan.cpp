@@ -1,26 +1,18 @@
 #include "arachne/html.hpp"
 
+#include "text.hpp"
+
 #include <cstring>
 
 namespace arachne {
 
 namespace {
 
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c;
-}
+using text::iequals;
+using text::lower;
 
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size())
-    return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i]))
-      return false;
-  return true;
 }
 
 bool icontains(std::string_view hay, std::string_view needle) {
@@ -139,13 +131,6 @@ std::string collapse_text(std::string_view text) {
     space = false;
     out += c;
   }
-  return out;
-}
-
-std::string lower_copy(std::string_view s) {
-  std::string out{s};
-  for (auto& c : out)
-    c = lower(c);
   return out;
 }
 
@@ -302,7 +287,7 @@ html_scan scan_html(std::string_view html) {
       }
       pos = reader.end();
       if (!charset.empty() && out.charset.empty())
-        out.charset = lower_copy(charset);
+        out.charset = lower(charset);
       if (iequals(meta_name, "robots")) {
         out.nofollow = out.nofollow || icontains(content, "nofollow") || icontains(content, "none");
         out.noindex = out.noindex || icontains(content, "noindex") || icontains(content, "none");
@@ -325,7 +310,7 @@ html_scan scan_html(std::string_view html) {
         if (c != std::string_view::npos) {
           auto v = content.substr(c + 8);
           v = v.substr(0, v.find_first_of("; \"'"));
-          out.charset = lower_copy(v);
+          out.charset = lower(v);
         }
       }
       continue;

@@ -4,6 +4,8 @@
 
 #include <zlib.h>
 
+#include "text.hpp"
+
 namespace arachne::http_detail {
 
 struct content_decoder::zstate {
@@ -25,13 +27,7 @@ struct content_decoder::zstate {
 };
 
 std::optional<content_decoder::coding> content_decoder::from_header(std::string_view v) {
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
-    v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
-    v.remove_suffix(1);
-  std::string lower;
-  for (auto c : v)
-    lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
+  auto lower = text::lower(text::trim(v));
   if (lower.empty() || lower == "identity")
     return coding::identity;
   if (lower == "gzip" || lower == "x-gzip")

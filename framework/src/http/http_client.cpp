@@ -31,6 +31,7 @@
 #include "arachne/partition.hpp"
 #include "arachne/url.hpp"
 #include "http/content_decoder.hpp"
+#include "text.hpp"
 
 namespace beast = boost::beast; // from <boost/beast.hpp>
 namespace http = beast::http;   // from <boost/beast/http.hpp>
@@ -43,10 +44,6 @@ namespace arachne {
 namespace {
 
 using clock_type = std::chrono::steady_clock;
-
-std::string describe(caf::timespan d) {
-  return format_duration(d);
-}
 
 /// One TCP connection, plain or TLS, with the bytes read past the last response.
 struct connection {
@@ -183,7 +180,6 @@ private:
   void begin_hop() {
     hop_start_ = clock_type::now();
     reused_ = false;
-    wrote_ = false;
     if (auto conn = client_.take(worker_, pool_key())) {
       conn_ = std::move(conn);
       reused_ = true;
@@ -346,7 +342,6 @@ private:
       return fail_io(ec, crawl_errc::connection_reset, "sending the request",
                      client_.opts.ttfb_timeout);
     }
-    wrote_ = true;
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(
       std::min<uint64_t>(client_.opts.max_header_bytes, UINT32_MAX)));
@@ -514,25 +509,18 @@ private:
     std::string type = value.substr(0, semi);
     while (!type.empty() && type.back() == ' ')
       type.pop_back();
-    for (auto& c : type)
-      c = static_cast<char>(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
-    res_.content_type = type;
+    res_.content_type = text::lower(type);
     if (semi == std::string::npos)
       return;
     auto params = value.substr(semi + 1);
-    std::string lower;
-    for (auto c : params)
-      lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
-    auto pos = lower.find("charset=");
+    auto pos = text::lower(params).find("charset=");
     if (pos == std::string::npos)
       return;
     auto cs = params.substr(pos + 8);
     cs = cs.substr(0, cs.find(';'));
     cs.erase(0, cs.find_first_not_of(" \"'"));
     cs.erase(cs.find_last_not_of(" \"'") + 1);
-    for (auto& c : cs)
-      c = static_cast<char>(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
-    res_.charset = cs;
+    res_.charset = text::lower(cs);
   }
 
   // -- endings -------------------------------------------------------------------
@@ -546,9 +534,9 @@ private:
     if (ec == beast::error::timeout) {
       if (clock_type::now() >= deadline_ - std::chrono::milliseconds(1))
         return fail(crawl_errc::timeout,
-                    what + ": total time limit of " + describe(client_.opts.total_timeout)
+                    what + ": total time limit of " + format_duration(client_.opts.total_timeout)
                       + " exceeded");
-      return fail(crawl_errc::timeout, what + " timed out after " + describe(stage_limit));
+      return fail(crawl_errc::timeout, what + " timed out after " + format_duration(stage_limit));
     }
     if (kind == crawl_errc::tls_failed || is_tls_error(ec))
       return fail(crawl_errc::tls_failed, what + ": " + ec.message());
@@ -600,7 +588,6 @@ private:
   clock_type::time_point start_, deadline_, hop_start_, stage_start_, sent_at_;
   bool reused_ = false;
   bool retried_ = false;
-  bool wrote_ = false;
   bool keep_alive_ = false;
   bool finished_ = false;
 };
