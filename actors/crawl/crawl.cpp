@@ -2,9 +2,11 @@
 // and reports.
 
 #include "arachne/crawl.hpp"
+#include "arachne/json.hpp"
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <iostream>
 #include <regex>
 
@@ -12,6 +14,7 @@
 #include "caf/scoped_actor.hpp"
 
 #include "fetcher/fetcher.hpp"
+#include "proxy_manager/proxy_manager.hpp"
 #include "frontier/frontier.hpp"
 #include "parser/parser.hpp"
 #include "sinks/stats_sink.hpp"
@@ -70,6 +73,13 @@ void stop_and_wait(caf::scoped_actor& self, const std::vector<Handle>& actors) {
                   caf::after(std::chrono::seconds(10)) >> [] {});
 }
 
+std::vector<proxy_stats> proxy_stats_of(caf::scoped_actor& self, const proxy_manager_actor& pm) {
+  std::vector<proxy_stats> out;
+  self->request(pm, std::chrono::seconds(10), stats_atom::value)
+    .receive([&](std::vector<proxy_stats>& xs) { out = std::move(xs); }, [](caf::error&) {});
+  return out;
+}
+
 } // namespace
 
 caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
@@ -103,10 +113,15 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     self->request(s, std::chrono::seconds(30), open_atom::value, info)
       .receive([](caf::ok_atom) {}, [](caf::error&) {});
   // Fetchers and parsers, shared by all shards.
-  std::vector<fetcher_actor> fetchers;
   std::vector<caf::actor> owned;
+  // The proxy pool, if any: one manager judges every proxy for all fetchers.
+  auto proxies = spawn_proxy_manager(sys, d.cfg.proxies);
+  if (proxies)
+    owned.push_back(caf::actor_cast<caf::actor>(proxies));
+  auto fopts = make_fetcher_options(d.cfg.proxies, proxies);
+  std::vector<fetcher_actor> fetchers;
   for (std::size_t i = 0; i < threads; ++i) {
-    auto f = sys.spawn(fetcher, client->get());
+    auto f = sys.spawn(fetcher, client->get(), fopts);
     fetchers.push_back(f);
     owned.push_back(caf::actor_cast<caf::actor>(f));
   }
@@ -228,6 +243,11 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     last = std::move(now);
     p.elapsed = std::chrono::steady_clock::now() - start;
     if (d.progress && std::chrono::steady_clock::now() >= next_progress) {
+      if (proxies)
+        for (auto& ps : proxy_stats_of(self, proxies)) {
+          ++p.proxies;
+          p.proxies_usable += ps.state != "quarantined";
+        }
       d.progress(p);
       next_progress = std::chrono::steady_clock::now() + d.progress_every;
     }
@@ -242,6 +262,16 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
                });
   self->request(tally_sink, std::chrono::seconds(30), caf::get_atom::value)
     .receive([&](crawl_tally& t) { report.tally = std::move(t); }, [](caf::error&) {});
+  if (proxies) {
+    report.proxies = proxy_stats_of(self, proxies);
+    if (!d.cfg.proxies.report_path.empty()) {
+      std::ofstream out{d.cfg.proxies.report_path};
+      out << to_json(report.proxies);
+      if (!out)
+        std::cerr << "arachne: cannot write the proxy report '" << d.cfg.proxies.report_path
+                  << "'\n";
+    }
+  }
   report.seen = seen;
   report.dropped = dropped;
   report.elapsed = std::chrono::steady_clock::now() - start;

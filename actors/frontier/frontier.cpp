@@ -28,6 +28,7 @@ bool transient(const fetch_result& res) {
     case crawl_errc::timeout:
     case crawl_errc::connection_reset:
     case crawl_errc::protocol_error:
+    case crawl_errc::proxy_failed: // the fetcher tried several proxies; later, others may be back
       return true;
     case crawl_errc::none:
       return res.status == 500 || res.status == 502 || res.status == 503 || res.status == 504;
@@ -574,20 +575,6 @@ url_fingerprint fingerprint(std::string_view u) noexcept {
     b ^= b >> 29;
   }
   return {mix(a), mix(b ^ u.size())};
-}
-
-std::string_view url_host(std::string_view u) noexcept {
-  auto scheme = u.find("://");
-  if (scheme == std::string_view::npos)
-    return {};
-  auto start = scheme + 3;
-  auto end = u.find_first_of("/?#", start);
-  auto authority = u.substr(start, end == std::string_view::npos ? u.size() - start : end - start);
-  if (!authority.empty() && authority.front() == '[') {
-    auto close = authority.find(']');
-    return authority.substr(1, close == std::string_view::npos ? authority.size() - 1 : close - 1);
-  }
-  return authority.substr(0, authority.find(':'));
 }
 
 frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_state> self,

@@ -146,7 +146,4 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
 /// wait from `now`; 0 for none or a date in the past, 60 s if unreadable.
 caf::timespan parse_retry_after(std::string_view value, caf::timestamp now);
 
-/// The partition key of a normalised URL: its host name.
-std::string_view url_host(std::string_view normalised_url) noexcept;
-
 } // namespace arachne

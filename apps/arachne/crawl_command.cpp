@@ -52,6 +52,14 @@ void print_report(std::ostream& out, const crawl_report& r) {
   out << "\n  cpu " << std::setprecision(2) << cpu << "s ("
       << (t.pages > 0 ? cpu * 1000 / static_cast<double>(t.pages) : 0.0) << " ms per page), peak rss "
       << ru.ru_maxrss / 1024 << " MiB\n";
+  if (!r.proxies.empty()) {
+    out << "  proxies\n";
+    for (auto& p : r.proxies)
+      out << "    " << p.label << ": " << p.state << ", " << p.requests << " requests, "
+          << p.successes << " ok, " << p.failures << " failed, " << p.bans << " bans, "
+          << p.quarantines << " quarantines, median " << std::setprecision(0)
+          << std::chrono::duration<double, std::milli>(p.median_latency).count() << " ms\n";
+  }
 }
 
 } // namespace
@@ -110,7 +118,10 @@ int crawl_main(const std::vector<std::string>& args) {
         std::cerr << std::fixed << std::setprecision(1) << "\r[" << secs << "s] " << p.pages
                   << " pages, " << p.failures << " failures, " << p.queued << " queued, "
                   << p.in_flight << " in flight, " << (secs > 0 ? p.pages / secs : 0.0)
-                  << " pages/s   " << std::flush;
+                  << " pages/s";
+        if (p.proxies > 0)
+          std::cerr << ", proxies " << p.proxies_usable << "/" << p.proxies << " usable";
+        std::cerr << "   " << std::flush;
       },
       std::chrono::milliseconds(100));
     auto report = c.run(cfg.positional);

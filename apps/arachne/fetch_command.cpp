@@ -18,6 +18,7 @@
 
 #include "commands.hpp"
 #include "fetcher/fetcher.hpp"
+#include "proxy_manager/proxy_manager.hpp"
 
 namespace arachne::cli {
 
@@ -175,7 +176,8 @@ int fetch_main(const std::vector<std::string>& args) {
   int rc = 0;
   {
     caf::actor_system sys{cfg};
-    auto f = sys.spawn(fetcher, client->get());
+    auto proxies = spawn_proxy_manager(sys, cfg.crawl.proxies);
+    auto f = sys.spawn(fetcher, client->get(), make_fetcher_options(cfg.crawl.proxies, proxies));
     if (bench_requests > 0) {
       rc = bench(sys, f, urls, bench_requests, concurrency);
     } else {
@@ -198,6 +200,8 @@ int fetch_main(const std::vector<std::string>& args) {
           });
     }
     caf::anon_send_exit(f, caf::exit_reason::user_shutdown);
+    if (proxies)
+      caf::anon_send_exit(proxies, caf::exit_reason::user_shutdown);
   }
   (*client)->stop();
   return rc;

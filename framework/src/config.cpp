@@ -1,6 +1,8 @@
 #include "arachne/config.hpp"
 
+#include <cstdlib>
 #include <iostream>
+#include <regex>
 #include <thread>
 
 #include "caf/actor_system_config.hpp"
@@ -25,6 +27,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<slot_grant>("arachne::slot_grant");
   cfg.add_message_type<fetch_feedback>("arachne::fetch_feedback");
   cfg.add_message_type<host_policy>("arachne::host_policy");
+  cfg.add_message_type<lease_request>("arachne::lease_request");
   cfg.add_message_type<proxy_lease>("arachne::proxy_lease");
   cfg.add_message_type<proxy_report>("arachne::proxy_report");
   cfg.add_message_type<proxy_stats>("arachne::proxy_stats");
@@ -128,8 +131,59 @@ config::config() {
                 "query strings: keep as found, sort parameters, or drop")
     .add("strip-params", crawl.strip_params,
          "query parameters to remove; 'utm_*' matches a prefix")
-    .add("max-url-length", crawl.max_url_length, "longer URLs are recorded as invalid_url");
+    .add("max-url-length", crawl.max_url_length, "longer URLs are recorded as invalid_url")
+    .section("Proxies")
+    .add("proxy", crawl.proxies.proxies,
+         "proxy URLs: http://, https://, socks5://, socks5h:// with user:pass@ (',' as %2C), or 'direct'")
+    .add("proxy-file", crawl.proxies.proxy_file, "more proxy URLs, one per line, '#' comments")
+    .add_choice("proxy-policy", crawl.proxies.policy, {"round-robin", "random", "least-used", "sticky"},
+                "how a proxy is chosen per request; sticky keeps one per host")
+    .add("proxy-concurrency", crawl.proxies.per_proxy_concurrency,
+         "requests in flight per proxy; 0 = unlimited")
+    .add("proxy-rate", crawl.proxies.per_proxy_rate, "requests per second per proxy; 0 = unlimited")
+    .add("proxy-wait", crawl.proxies.wait,
+         "how long a request waits for a usable proxy before failing as proxy_exhausted")
+    .add("proxy-max-failures", crawl.proxies.max_failures,
+         "consecutive failures or timeouts that quarantine a proxy")
+    .add("proxy-backoff", crawl.proxies.backoff,
+         "first quarantine; doubled per quarantine in a row, randomized x0.5-1.5")
+    .add("proxy-max-backoff", crawl.proxies.max_backoff, "longest quarantine")
+    .add("ban-status", crawl.proxies.ban_status,
+         "statuses that mean the proxy is banned (once another proxy gets through)")
+    .add("ban-body", crawl.proxies.ban_body,
+         "case-insensitive regex on proxied HTML that means banned; empty = off")
+    .add("page-fault-after", crawl.proxies.page_fault_after,
+         "proxies a URL is tried through; failing on all of them is the page's fault")
+    .add("proxy-report", crawl.proxies.report_path, "write per-proxy statistics as JSON to this file");
   apply();
+}
+
+std::string settings::check() {
+  // Proxies: every URL parses, the file is read into the list.
+  if (!proxies.proxy_file.empty()) {
+    auto more = read_proxy_file(proxies.proxy_file);
+    if (!more)
+      return more.error().context().match_elements<std::string>()
+               ? more.error().context().get_as<std::string>(0)
+               : "cannot read --proxy-file";
+    proxies.proxies.insert(proxies.proxies.end(), more->begin(), more->end());
+    proxies.proxy_file.clear();
+  }
+  for (auto& p : proxies.proxies)
+    if (auto spec = parse_proxy(p); !spec)
+      return "--proxy: " + spec.error().context().get_as<std::string>(0);
+  for (auto& code : proxies.ban_status) {
+    char* end = nullptr;
+    auto n = std::strtoul(code.c_str(), &end, 10);
+    if (code.empty() || *end != '\0' || n < 100 || n > 599)
+      return "--ban-status: '" + code + "' is not an HTTP status";
+  }
+  try {
+    std::regex check{proxies.ban_body, std::regex::ECMAScript | std::regex::icase};
+  } catch (const std::regex_error& e) {
+    return "--ban-body: invalid pattern '" + proxies.ban_body + "': " + e.what();
+  }
+  return {};
 }
 
 std::string config::parse_args(const std::vector<std::string>& args) {
@@ -137,9 +191,12 @@ std::string config::parse_args(const std::vector<std::string>& args) {
   help_requested = res.help;
   markdown_help_requested = res.markdown;
   positional = std::move(res.positional);
-  if (res.error.empty())
-    apply();
-  return res.error;
+  if (!res.error.empty())
+    return res.error;
+  if (auto err = crawl.check(); !err.empty())
+    return err;
+  apply();
+  return {};
 }
 
 caf::error config::parse(int argc, char** argv, const char* ini_file) {

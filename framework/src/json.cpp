@@ -1,6 +1,8 @@
 #include "arachne/json.hpp"
 
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <ctime>
 #include <iomanip>
 #include <sstream>
@@ -143,6 +145,39 @@ std::string to_json(const record& r) {
     append_json_string(out, r.proxy);
   str("title", r.title);
   out += '}';
+  return out;
+}
+
+std::string to_json(const std::vector<proxy_stats>& proxies) {
+  std::string out = "{\"proxies\": [";
+  bool first = true;
+  for (auto& p : proxies) {
+    out += first ? "\n  {" : ",\n  {";
+    first = false;
+    out += "\"proxy\": ";
+    append_json_string(out, p.label);
+    out += ", \"state\": ";
+    append_json_string(out, p.state);
+    auto number = [&](const char* name, uint64_t value) {
+      out += ", \"";
+      out += name;
+      out += "\": ";
+      out += std::to_string(value);
+    };
+    number("requests", p.requests);
+    number("successes", p.successes);
+    number("failures", p.failures);
+    number("bans", p.bans);
+    number("quarantines", p.quarantines);
+    number("in_flight", p.in_flight);
+    out += ", \"median_latency_ms\": ";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f",
+                  std::chrono::duration<double, std::milli>(p.median_latency).count());
+    out += buf;
+    out += "}";
+  }
+  out += first ? "]}\n" : "\n]}\n";
   return out;
 }
 

@@ -459,4 +459,18 @@ std::string registrable_domain(std::string_view host) {
   return prev == std::string::npos ? h : h.substr(prev + 1);
 }
 
+std::string_view url_host(std::string_view u) noexcept {
+  auto scheme = u.find("://");
+  if (scheme == std::string_view::npos)
+    return {};
+  auto start = scheme + 3;
+  auto end = u.find_first_of("/?#", start);
+  auto authority = u.substr(start, end == std::string_view::npos ? u.size() - start : end - start);
+  if (!authority.empty() && authority.front() == '[') {
+    auto close = authority.find(']');
+    return authority.substr(1, close == std::string_view::npos ? authority.size() - 1 : close - 1);
+  }
+  return authority.substr(0, authority.find(':'));
+}
+
 } // namespace arachne

@@ -29,7 +29,7 @@ TEST_CASE("fetcher actor answers every request with its result", "[fetcher]") {
   {
     config cfg;
     caf::actor_system sys{cfg};
-    auto f = sys.spawn(fetcher, client->get());
+    auto f = sys.spawn(fetcher, client->get(), fetcher_options{});
     caf::scoped_actor self{sys};
     // Many in flight at once: send them all, then collect the answers.
     std::set<uint64_t> ids;
@@ -95,7 +95,7 @@ TEST_CASE("fetcher fetches the demo site over HTTPS with the site's CA", "[fetch
   {
     config cfg;
     caf::actor_system sys{cfg};
-    auto f = sys.spawn(fetcher, client->get());
+    auto f = sys.spawn(fetcher, client->get(), fetcher_options{});
     caf::scoped_actor self{sys};
     fetch_request req;
     req.url = server.model().origin(1) + "/old/4";

@@ -105,6 +105,8 @@ bool bad_server::impl::answer(channel& ch, const std::string& target, bool clien
   auto keep = client_close ? std::string{"Connection: close\r\n"} : std::string{};
   if (target == "/ok")
     return ch.write(response(200, "OK", "hello conn=" + std::to_string(conn_id), keep)) && !client_close;
+  if (target == "/forbidden") // a page that refuses everyone, whatever their address
+    return ch.write(response(403, "Forbidden", "not for you", keep)) && !client_close;
   if (target == "/chunked")
     return ch.write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
                     + keep + "\r\n6\r\nhello \r\n8\r\nchunked \r\n5\r\nworld\r\n0\r\n\r\n")

@@ -36,7 +36,7 @@ using rate_limiter_actor = caf::typed_actor<
 
 /// Lends proxies by policy and keeps their health.
 using proxy_manager_actor = caf::typed_actor<
-  caf::replies_to<lease_atom, std::string>::with<proxy_lease>,        // a proxy for a host
+  caf::replies_to<lease_atom, lease_request>::with<proxy_lease>,      // a proxy for a URL
   caf::reacts_to<report_atom, proxy_report>,                          // how the lease went
   caf::replies_to<stats_atom>::with<std::vector<proxy_stats>>>;       // per-proxy health
 

@@ -11,6 +11,7 @@
 #include "arachne/http_client.hpp"
 #include "arachne/options.hpp"
 #include "arachne/politeness.hpp"
+#include "arachne/proxy.hpp"
 #include "arachne/url.hpp"
 
 namespace arachne {
@@ -38,8 +39,15 @@ struct settings {
   std::vector<std::string> strip_params;
   uint64_t max_url_length = 2048;
 
+  /// The proxy pool and how it is used.
+  proxy_options proxies;
+
   /// The URL options these settings describe.
   url_options url_rules() const;
+
+  /// Checks what options cannot (proxy URLs, patterns) and reads the proxy
+  /// file into `proxies.proxies`; returns a one-line error, or an empty string.
+  std::string check();
 };
 
 /// Arachne's actor system configuration: the crawl settings with their

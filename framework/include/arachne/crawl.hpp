@@ -25,6 +25,8 @@ struct crawl_progress {
   uint64_t in_flight = 0;
   uint64_t seen = 0;
   uint64_t bytes = 0;
+  uint32_t proxies = 0;        // proxies in the pool
+  uint32_t proxies_usable = 0; // of them not quarantined
   caf::timespan elapsed{0};
 };
 
@@ -35,6 +37,7 @@ struct crawl_report {
   uint64_t dropped = 0;     // links out of scope or over a budget
   caf::timespan elapsed{0};
   bool interrupted = false; // stopped before the frontier was empty
+  std::vector<proxy_stats> proxies; // per proxy, in pool order; empty without proxies
 
   /// Records with a response per second.
   double pages_per_second() const;

@@ -2,6 +2,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "caf/timestamp.hpp"
 
@@ -17,6 +18,12 @@ std::string format_timestamp(caf::timestamp t);
 /// kind), `error_message`, `depth`, `fetched_at`, `content_type`, `bytes`,
 /// `elapsed_ms`, `proxy`, `title`; items carry `url` and `fields` instead.
 std::string to_json(const record& r);
+
+/// Per-proxy statistics as a JSON document (pretty enough to read):
+/// `{"proxies": [{"proxy", "state", "requests", "successes", "failures",
+/// "bans", "quarantines", "in_flight", "median_latency_ms"}, ...]}`. Proxy
+/// names are the masked labels.
+std::string to_json(const std::vector<proxy_stats>& proxies);
 
 /// Appends `s` as a JSON string literal: quotes, escapes, and U+FFFD for
 /// bytes that are not valid UTF-8 (page text is not always what it claims).

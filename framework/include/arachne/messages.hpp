@@ -181,6 +181,15 @@ typename Inspector::result_type inspect(Inspector& f, redirect_hop& x) {
   return f(caf::meta::type_name("redirect_hop"), x.url, x.status);
 }
 
+/// Whose fault a failed proxied fetch was, for the proxy manager's judgement.
+enum class proxy_fault : uint8_t {
+  none,   // not a proxy matter (direct, a response, or the target's own failure)
+  proxy,  // the proxy itself: unreachable, timed out, bad reply, rejected credentials
+  tunnel, // the proxy could not reach the target (CONNECT refused, SOCKS5 error), or
+          // answered a forwarded request with 401 (the site's or the proxy's?):
+          // the proxy's or the target's fault, decided by trying other proxies
+};
+
 /// What one fetch produced: a response or a failure, never nothing.
 struct fetch_result {
   uint64_t id = 0;                   // the request's id
@@ -199,6 +208,7 @@ struct fetch_result {
   std::string proxy;                 // proxy used, credentials masked; empty if direct
   crawl_errc error = crawl_errc::none;
   std::string error_message;         // human-readable detail of `error`
+  proxy_fault fault = proxy_fault::none;
   caf::timestamp fetched_at{};
 };
 
@@ -206,7 +216,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fetch_result& x) {
   return f(caf::meta::type_name("fetch_result"), x.id, x.url, x.final_url, x.status,
            x.headers, x.body, x.truncated, x.content_type, x.charset, x.redirects, x.timings,
-           x.wire_bytes, x.remote_address, x.proxy, x.error, x.error_message, x.fetched_at);
+           x.wire_bytes, x.remote_address, x.proxy, x.error, x.error_message, x.fault,
+           x.fetched_at);
 }
 
 // -- rate limiter --------------------------------------------------------------
@@ -250,55 +261,73 @@ typename Inspector::result_type inspect(Inspector& f, host_policy& x) {
 
 // -- proxy manager -------------------------------------------------------------
 
+/// A fetcher's request for a proxy for one URL.
+struct lease_request {
+  std::string host;              // target host (the key of the sticky policy)
+  std::vector<uint32_t> exclude; // pool indexes this URL has already been tried through
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lease_request& x) {
+  return f(caf::meta::type_name("lease_request"), x.host, x.exclude);
+}
+
 /// A proxy (or the direct route) lent for one request.
 struct proxy_lease {
-  uint64_t id = 0;       // lease id, reported back with the outcome
-  std::string proxy;     // proxy URL with credentials; empty for direct
+  uint64_t id = 0;       // lease id, reported back; 0: every proxy was excluded
+  uint32_t proxy = 0;    // index in the pool
+  std::string url;       // proxy URL with credentials; "direct" for the direct route
   std::string label;     // the same URL with credentials masked, for records
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, proxy_lease& x) {
-  return f(caf::meta::type_name("proxy_lease"), x.id, x.proxy, x.label);
+  return f(caf::meta::type_name("proxy_lease"), x.id, x.proxy, x.url, x.label);
 }
 
-/// How a request through a leased proxy went.
+/// How a request through a proxy went.
 enum class proxy_outcome : uint8_t {
-  ok,       // the proxy carried the request (whatever the page's status)
-  failed,   // connect, tunnel or protocol failure at the proxy
-  timeout,  // the proxy did not answer in time
-  banned,   // the target answered as if the proxy's address is banned
-  auth,     // the proxy rejected our credentials
+  ok,           // the proxy carried the request (whatever the page's status)
+  failed,       // connect, tunnel or protocol failure at the proxy
+  timeout,      // the proxy did not answer in time
+  banned,       // the target answered as if the proxy's address is banned
+  auth,         // the proxy rejected our credentials
+  inconclusive, // a ban-like answer or refused tunnel, judged once other proxies tried
 };
 
-/// The report a fetcher sends after using a lease.
+/// The report a fetcher sends after using a lease, or later to confirm an
+/// inconclusive one (then `lease` is 0).
 struct proxy_report {
   uint64_t lease = 0;
+  uint32_t proxy = 0;    // index in the pool
   proxy_outcome outcome = proxy_outcome::ok;
   caf::timespan latency{0};
-  std::string host;      // target host key
+  std::string host;      // target host
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, proxy_report& x) {
-  return f(caf::meta::type_name("proxy_report"), x.lease, x.outcome, x.latency, x.host);
+  return f(caf::meta::type_name("proxy_report"), x.lease, x.proxy, x.outcome, x.latency,
+           x.host);
 }
 
 /// Health and counters of one proxy.
 struct proxy_stats {
   std::string label;    // masked proxy URL
   std::string state;    // active, quarantined or probing
-  uint64_t requests = 0;
+  uint64_t requests = 0;  // leases given
   uint64_t successes = 0;
-  uint64_t failures = 0;
+  uint64_t failures = 0;  // proxy failures, timeouts and rejected credentials
   uint64_t bans = 0;
-  caf::timespan median_latency{0};
+  uint64_t quarantines = 0;
+  uint32_t in_flight = 0;
+  caf::timespan median_latency{0}; // of successful requests
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, proxy_stats& x) {
   return f(caf::meta::type_name("proxy_stats"), x.label, x.state, x.requests, x.successes,
-           x.failures, x.bans, x.median_latency);
+           x.failures, x.bans, x.quarantines, x.in_flight, x.median_latency);
 }
 
 // -- parser and sinks ----------------------------------------------------------

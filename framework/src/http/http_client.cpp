@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <array>
 #include <optional>
 #include <set>
 #include <thread>
@@ -24,11 +25,13 @@
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
 #include "arachne/options.hpp"
 #include "arachne/partition.hpp"
+#include "arachne/proxy.hpp"
 #include "arachne/url.hpp"
 #include "http/content_decoder.hpp"
 #include "text.hpp"
@@ -135,8 +138,18 @@ bool is_tls_error(const beast::error_code& ec) {
          || ec.category() == ssl::error::get_stream_category();
 }
 
-// Walks one request through its hops: resolve -> connect -> handshake ->
-// write -> read header -> read body -> (redirect: next hop | done).
+/// Basic credentials for a Proxy-Authorization header.
+std::string basic_credentials(const proxy_spec& p) {
+  auto plain = p.username + ":" + p.password;
+  std::string out;
+  out.resize(beast::detail::base64::encoded_size(plain.size()));
+  out.resize(beast::detail::base64::encode(out.data(), plain.data(), plain.size()));
+  return "Basic " + out;
+}
+
+// Walks one request through its hops: resolve -> connect -> [proxy: TLS to
+// the proxy, CONNECT or SOCKS5] -> handshake -> write -> read header -> read
+// body -> (redirect: next hop | done).
 class session : public std::enable_shared_from_this<session> {
 public:
   session(http_client::impl& client, worker& w, fetch_request req, url target,
@@ -158,6 +171,19 @@ public:
     deadline_ = start_ + client_.opts.total_timeout;
     if (worker_.stopping)
       return fail(crawl_errc::cancelled, "the client is stopping");
+    if (!req_.proxy.empty()) {
+      auto spec = parse_proxy(req_.proxy);
+      if (!spec) {
+        res_.fault = proxy_fault::proxy;
+        return fail(crawl_errc::proxy_failed, spec.error().context().match_elements<std::string>()
+                                                ? spec.error().context().get_as<std::string>(0)
+                                                : "bad proxy URL");
+      }
+      if (spec->kind != proxy_kind::direct) {
+        proxy_ = std::move(*spec);
+        res_.proxy = proxy_->label;
+      }
+    }
     visited_.insert(url_.str());
     begin_hop();
   }
@@ -174,12 +200,26 @@ private:
   // -- hops ----------------------------------------------------------------------
 
   std::string pool_key() const {
-    return std::string{url_.scheme()} + "://" + std::string{url_.authority()};
+    auto key = std::string{url_.scheme()} + "://" + std::string{url_.authority()};
+    // Connections through a proxy are never shared with another route.
+    if (proxy_)
+      key += " via " + proxy_->url;
+    return key;
   }
+
+  /// True if requests go to an HTTP(S) proxy in absolute form (no tunnel).
+  bool forwarding() const {
+    return proxy_ && (proxy_->kind == proxy_kind::http || proxy_->kind == proxy_kind::https)
+           && !url_.is_https();
+  }
+
+  std::string proxy_name() const { return "proxy " + proxy_->label; }
 
   void begin_hop() {
     hop_start_ = clock_type::now();
     reused_ = false;
+    at_proxy_ = false;
+    socks_target_.reset();
     if (auto conn = client_.take(worker_, pool_key())) {
       conn_ = std::move(conn);
       reused_ = true;
@@ -195,24 +235,42 @@ private:
 
   // -- DNS -----------------------------------------------------------------------
 
+  // Resolves what the TCP connection goes to: the target, or the proxy (for
+  // SOCKS5 with local DNS, the target first, then the proxy).
   void resolve() {
-    auto host = std::string{url_.hostname()};
-    auto port = url_.port();
     stage_start_ = clock_type::now();
+    if (!proxy_)
+      return lookup(std::string{url_.hostname()}, url_.port(), &session::connect);
+    if (proxy_->kind == proxy_kind::socks5 && !socks_target_)
+      return lookup(std::string{url_.hostname()}, url_.port(), &session::on_socks_target);
+    at_proxy_ = true;
+    lookup(proxy_->host, proxy_->port, &session::connect);
+  }
+
+  void on_socks_target(std::vector<tcp::endpoint> endpoints) {
+    socks_target_ = endpoints.front();
+    resolve();
+  }
+
+  using next_step = void (session::*)(std::vector<tcp::endpoint>);
+
+  void lookup(const std::string& host, uint16_t port, next_step next) {
     // An IP literal needs no lookup.
     beast::error_code not_ip;
     auto literal = asio::ip::make_address(host, not_ip);
     if (!not_ip)
-      return connect({tcp::endpoint{literal, port}});
+      return (this->*next)({tcp::endpoint{literal, port}});
     auto key = host + ":" + std::to_string(port);
     if (auto i = client_.overrides.find(key); i != client_.overrides.end())
-      return connect({tcp::endpoint{i->second, port}});
+      return (this->*next)({tcp::endpoint{i->second, port}});
     // RFC 6761: ".invalid" never resolves.
     if (host == "invalid" || (host.size() > 8 && host.compare(host.size() - 8, 8, ".invalid") == 0))
-      return fail(crawl_errc::dns_failed, "cannot resolve '" + host + "': reserved .invalid name");
+      return fail(at_proxy_ ? crawl_errc::proxy_failed : crawl_errc::dns_failed,
+                  (at_proxy_ ? proxy_name() + ": cannot resolve '" : "cannot resolve '") + host
+                    + "': reserved .invalid name");
     if (auto i = worker_.dns.find(key); i != worker_.dns.end()) {
       if (i->second.expires > clock_type::now())
-        return connect(i->second.endpoints);
+        return (this->*next)(i->second.endpoints);
       worker_.dns.erase(i);
     }
     // getaddrinfo has no timeout of its own: a timer cancels the lookup.
@@ -224,27 +282,30 @@ private:
       }
     });
     resolver_.async_resolve(host, std::to_string(port),
-                            [self = shared_from_this(), key, host](
+                            [self = shared_from_this(), key, host, next](
                               beast::error_code ec, tcp::resolver::results_type results) {
                               self->dns_timer_.cancel();
-                              self->on_resolve(ec, std::move(results), key, host);
+                              self->on_resolve(ec, std::move(results), key, host, next);
                             });
   }
 
   void on_resolve(beast::error_code ec, tcp::resolver::results_type results,
-                  const std::string& key, const std::string& host) {
+                  const std::string& key, const std::string& host, next_step next) {
     res_.timings.dns += clock_type::now() - stage_start_;
     if (worker_.stopping)
       return fail(crawl_errc::cancelled, "the client is stopping");
+    // A proxy that cannot be resolved is the proxy's failure, not the page's.
+    auto kind = at_proxy_ ? crawl_errc::proxy_failed : crawl_errc::dns_failed;
+    auto what = at_proxy_ ? proxy_name() + ": cannot resolve '" : "cannot resolve '";
     if (dns_timed_out_)
-      return fail(crawl_errc::dns_failed, "cannot resolve '" + host + "': lookup timed out");
+      return fail(kind, what + host + "': lookup timed out");
     if (ec || results.empty())
-      return fail(crawl_errc::dns_failed, "cannot resolve '" + host + "': " + ec.message());
+      return fail(kind, what + host + "': " + ec.message());
     std::vector<tcp::endpoint> endpoints;
     for (auto& r : results)
       endpoints.push_back(r.endpoint());
     worker_.dns[key] = dns_entry{endpoints, clock_type::now() + client_.opts.dns_ttl};
-    connect(std::move(endpoints));
+    (this->*next)(std::move(endpoints));
   }
 
   // -- connect and TLS -----------------------------------------------------------
@@ -253,7 +314,9 @@ private:
     stage_start_ = clock_type::now();
     conn_ = std::make_unique<connection>();
     conn_->key = pool_key();
-    if (url_.is_https())
+    // One TLS layer at most: to the target, or (forwarding through an https://
+    // proxy) to the proxy.
+    if (url_.is_https() || (forwarding() && proxy_->kind == proxy_kind::https))
       conn_->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(worker_.ioc, client_.tls);
     else
       conn_->plain = std::make_unique<beast::tcp_stream>(worker_.ioc);
@@ -266,21 +329,257 @@ private:
 
   void on_connect(beast::error_code ec, const tcp::endpoint& ep) {
     res_.timings.connect += clock_type::now() - stage_start_;
-    if (ec)
+    if (ec) {
+      if (at_proxy_)
+        return fail_io(ec, crawl_errc::proxy_failed, "connect to " + proxy_name(),
+                       client_.opts.connect_timeout);
       return fail_io(ec, crawl_errc::connect_failed, "connect to " + std::string{url_.authority()},
                      client_.opts.connect_timeout);
+    }
     ++client_.opened;
     beast::error_code ignored;
     conn_->tcp().socket().set_option(tcp::no_delay(true), ignored);
     conn_->remote = ep.address().to_string() + ":" + std::to_string(ep.port());
+    if (proxy_) {
+      switch (proxy_->kind) {
+        case proxy_kind::socks5:
+        case proxy_kind::socks5h:
+          return socks_greet();
+        case proxy_kind::https:
+          if (forwarding())
+            return handshake();
+          return fail(crawl_errc::proxy_failed,
+                      proxy_name() + ": https:// targets through an https:// proxy are not "
+                                     "supported; use an http:// or socks5:// proxy for them");
+        default:
+          if (!forwarding())
+            return send_connect();
+          at_proxy_ = false;
+          return send_request();
+      }
+    }
     if (!conn_->tls)
       return send_request();
     handshake();
   }
 
+  // -- HTTP CONNECT tunnel -------------------------------------------------------
+
+  void send_connect() {
+    auto authority = std::string{url_.host()} + ":" + std::to_string(url_.port());
+    connect_req_ = {};
+    connect_req_.method(http::verb::connect);
+    connect_req_.target(authority);
+    connect_req_.version(11);
+    connect_req_.set(http::field::host, authority);
+    connect_req_.set(http::field::user_agent, client_.opts.user_agent);
+    if (proxy_->has_credentials())
+      connect_req_.set(http::field::proxy_authorization, basic_credentials(*proxy_));
+    conn_->tcp().expires_at(until(client_.opts.connect_timeout));
+    http::async_write(conn_->tcp(), connect_req_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec)
+                          return self->fail_io(ec, crawl_errc::proxy_failed,
+                                               "CONNECT to " + self->proxy_name(),
+                                               self->client_.opts.connect_timeout);
+                        self->read_connect_reply();
+                      });
+  }
+
+  void read_connect_reply() {
+    connect_parser_.emplace();
+    connect_parser_->skip(true); // a CONNECT reply's body is the tunnel
+    http::async_read_header(conn_->tcp(), conn_->buffer, *connect_parser_,
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              self->on_connect_reply(ec);
+                            });
+  }
+
+  void on_connect_reply(beast::error_code ec) {
+    if (ec)
+      return fail_io(ec, crawl_errc::proxy_failed, "reading the CONNECT reply of " + proxy_name(),
+                     client_.opts.connect_timeout);
+    auto status = connect_parser_->get().result_int();
+    connect_parser_.reset();
+    // Some proxies (tinyproxy 1.11) answer 401 instead of 407.
+    if (status == 407 || status == 401)
+      return fail(crawl_errc::proxy_auth_failed, proxy_name() + " rejected the credentials ("
+                                                   + std::to_string(status) + " to CONNECT)");
+    if (status < 200 || status > 299) {
+      res_.fault = proxy_fault::tunnel;
+      return fail(crawl_errc::proxy_failed, proxy_name() + " refused the tunnel to "
+                                              + std::string{url_.authority()} + " ("
+                                              + std::to_string(status) + " to CONNECT)");
+    }
+    if (conn_->buffer.size() > 0)
+      return fail(crawl_errc::proxy_failed, proxy_name() + " sent bytes after the CONNECT reply");
+    tunnel_ready();
+  }
+
+  /// The proxy has connected us to the target: from here on it is the target.
+  void tunnel_ready() {
+    at_proxy_ = false;
+    if (!conn_->tls)
+      return send_request();
+    handshake();
+  }
+
+  // -- SOCKS5 (RFC 1928, RFC 1929) -------------------------------------------------
+
+  template <class Next>
+  void socks_write(std::size_t n, Next next) {
+    asio::async_write(conn_->tcp(), asio::buffer(socks_out_.data(), n),
+                      [self = shared_from_this(), next](beast::error_code ec, std::size_t) {
+                        if (ec)
+                          return self->fail_io(ec, crawl_errc::proxy_failed,
+                                               "SOCKS5 exchange with " + self->proxy_name(),
+                                               self->client_.opts.connect_timeout);
+                        (self.get()->*next)();
+                      });
+  }
+
+  template <class Next>
+  void socks_read(std::size_t n, Next next) {
+    asio::async_read(conn_->tcp(), asio::buffer(socks_in_.data(), n),
+                     [self = shared_from_this(), next](beast::error_code ec, std::size_t) {
+                       if (ec)
+                         return self->fail_io(ec, crawl_errc::proxy_failed,
+                                              "SOCKS5 exchange with " + self->proxy_name(),
+                                              self->client_.opts.connect_timeout);
+                       (self.get()->*next)();
+                     });
+  }
+
+  void socks_greet() {
+    conn_->tcp().expires_at(until(client_.opts.connect_timeout));
+    std::size_t n = 0;
+    socks_out_[n++] = 0x05;
+    if (proxy_->has_credentials()) {
+      socks_out_[n++] = 2;
+      socks_out_[n++] = 0x00; // no authentication
+      socks_out_[n++] = 0x02; // username/password
+    } else {
+      socks_out_[n++] = 1;
+      socks_out_[n++] = 0x00;
+    }
+    socks_write(n, &session::socks_read_method);
+  }
+
+  void socks_read_method() { socks_read(2, &session::on_socks_method); }
+
+  void on_socks_method() {
+    if (socks_in_[0] != 0x05)
+      return fail(crawl_errc::proxy_failed, proxy_name() + " does not speak SOCKS5");
+    if (socks_in_[1] == 0xFF)
+      return fail(crawl_errc::proxy_auth_failed,
+                  proxy_name() + (proxy_->has_credentials()
+                                    ? " accepts no authentication method we offer"
+                                    : " requires credentials"));
+    if (socks_in_[1] == 0x00)
+      return socks_request();
+    if (socks_in_[1] != 0x02 || !proxy_->has_credentials())
+      return fail(crawl_errc::proxy_failed, proxy_name() + " chose an authentication method "
+                                              "we did not offer");
+    std::size_t n = 0;
+    socks_out_[n++] = 0x01;
+    socks_out_[n++] = static_cast<uint8_t>(proxy_->username.size());
+    for (char c : proxy_->username)
+      socks_out_[n++] = static_cast<uint8_t>(c);
+    socks_out_[n++] = static_cast<uint8_t>(proxy_->password.size());
+    for (char c : proxy_->password)
+      socks_out_[n++] = static_cast<uint8_t>(c);
+    socks_write(n, &session::socks_read_auth);
+  }
+
+  void socks_read_auth() { socks_read(2, &session::on_socks_auth); }
+
+  void on_socks_auth() {
+    if (socks_in_[1] != 0x00)
+      return fail(crawl_errc::proxy_auth_failed, proxy_name() + " rejected the credentials");
+    socks_request();
+  }
+
+  void socks_request() {
+    std::size_t n = 0;
+    socks_out_[n++] = 0x05;
+    socks_out_[n++] = 0x01; // CONNECT
+    socks_out_[n++] = 0x00;
+    auto put_address = [&](const asio::ip::address& a) {
+      if (a.is_v4()) {
+        socks_out_[n++] = 0x01;
+        for (auto b : a.to_v4().to_bytes())
+          socks_out_[n++] = b;
+      } else {
+        socks_out_[n++] = 0x04;
+        for (auto b : a.to_v6().to_bytes())
+          socks_out_[n++] = b;
+      }
+    };
+    auto host = std::string{url_.hostname()};
+    beast::error_code not_ip;
+    auto literal = asio::ip::make_address(host, not_ip);
+    if (socks_target_) {
+      put_address(socks_target_->address());
+    } else if (!not_ip) {
+      put_address(literal);
+    } else {
+      if (host.size() > 255)
+        return fail(crawl_errc::invalid_url, "host name too long for SOCKS5");
+      socks_out_[n++] = 0x03; // the proxy resolves the name
+      socks_out_[n++] = static_cast<uint8_t>(host.size());
+      for (char c : host)
+        socks_out_[n++] = static_cast<uint8_t>(c);
+    }
+    socks_out_[n++] = static_cast<uint8_t>(url_.port() >> 8);
+    socks_out_[n++] = static_cast<uint8_t>(url_.port() & 0xFF);
+    socks_write(n, &session::socks_read_reply);
+  }
+
+  // The reply: VER REP RSV ATYP, then the bound address, read in two steps
+  // (the first five bytes tell how long the address is).
+  void socks_read_reply() { socks_read(5, &session::on_socks_reply_head); }
+
+  void on_socks_reply_head() {
+    if (socks_in_[0] != 0x05)
+      return fail(crawl_errc::proxy_failed, proxy_name() + " sent a malformed SOCKS5 reply");
+    if (auto rep = socks_in_[1]; rep != 0x00)
+      return socks_refused(rep);
+    std::size_t rest = 0;
+    switch (socks_in_[3]) {
+      case 0x01: rest = 4 - 1 + 2; break;
+      case 0x04: rest = 16 - 1 + 2; break;
+      case 0x03: rest = socks_in_[4] + 2u; break;
+      default:
+        return fail(crawl_errc::proxy_failed, proxy_name() + " sent a malformed SOCKS5 reply");
+    }
+    socks_read(rest, &session::tunnel_ready);
+  }
+
+  void socks_refused(uint8_t rep) {
+    static constexpr const char* reasons[] = {
+      "succeeded", "general failure", "not allowed by its rules", "network unreachable",
+      "host unreachable", "connection refused", "TTL expired", "command not supported",
+      "address type not supported"};
+    auto reason = rep < 9 ? std::string{reasons[rep]} : "error " + std::to_string(rep);
+    auto message = proxy_name() + " could not connect to " + std::string{url_.authority()}
+                   + ": " + reason;
+    // Unknown commands or address types are the proxy's shortcoming; the rest
+    // may be the target's (other proxies will tell).
+    if (rep == 0x07 || rep == 0x08 || rep > 8)
+      return fail(crawl_errc::proxy_failed, message);
+    res_.fault = proxy_fault::tunnel;
+    auto kind = rep == 0x06   ? crawl_errc::timeout
+                : rep >= 0x03 ? crawl_errc::connect_failed
+                              : crawl_errc::proxy_failed;
+    fail(kind, message);
+  }
+
+  // -- TLS -------------------------------------------------------------------------
+
   void handshake() {
     stage_start_ = clock_type::now();
-    auto host = std::string{url_.hostname()};
+    // TLS to an https:// proxy we forward through, or to the target.
+    auto host = forwarding() ? proxy_->host : std::string{url_.hostname()};
     auto& stream = *conn_->tls;
     // Set SNI hostname (many hosts need this to handshake successfully); an
     // IP literal is not a valid SNI name.
@@ -305,8 +604,11 @@ private:
   void on_handshake(beast::error_code ec) {
     res_.timings.tls += clock_type::now() - stage_start_;
     if (ec)
-      return fail_io(ec, crawl_errc::tls_failed, "TLS handshake with " + std::string{url_.authority()},
+      return fail_io(ec, crawl_errc::tls_failed,
+                     "TLS handshake with "
+                       + (at_proxy_ ? proxy_name() : std::string{url_.authority()}),
                      client_.opts.tls_timeout);
+    at_proxy_ = false;
     send_request();
   }
 
@@ -315,7 +617,10 @@ private:
   void send_request() {
     request_ = {};
     request_.method(http::verb::get);
-    request_.target(std::string{url_.target()});
+    // Through an HTTP proxy without a tunnel: absolute-form (RFC 9112 3.2.2).
+    request_.target(forwarding() ? url_.str() : std::string{url_.target()});
+    if (forwarding() && proxy_->has_credentials())
+      request_.set(http::field::proxy_authorization, basic_credentials(*proxy_));
     request_.version(11);
     request_.set(http::field::host, std::string{url_.authority()});
     request_.set(http::field::user_agent, client_.opts.user_agent);
@@ -394,6 +699,15 @@ private:
     }
     res_.timings.ttfb += clock_type::now() - sent_at_;
     auto& msg = parser_->get();
+    // Only a proxy answers 407 to a forwarded request. A 401 may be the
+    // site's or a proxy's that answers 401 to bad credentials (tinyproxy
+    // 1.11): other proxies decide.
+    if (forwarding() && msg.result_int() == 407) {
+      at_proxy_ = true;
+      return fail(crawl_errc::proxy_auth_failed, proxy_name() + " rejected the credentials (407)");
+    }
+    if (forwarding() && msg.result_int() == 401 && proxy_->has_credentials())
+      res_.fault = proxy_fault::tunnel;
     auto coding = http_detail::content_decoder::from_header(msg[http::field::content_encoding]);
     if (!coding)
       return fail(crawl_errc::decode_failed, "unsupported Content-Encoding '"
@@ -546,6 +860,11 @@ private:
   }
 
   void fail(crawl_errc kind, std::string message) {
+    // Failures before the tunnel stands are the proxy's, unless a caller has
+    // already said whose they are.
+    if (proxy_ && res_.fault == proxy_fault::none
+        && (at_proxy_ || kind == crawl_errc::proxy_failed || kind == crawl_errc::proxy_auth_failed))
+      res_.fault = proxy_fault::proxy;
     res_.error = kind;
     res_.error_message = std::move(message);
     if (res_.final_url.empty())
@@ -579,6 +898,13 @@ private:
   asio::steady_timer dns_timer_;
   bool dns_timed_out_ = false;
   std::unique_ptr<connection> conn_;
+  std::optional<proxy_spec> proxy_;           // nullopt: direct
+  bool at_proxy_ = false;                     // talking to the proxy, no tunnel yet
+  std::optional<tcp::endpoint> socks_target_; // SOCKS5 with local DNS: the target's address
+  std::array<uint8_t, 3 + 2 * 256> socks_out_{};
+  std::array<uint8_t, 262> socks_in_{};
+  http::request<http::empty_body> connect_req_;
+  std::optional<http::response_parser<http::empty_body>> connect_parser_;
   http::request<http::empty_body> request_;
   std::optional<http::response_parser<http::buffer_body>> parser_;
   std::optional<http_detail::content_decoder> decoder_;
