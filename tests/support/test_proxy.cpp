@@ -10,6 +10,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/http.hpp>
+#include <poll.h>
 #include <sys/socket.h>
 
 namespace asio = boost::asio;   // from <boost/asio.hpp>
@@ -72,7 +73,7 @@ struct test_proxy::impl {
   }
 
   template <class Stream>
-  void serve(Stream& client) {
+  void serve(Stream& client, tcp::socket& raw) {
     beast::flat_buffer buf;
     for (;;) {
       http::request<http::string_body> req;
@@ -86,11 +87,8 @@ struct test_proxy::impl {
           return;
         continue;
       }
-      if (req.method() == http::verb::connect) {
-        if constexpr (std::is_same_v<Stream, tcp::socket>)
-          return tunnel(client, std::string{req.target()});
-        return;
-      }
+      if (req.method() == http::verb::connect)
+        return tunnel(client, raw, std::string{req.target()});
       if (!forward(client, req))
         return;
     }
@@ -141,7 +139,10 @@ struct test_proxy::impl {
     return !ec;
   }
 
-  void tunnel(tcp::socket& client, const std::string& authority) {
+  // Relays bytes both ways on one thread (a TLS stream must not be read and
+  // written from two threads at once).
+  template <class Stream>
+  void tunnel(Stream& client, tcp::socket& raw, const std::string& authority) {
     std::string host, port;
     auto upstream = new_socket();
     beast::error_code ec;
@@ -154,19 +155,30 @@ struct test_proxy::impl {
     asio::write(client, asio::buffer(reply), ec);
     if (ec || reply[9] != '2')
       return;
-    auto pump = [](tcp::socket& from, tcp::socket& to) {
-      char data[16384];
-      beast::error_code e;
-      for (;;) {
-        auto n = from.read_some(asio::buffer(data), e);
-        if (e || !asio::write(to, asio::buffer(data, n), e) || e)
-          break;
+    char data[16384];
+    for (;;) {
+      bool buffered = false;
+      if constexpr (!std::is_same_v<Stream, tcp::socket>)
+        buffered = SSL_pending(client.native_handle()) > 0;
+      pollfd fds[2] = {{raw.native_handle(), POLLIN, 0}, {upstream->native_handle(), POLLIN, 0}};
+      if (!buffered && ::poll(fds, 2, 1000) < 0)
+        return;
+      {
+        std::lock_guard<std::mutex> guard{mtx};
+        if (stopping)
+          return;
       }
-      ::shutdown(to.native_handle(), SHUT_WR);
-    };
-    std::thread back([&] { pump(*upstream, client); });
-    pump(client, *upstream);
-    back.join();
+      if (buffered || (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+        auto n = client.read_some(asio::buffer(data), ec);
+        if (ec || asio::write(*upstream, asio::buffer(data, n), ec) != n || ec)
+          return;
+      }
+      if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+        auto n = upstream->read_some(asio::buffer(data), ec);
+        if (ec || asio::write(client, asio::buffer(data, n), ec) != n || ec)
+          return;
+      }
+    }
   }
 
   void accept_loop() {
@@ -183,9 +195,9 @@ struct test_proxy::impl {
           beast::error_code hec;
           stream.handshake(ssl::stream_base::server, hec);
           if (!hec)
-            serve(stream);
+            serve(stream, *sock);
         } else {
-          serve(*sock);
+          serve(*sock, *sock);
         }
         beast::error_code ignored;
         sock->shutdown(tcp::socket::shutdown_both, ignored);

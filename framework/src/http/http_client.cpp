@@ -48,23 +48,65 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-/// One TCP connection, plain or TLS, with the bytes read past the last response.
+/// A TLS stream as the next layer of another TLS stream: the tunnel to an
+/// https:// target inside the TLS connection to an https:// proxy. Asio's
+/// SSL stream wants `lowest_layer_type` of its next layer, which Beast's does
+/// not declare; this adds it and passes the IO through.
+class tls_tunnel {
+public:
+  using next_layer_type = beast::ssl_stream<beast::tcp_stream>;
+  using executor_type = next_layer_type::executor_type;
+  using lowest_layer_type = tcp::socket::lowest_layer_type;
+
+  explicit tls_tunnel(std::unique_ptr<next_layer_type> outer) : outer_(std::move(outer)) {}
+
+  executor_type get_executor() { return outer_->get_executor(); }
+  next_layer_type& next_layer() { return *outer_; }
+  lowest_layer_type& lowest_layer() { return beast::get_lowest_layer(*outer_).socket().lowest_layer(); }
+
+  template <class Buffers, class Handler>
+  auto async_read_some(const Buffers& b, Handler&& h) {
+    return outer_->async_read_some(b, std::forward<Handler>(h));
+  }
+
+  template <class Buffers, class Handler>
+  auto async_write_some(const Buffers& b, Handler&& h) {
+    return outer_->async_write_some(b, std::forward<Handler>(h));
+  }
+
+private:
+  std::unique_ptr<next_layer_type> outer_;
+};
+
+/// One TCP connection, plain, TLS, or TLS inside TLS (an https:// target
+/// through an https:// proxy), with the bytes read past the last response.
 struct connection {
   std::unique_ptr<beast::tcp_stream> plain;
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
+  std::unique_ptr<beast::ssl_stream<tls_tunnel>> nested;
   beast::flat_buffer buffer;
   std::string key;
   std::string remote;
   clock_type::time_point idle_since;
 
-  beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+  beast::tcp_stream& tcp() {
+    return nested ? beast::get_lowest_layer(*nested)
+                  : tls ? beast::get_lowest_layer(*tls) : *plain;
+  }
 
   template <class F>
   void with_stream(F&& f) {
-    if (tls)
+    if (nested)
+      f(*nested);
+    else if (tls)
       f(*tls);
     else
       f(*plain);
+  }
+
+  /// Moves the TLS connection to the proxy inside a new TLS stream to the target.
+  void nest(ssl::context& ctx) {
+    nested = std::make_unique<beast::ssl_stream<tls_tunnel>>(tls_tunnel{std::move(tls)}, ctx);
   }
 
   /// True if the peer has not closed or sent anything unexpected while idle.
@@ -314,9 +356,9 @@ private:
     stage_start_ = clock_type::now();
     conn_ = std::make_unique<connection>();
     conn_->key = pool_key();
-    // One TLS layer at most: to the target, or (forwarding through an https://
-    // proxy) to the proxy.
-    if (url_.is_https() || (forwarding() && proxy_->kind == proxy_kind::https))
+    // TLS to the target, or to an https:// proxy (then, for an https target,
+    // TLS to the target inside it once the tunnel stands).
+    if (url_.is_https() || (proxy_ && proxy_->kind == proxy_kind::https))
       conn_->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(worker_.ioc, client_.tls);
     else
       conn_->plain = std::make_unique<beast::tcp_stream>(worker_.ioc);
@@ -346,11 +388,7 @@ private:
         case proxy_kind::socks5h:
           return socks_greet();
         case proxy_kind::https:
-          if (forwarding())
-            return handshake();
-          return fail(crawl_errc::proxy_failed,
-                      proxy_name() + ": https:// targets through an https:// proxy are not "
-                                     "supported; use an http:// or socks5:// proxy for them");
+          return handshake(); // with the proxy; CONNECT or forwarding follows
         default:
           if (!forwarding())
             return send_connect();
@@ -376,23 +414,36 @@ private:
     if (proxy_->has_credentials())
       connect_req_.set(http::field::proxy_authorization, basic_credentials(*proxy_));
     conn_->tcp().expires_at(until(client_.opts.connect_timeout));
-    http::async_write(conn_->tcp(), connect_req_,
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                        if (ec)
-                          return self->fail_io(ec, crawl_errc::proxy_failed,
-                                               "CONNECT to " + self->proxy_name(),
-                                               self->client_.opts.connect_timeout);
-                        self->read_connect_reply();
-                      });
+    with_proxy_stream([this](auto& stream) {
+      http::async_write(stream, connect_req_,
+                        [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                          if (ec)
+                            return self->fail_io(ec, crawl_errc::proxy_failed,
+                                                 "CONNECT to " + self->proxy_name(),
+                                                 self->client_.opts.connect_timeout);
+                          self->read_connect_reply();
+                        });
+    });
+  }
+
+  /// The stream the CONNECT exchange runs on: TLS to an https:// proxy, else TCP.
+  template <class F>
+  void with_proxy_stream(F&& f) {
+    if (proxy_->kind == proxy_kind::https)
+      f(*conn_->tls);
+    else
+      f(conn_->tcp());
   }
 
   void read_connect_reply() {
     connect_parser_.emplace();
     connect_parser_->skip(true); // a CONNECT reply's body is the tunnel
-    http::async_read_header(conn_->tcp(), conn_->buffer, *connect_parser_,
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                              self->on_connect_reply(ec);
-                            });
+    with_proxy_stream([this](auto& stream) {
+      http::async_read_header(stream, conn_->buffer, *connect_parser_,
+                              [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                self->on_connect_reply(ec);
+                              });
+    });
   }
 
   void on_connect_reply(beast::error_code ec) {
@@ -419,7 +470,9 @@ private:
   /// The proxy has connected us to the target: from here on it is the target.
   void tunnel_ready() {
     at_proxy_ = false;
-    if (!conn_->tls)
+    if (proxy_->kind == proxy_kind::https)
+      conn_->nest(client_.tls);
+    if (!conn_->tls && !conn_->nested)
       return send_request();
     handshake();
   }
@@ -577,10 +630,16 @@ private:
   // -- TLS -------------------------------------------------------------------------
 
   void handshake() {
+    if (conn_->nested)
+      return handshake(*conn_->nested);
+    handshake(*conn_->tls);
+  }
+
+  template <class Stream>
+  void handshake(Stream& stream) {
     stage_start_ = clock_type::now();
-    // TLS to an https:// proxy we forward through, or to the target.
-    auto host = forwarding() ? proxy_->host : std::string{url_.hostname()};
-    auto& stream = *conn_->tls;
+    // TLS to an https:// proxy, or to the target.
+    auto host = at_proxy_ ? proxy_->host : std::string{url_.hostname()};
     // Set SNI hostname (many hosts need this to handshake successfully); an
     // IP literal is not a valid SNI name.
     beast::error_code not_ip;
@@ -608,6 +667,8 @@ private:
                      "TLS handshake with "
                        + (at_proxy_ ? proxy_name() : std::string{url_.authority()}),
                      client_.opts.tls_timeout);
+    if (at_proxy_ && !forwarding())
+      return send_connect(); // over TLS to the proxy
     at_proxy_ = false;
     send_request();
   }
