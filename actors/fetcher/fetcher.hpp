@@ -59,12 +59,13 @@ struct fetcher_state {
 
 /// A fetcher: hands requests to `client` (which must outlive it) and answers
 /// each with its `fetch_result`. Many requests may be in flight at once. With
-/// a proxy manager, each attempt goes through a leased proxy; proxy failures
-/// and ban-like answers are retried through other proxies (never the same one
-/// twice for a URL), and each proxy's part is reported to the manager: a ban
-/// or refused tunnel counts against a proxy only once another proxy got
-/// through, and a URL that fails the same way through `page_fault_after`
-/// proxies is the page's fault, returned as it is.
+/// a proxy manager, each attempt goes through a leased proxy and each
+/// proxy's part is reported to the manager. Proxy failures are retried through
+/// whichever proxy the policy picks. Ban-like answers and refused tunnels are
+/// retried through proxies not yet tried for the URL, and count against a
+/// proxy only once another proxy got through; a URL that fails the same way
+/// through `page_fault_after` proxies (or every live one) is the page's fault,
+/// returned as it is. See docs/proxies.md.
 fetcher_impl::behavior_type fetcher(fetcher_impl::stateful_pointer<fetcher_state> self,
                                     http_client* client, fetcher_options opts);
 
