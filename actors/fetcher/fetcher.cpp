@@ -83,6 +83,12 @@ void lease(self_ptr self, http_client* client, uint64_t id) {
         res.error_message = kind && err.context().match_elements<std::string>()
                               ? err.context().get_as<std::string>(0)
                               : "no proxy lease: " + self->system().render(err);
+        // Say why the proxies were out, if this request saw one fail.
+        auto& job = i->second;
+        if (!job.last_proxy_error.empty()) {
+          res.error_message += " (last: " + job.last_proxy_error + ")";
+          res.proxy = job.lease.label;
+        }
         res.fetched_at = caf::make_timestamp();
         finish(self, id, std::move(res));
       });
@@ -129,6 +135,7 @@ void on_attempt(self_ptr self, http_client* client, uint64_t id, fetch_result re
                    : res.error == crawl_errc::timeout         ? proxy_outcome::timeout
                                                               : proxy_outcome::failed;
     report(self, job, job.lease.id, proxy, outcome, latency);
+    job.last_proxy_error = res.error_message;
     if (++job.proxy_failures >= max_proxy_failures)
       return finish(self, id, std::move(res));
     return lease(self, client, id);

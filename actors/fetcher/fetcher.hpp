@@ -45,6 +45,7 @@ struct fetch_job {
   proxy_lease lease;                    // the current attempt's
   std::vector<uint32_t> tried;          // pool indexes with an inconclusive answer
   uint32_t proxy_failures = 0;          // attempts that failed at the proxy
+  std::string last_proxy_error;         // the latest proxy failure, for the final message
   std::vector<std::pair<uint32_t, proxy_outcome>> suspects; // judged when another proxy gets through
   std::optional<fetch_result> last;     // the last inconclusive result
 };

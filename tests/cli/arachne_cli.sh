@@ -60,6 +60,12 @@ check "fetch failure is one line on stderr" [ "$(wc -l <"$work/err")" -eq 1 ]
 check "fetch failure still prints its record" grep -q '"error":"unsupported_scheme"' "$work/out"
 check "fetch without a URL exits 2" [ "$(exit_code "$bin" fetch)" -eq 2 ]
 check "fetch with an unreadable CA exits 2" [ "$(exit_code "$bin" fetch --ca-file=/nonexistent http://x.test/)" -eq 2 ]
+check "a bad proxy URL exits 2" [ "$(exit_code "$bin" crawl --proxy=http://u:hunter2@h:x http://x.test/)" -eq 2 ]
+check "a bad proxy URL is one line" [ "$(wc -l <"$work/err")" -eq 1 ]
+check "a bad proxy URL error masks the password" sh -c "! grep -q hunter2 '$work/err'"
+check "a missing proxy file exits 2" [ "$(exit_code "$bin" fetch --proxy-file=/nonexistent http://x.test/)" -eq 2 ]
+check "a dead proxy is proxy_failed" [ "$(exit_code "$bin" fetch --proxy=http://127.0.0.1:9 --proxy-wait=0 http://127.0.0.1:9/)" -eq 1 ]
+check "a dead proxy's record names it" grep -q '"proxy":"http://127.0.0.1:9"' "$work/out"
 
 # Serve a small site; the truth written while serving equals --print-truth.
 . "$(dirname "$0")/../../scripts/lib/site.sh"
