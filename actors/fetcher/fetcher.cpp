@@ -50,6 +50,7 @@ void lease(self_ptr self, http_client* client, uint64_t id) {
   lease_request lr;
   lr.host = std::string{url_host(job.request.url)};
   lr.exclude = job.tried;
+  lr.session = job.request.session;
   self->request(self->state.opts.proxies, self->state.opts.lease_timeout, lease_atom::value,
                 std::move(lr))
     .then(

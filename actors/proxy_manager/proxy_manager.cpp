@@ -85,14 +85,15 @@ int64_t pick(proxy_manager_state& st, const lease_request& req, time_point now) 
     return best;
   }
   if (policy == "sticky") {
-    // Rendezvous hashing of (host, proxy): a host keeps its proxy while that
-    // proxy is usable, and only the hosts of a resting proxy move.
+    // Rendezvous hashing of (host or session, proxy): a key keeps its proxy
+    // while that proxy is usable, and only the keys of a resting proxy move.
     int64_t best = -1;
     uint64_t best_score = 0;
     for (std::size_t i = 0; i < n; ++i) {
       if (!ok(i))
         continue;
-      auto score = partition_hash(req.host + '\n' + st.pool[i].spec.url);
+      auto& key = req.session.empty() ? req.host : req.session;
+      auto score = partition_hash(key + '\n' + st.pool[i].spec.url);
       if (best < 0 || score > best_score) {
         best = static_cast<int64_t>(i);
         best_score = score;

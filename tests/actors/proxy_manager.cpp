@@ -69,7 +69,7 @@ struct fixture {
   }
 
   void ask(const std::string& host, std::vector<uint32_t> exclude = {}) {
-    caf::anon_send(probe, lease_atom::value, lease_request{host, std::move(exclude)});
+    caf::anon_send(probe, lease_atom::value, lease_request{host, std::move(exclude), {}});
     sched->run();
   }
 
@@ -165,6 +165,25 @@ TEST_CASE("sticky keeps a host on one proxy and moves only the hosts of a restin
       CHECK(l.proxy == p);
     f.report(l, proxy_outcome::ok);
   }
+}
+
+TEST_CASE("sticky keys by the session instead of the host when a request names one",
+          "[proxy_manager]") {
+  fixture f{policy("sticky"), 8};
+  std::set<uint32_t> by_host, by_session;
+  for (int h = 0; h < 16; ++h) {
+    auto host = "h" + std::to_string(h) + ".test";
+    auto l = f.lease(host);
+    by_host.insert(l.proxy);
+    f.report(l, proxy_outcome::ok);
+    caf::anon_send(f.probe, lease_atom::value, lease_request{host, {}, "basket-7"});
+    f.sched->run();
+    REQUIRE(!f.answers.back().error);
+    by_session.insert(f.answers.back().lease.proxy);
+    f.report(f.answers.back().lease, proxy_outcome::ok);
+  }
+  CHECK(by_host.size() > 1);     // hosts spread over the pool
+  CHECK(by_session.size() == 1); // one session, one proxy, whatever the host
 }
 
 TEST_CASE("least-used lends the proxy with the fewest requests in flight", "[proxy_manager]") {

@@ -90,7 +90,7 @@ TEST_CASE("every message survives a binary round trip", "[messages]") {
   auto pr2 = round_trip(sys, pr);
   CHECK(pr2.outcome == proxy_outcome::banned);
   CHECK(pr2.proxy == 2);
-  lease_request lr{"h.test", {0, 3}};
+  lease_request lr{"h.test", {0, 3}, "s"};
   CHECK(round_trip(sys, lr).exclude == lr.exclude);
   CHECK(pr2.latency == caf::timespan{120ms});
   cluster_view view{3, {1, 2, 3}, {1.0, 1.0, 2.0}};

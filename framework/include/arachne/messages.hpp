@@ -148,12 +148,13 @@ struct fetch_request {
   uint64_t lease = 0;                // the proxy lease to report back on; 0 if none
   std::vector<header_field> headers; // extra request headers
   bool follow_redirects = true;      // false: a redirect is the result
+  std::string session;               // sticky proxy policy key; empty: the host
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fetch_request& x) {
   return f(caf::meta::type_name("fetch_request"), x.id, x.url, x.proxy, x.lease, x.headers,
-           x.follow_redirects);
+           x.follow_redirects, x.session);
 }
 
 /// Where the time of one fetch went.
@@ -263,13 +264,14 @@ typename Inspector::result_type inspect(Inspector& f, host_policy& x) {
 
 /// A fetcher's request for a proxy for one URL.
 struct lease_request {
-  std::string host;              // target host (the key of the sticky policy)
+  std::string host;              // target host (the sticky policy's key by default)
   std::vector<uint32_t> exclude; // pool indexes this URL has already been tried through
+  std::string session;           // if set, the sticky policy's key instead of the host
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, lease_request& x) {
-  return f(caf::meta::type_name("lease_request"), x.host, x.exclude);
+  return f(caf::meta::type_name("lease_request"), x.host, x.exclude, x.session);
 }
 
 /// A proxy (or the direct route) lent for one request.
