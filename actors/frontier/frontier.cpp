@@ -428,11 +428,28 @@ void on_robots(pointer self, const std::string& host, const slot_grant& grant, f
     if (auto delay = h.rules.crawl_delay())
       self->send(st.limiter, caf::put_atom::value, std::string{url_host(host)},
                  host_policy{*delay, 0});
+    h.robots_problem.clear();
   } else if (res.error == crawl_errc::none && res.status >= 400 && res.status < 500) {
     h.rules = robots_rules::allow_all(); // RFC 9309: unavailable means allowed
+    h.robots_problem.clear();
   } else {
-    h.rules = robots_rules::disallow_all(); // unreachable: assume complete disallow
+    // Unreachable (5xx, network): assume complete disallow until retried.
+    // Retries back off like a page's; the host's URLs wait meanwhile (the
+    // fetch still counts as under way, so the shard is not idle).
+    auto why = res.error != crawl_errc::none ? to_string(res.error) + ": " + res.error_message
+                                             : "status " + std::to_string(res.status);
+    if (h.robots_failures < st.cfg.scope.retries && !st.stopping) {
+      auto wait = st.cfg.scope.retry_delay * (1u << std::min(h.robots_failures, 10u));
+      ++h.robots_failures;
+      self->delayed_send(self, wait, robots_retry_atom::value, host);
+      return;
+    }
+    h.rules = robots_rules::disallow_all();
+    h.robots_problem = "robots.txt unavailable after " + std::to_string(h.robots_failures + 1)
+                       + " tries (" + why + "): everything disallowed";
   }
+  h.robots_failures = 0;
+  h.robots_expires = self->clock().now() + st.cfg.politeness.robots_ttl;
   h.robots = host_entry::robots_t::ready;
   --st.robots_fetching;
   pump(self, host);
@@ -486,7 +503,9 @@ void on_grant(pointer self, const std::string& host, const slot_grant& grant) {
   }
   if (st.cfg.politeness.obey_robots && !h.rules.allowed(target_of(req.url))) {
     self->send(st.limiter, release_atom::value, grant, fetch_feedback{});
-    add_record(self, make_failure(req, crawl_errc::robots_denied, "disallowed by robots.txt"));
+    add_record(self, make_failure(req, crawl_errc::robots_denied,
+                                  h.robots_problem.empty() ? "disallowed by robots.txt"
+                                                           : h.robots_problem));
     return pump(self, host);
   }
   fetch(self, std::move(req), grant);
@@ -501,6 +520,10 @@ void pump(pointer self, const std::string& host) {
   auto& h = st.hosts[host];
   if (h.queue.empty())
     return;
+  // A robots.txt older than --robots-ttl is fetched again before more requests.
+  if (h.robots == host_entry::robots_t::ready && st.cfg.politeness.robots_ttl.count() > 0
+      && self->clock().now() >= h.robots_expires)
+    h.robots = host_entry::robots_t::unknown;
   if (st.cfg.politeness.obey_robots && h.robots != host_entry::robots_t::ready) {
     if (h.robots == host_entry::robots_t::unknown)
       fetch_robots(self, host);
@@ -631,6 +654,12 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
       ++s.queued;
       s.hosts[host].queue.push_back(std::move(req));
       pump(self, host);
+    },
+    [=](robots_retry_atom, const std::string& host) {
+      auto& s = self->state;
+      --s.robots_fetching;
+      s.hosts[host].robots = host_entry::robots_t::unknown;
+      pump(self, host); // fetches robots.txt again if the host has work
     },
     [=](flush_tick_atom) {
       auto& s = self->state;

@@ -9,6 +9,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "caf/actor_clock.hpp"
 #include "caf/stateful_actor.hpp"
 #include "caf/timestamp.hpp"
 #include "caf/typed_event_based_actor.hpp"
@@ -26,6 +27,7 @@ namespace arachne {
 /// A shard's own messages: a retry that waited out its back-off, the
 /// periodic flush of outgoing links and records, and its peers.
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
+using robots_retry_atom = caf::atom_constant<caf::atom("robotsretr")>;
 using flush_tick_atom = caf::atom_constant<caf::atom("flushtick")>;
 
 /// The frontier's interface including what it sends itself and the peers
@@ -33,6 +35,7 @@ using flush_tick_atom = caf::atom_constant<caf::atom("flushtick")>;
 using frontier_impl = frontier_actor::extend<
   caf::reacts_to<caf::put_atom, std::vector<frontier_actor>>,
   caf::reacts_to<retry_atom, crawl_request>,
+  caf::reacts_to<robots_retry_atom, std::string>,
   caf::reacts_to<flush_tick_atom>>;
 
 /// Everything a shard needs to know; the same for every shard of a crawl.
@@ -56,6 +59,9 @@ struct host_entry {
   std::deque<crawl_request> queue;
   enum class robots_t : uint8_t { unknown, fetching, ready } robots = robots_t::unknown;
   robots_rules rules;
+  uint32_t robots_failures = 0;   // fetches of robots.txt in a row that failed (5xx, unreachable)
+  std::string robots_problem;     // why everything is disallowed, if robots.txt stayed unavailable
+  caf::actor_clock::time_point robots_expires{}; // fetch robots.txt again after this
   uint32_t acquiring = 0; // slot requests outstanding
   uint64_t admitted = 0;  // URLs admitted (the per-host budget)
   bool starved = false;     // waits for the shard's share of --concurrency

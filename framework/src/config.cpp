@@ -101,6 +101,7 @@ config::config() {
     .add("max-backoff", crawl.politeness.max_backoff,
          "longest extra gap after 429/503/timeouts, and longest Retry-After obeyed")
     .add("obey-robots", crawl.politeness.obey_robots, "fetch robots.txt per host and obey it")
+    .add("robots-ttl", crawl.politeness.robots_ttl, "how long a robots.txt is obeyed before it is fetched again")
     .section("Fetching")
     .add("io-threads", crawl.http.io_threads, "network IO threads; 0 = one per core")
     .add("connect-timeout", crawl.http.connect_timeout, "limit for DNS lookup and TCP connect")

@@ -193,6 +193,54 @@ TEST_CASE("frontier retries transient failures after a back-off", "[frontier]") 
   CHECK(f.records->size() == 1);
 }
 
+TEST_CASE("frontier retries an unavailable robots.txt before crawling the host", "[frontier]") {
+  fixture f{test_config()};
+  auto& a = f.net->answers;
+  a["http://r.test/robots.txt"] = {{503, "", {}}, {500, "", {}}, {200, "User-agent: *\nDisallow: /no\n", {}}};
+  a["http://r.test/"] = {html_page("<a href=/no>x</a><a href=/yes>y</a>")};
+  a["http://r.test/yes"] = {html_page("")};
+  f.seed("http://r.test/");
+  f.run_until_idle();
+  CHECK(f.net->asked["http://r.test/robots.txt"] == 3);
+  CHECK(f.outcomes() == std::map<std::string, std::string>{{"http://r.test/", "200"},
+                                                            {"http://r.test/no", "robots_denied"},
+                                                            {"http://r.test/yes", "200"}});
+}
+
+TEST_CASE("frontier disallows a host whose robots.txt stays unavailable, and says why",
+          "[frontier]") {
+  fixture f{test_config()};
+  auto& a = f.net->answers;
+  a["http://u.test/robots.txt"] = {{503, "", {}}};
+  a["http://u.test/"] = {html_page("")};
+  f.seed("http://u.test/");
+  f.run_until_idle();
+  CHECK(f.net->asked["http://u.test/robots.txt"] == 3); // the first try and --retries (2)
+  CHECK(f.net->asked["http://u.test/"] == 0);
+  REQUIRE(f.records->size() == 1);
+  CHECK(f.records->front().error == crawl_errc::robots_denied);
+  CHECK(f.records->front().error_message.find("robots.txt unavailable after 3 tries (status 503)")
+        != std::string::npos);
+}
+
+TEST_CASE("frontier fetches robots.txt again once it is older than --robots-ttl", "[frontier]") {
+  auto fc = test_config();
+  fc.politeness.robots_ttl = 2s;
+  fixture f{fc};
+  auto& a = f.net->answers;
+  a["http://t.test/robots.txt"] = {{200, "User-agent: *\nDisallow:\n", {}},
+                                   {200, "User-agent: *\nDisallow: /b\n", {}}};
+  // /a fails twice (retries after 1 s and 2 s, and 500 does not slow the
+  // host), outliving the first robots.txt.
+  a["http://t.test/"] = {html_page("<a href=/a>a</a>")};
+  a["http://t.test/a"] = {{500, "", {}}, {500, "", {}}, html_page("<a href=/b>b</a>")};
+  f.seed("http://t.test/");
+  f.run_until_idle();
+  CHECK(f.net->asked["http://t.test/robots.txt"] == 2);
+  CHECK(f.outcomes()["http://t.test/a"] == "200");
+  CHECK(f.outcomes()["http://t.test/b"] == "robots_denied"); // by the second robots.txt
+}
+
 TEST_CASE("frontier requeues 429 without using up retries", "[frontier]") {
   auto fc = test_config();
   fc.scope.retries = 0;

@@ -15,6 +15,7 @@ struct politeness_options {
   caf::timespan max_crawl_delay = std::chrono::seconds(30); // robots.txt Crawl-delay cap
   caf::timespan max_backoff = std::chrono::seconds(60);     // cap of the back-off penalty and Retry-After
   bool obey_robots = true;         // fetch robots.txt and obey it
+  caf::timespan robots_ttl = std::chrono::hours(24);       // a robots.txt is fetched again after
 };
 
 } // namespace arachne
