@@ -6,8 +6,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <random>
 #include <regex>
 
 #include "caf/actor_system.hpp"
@@ -109,9 +111,26 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
   info.seeds = seeds;
   info.user_agent = d.cfg.http.user_agent;
   info.started_at = caf::make_timestamp();
+  {
+    std::random_device rd;
+    char id[32];
+    std::snprintf(id, sizeof id, "%08x%08x", rd(), rd());
+    info.crawl_id = id;
+  }
+  // Every sink says what its records must carry; a sink that cannot open
+  // stops the crawl before it starts.
+  sink_needs needs;
+  caf::error open_failed;
   for (auto& s : sinks)
     self->request(s, std::chrono::seconds(30), open_atom::value, info)
-      .receive([](caf::ok_atom) {}, [](caf::error&) {});
+      .receive([&](const sink_needs& n) { needs |= n; },
+               [&](caf::error& err) { open_failed = std::move(err); });
+  if (open_failed) {
+    caf::anon_send_exit(tally_sink, caf::exit_reason::user_shutdown);
+    (*client)->stop();
+    return caf::make_error(caf::sec::runtime_error,
+                           "a sink failed to open: " + sys.render(open_failed));
+  }
   // Fetchers and parsers, shared by all shards.
   std::vector<caf::actor> owned;
   // The proxy pool, if any: one manager judges every proxy for all fetchers.
@@ -145,6 +164,7 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
   fcfg.urls = d.cfg.url_rules();
   fcfg.user_agent = d.cfg.http.user_agent;
   fcfg.max_redirects = d.cfg.http.max_redirects;
+  fcfg.needs = needs;
   std::vector<frontier_actor> shards;
   for (std::size_t i = 0; i < shard_count; ++i) {
     auto s = sys.spawn(frontier, fcfg, static_cast<uint32_t>(i), partition, fetchers, parsers, sinks);

@@ -129,7 +129,8 @@ record make_failure(const crawl_request& req, crawl_errc kind, std::string messa
   return r;
 }
 
-record make_record(const crawl_request& req, const fetch_result& res, std::string title) {
+record make_record(const sink_needs& needs, const crawl_request& req, const fetch_result& res,
+                   std::string title) {
   record r;
   r.kind = res.error == crawl_errc::none ? record::kind_t::page : record::kind_t::failure;
   r.url = req.url;
@@ -144,6 +145,14 @@ record make_record(const crawl_request& req, const fetch_result& res, std::strin
   r.elapsed = res.timings.total;
   r.proxy = res.proxy;
   r.title = std::move(title);
+  // What only some sinks want travels only if one of them asked.
+  if (needs.bodies)
+    r.body = res.body;
+  if (needs.http) {
+    r.headers = res.headers;
+    r.request = res.request;
+    r.remote_address = res.remote_address;
+  }
   return r;
 }
 
@@ -303,7 +312,10 @@ fetch_feedback feedback_of(const fetch_result& res) {
 void on_parsed(pointer self, const crawl_request& req, const fetch_result& res,
                parse_result& pr) {
   auto& st = self->state;
-  add_record(self, make_record(req, res, pr.title));
+  auto page = make_record(st.cfg.needs, req, res, pr.title);
+  if (st.cfg.needs.links)
+    page.links = pr.links;
+  add_record(self, std::move(page));
   for (auto& item : pr.items)
     add_record(self, std::move(item));
   auto& scope = st.cfg.scope;
@@ -325,7 +337,7 @@ void on_fetched(pointer self, crawl_request req, const slot_grant& grant, fetch_
   if (!unreachable)
     site.unreachable = 0;
   if (site.dead != crawl_errc::none && unreachable) {
-    add_record(self, make_record(req, res, {}));
+    add_record(self, make_record(self->state.cfg.needs, req, res, {}));
     --st.in_flight;
     return pump(self, host);
   }
@@ -350,7 +362,7 @@ void on_fetched(pointer self, crawl_request req, const slot_grant& grant, fetch_
   if (unreachable && ++site.unreachable >= unreachable_limit)
     site.dead = res.error;
   if (transient(res) && req.attempt > 0 && res.error != crawl_errc::none) {
-    auto r = make_record(req, res, {});
+    auto r = make_record(self->state.cfg.needs, req, res, {});
     r.error = crawl_errc::retries_exhausted;
     r.error_message = to_string(res.error) + " after " + std::to_string(req.attempt)
                       + " retries: " + res.error_message;
@@ -359,7 +371,7 @@ void on_fetched(pointer self, crawl_request req, const slot_grant& grant, fetch_
     return pump(self, host);
   }
   if (res.error == crawl_errc::none && is_redirect(res.status)) {
-    add_record(self, make_record(req, res, {}));
+    add_record(self, make_record(self->state.cfg.needs, req, res, {}));
     auto location = header(res, "location");
     if (auto base = parse_url(res.final_url.empty() ? req.url : res.final_url, st.cfg.urls)) {
       if (auto target = resolve_url(*base, location, st.cfg.urls)) {
@@ -384,7 +396,7 @@ void on_fetched(pointer self, crawl_request req, const slot_grant& grant, fetch_
     self->request(p, caf::infinite, parse_atom::value, req, res)
       .then([=](parse_result& pr) { on_parsed(self, req, res, pr); },
             [=](caf::error& err) {
-              auto r = make_record(req, res, {});
+              auto r = make_record(self->state.cfg.needs, req, res, {});
               r.error_message = "parser failed: " + self->system().render(err);
               add_record(self, std::move(r));
               --self->state.in_flight;
@@ -392,7 +404,7 @@ void on_fetched(pointer self, crawl_request req, const slot_grant& grant, fetch_
             });
     return;
   }
-  add_record(self, make_record(req, res, {}));
+  add_record(self, make_record(self->state.cfg.needs, req, res, {}));
   --st.in_flight;
   pump(self, host);
 }
@@ -404,6 +416,7 @@ void fetch(pointer self, crawl_request req, slot_grant grant) {
   fr.id = ++st.next_fetch_id;
   fr.url = req.url;
   fr.follow_redirects = false; // redirect targets go back through the frontier
+  fr.keep_request = st.cfg.needs.http;
   auto& f = st.fetchers[st.next_fetcher++ % st.fetchers.size()];
   self->request(f, caf::infinite, fetch_atom::value, std::move(fr))
     .then([=](fetch_result& res) mutable { on_fetched(self, std::move(req), grant, res); },

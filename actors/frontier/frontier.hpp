@@ -50,6 +50,7 @@ struct frontier_config {
   std::size_t max_pending_records = 4096; // above this no new fetch starts
   std::size_t link_batch = 256;      // links per batch to another shard
   uint64_t seed = 1;                 // jitter
+  sink_needs needs;                  // what records carry for the sinks
 };
 
 /// One site's (scheme://host:port) queue and robots.txt state inside its

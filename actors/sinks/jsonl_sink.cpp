@@ -2,55 +2,82 @@
 
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 
+#include <fcntl.h>
 #include <unistd.h>
-
-#include "caf/sec.hpp"
+#include <zlib.h>
 
 #include "arachne/json.hpp"
 
 namespace arachne {
 
-jsonl_sink_state::~jsonl_sink_state() {
-  if (file != nullptr && file != stdout)
-    std::fclose(file);
+namespace {
+
+bool ends_with(const std::string& s, const char* suffix) {
+  auto n = std::strlen(suffix);
+  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
 }
 
-sink_actor::behavior_type jsonl_sink(sink_actor::stateful_pointer<jsonl_sink_state> self,
-                                     std::string path) {
-  auto& st = self->state;
-  st.path = path;
-  st.file = path == "-" ? stdout : std::fopen(path.c_str(), "w");
-  if (st.file == nullptr) {
-    self->quit(caf::make_error(caf::sec::runtime_error,
-                               "cannot open '" + path + "': " + std::strerror(errno)));
-    return {
-      [](open_atom, const crawl_info&) { return caf::ok_atom::value; },
-      [](record_batch& b) { return ack{b.seq}; },
-      [](caf::flush_atom) { return caf::ok_atom::value; },
-    };
+std::runtime_error io_error(const std::string& what, const std::string& path) {
+  return std::runtime_error(what + " '" + path + "': " + std::strerror(errno));
+}
+
+} // namespace
+
+jsonl_sink::jsonl_sink(std::string path) : path_(std::move(path)) {
+  if (path_ == "-") {
+    file_ = stdout;
+    return;
   }
-  return {
-    [](open_atom, const crawl_info&) { return caf::ok_atom::value; },
-    [=](record_batch& batch) {
-      auto& s = self->state;
-      std::string lines;
-      for (auto& r : batch.records) {
-        lines += to_json(r);
-        lines += '\n';
-      }
-      std::fwrite(lines.data(), 1, lines.size(), s.file);
-      s.records += batch.records.size();
-      return ack{batch.seq};
-    },
-    [=](caf::flush_atom) {
-      auto& s = self->state;
-      std::fflush(s.file);
-      if (s.file != stdout)
-        ::fsync(::fileno(s.file));
-      return caf::ok_atom::value;
-    },
-  };
+  if (ends_with(path_, ".gz")) {
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd_ < 0)
+      throw io_error("cannot open", path_);
+    gz_ = gzdopen(::dup(fd_), "wb6");
+    if (gz_ == nullptr)
+      throw io_error("cannot start gzip on", path_);
+    return;
+  }
+  file_ = std::fopen(path_.c_str(), "w");
+  if (file_ == nullptr)
+    throw io_error("cannot open", path_);
+}
+
+jsonl_sink::~jsonl_sink() {
+  if (gz_ != nullptr)
+    gzclose(static_cast<gzFile>(gz_));
+  if (fd_ >= 0)
+    ::close(fd_);
+  if (file_ != nullptr && file_ != stdout)
+    std::fclose(file_);
+}
+
+void jsonl_sink::store(std::vector<record>& records) {
+  std::string lines;
+  for (auto& r : records) {
+    lines += to_json(r);
+    lines += '\n';
+  }
+  if (gz_ != nullptr) {
+    if (gzwrite(static_cast<gzFile>(gz_), lines.data(), static_cast<unsigned>(lines.size()))
+        != static_cast<int>(lines.size()))
+      throw io_error("cannot write", path_);
+  } else if (std::fwrite(lines.data(), 1, lines.size(), file_) != lines.size()) {
+    throw io_error("cannot write", path_);
+  }
+}
+
+void jsonl_sink::flush() {
+  if (gz_ != nullptr) {
+    if (gzflush(static_cast<gzFile>(gz_), Z_SYNC_FLUSH) != Z_OK || ::fsync(fd_) != 0)
+      throw io_error("cannot flush", path_);
+    return;
+  }
+  if (std::fflush(file_) != 0)
+    throw io_error("cannot flush", path_);
+  if (file_ != stdout && ::fsync(::fileno(file_)) != 0)
+    throw io_error("cannot sync", path_);
 }
 
 } // namespace arachne

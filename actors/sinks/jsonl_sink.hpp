@@ -3,27 +3,39 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
-#include "caf/stateful_actor.hpp"
-#include "caf/typed_event_based_actor.hpp"
-
-#include "arachne/actor_types.hpp"
+#include "arachne/sink.hpp"
 
 namespace arachne {
 
-/// A JSON-lines sink's state: its file and how much it wrote.
-struct jsonl_sink_state {
-  std::FILE* file = nullptr;
-  std::string path;
-  uint64_t records = 0;
-  ~jsonl_sink_state();
-  static inline const char* name = "jsonl_sink";
+/// Writes every record as one JSON object per line (see `to_json(record)`)
+/// to `path`, created or truncated; "-" is standard output. A path ending in
+/// `.gz` is written gzip-compressed (a flush ends a gzip block, so what is
+/// flushed is readable by `zcat`). Throws if the file cannot be opened.
+class jsonl_sink : public sink_base {
+public:
+  explicit jsonl_sink(std::string path);
+  ~jsonl_sink() override;
+
+  void store(std::vector<record>& records) override;
+  void flush() override;
+
+private:
+  std::string path_;
+  std::FILE* file_ = nullptr; // plain
+  void* gz_ = nullptr;        // gzFile, for .gz
+  int fd_ = -1;
 };
 
-/// Writes every record as one JSON object per line to `path` (created or
-/// truncated; "-" is standard output). Fails to start if the file cannot be
-/// opened.
-sink_actor::behavior_type jsonl_sink(sink_actor::stateful_pointer<jsonl_sink_state> self,
-                                     std::string path);
+/// Counts records and keeps nothing: the baseline for benchmarks.
+class null_sink : public sink_base {
+public:
+  void store(std::vector<record>& records) override { count_ += records.size(); }
+  uint64_t count() const noexcept { return count_; }
+
+private:
+  uint64_t count_ = 0;
+};
 
 } // namespace arachne

@@ -8,7 +8,7 @@ namespace arachne {
 
 stats_sink_actor::behavior_type stats_sink(stats_sink_actor::stateful_pointer<stats_sink_state> self) {
   return {
-    [](open_atom, const crawl_info&) { return caf::ok_atom::value; },
+    [](open_atom, const crawl_info&) { return sink_needs{}; },
     [=](const record_batch& batch) {
       auto& st = self->state;
       for (auto& r : batch.records) {

@@ -10,11 +10,12 @@
 #include <unistd.h>
 
 #include "caf/actor_system.hpp"
+#include "caf/send.hpp"
 
 #include "arachne/crawl.hpp"
 
 #include "commands.hpp"
-#include "sinks/jsonl_sink.hpp"
+#include "sinks/sinks.hpp"
 
 namespace arachne::cli {
 
@@ -67,10 +68,14 @@ void print_report(std::ostream& out, const crawl_report& r) {
 int crawl_main(const std::vector<std::string>& args) {
   config cfg;
   std::vector<std::string> outs{"jsonl:crawl.jsonl"};
+  uint64_t warc_max_size = default_warc_max_bytes;
   bool progress = ::isatty(2) != 0;
   cfg.options()
     .section("crawl")
-    .add("out", outs, "where records go: jsonl:PATH (PATH - is standard output); repeatable")
+    .add("out", outs,
+         "sinks: jsonl:PATH (.gz compresses, - is stdout), sqlite:PATH, warc:PATH.warc[.gz], "
+         "null, stats; repeatable")
+    .add_size("warc-max-size", warc_max_size, "a WARC file this large is closed and the next begun")
     .add("progress", progress, "show a progress line on standard error (default: if a terminal)");
   if (auto done = parse_command(cfg, args, "crawl",
                                 "usage: arachne crawl SEED... [--option=value ...]\n\n"
@@ -81,31 +86,24 @@ int crawl_main(const std::vector<std::string>& args) {
     std::cerr << "arachne crawl: expects at least one seed URL (see --help)\n";
     return usage_error;
   }
-  std::vector<std::string> jsonl_paths;
-  for (auto& o : outs) {
-    if (o.rfind("jsonl:", 0) != 0 || o.size() == 6) {
-      std::cerr << "arachne crawl: option --out expects jsonl:PATH, not '" << o << "'\n";
-      return usage_error;
-    }
-    auto path = o.substr(6);
-    if (path != "-") {
-      std::FILE* f = std::fopen(path.c_str(), "w");
-      if (f == nullptr) {
-        std::cerr << "arachne crawl: cannot write '" << path << "'\n";
-        return usage_error;
-      }
-      std::fclose(f);
-    }
-    jsonl_paths.push_back(path);
-  }
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   int rc = 0;
   {
     caf::actor_system sys{cfg};
     crawl c{sys, cfg};
-    for (auto& path : jsonl_paths)
-      c.add_sink(sys.spawn(jsonl_sink, path));
+    std::vector<sink_actor> sinks;
+    for (auto& spec : outs) {
+      auto sink = open_sink(sys, spec, warc_max_size);
+      if (!sink) {
+        std::cerr << "arachne crawl: " << sink.error().context().get_as<std::string>(0) << "\n";
+        for (auto& opened : sinks)
+          caf::anon_send_exit(opened, caf::exit_reason::user_shutdown);
+        return usage_error;
+      }
+      sinks.push_back(*sink);
+      c.add_sink(*sink);
+    }
     auto last_print = std::chrono::steady_clock::now();
     c.on_progress(
       [&](const crawl_progress& p) {

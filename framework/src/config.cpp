@@ -33,6 +33,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<proxy_stats>("arachne::proxy_stats");
   cfg.add_message_type<std::vector<proxy_stats>>("std::vector<arachne::proxy_stats>");
   cfg.add_message_type<record>("arachne::record");
+  cfg.add_message_type<sink_needs>("arachne::sink_needs");
   cfg.add_message_type<parse_result>("arachne::parse_result");
   cfg.add_message_type<record_batch>("arachne::record_batch");
   cfg.add_message_type<ack>("arachne::ack");

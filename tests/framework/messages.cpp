@@ -107,7 +107,7 @@ struct memory_sink_state {
 
 sink_actor::behavior_type memory_sink(sink_actor::stateful_pointer<memory_sink_state> self) {
   return {
-    [](open_atom, const crawl_info&) { return caf::ok_atom::value; },
+    [](open_atom, const crawl_info&) { return sink_needs{}; },
     [=](record_batch& batch) {
       for (auto& r : batch.records)
         self->state.records.push_back(std::move(r));

@@ -6,7 +6,7 @@ sink_actor::behavior_type memory_sink(sink_actor::stateful_pointer<memory_sink_s
                                       std::shared_ptr<std::vector<record>> out) {
   self->state.out = std::move(out);
   return {
-    [](open_atom, const crawl_info&) { return caf::ok_atom::value; },
+    [](open_atom, const crawl_info&) { return sink_needs{}; },
     [=](record_batch& batch) {
       for (auto& r : batch.records)
         self->state.out->push_back(std::move(r));

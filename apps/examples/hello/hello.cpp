@@ -11,7 +11,7 @@ void caf_main(caf::actor_system& sys, const arachne::config& cfg) {
       ctx.follow(url);
     ctx.emit({p.url(), {{"title", arachne::xpath_string(p, "//title")}}});
   });
-  c.add_sink(sys.spawn(arachne::jsonl_sink, "pages.jsonl"));
+  c.add_sink(*arachne::open_sink(sys, "jsonl:pages.jsonl"));
   if (auto report = c.run(cfg.positional))
     std::cout << report->tally.pages << " pages, " << report->tally.items << " items\n";
 }

@@ -16,7 +16,7 @@ namespace arachne {
 
 /// Stores records. Plug in your own storage by implementing this interface.
 using sink_actor = caf::typed_actor<
-  caf::replies_to<open_atom, crawl_info>::with<caf::ok_atom>, // a crawl starts
+  caf::replies_to<open_atom, crawl_info>::with<sink_needs>,   // a crawl starts; what records carry
   caf::replies_to<record_batch>::with<ack>,                   // store a batch; ack frees credit
   caf::replies_to<caf::flush_atom>::with<caf::ok_atom>>;      // crawl is over: persist everything
 

@@ -149,12 +149,13 @@ struct fetch_request {
   std::vector<header_field> headers; // extra request headers
   bool follow_redirects = true;      // false: a redirect is the result
   std::string session;               // sticky proxy policy key; empty: the host
+  bool keep_request = false;         // return the request head as sent (for WARC)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fetch_request& x) {
   return f(caf::meta::type_name("fetch_request"), x.id, x.url, x.proxy, x.lease, x.headers,
-           x.follow_redirects, x.session);
+           x.follow_redirects, x.session, x.keep_request);
 }
 
 /// Where the time of one fetch went.
@@ -211,6 +212,7 @@ struct fetch_result {
   std::string error_message;         // human-readable detail of `error`
   proxy_fault fault = proxy_fault::none;
   caf::timestamp fetched_at{};
+  std::string request;               // the last hop's request head as sent, if asked
 };
 
 template <class Inspector>
@@ -218,7 +220,7 @@ typename Inspector::result_type inspect(Inspector& f, fetch_result& x) {
   return f(caf::meta::type_name("fetch_result"), x.id, x.url, x.final_url, x.status,
            x.headers, x.body, x.truncated, x.content_type, x.charset, x.redirects, x.timings,
            x.wire_bytes, x.remote_address, x.proxy, x.error, x.error_message, x.fault,
-           x.fetched_at);
+           x.fetched_at, x.request);
 }
 
 // -- rate limiter --------------------------------------------------------------
@@ -354,14 +356,39 @@ struct record {
   std::string proxy;                // masked
   std::string title;
   std::vector<item_field> fields;   // items only
-  shared_bytes body;                // for sinks that keep bodies (WARC); may be empty
+  // Only when a sink asks for them (`sink_needs`); empty otherwise:
+  shared_bytes body;                // the decoded response body (bodies)
+  std::vector<header_field> headers; // response headers as received (http)
+  std::string request;              // the request head as sent (http)
+  std::string remote_address;       // the peer's address:port (http)
+  std::vector<std::string> links;   // a page's outgoing links, normalised (links)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, record& x) {
   return f(caf::meta::type_name("record"), x.kind, x.url, x.final_url, x.status, x.error,
            x.error_message, x.depth, x.fetched_at, x.content_type, x.bytes, x.elapsed, x.proxy,
-           x.title, x.fields, x.body);
+           x.title, x.fields, x.body, x.headers, x.request, x.remote_address, x.links);
+}
+
+/// What a sink wants records to carry beyond the basics: its answer to
+/// `open`. The crawl adds a field only if some sink asks for it.
+struct sink_needs {
+  bool bodies = false; // `record::body`
+  bool http = false;   // `record::headers`, `record::request`, `record::remote_address`
+  bool links = false;  // `record::links`
+
+  sink_needs& operator|=(const sink_needs& other) noexcept {
+    bodies = bodies || other.bodies;
+    http = http || other.http;
+    links = links || other.links;
+    return *this;
+  }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sink_needs& x) {
+  return f(caf::meta::type_name("sink_needs"), x.bodies, x.http, x.links);
 }
 
 /// What a parser found on a page.

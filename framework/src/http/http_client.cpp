@@ -691,6 +691,15 @@ private:
       request_.set(name, value);
     for (auto& [name, value] : req_.headers)
       request_.set(name, value);
+    if (req_.keep_request) {
+      // The request head as sent, for archives; proxy credentials left out.
+      res_.request = std::string{request_.method_string()} + " " + std::string{request_.target()}
+                     + " HTTP/1.1\r\n";
+      for (auto& field : request_)
+        if (field.name() != http::field::proxy_authorization)
+          res_.request += std::string{field.name_string()} + ": " + std::string{field.value()} + "\r\n";
+      res_.request += "\r\n";
+    }
     sent_at_ = clock_type::now();
     conn_->tcp().expires_at(until(client_.opts.ttfb_timeout));
     conn_->with_stream([this](auto& stream) {

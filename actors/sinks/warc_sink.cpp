@@ -1,0 +1,278 @@
+#include "sinks/warc_sink.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <stdexcept>
+
+#include <openssl/sha.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "arachne/json.hpp"
+
+namespace arachne {
+
+std::string base32(const unsigned char* data, std::size_t size) {
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  std::string out;
+  uint64_t buffer = 0;
+  int bits = 0;
+  for (std::size_t i = 0; i < size; ++i) {
+    buffer = (buffer << 8) | data[i];
+    bits += 8;
+    while (bits >= 5) {
+      out += alphabet[(buffer >> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0)
+    out += alphabet[(buffer << (5 - bits)) & 31];
+  while (out.size() % 8 != 0)
+    out += '=';
+  return out;
+}
+
+namespace {
+
+std::string sha1_digest(std::string_view data) {
+  unsigned char md[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
+  return "sha1:" + base32(md, sizeof md);
+}
+
+const char* reason(uint16_t status) {
+  switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 410: return "Gone";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "";
+  }
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size())
+    return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+/// The HTTP response as stored: status line, headers as received except the
+/// framing ones the decoded body no longer matches, then the body.
+std::string response_block(const record& r, std::size_t& payload_offset) {
+  std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + reason(r.status) + "\r\n";
+  for (auto& [name, value] : r.headers) {
+    if (iequals(name, "content-encoding") || iequals(name, "transfer-encoding")
+        || iequals(name, "content-length"))
+      continue;
+    out += name + ": " + value + "\r\n";
+  }
+  out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n\r\n";
+  payload_offset = out.size();
+  out += r.body.view();
+  return out;
+}
+
+std::string host_of_address(const std::string& address) {
+  // "1.2.3.4:80" or "::1:80" (asio prints IPv6 without brackets here).
+  auto colon = address.rfind(':');
+  return colon == std::string::npos ? address : address.substr(0, colon);
+}
+
+} // namespace
+
+struct warc_sink::impl {
+  std::string path;
+  uint64_t max_bytes = 0;
+  bool gzip = false;
+  std::FILE* file = nullptr;
+  uint64_t written = 0; // bytes in the current file
+  std::vector<std::string> files;
+  crawl_info info;
+  std::mt19937_64 rng{std::random_device{}()};
+
+  ~impl() {
+    if (file != nullptr)
+      std::fclose(file);
+  }
+
+  std::string record_id() {
+    uint64_t a = rng(), b = rng();
+    a = (a & 0xFFFFFFFFFFFF0FFFull) | 0x4000ull;          // version 4
+    b = (b & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull; // variant
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "<urn:uuid:%08x-%04x-%04x-%04x-%012llx>",
+                  static_cast<unsigned>(a >> 32), static_cast<unsigned>((a >> 16) & 0xFFFF),
+                  static_cast<unsigned>(a & 0xFFFF), static_cast<unsigned>(b >> 48),
+                  static_cast<unsigned long long>(b & 0xFFFFFFFFFFFFull));
+    return buf;
+  }
+
+  std::string next_name() const {
+    if (files.empty())
+      return path;
+    char serial[16];
+    std::snprintf(serial, sizeof serial, "-%05zu", files.size());
+    auto ext = gzip ? std::string{".warc.gz"} : std::string{".warc"};
+    auto stem = path.size() > ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0
+                  ? path.substr(0, path.size() - ext.size())
+                  : path;
+    return stem + serial + ext;
+  }
+
+  void open_next() {
+    if (file != nullptr) {
+      sync();
+      std::fclose(file);
+    }
+    auto name = next_name();
+    file = std::fopen(name.c_str(), "wb");
+    if (file == nullptr)
+      throw std::runtime_error("cannot write WARC file '" + name + "': " + std::strerror(errno));
+    files.push_back(name);
+    written = 0;
+    auto slash = name.rfind('/');
+    std::string fields = "software: Arachne/0.1\r\nformat: WARC File Format 1.1\r\n"
+                         "conformsTo: http://iipc.github.io/warc-specifications/specifications/"
+                         "warc-format/warc-1.1/\r\n";
+    fields += "http-header-user-agent: " + info.user_agent + "\r\n";
+    if (!info.crawl_id.empty())
+      fields += "description: crawl " + info.crawl_id + "\r\n";
+    write_record({{"WARC-Type", "warcinfo"},
+                  {"WARC-Record-ID", record_id()},
+                  {"WARC-Date", format_timestamp(caf::make_timestamp())},
+                  {"WARC-Filename", slash == std::string::npos ? name : name.substr(slash + 1)},
+                  {"Content-Type", "application/warc-fields"}},
+                 fields);
+  }
+
+  void write_record(const std::vector<std::pair<std::string, std::string>>& headers,
+                    std::string_view block) {
+    std::string rec = "WARC/1.1\r\n";
+    for (auto& [k, v] : headers)
+      rec += k + ": " + v + "\r\n";
+    rec += "Content-Length: " + std::to_string(block.size()) + "\r\n\r\n";
+    rec += block;
+    rec += "\r\n\r\n";
+    if (gzip)
+      rec = compress(rec);
+    if (std::fwrite(rec.data(), 1, rec.size(), file) != rec.size())
+      throw std::runtime_error("writing WARC file '" + files.back() + "': " + std::strerror(errno));
+    written += rec.size();
+  }
+
+  static std::string compress(const std::string& data) {
+    z_stream z{};
+    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+      throw std::runtime_error("zlib: cannot start a gzip member");
+    std::string out(deflateBound(&z, data.size()) + 32, '\0');
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+    z.avail_in = static_cast<uInt>(data.size());
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    auto rc = deflate(&z, Z_FINISH);
+    out.resize(z.total_out);
+    deflateEnd(&z);
+    if (rc != Z_STREAM_END)
+      throw std::runtime_error("zlib: gzip member incomplete");
+    return out;
+  }
+
+  void sync() {
+    if (std::fflush(file) != 0 || ::fsync(::fileno(file)) != 0)
+      throw std::runtime_error("writing WARC file '" + files.back() + "': " + std::strerror(errno));
+  }
+};
+
+warc_sink::warc_sink(std::string path, uint64_t max_bytes) : impl_(std::make_unique<impl>()) {
+  auto& d = *impl_;
+  d.path = std::move(path);
+  d.max_bytes = max_bytes;
+  d.gzip = d.path.size() > 3 && d.path.compare(d.path.size() - 3, 3, ".gz") == 0;
+}
+
+warc_sink::~warc_sink() = default;
+
+sink_needs warc_sink::open(const crawl_info& info) {
+  auto& d = *impl_;
+  d.info = info;
+  if (d.file == nullptr)
+    d.open_next();
+  sink_needs needs;
+  needs.bodies = true;
+  needs.http = true;
+  return needs;
+}
+
+void warc_sink::store(std::vector<record>& records) {
+  auto& d = *impl_;
+  if (d.file == nullptr)
+    d.open_next();
+  for (auto& r : records) {
+    if (r.kind != record::kind_t::page || r.status == 0)
+      continue;
+    if (d.max_bytes > 0 && d.written >= d.max_bytes)
+      d.open_next();
+    auto date = format_timestamp(r.fetched_at);
+    auto target = r.final_url.empty() ? r.url : r.final_url;
+    std::size_t payload_at = 0;
+    auto block = response_block(r, payload_at);
+    auto response_id = d.record_id();
+    std::vector<std::pair<std::string, std::string>> rh{
+      {"WARC-Type", "response"},
+      {"WARC-Record-ID", response_id},
+      {"WARC-Date", date},
+      {"WARC-Target-URI", target}};
+    if (!r.remote_address.empty())
+      rh.emplace_back("WARC-IP-Address", host_of_address(r.remote_address));
+    rh.emplace_back("Content-Type", "application/http;msgtype=response");
+    rh.emplace_back("WARC-Payload-Digest", sha1_digest(std::string_view{block}.substr(payload_at)));
+    rh.emplace_back("WARC-Block-Digest", sha1_digest(block));
+    d.write_record(rh, block);
+    if (!r.request.empty()) {
+      std::vector<std::pair<std::string, std::string>> qh{
+        {"WARC-Type", "request"},
+        {"WARC-Record-ID", d.record_id()},
+        {"WARC-Date", date},
+        {"WARC-Target-URI", target},
+        {"WARC-Concurrent-To", response_id}};
+      if (!r.remote_address.empty())
+        qh.emplace_back("WARC-IP-Address", host_of_address(r.remote_address));
+      qh.emplace_back("Content-Type", "application/http;msgtype=request");
+      qh.emplace_back("WARC-Block-Digest", sha1_digest(r.request));
+      d.write_record(qh, r.request);
+    }
+  }
+}
+
+void warc_sink::flush() {
+  if (impl_->file != nullptr)
+    impl_->sync();
+}
+
+const std::vector<std::string>& warc_sink::files() const noexcept {
+  return impl_->files;
+}
+
+} // namespace arachne
