@@ -4,6 +4,7 @@
 #include "arachne/crawl.hpp"
 #include "arachne/json.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -80,6 +81,27 @@ std::vector<proxy_stats> proxy_stats_of(caf::scoped_actor& self, const proxy_man
   self->request(pm, std::chrono::seconds(10), stats_atom::value)
     .receive([&](std::vector<proxy_stats>& xs) { out = std::move(xs); }, [](caf::error&) {});
   return out;
+}
+
+/// Sums the shards' view of failed sinks into `report.sink_failures`.
+void collect_sink_failures(const std::vector<frontier_stats>& stats, crawl_report& report) {
+  std::vector<crawl_report::sink_failure> out;
+  for (auto& st : stats)
+    for (std::size_t i = 0; i < st.sink_errors.size(); ++i) {
+      auto lost = i < st.sink_lost.size() ? st.sink_lost[i] : 0;
+      if (st.sink_errors[i].empty() && lost == 0)
+        continue;
+      auto j = std::find_if(out.begin(), out.end(), [&](auto& f) { return f.sink == i; });
+      if (j == out.end()) {
+        out.push_back({i, st.sink_errors[i], 0});
+        j = out.end() - 1;
+      }
+      if (j->error.empty())
+        j->error = st.sink_errors[i];
+      j->lost += lost;
+    }
+  if (!out.empty())
+    report.sink_failures = std::move(out);
 }
 
 } // namespace
@@ -245,6 +267,10 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
       idle = idle && st.idle;
     }
     seen = p.seen;
+    // A failed sink: recorded for the report; by default the crawl stops.
+    collect_sink_failures(now, report);
+    if (!report.sink_failures.empty() && d.cfg.scope.on_sink_failure == "stop")
+      d.stop_requested = true;
     dropped = 0;
     for (auto& st : now)
       dropped += st.dropped;
@@ -273,15 +299,36 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     }
     self->receive(caf::after(std::chrono::milliseconds(20)) >> [] {});
   }
-  // Everything is recorded: make it durable, then take the tally.
-  for (auto& s : sinks)
-    self->request(s, std::chrono::seconds(60), caf::flush_atom::value)
+  // Everything is recorded: make it durable (failed sinks aside), then take the tally.
+  for (std::size_t i = 0; i < sinks.size(); ++i) {
+    auto failed = std::any_of(report.sink_failures.begin(), report.sink_failures.end(),
+                              [i](auto& f) { return f.sink == i && !f.error.empty(); });
+    if (failed)
+      continue;
+    self->request(sinks[i], std::chrono::seconds(60), caf::flush_atom::value)
       .receive([](caf::ok_atom) {},
                [&](caf::error& err) {
-                 std::cerr << "arachne: a sink failed to flush: " << sys.render(err) << "\n";
+                 // Not durable: as much a failure as a crash.
+                 report.sink_failures.push_back({i, "flush failed: " + sys.render(err), 0});
                });
+  }
   self->request(tally_sink, std::chrono::seconds(30), caf::get_atom::value)
     .receive([&](crawl_tally& t) { report.tally = std::move(t); }, [](caf::error&) {});
+  // Batches that failed after the last poll count too.
+  {
+    std::vector<frontier_stats> final_stats;
+    for (auto& s : shards)
+      self->request(s, std::chrono::seconds(30), stats_atom::value)
+        .receive([&](frontier_stats& st) { final_stats.push_back(std::move(st)); },
+                 [](caf::error&) {});
+    auto flush_failures = std::move(report.sink_failures);
+    report.sink_failures.clear();
+    collect_sink_failures(final_stats, report);
+    for (auto& f : flush_failures)
+      if (std::none_of(report.sink_failures.begin(), report.sink_failures.end(),
+                       [&](auto& g) { return g.sink == f.sink; }))
+        report.sink_failures.push_back(std::move(f));
+  }
   if (proxies) {
     report.proxies = proxy_stats_of(self, proxies);
     if (!d.cfg.proxies.report_path.empty()) {

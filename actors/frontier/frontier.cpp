@@ -100,6 +100,7 @@ std::string origin_of(std::string_view u) {
 
 void flush_records(pointer self);
 void schedule_tick(pointer self);
+void feed_starved(pointer self);
 
 void add_record(pointer self, record r) {
   auto& st = self->state;
@@ -167,8 +168,8 @@ void flush_records(pointer self) {
       st.pending_records.clear();
       return;
     }
-    for (auto n : st.unacked)
-      if (n >= st.cfg.sink_credit)
+    for (std::size_t i = 0; i < st.unacked.size(); ++i)
+      if (st.sink_errors[i].empty() && st.unacked[i] >= st.cfg.sink_credit)
         return;
     record_batch batch;
     batch.seq = ++st.record_seq;
@@ -178,19 +179,28 @@ void flush_records(pointer self) {
     st.pending_records.erase(st.pending_records.begin(),
                              st.pending_records.begin() + static_cast<std::ptrdiff_t>(n));
     for (std::size_t i = 0; i < st.sinks.size(); ++i) {
+      // A failed sink gets nothing more; what it misses is counted.
+      if (!st.sink_errors[i].empty()) {
+        st.sink_lost[i] += n;
+        continue;
+      }
       ++st.unacked[i];
       self->request(st.sinks[i], caf::infinite, batch)
         .then(
           [=](const ack&) {
             --self->state.unacked[i];
             flush_records(self);
+            feed_starved(self);
           },
           [=](caf::error& err) {
-            // A sink that fails is reported and gives its credit back; the
-            // crawl goes on with the others.
-            aout(self) << "arachne: sink " << i << " failed: " << self->system().render(err)
-                       << std::endl;
-            --self->state.unacked[i];
+            // The sink failed (crashed, or refused the batch): the batch is
+            // lost to it, and so is everything after; the crawl reports it
+            // (and stops, unless told to go on without the sink).
+            auto& s = self->state;
+            if (s.sink_errors[i].empty())
+              s.sink_errors[i] = self->system().render(err);
+            s.sink_lost[i] += n;
+            --s.unacked[i];
             flush_records(self);
           });
     }
@@ -552,16 +562,27 @@ void pump(pointer self, const std::string& host) {
     self->request(st.limiter, caf::infinite, acquire_atom::value, std::string{url_host(host)})
       .then([=](const slot_grant& grant) { on_grant(self, host, grant); });
   }
-  // Out of budget with work left: wait in line for the next free slot.
-  if (st.in_flight + st.acquiring >= budget && h.acquiring < h.queue.size() && !h.starved) {
+  // Out of budget, or the sinks are behind, with work left: wait in line
+  // for the next free slot.
+  bool held_back = st.in_flight + st.acquiring >= budget
+                   || st.pending_records.size() >= st.cfg.max_pending_records;
+  if (held_back && h.acquiring < h.queue.size() && !h.starved) {
     h.starved = true;
     st.starved.push_back(host);
   }
-  // A slot may have come free: let the sites in line use it.
-  if (st.feeding_starved)
+  feed_starved(self);
+}
+
+// A slot may have come free, or the sinks caught up: let the sites in line use it.
+void feed_starved(pointer self) {
+  auto& st = self->state;
+  if (st.feeding_starved || st.stopping)
     return;
+  auto shards = std::max<std::size_t>(1, st.peers.size());
+  auto budget = std::max<uint64_t>(1, st.cfg.scope.concurrency / shards);
   st.feeding_starved = true;
-  while (!st.starved.empty() && st.in_flight + st.acquiring < budget) {
+  while (!st.starved.empty() && st.in_flight + st.acquiring < budget
+         && st.pending_records.size() < st.cfg.max_pending_records) {
     auto next = std::move(st.starved.front());
     st.starved.pop_front();
     st.hosts[next].starved = false;
@@ -592,6 +613,8 @@ frontier_stats stats_of(frontier_state& st) {
   s.batches_sent = st.batches_sent;
   s.batches_received = st.batches_received;
   bool unacked = std::any_of(st.unacked.begin(), st.unacked.end(), [](auto n) { return n > 0; });
+  s.sink_errors = st.sink_errors;
+  s.sink_lost = st.sink_lost;
   bool outgoing = std::any_of(st.outbox.begin(), st.outbox.end(),
                               [](auto& b) { return !b.links.empty(); });
   s.idle = (st.queued == 0 || st.stopping) && st.in_flight == 0 && st.acquiring == 0
@@ -627,6 +650,8 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
   st.parsers = std::move(parsers);
   st.sinks = std::move(sinks);
   st.unacked.assign(st.sinks.size(), 0);
+  st.sink_errors.assign(st.sinks.size(), std::string{});
+  st.sink_lost.assign(st.sinks.size(), 0);
   st.rng.seed(static_cast<std::minstd_rand::result_type>((st.cfg.seed + index) % 2147483646 + 1));
   for (auto& re : st.cfg.scope.allow)
     st.allow.emplace_back(re, std::regex::ECMAScript | std::regex::optimize);

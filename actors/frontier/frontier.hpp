@@ -111,6 +111,8 @@ struct frontier_state {
   std::vector<link_batch> outbox;          // per peer
   std::vector<record> pending_records;
   std::vector<std::size_t> unacked;        // per sink
+  std::vector<std::string> sink_errors;    // per sink: why it failed; empty while it works
+  std::vector<uint64_t> sink_lost;         // per sink: records it never acknowledged
   uint64_t next_fetch_id = 0;
   std::size_t next_fetcher = 0;
   std::size_t next_parser = 0;

@@ -27,7 +27,7 @@ void on_signal(int) {
   interrupted = 1;
 }
 
-void print_report(std::ostream& out, const crawl_report& r) {
+void print_report(std::ostream& out, const crawl_report& r, const std::vector<std::string>& outs) {
   auto secs = std::chrono::duration<double>(r.elapsed).count();
   auto& t = r.tally;
   out << std::fixed << std::setprecision(1) << "crawl " << (r.interrupted ? "interrupted" : "finished")
@@ -53,6 +53,9 @@ void print_report(std::ostream& out, const crawl_report& r) {
   out << "\n  cpu " << std::setprecision(2) << cpu << "s ("
       << (t.pages > 0 ? cpu * 1000 / static_cast<double>(t.pages) : 0.0) << " ms per page), peak rss "
       << ru.ru_maxrss / 1024 << " MiB\n";
+  for (auto& f : r.sink_failures)
+    out << "  sink --out=" << (f.sink < outs.size() ? outs[f.sink] : std::string{"(report tally)"})
+        << " FAILED: " << f.error << "; " << f.lost << " records not acknowledged by it\n";
   if (!r.proxies.empty()) {
     out << "  proxies\n";
     for (auto& p : r.proxies)
@@ -133,8 +136,8 @@ int crawl_main(const std::vector<std::string>& args) {
                 << "\n";
       rc = usage_error;
     } else {
-      print_report(std::cout, *report);
-      rc = report->interrupted ? 130 : 0;
+      print_report(std::cout, *report, outs);
+      rc = !report->sink_failures.empty() ? 1 : report->interrupted ? 130 : 0;
     }
   }
   return rc;

@@ -27,18 +27,21 @@ struct sink_host_state {
 };
 
 // Runs `f`; an exception ends the actor with the message as its exit reason,
-// which the crawl reports with the records the sink had not acknowledged.
+// and the same error answers the request that failed. The crawl reports it
+// with the records the sink had not acknowledged.
 template <class F>
-bool guarded(sink_actor::stateful_pointer<sink_host_state> self, F&& f) {
+caf::error guarded(sink_actor::stateful_pointer<sink_host_state> self, F&& f) {
+  caf::error err;
   try {
     f();
-    return true;
+    return err;
   } catch (const std::exception& e) {
-    self->quit(caf::make_error(caf::sec::runtime_error, std::string{"sink failed: "} + e.what()));
+    err = caf::make_error(caf::sec::runtime_error, std::string{"sink failed: "} + e.what());
   } catch (...) {
-    self->quit(caf::make_error(caf::sec::runtime_error, "sink failed"));
+    err = caf::make_error(caf::sec::runtime_error, "sink failed");
   }
-  return false;
+  self->quit(err);
+  return err;
 }
 
 sink_actor::behavior_type sink_host(sink_actor::stateful_pointer<sink_host_state> self,
@@ -47,18 +50,18 @@ sink_actor::behavior_type sink_host(sink_actor::stateful_pointer<sink_host_state
   return {
     [=](open_atom, const crawl_info& info) -> caf::result<sink_needs> {
       sink_needs needs;
-      if (!guarded(self, [&] { needs = self->state.impl->open(info); }))
-        return caf::make_error(caf::sec::runtime_error, "sink failed to open");
+      if (auto err = guarded(self, [&] { needs = self->state.impl->open(info); }))
+        return err;
       return needs;
     },
     [=](record_batch& batch) -> caf::result<ack> {
-      if (!guarded(self, [&] { self->state.impl->store(batch.records); }))
-        return caf::make_error(caf::sec::runtime_error, "sink failed to store a batch");
+      if (auto err = guarded(self, [&] { self->state.impl->store(batch.records); }))
+        return err;
       return ack{batch.seq};
     },
     [=](caf::flush_atom) -> caf::result<caf::ok_atom> {
-      if (!guarded(self, [&] { self->state.impl->flush(); }))
-        return caf::make_error(caf::sec::runtime_error, "sink failed to flush");
+      if (auto err = guarded(self, [&] { self->state.impl->flush(); }))
+        return err;
       return caf::ok_atom::value;
     },
   };

@@ -300,6 +300,62 @@ TEST_CASE("a custom sink on sink_base gets every item and the final flush", "[si
   CHECK(csv->substr(csv->size() - 9) == "#flushed\n");
 }
 
+namespace {
+
+/// Throws on its second batch, like a sink whose disk filled up.
+class failing_sink : public sink_base {
+public:
+  void store(std::vector<record>&) override {
+    if (++batches_ == 2)
+      throw std::runtime_error("no space left on device");
+  }
+
+private:
+  int batches_ = 0;
+};
+
+} // namespace
+
+TEST_CASE("a sink that fails mid-crawl is reported with what it lost; the crawl stops or goes on "
+          "as told",
+          "[sinks][integration]") {
+  site::server_options sopts;
+  sopts.latency = 2ms; // a crawl long enough to be stopped in the middle
+  site::site_server server{{4, 60, 4, false, 0s, false}, sopts};
+  REQUIRE(server.listen() == "");
+  server.start();
+  auto truth = server.model().truth({}).size();
+  for (auto policy : {"stop", "continue"}) {
+    INFO(policy);
+    auto records = std::make_shared<std::vector<record>>();
+    crawl_report report;
+    {
+      config cfg;
+      quick(cfg);
+      cfg.crawl.scope.on_sink_failure = policy;
+      caf::actor_system sys{cfg};
+      crawl c{sys, cfg};
+      c.add_sink(sys.spawn(testing::memory_sink, records));
+      c.add_sink(spawn_sink(sys, std::make_unique<failing_sink>()));
+      auto r = c.run({front_page(server)});
+      REQUIRE(r);
+      report = *r;
+    }
+    REQUIRE(report.sink_failures.size() == 1);
+    auto& f = report.sink_failures[0];
+    CHECK(f.sink == 1);
+    CHECK(f.error.find("no space left on device") != std::string::npos);
+    CHECK(f.lost > 0);
+    if (std::string{policy} == "stop") {
+      CHECK(report.interrupted);
+      CHECK(records->size() < truth);
+    } else {
+      CHECK(!report.interrupted);
+      CHECK(records->size() == truth); // the working sink got everything
+    }
+  }
+}
+
 TEST_CASE("open_sink rejects bad specs with one line", "[sinks]") {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};

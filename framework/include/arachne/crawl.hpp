@@ -39,6 +39,14 @@ struct crawl_report {
   bool interrupted = false; // stopped before the frontier was empty
   std::vector<proxy_stats> proxies; // per proxy, in pool order; empty without proxies
 
+  /// A sink that failed during the crawl.
+  struct sink_failure {
+    std::size_t sink = 0; // its index, in the order sinks were added
+    std::string error;    // why
+    uint64_t lost = 0;    // records it did not acknowledge (it may have stored some)
+  };
+  std::vector<sink_failure> sink_failures;
+
   /// Records with a response per second.
   double pages_per_second() const;
 };

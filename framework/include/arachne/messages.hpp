@@ -129,13 +129,15 @@ struct frontier_stats {
   uint64_t batches_sent = 0;     // link batches sent to shards (itself included)
   uint64_t batches_received = 0; // link batches received
   bool idle = false;        // nothing queued, in flight or unacknowledged
+  std::vector<std::string> sink_errors; // per sink: why it failed, or empty
+  std::vector<uint64_t> sink_lost;      // per sink: records it did not acknowledge
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, frontier_stats& x) {
   return f(caf::meta::type_name("frontier_stats"), x.shard, x.hosts, x.seen, x.queued,
            x.in_flight, x.recorded, x.pages, x.failures, x.bytes, x.dropped, x.batches_sent,
-           x.batches_received, x.idle);
+           x.batches_received, x.idle, x.sink_errors, x.sink_lost);
 }
 
 // -- fetcher -------------------------------------------------------------------
