@@ -2,10 +2,12 @@
 # Tests the arachne command line as users see it: help, exit codes, one-line
 # errors, and 'arachne site' serving, logging and stopping on SIGTERM.
 # Usage: arachne_cli.sh PATH/TO/arachne PATH/TO/docs/configuration.md PATH/TO/example_hello
+#                      PATH/TO/example_custom_sink
 set -u
 bin=$1
 docs=$2
 hello=$3
+custom_sink=$4
 work=$(mktemp -d)
 site_pid=""
 cleanup() {
@@ -93,6 +95,15 @@ if [ -n "$port" ]; then
   (cd "$work" && timeout 120 "$hello" --per-host-delay=0 --deny=/calendar/ "http://127.0.1.1:$port/" >"$work/hello.txt")
   check "hello example emits an item per page" \
     [ "$(grep -c '"kind":"item"' "$work/pages.jsonl")" -eq "$(grep -c '"status":200' "$work/pages.jsonl")" ]
+  # Every built-in sink kind, on one crawl: SQLite and WARC agree with JSONL.
+  timeout 120 "$bin" crawl "http://127.0.1.1:$port/" --per-host-delay=0 --deny=/calendar/ \
+    --out=jsonl:"$work/all.jsonl.gz" --out=sqlite:"$work/all.db" --out=warc:"$work/all.warc.gz" --out=null >/dev/null
+  check "gzip JSONL has a line per record" [ "$(zcat "$work/all.jsonl.gz" | wc -l)" -eq "$(wc -l <"$work/truth-urls")" ]
+  check "WARC holds a response per fetched page" [ "$(zcat "$work/all.warc.gz" | grep -ac '^WARC-Type: response')" -eq "$(zcat "$work/all.jsonl.gz" | grep -c '"kind":"page"')" ]
+  (cd "$work" && timeout 120 "$custom_sink" --per-host-delay=0 --deny=/calendar/ "http://127.0.1.1:$port/" >"$work/custom.txt")
+  check "custom sink example writes a CSV row per product page" \
+    [ "$(($(wc -l <"$work/products.csv") - 1))" -eq "$(zcat "$work/all.warc.gz" | grep -ac 'class="price"')" ]
+  check "custom sink CSV rows carry name and price" grep -qE '^http://[^,]+,Product [0-9]+-[0-9]+,[0-9]+\.[0-9]+$' "$work/products.csv"
   check "crawl without a seed exits 2" [ "$(exit_code "$bin" crawl)" -eq 2 ]
   check "crawl with a bad --out exits 2" [ "$(exit_code "$bin" crawl http://x.test/ --out=csv:x)" -eq 2 ]
   check "crawl with a bad pattern exits 2" [ "$(exit_code "$bin" crawl http://127.0.1.1:$port/ --deny='(' --out=jsonl:/dev/null)" -eq 2 ]
