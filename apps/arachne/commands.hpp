@@ -25,6 +25,9 @@ int crawl_main(const std::vector<std::string>& args);
 /// `arachne fetch`: one request (or a benchmark) through a fetcher actor.
 int fetch_main(const std::vector<std::string>& args);
 
+/// `arachne sink-node`: sinks served to crawls elsewhere over CAF remoting.
+int sink_node_main(const std::vector<std::string>& args);
+
 /// `arachne site`: serves the demo site. Takes the arguments after "site".
 int site_main(const std::vector<std::string>& args);
 

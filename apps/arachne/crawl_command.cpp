@@ -11,6 +11,8 @@
 
 #include "caf/actor_system.hpp"
 #include "caf/send.hpp"
+#include "caf/io/middleman.hpp"
+#include "caf/io/remote_actor.hpp"
 
 #include "arachne/crawl.hpp"
 
@@ -72,6 +74,7 @@ int crawl_main(const std::vector<std::string>& args) {
   config cfg;
   std::vector<std::string> outs{"jsonl:crawl.jsonl"};
   uint64_t warc_max_size = default_warc_max_bytes;
+  std::vector<std::string> remote_sinks;
   bool progress = ::isatty(2) != 0;
   cfg.options()
     .section("crawl")
@@ -79,6 +82,8 @@ int crawl_main(const std::vector<std::string>& args) {
          "sinks: jsonl:PATH (.gz compresses, - is stdout), sqlite:PATH, warc:PATH.warc[.gz], "
          "null, stats; repeatable")
     .add_size("warc-max-size", warc_max_size, "a WARC file this large is closed and the next begun")
+    .add("sink-remote", remote_sinks,
+         "HOST:PORT of an 'arachne sink-node' that gets every record too; repeatable")
     .add("progress", progress, "show a progress line on standard error (default: if a terminal)");
   if (auto done = parse_command(cfg, args, "crawl",
                                 "usage: arachne crawl SEED... [--option=value ...]\n\n"
@@ -88,6 +93,12 @@ int crawl_main(const std::vector<std::string>& args) {
   if (cfg.positional.empty()) {
     std::cerr << "arachne crawl: expects at least one seed URL (see --help)\n";
     return usage_error;
+  }
+  // Remote sinks need CAF's network layer; heartbeats notice a dead peer.
+  if (!remote_sinks.empty()) {
+    cfg.load<caf::io::middleman>();
+    cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
+    cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(10)});
   }
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
@@ -106,6 +117,24 @@ int crawl_main(const std::vector<std::string>& args) {
       }
       sinks.push_back(*sink);
       c.add_sink(*sink);
+    }
+    for (auto& where : remote_sinks) {
+      auto colon = where.rfind(':');
+      char* end = nullptr;
+      auto port = colon == std::string::npos ? 0ul : std::strtoul(where.c_str() + colon + 1, &end, 10);
+      caf::expected<sink_actor> remote = caf::make_error(caf::sec::invalid_argument, "expects HOST:PORT");
+      if (colon != std::string::npos && colon > 0 && end && *end == '\0' && port > 0 && port < 65536)
+        remote = caf::io::remote_actor<sink_actor>(sys, where.substr(0, colon),
+                                                   static_cast<uint16_t>(port));
+      if (!remote) {
+        std::cerr << "arachne crawl: --sink-remote=" << where << ": " << sys.render(remote.error())
+                  << "\n";
+        for (auto& opened : sinks)
+          caf::anon_send_exit(opened, caf::exit_reason::user_shutdown);
+        return usage_error;
+      }
+      outs.push_back("remote:" + where); // names it in the report
+      c.add_sink(*remote);
     }
     auto last_print = std::chrono::steady_clock::now();
     c.on_progress(

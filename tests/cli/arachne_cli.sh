@@ -49,7 +49,7 @@ check "out-of-range value exits 2" [ "$(exit_code "$bin" site --port=70000)" -eq
 check "print-truth without port exits 2" [ "$(exit_code "$bin" site --print-truth)" -eq 2 ]
 
 # Every option of every command is documented in the options table.
-for cmd in "" site fetch crawl; do
+for cmd in "" site fetch crawl sink-node; do
   # shellcheck disable=SC2086
   "$bin" $cmd --help | grep -o -- '^  --[a-z0-9-]*' | sed 's/^  //' | sort -u >"$work/opts"
   while read -r opt; do
@@ -100,6 +100,21 @@ if [ -n "$port" ]; then
     --out=jsonl:"$work/all.jsonl.gz" --out=sqlite:"$work/all.db" --out=warc:"$work/all.warc.gz" --out=null >/dev/null
   check "gzip JSONL has a line per record" [ "$(zcat "$work/all.jsonl.gz" | wc -l)" -eq "$(wc -l <"$work/truth-urls")" ]
   check "WARC holds a response per fetched page" [ "$(zcat "$work/all.warc.gz" | grep -ac '^WARC-Type: response')" -eq "$(zcat "$work/all.jsonl.gz" | grep -c '"kind":"page"')" ]
+  # A sink in another process (CAF remoting) gets every record of a crawl.
+  "$bin" sink-node --listen=127.0.0.1:0 --out=jsonl:"$work/remote.jsonl" >"$work/node.out" 2>&1 &
+  node_pid=$!
+  for _ in $(seq 1 100); do grep -q "^listening on" "$work/node.out" && break; sleep 0.1; done
+  node_port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$work/node.out")
+  check "sink-node reports where it listens" [ -n "$node_port" ]
+  timeout 120 "$bin" crawl "http://127.0.1.1:$port/" --per-host-delay=0 --deny=/calendar/ \
+    --out=jsonl:"$work/local.jsonl" --sink-remote=127.0.0.1:"$node_port" >/dev/null
+  check "crawl with a remote sink exits 0" [ $? -eq 0 ]
+  kill -TERM "$node_pid"; wait "$node_pid"
+  check "sink-node stops on SIGTERM with 0" [ $? -eq 0 ]
+  check "the remote sink got exactly the local sink's records" \
+    cmp -s <(sort "$work/local.jsonl") <(sort "$work/remote.jsonl")
+  check "the remote sink got every record" [ "$(wc -l <"$work/remote.jsonl")" -eq "$(wc -l <"$work/truth-urls")" ]
+  check "an unreachable remote sink exits 2" [ "$(exit_code "$bin" crawl http://x.test/ --out=null --sink-remote=127.0.0.1:9)" -eq 2 ]
   (cd "$work" && timeout 120 "$custom_sink" --per-host-delay=0 --deny=/calendar/ "http://127.0.1.1:$port/" >"$work/custom.txt")
   check "custom sink example writes a CSV row per product page" \
     [ "$(($(wc -l <"$work/products.csv") - 1))" -eq "$(zcat "$work/all.warc.gz" | grep -ac 'class="price"')" ]
