@@ -34,8 +34,6 @@ CREATE INDEX IF NOT EXISTS failures_url ON failures (url);
 CREATE INDEX IF NOT EXISTS failures_host ON failures (host);
 CREATE INDEX IF NOT EXISTS failures_error ON failures (error);
 CREATE INDEX IF NOT EXISTS items_url ON items (url);
-CREATE INDEX IF NOT EXISTS links_from ON links (from_url);
-CREATE INDEX IF NOT EXISTS links_to ON links (to_url);
 )sql";
 
 class statement {

@@ -184,7 +184,7 @@ struct warc_sink::impl {
 
   static std::string compress(const std::string& data) {
     z_stream z{};
-    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
       throw std::runtime_error("zlib: cannot start a gzip member");
     std::string out(deflateBound(&z, data.size()) + 32, '\0');
     z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));

@@ -100,6 +100,18 @@ if [ -n "$port" ]; then
     --out=jsonl:"$work/all.jsonl.gz" --out=sqlite:"$work/all.db" --out=warc:"$work/all.warc.gz" --out=null >/dev/null
   check "gzip JSONL has a line per record" [ "$(zcat "$work/all.jsonl.gz" | wc -l)" -eq "$(wc -l <"$work/truth-urls")" ]
   check "WARC holds a response per fetched page" [ "$(zcat "$work/all.warc.gz" | grep -ac '^WARC-Type: response')" -eq "$(zcat "$work/all.jsonl.gz" | grep -c '"kind":"page"')" ]
+  # Ctrl-C: in-flight requests finish, every sink is flushed, exit code 130.
+  "$bin" crawl "http://127.0.1.1:$port/" --per-host-delay=300ms --deny=/calendar/ \
+    --out=jsonl:"$work/int.jsonl" --out=sqlite:"$work/int.db" >"$work/int.txt" 2>/dev/null &
+  crawl_pid=$!
+  sleep 1.5
+  kill -INT "$crawl_pid"; wait "$crawl_pid"
+  check "SIGINT exits 130" [ $? -eq 130 ]
+  check "SIGINT still prints the report" grep -q "^crawl interrupted after" "$work/int.txt"
+  check "SIGINT leaves whole JSON lines" [ "$(grep -vc '^{.*}$' "$work/int.jsonl")" -eq 0 ]
+  check "SIGINT flushed the sinks alike" \
+    [ "$(sqlite3 "$work/int.db" 'SELECT (SELECT count(*) FROM pages) + (SELECT count(*) FROM failures)')" -eq "$(wc -l <"$work/int.jsonl")" ]
+  check "SIGINT stopped a crawl in the middle" [ "$(wc -l <"$work/int.jsonl")" -lt "$(wc -l <"$work/truth-urls")" ]
   # A sink in another process (CAF remoting) gets every record of a crawl.
   "$bin" sink-node --listen=127.0.0.1:0 --out=jsonl:"$work/remote.jsonl" >"$work/node.out" 2>&1 &
   node_pid=$!
