@@ -24,6 +24,7 @@
 #include "support/bad_server.hpp"
 #include "support/memory_sink.hpp"
 #include "support/process.hpp"
+#include "support/temp_dir.hpp"
 #include "support/test_proxy.hpp"
 #include "tls_material.hpp"
 
@@ -33,26 +34,11 @@ using testing::bad_server;
 using testing::child_process;
 using testing::test_proxy;
 using testing::test_proxy_options;
+using testing::temp_dir;
 
 namespace {
 
 namespace fs = std::filesystem;
-
-/// A directory for one test's files, removed at the end.
-struct temp_dir {
-  fs::path path;
-  explicit temp_dir(const std::string& name) {
-    path = fs::temp_directory_path() / ("arachne-" + name + "-" + std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-    // tinyproxy started as root drops to nobody and must still write its log.
-    fs::permissions(path, fs::perms::all);
-  }
-  ~temp_dir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
 
 std::string slurp(const fs::path& p) {
   std::ifstream in{p};
@@ -127,6 +113,32 @@ struct microsocks {
   std::string url(const std::string& scheme, const std::string& password_in_url) const {
     auto creds = user.empty() ? std::string{} : user + ":" + password_in_url + "@";
     return scheme + "://" + creds + "127.0.0.1:" + std::to_string(port);
+  }
+};
+
+http_options quick_options();
+
+/// An HTTP and an HTTPS test server on 127.0.0.1, and a client trusting the
+/// HTTPS one's CA (written to `dir`).
+struct targets {
+  site::tls_material tls;
+  bad_server plain;
+  bad_server secure;
+  std::unique_ptr<http_client> client;
+
+  explicit targets(const fs::path& dir)
+    : tls(site::make_tls_material(loopback_tls())), secure(tls) {
+    auto ca = (dir / "ca.pem").string();
+    std::ofstream{ca} << tls.ca_pem;
+    auto opts = quick_options();
+    opts.ca_file = ca;
+    client = std::move(*http_client::make(opts));
+  }
+
+  static site::tls_request loopback_tls() {
+    site::tls_request req;
+    req.ip_names = {"127.0.0.1"};
+    return req;
   }
 };
 
@@ -261,16 +273,8 @@ TEST_CASE("the HTTP client reaches HTTP and HTTPS targets through tinyproxy, mic
           "https:// proxy, with and without credentials",
           "[proxy][integration]") {
   temp_dir dir{"proxy-kinds"};
-  site::tls_request tls_req;
-  tls_req.ip_names = {"127.0.0.1"};
-  auto tls = site::make_tls_material(tls_req);
-  bad_server plain;
-  bad_server secure{tls};
-  auto ca = (dir.path / "ca.pem").string();
-  std::ofstream{ca} << tls.ca_pem;
-  auto opts = quick_options();
-  opts.ca_file = ca;
-  auto client = std::move(*http_client::make(opts));
+  targets t{dir.path};
+  auto& [tls, plain, secure, client] = t;
 
   tinyproxy open_tp{dir.path, "tp-open"};
   tinyproxy auth_tp{dir.path, "tp-auth", "alice", "wonderland"};
@@ -339,16 +343,8 @@ TEST_CASE("the HTTP client reaches HTTP and HTTPS targets through tinyproxy, mic
 TEST_CASE("wrong or missing proxy credentials fail as proxy_auth_failed, never echoing them",
           "[proxy][integration]") {
   temp_dir dir{"proxy-auth"};
-  site::tls_request tls_req;
-  tls_req.ip_names = {"127.0.0.1"};
-  auto tls = site::make_tls_material(tls_req);
-  bad_server plain;
-  bad_server secure{tls};
-  auto ca = (dir.path / "ca.pem").string();
-  std::ofstream{ca} << tls.ca_pem;
-  auto opts = quick_options();
-  opts.ca_file = ca;
-  auto client = std::move(*http_client::make(opts));
+  targets t{dir.path};
+  auto& [tls, plain, secure, client] = t;
   tinyproxy tp{dir.path, "tp", "alice", "wonderland"};
   microsocks ms{dir.path, "ms", "bob", "right"};
   test_proxy_options po;

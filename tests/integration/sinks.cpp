@@ -25,26 +25,15 @@
 #include "sinks/sinks.hpp"
 #include "sinks/warc_sink.hpp"
 #include "support/memory_sink.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace arachne;
 using namespace std::chrono_literals;
+using testing::temp_dir;
 
 namespace {
 
 namespace fs = std::filesystem;
-
-struct temp_dir {
-  fs::path path;
-  explicit temp_dir(const std::string& name) {
-    path = fs::temp_directory_path() / ("arachne-" + name + "-" + std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
 
 void quick(config& cfg) {
   cfg.crawl.threads = 2;
@@ -95,6 +84,15 @@ std::vector<std::string> read_lines(const std::string& path) {
   return out;
 }
 
+/// Follows every link and emits the name and price of product pages.
+void follow_and_emit_products(const page& p, context& ctx) {
+  for (auto& url : extract_links(p))
+    ctx.follow(url);
+  auto name = xpath_string(p, "//h2[@class='name']");
+  if (!name.empty())
+    ctx.emit({p.url(), {{"name", name}, {"price", xpath_string(p, "//span[@class='price']")}}});
+}
+
 int64_t millis(caf::timespan t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t).count();
 }
@@ -131,13 +129,7 @@ TEST_CASE("the SQLite sink holds exactly the records the JSONL sink holds, reada
     quick(cfg);
     caf::actor_system sys{cfg};
     crawl c{sys, cfg};
-    c.on_page([](const page& p, context& ctx) {
-      for (auto& url : extract_links(p))
-        ctx.follow(url);
-      auto name = xpath_string(p, "//h2[@class='name']");
-      if (!name.empty())
-        ctx.emit({p.url(), {{"name", name}, {"price", xpath_string(p, "//span[@class='price']")}}});
-    });
+    c.on_page(follow_and_emit_products);
     c.add_sink(*open_sink(sys, "jsonl:" + jsonl));
     c.add_sink(*open_sink(sys, "sqlite:" + db));
     c.add_sink(sys.spawn(testing::memory_sink, records));
@@ -280,13 +272,9 @@ TEST_CASE("a custom sink on sink_base gets every item and the final flush", "[si
     crawl c{sys, cfg};
     std::atomic<uint64_t> n{0};
     c.on_page([&n](const page& p, context& ctx) {
-      for (auto& url : extract_links(p))
-        ctx.follow(url);
-      auto name = xpath_string(p, "//h2[@class='name']");
-      if (!name.empty()) {
+      if (!xpath_string(p, "//h2[@class='name']").empty())
         ++n;
-        ctx.emit({p.url(), {{"name", name}, {"price", xpath_string(p, "//span[@class='price']")}}});
-      }
+      follow_and_emit_products(p, ctx);
     });
     c.add_sink(spawn_sink(sys, std::make_unique<csv_sink>(csv)));
     auto report = c.run({front_page(server)});

@@ -11,7 +11,12 @@ void caf_main(caf::actor_system& sys, const arachne::config& cfg) {
       ctx.follow(url);
     ctx.emit({p.url(), {{"title", arachne::xpath_string(p, "//title")}}});
   });
-  c.add_sink(*arachne::open_sink(sys, "jsonl:pages.jsonl"));
+  auto sink = arachne::open_sink(sys, "jsonl:pages.jsonl");
+  if (!sink) {
+    std::cerr << sys.render(sink.error()) << "\n";
+    return;
+  }
+  c.add_sink(*sink);
   if (auto report = c.run(cfg.positional))
     std::cout << report->tally.pages << " pages, " << report->tally.items << " items\n";
 }
