@@ -36,6 +36,8 @@ struct crawl::impl {
   settings cfg;
   std::shared_ptr<const page_handler> handler;
   std::vector<sink_actor> sinks;
+  std::vector<std::function<caf::expected<sink_actor>()>> reopen; // per sink; empty if none
+  caf::error sink_open_failed;
   std::function<void(const crawl_progress&)> progress;
   caf::timespan progress_every{std::chrono::seconds(1)};
   std::atomic<bool> stop_requested{false};
@@ -52,6 +54,17 @@ void crawl::on_page(page_handler handler) {
 
 void crawl::add_sink(sink_actor sink) {
   impl_->sinks.push_back(std::move(sink));
+  impl_->reopen.emplace_back();
+}
+
+void crawl::add_sink(std::function<caf::expected<sink_actor>()> open) {
+  auto sink = open();
+  if (!sink) {
+    impl_->sink_open_failed = std::move(sink.error());
+    return;
+  }
+  impl_->sinks.push_back(std::move(*sink));
+  impl_->reopen.push_back(std::move(open));
 }
 
 void crawl::on_progress(std::function<void(const crawl_progress&)> f, caf::timespan every) {
@@ -83,25 +96,29 @@ std::vector<proxy_stats> proxy_stats_of(caf::scoped_actor& self, const proxy_man
   return out;
 }
 
-/// Sums the shards' view of failed sinks into `report.sink_failures`.
-void collect_sink_failures(const std::vector<frontier_stats>& stats, crawl_report& report) {
-  std::vector<crawl_report::sink_failure> out;
+/// The first error the shards report for sink `i`, or empty.
+std::string sink_error(const std::vector<frontier_stats>& stats, std::size_t i) {
   for (auto& st : stats)
-    for (std::size_t i = 0; i < st.sink_errors.size(); ++i) {
-      auto lost = i < st.sink_lost.size() ? st.sink_lost[i] : 0;
-      if (st.sink_errors[i].empty() && lost == 0)
-        continue;
-      auto j = std::find_if(out.begin(), out.end(), [&](auto& f) { return f.sink == i; });
-      if (j == out.end()) {
-        out.push_back({i, st.sink_errors[i], 0});
-        j = out.end() - 1;
-      }
-      if (j->error.empty())
-        j->error = st.sink_errors[i];
-      j->lost += lost;
-    }
-  if (!out.empty())
-    report.sink_failures = std::move(out);
+    if (i < st.sink_errors.size() && !st.sink_errors[i].empty())
+      return st.sink_errors[i];
+  return {};
+}
+
+/// Records lost to sink `i` over all shards.
+uint64_t sink_lost(const std::vector<frontier_stats>& stats, std::size_t i) {
+  uint64_t n = 0;
+  for (auto& st : stats)
+    if (i < st.sink_lost.size())
+      n += st.sink_lost[i];
+  return n;
+}
+
+crawl_report::sink_failure& failure_of(crawl_report& report, std::size_t i) {
+  for (auto& f : report.sink_failures)
+    if (f.sink == i)
+      return f;
+  report.sink_failures.push_back({i, {}, 0, 0, false});
+  return report.sink_failures.back();
 }
 
 } // namespace
@@ -127,8 +144,16 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
   caf::scoped_actor self{sys};
   // Sinks: the user's, plus the one that tallies for the report.
   auto tally_sink = sys.spawn(stats_sink);
+  if (d.sink_open_failed) {
+    caf::anon_send_exit(tally_sink, caf::exit_reason::user_shutdown);
+    (*client)->stop();
+    return caf::make_error(caf::sec::runtime_error,
+                           "a sink failed to open: " + sys.render(d.sink_open_failed));
+  }
   auto sinks = d.sinks;
   sinks.push_back(caf::actor_cast<sink_actor>(tally_sink));
+  auto reopen = d.reopen;
+  reopen.emplace_back();
   crawl_info info;
   info.seeds = seeds;
   info.user_agent = d.cfg.http.user_agent;
@@ -187,6 +212,8 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
   fcfg.user_agent = d.cfg.http.user_agent;
   fcfg.max_redirects = d.cfg.http.max_redirects;
   fcfg.needs = needs;
+  auto restart = d.cfg.scope.on_sink_failure == "restart";
+  fcfg.hold_for_restart = restart;
   std::vector<frontier_actor> shards;
   for (std::size_t i = 0; i < shard_count; ++i) {
     auto s = sys.spawn(frontier, fcfg, static_cast<uint32_t>(i), partition, fetchers, parsers, sinks);
@@ -226,6 +253,7 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
   // of batches sent and received agree, twice in a row with nothing changed.
   crawl_report report;
   bool stop_sent = false;
+  std::vector<bool> given_up(sinks.size(), false);
   std::vector<frontier_stats> last;
   auto next_progress = std::chrono::steady_clock::now() + d.progress_every;
   uint64_t seen = 0;
@@ -267,10 +295,40 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
       idle = idle && st.idle;
     }
     seen = p.seen;
-    // A failed sink: recorded for the report; by default the crawl stops.
-    collect_sink_failures(now, report);
-    if (!report.sink_failures.empty() && d.cfg.scope.on_sink_failure == "stop")
-      d.stop_requested = true;
+    // A failed sink: restarted if asked and possible, else the crawl stops
+    // (or goes on without it); the report says which and what it lost.
+    for (std::size_t i = 0; i < sinks.size(); ++i) {
+      auto err = sink_error(now, i);
+      if (err.empty() || given_up[i])
+        continue;
+      auto& f = failure_of(report, i);
+      f.error = err;
+      if (restart && reopen[i] && f.restarts < 3) {
+        ++f.restarts;
+        auto fresh = reopen[i]();
+        caf::error open_err;
+        if (fresh)
+          self->request(*fresh, std::chrono::seconds(30), open_atom::value, info)
+            .receive([](const sink_needs&) {}, [&](caf::error& e) { open_err = std::move(e); });
+        if (fresh && !open_err) {
+          sinks[i] = *fresh;
+          for (auto& s : shards)
+            self->send(caf::actor_cast<frontier_impl>(s), caf::put_atom::value,
+                       static_cast<uint32_t>(i), *fresh);
+          continue;
+        }
+        f.error += "; restart failed: " + sys.render(fresh ? open_err : fresh.error());
+      }
+      if (restart || d.cfg.scope.on_sink_failure == "stop")
+        d.stop_requested = true;
+      if (restart) {
+        // No restart after all: the shards stop holding records for it.
+        given_up[i] = true;
+        for (auto& s : shards)
+          self->send(caf::actor_cast<frontier_impl>(s), caf::put_atom::value,
+                     static_cast<uint32_t>(i), sink_actor{});
+      }
+    }
     dropped = 0;
     for (auto& st : now)
       dropped += st.dropped;
@@ -299,36 +357,42 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     }
     self->receive(caf::after(std::chrono::milliseconds(20)) >> [] {});
   }
+  // What each sink lost, batches that failed after the last poll included.
+  std::vector<frontier_stats> final_stats;
+  for (auto& s : shards)
+    self->request(s, std::chrono::seconds(30), stats_atom::value)
+      .receive([&](frontier_stats& st) { final_stats.push_back(std::move(st)); },
+               [](caf::error&) {});
+  std::vector<bool> failed_now(sinks.size(), false);
+  for (std::size_t i = 0; i < sinks.size(); ++i) {
+    auto err = sink_error(final_stats, i);
+    auto lost = sink_lost(final_stats, i);
+    if (err.empty() && lost == 0 && std::none_of(report.sink_failures.begin(),
+                                                 report.sink_failures.end(),
+                                                 [i](auto& f) { return f.sink == i; }))
+      continue;
+    auto& f = failure_of(report, i);
+    if (!err.empty())
+      f.error = err;
+    f.lost = lost;
+    failed_now[i] = !err.empty();
+    f.working = !failed_now[i] && lost == 0;
+  }
   // Everything is recorded: make it durable (failed sinks aside), then take the tally.
   for (std::size_t i = 0; i < sinks.size(); ++i) {
-    auto failed = std::any_of(report.sink_failures.begin(), report.sink_failures.end(),
-                              [i](auto& f) { return f.sink == i && !f.error.empty(); });
-    if (failed)
+    if (failed_now[i])
       continue;
     self->request(sinks[i], std::chrono::seconds(60), caf::flush_atom::value)
       .receive([](caf::ok_atom) {},
                [&](caf::error& err) {
                  // Not durable: as much a failure as a crash.
-                 report.sink_failures.push_back({i, "flush failed: " + sys.render(err), 0});
+                 auto& f = failure_of(report, i);
+                 f.error = "flush failed: " + sys.render(err);
+                 f.working = false;
                });
   }
   self->request(tally_sink, std::chrono::seconds(30), caf::get_atom::value)
     .receive([&](crawl_tally& t) { report.tally = std::move(t); }, [](caf::error&) {});
-  // Batches that failed after the last poll count too.
-  {
-    std::vector<frontier_stats> final_stats;
-    for (auto& s : shards)
-      self->request(s, std::chrono::seconds(30), stats_atom::value)
-        .receive([&](frontier_stats& st) { final_stats.push_back(std::move(st)); },
-                 [](caf::error&) {});
-    auto flush_failures = std::move(report.sink_failures);
-    report.sink_failures.clear();
-    collect_sink_failures(final_stats, report);
-    for (auto& f : flush_failures)
-      if (std::none_of(report.sink_failures.begin(), report.sink_failures.end(),
-                       [&](auto& g) { return g.sink == f.sink; }))
-        report.sink_failures.push_back(std::move(f));
-  }
   if (proxies) {
     report.proxies = proxy_stats_of(self, proxies);
     if (!d.cfg.proxies.report_path.empty()) {

@@ -101,6 +101,7 @@ std::string origin_of(std::string_view u) {
 void flush_records(pointer self);
 void schedule_tick(pointer self);
 void feed_starved(pointer self);
+void send_batch(pointer self, std::size_t i, std::shared_ptr<const record_batch> batch);
 
 void add_record(pointer self, record r) {
   auto& st = self->state;
@@ -168,43 +169,62 @@ void flush_records(pointer self) {
       st.pending_records.clear();
       return;
     }
-    for (std::size_t i = 0; i < st.unacked.size(); ++i)
-      if (st.sink_errors[i].empty() && st.unacked[i] >= st.cfg.sink_credit)
+    for (std::size_t i = 0; i < st.unacked.size(); ++i) {
+      if (st.sink_errors[i].empty() && st.unacked[i].size() >= st.cfg.sink_credit)
         return;
-    record_batch batch;
-    batch.seq = ++st.record_seq;
+      // A failed sink about to be restarted: everything waits for it.
+      if (!st.sink_errors[i].empty() && st.cfg.hold_for_restart && !st.sink_given_up[i])
+        return;
+    }
+    auto batch = std::make_shared<record_batch>();
+    batch->seq = ++st.record_seq;
     auto n = std::min(st.pending_records.size(), st.cfg.record_batch);
-    batch.records.assign(std::make_move_iterator(st.pending_records.begin()),
-                         std::make_move_iterator(st.pending_records.begin() + static_cast<std::ptrdiff_t>(n)));
+    batch->records.assign(std::make_move_iterator(st.pending_records.begin()),
+                          std::make_move_iterator(st.pending_records.begin() + static_cast<std::ptrdiff_t>(n)));
     st.pending_records.erase(st.pending_records.begin(),
                              st.pending_records.begin() + static_cast<std::ptrdiff_t>(n));
     for (std::size_t i = 0; i < st.sinks.size(); ++i) {
       // A failed sink gets nothing more; what it misses is counted.
       if (!st.sink_errors[i].empty()) {
-        st.sink_lost[i] += n;
+        st.sink_skipped[i] += n;
         continue;
       }
-      ++st.unacked[i];
-      self->request(st.sinks[i], caf::infinite, batch)
-        .then(
-          [=](const ack&) {
-            --self->state.unacked[i];
-            flush_records(self);
-            feed_starved(self);
-          },
-          [=](caf::error& err) {
-            // The sink failed (crashed, or refused the batch): the batch is
-            // lost to it, and so is everything after; the crawl reports it
-            // (and stops, unless told to go on without the sink).
-            auto& s = self->state;
-            if (s.sink_errors[i].empty())
-              s.sink_errors[i] = self->system().render(err);
-            s.sink_lost[i] += n;
-            --s.unacked[i];
-            flush_records(self);
-          });
+      send_batch(self, i, batch);
     }
   }
+}
+
+// Sends one batch to sink `i` and keeps it until the sink acknowledges it.
+void send_batch(pointer self, std::size_t i, std::shared_ptr<const record_batch> batch) {
+  auto& st = self->state;
+  st.unacked[i].emplace(batch->seq, batch);
+  auto seq = batch->seq;
+  auto sink = st.sinks[i];
+  self->request(sink, caf::infinite, *batch)
+    .then(
+      [=](const ack&) {
+        auto& s = self->state;
+        if (s.sinks[i] == sink)
+          s.unacked[i].erase(seq);
+        flush_records(self);
+        feed_starved(self);
+      },
+      [=](caf::error& err) {
+        // The sink failed (crashed, or refused the batch): the batch stays
+        // unacknowledged, nothing more goes to it, and the crawl decides
+        // (stop, go on without it, or restart it and send the batch again).
+        auto& s = self->state;
+        if (s.sinks[i] != sink)
+          return; // an answer from a sink that has been replaced
+        if (s.sink_errors[i].empty())
+          s.sink_errors[i] = self->system().render(err);
+        if (!s.cfg.hold_for_restart || s.sink_given_up[i]) {
+          s.sink_skipped[i] += s.unacked[i].at(seq)->records.size();
+          s.unacked[i].erase(seq);
+        }
+        flush_records(self);
+        feed_starved(self);
+      });
 }
 
 // -- links ---------------------------------------------------------------------
@@ -612,9 +632,15 @@ frontier_stats stats_of(frontier_state& st) {
   s.dropped = st.dropped;
   s.batches_sent = st.batches_sent;
   s.batches_received = st.batches_received;
-  bool unacked = std::any_of(st.unacked.begin(), st.unacked.end(), [](auto n) { return n > 0; });
+  bool unacked = std::any_of(st.unacked.begin(), st.unacked.end(),
+                             [](auto& m) { return !m.empty(); });
   s.sink_errors = st.sink_errors;
-  s.sink_lost = st.sink_lost;
+  // Lost to a sink: what it missed since it failed and what it never acked.
+  s.sink_lost = st.sink_skipped;
+  for (std::size_t i = 0; i < st.unacked.size(); ++i)
+    if (!st.sink_errors[i].empty())
+      for (auto& [seq, b] : st.unacked[i])
+        s.sink_lost[i] += b->records.size();
   bool outgoing = std::any_of(st.outbox.begin(), st.outbox.end(),
                               [](auto& b) { return !b.links.empty(); });
   s.idle = (st.queued == 0 || st.stopping) && st.in_flight == 0 && st.acquiring == 0
@@ -649,9 +675,10 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
   st.fetchers = std::move(fetchers);
   st.parsers = std::move(parsers);
   st.sinks = std::move(sinks);
-  st.unacked.assign(st.sinks.size(), 0);
+  st.unacked.assign(st.sinks.size(), {});
   st.sink_errors.assign(st.sinks.size(), std::string{});
-  st.sink_lost.assign(st.sinks.size(), 0);
+  st.sink_skipped.assign(st.sinks.size(), 0);
+  st.sink_given_up.assign(st.sinks.size(), false);
   st.rng.seed(static_cast<std::minstd_rand::result_type>((st.cfg.seed + index) % 2147483646 + 1));
   for (auto& re : st.cfg.scope.allow)
     st.allow.emplace_back(re, std::regex::ECMAScript | std::regex::optimize);
@@ -670,6 +697,32 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
     },
     [=](caf::put_atom, const cluster_view&) {
       // Re-partitioning across nodes arrives with distributed crawls.
+    },
+    [=](caf::put_atom, uint32_t i, sink_actor& sink) {
+      // The restarted sink gets what the failed one did not acknowledge, in order.
+      auto& s = self->state;
+      if (i >= s.sinks.size())
+        return;
+      if (!sink) {
+        // No restart after all: what it held is lost to it; the rest moves on.
+        s.sink_given_up[i] = true;
+        if (s.sink_errors[i].empty())
+          s.sink_errors[i] = "given up";
+        for (auto& [seq, batch] : s.unacked[i])
+          s.sink_skipped[i] += batch->records.size();
+        s.unacked[i].clear();
+        flush_records(self);
+        feed_starved(self);
+        return;
+      }
+      s.sinks[i] = std::move(sink);
+      s.sink_errors[i].clear();
+      auto held = std::move(s.unacked[i]);
+      s.unacked[i].clear();
+      for (auto& [seq, batch] : held)
+        send_batch(self, i, batch);
+      flush_records(self);
+      feed_starved(self);
     },
     [=](caf::put_atom, std::vector<frontier_actor>& peers) {
       self->state.peers = std::move(peers);

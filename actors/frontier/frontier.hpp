@@ -2,6 +2,8 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
+#include <memory>
 #include <random>
 #include <regex>
 #include <string>
@@ -34,6 +36,7 @@ using flush_tick_atom = caf::atom_constant<caf::atom("flushtick")>;
 /// it is told about once every shard exists.
 using frontier_impl = frontier_actor::extend<
   caf::reacts_to<caf::put_atom, std::vector<frontier_actor>>,
+  caf::reacts_to<caf::put_atom, uint32_t, sink_actor>, // a failed sink, restarted
   caf::reacts_to<retry_atom, crawl_request>,
   caf::reacts_to<robots_retry_atom, std::string>,
   caf::reacts_to<flush_tick_atom>>;
@@ -51,6 +54,7 @@ struct frontier_config {
   std::size_t link_batch = 256;      // links per batch to another shard
   uint64_t seed = 1;                 // jitter
   sink_needs needs;                  // what records carry for the sinks
+  bool hold_for_restart = false;     // a failed sink will be restarted: keep its records
 };
 
 /// One site's (scheme://host:port) queue and robots.txt state inside its
@@ -110,9 +114,12 @@ struct frontier_state {
   bool feeding_starved = false;
   std::vector<link_batch> outbox;          // per peer
   std::vector<record> pending_records;
-  std::vector<std::size_t> unacked;        // per sink
+  /// Per sink: the batches it has not acknowledged (at most the credit), kept
+  /// to be sent again if the sink fails and is restarted.
+  std::vector<std::map<uint64_t, std::shared_ptr<const record_batch>>> unacked;
   std::vector<std::string> sink_errors;    // per sink: why it failed; empty while it works
-  std::vector<uint64_t> sink_lost;         // per sink: records it never acknowledged
+  std::vector<uint64_t> sink_skipped;      // per sink: records not sent since it failed
+  std::vector<bool> sink_given_up;         // per sink: failed for good (no restart coming)
   uint64_t next_fetch_id = 0;
   std::size_t next_fetcher = 0;
   std::size_t next_parser = 0;

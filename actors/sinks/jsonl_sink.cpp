@@ -25,13 +25,13 @@ std::runtime_error io_error(const std::string& what, const std::string& path) {
 
 } // namespace
 
-jsonl_sink::jsonl_sink(std::string path) : path_(std::move(path)) {
+jsonl_sink::jsonl_sink(std::string path, bool append) : path_(std::move(path)) {
   if (path_ == "-") {
     file_ = stdout;
     return;
   }
   if (ends_with(path_, ".gz")) {
-    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC) | O_CLOEXEC, 0644);
     if (fd_ < 0)
       throw io_error("cannot open", path_);
     gz_ = gzdopen(::dup(fd_), "wb6");
@@ -39,7 +39,7 @@ jsonl_sink::jsonl_sink(std::string path) : path_(std::move(path)) {
       throw io_error("cannot start gzip on", path_);
     return;
   }
-  file_ = std::fopen(path_.c_str(), "w");
+  file_ = std::fopen(path_.c_str(), append ? "a" : "w");
   if (file_ == nullptr)
     throw io_error("cannot open", path_);
 }

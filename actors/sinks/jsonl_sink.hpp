@@ -12,10 +12,12 @@ namespace arachne {
 /// Writes every record as one JSON object per line (see `to_json(record)`)
 /// to `path`, created or truncated; "-" is standard output. A path ending in
 /// `.gz` is written gzip-compressed (a flush ends a gzip block, so what is
-/// flushed is readable by `zcat`). Throws if the file cannot be opened.
+/// flushed is readable by `zcat`). With `append`, lines are added to an
+/// existing file (a gzip file gets a new member). Throws if the file cannot be
+/// opened.
 class jsonl_sink : public sink_base {
 public:
-  explicit jsonl_sink(std::string path);
+  explicit jsonl_sink(std::string path, bool append = false);
   ~jsonl_sink() override;
 
   void store(std::vector<record>& records) override;

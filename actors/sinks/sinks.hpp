@@ -17,7 +17,10 @@ constexpr uint64_t default_warc_max_bytes = uint64_t{1} << 30;
 /// gzip, `-` for standard output), `sqlite:PATH`, `warc:PATH` (`.warc` or
 /// `.warc.gz`, rotated at `warc_max_bytes`), `null` or `stats` (count only).
 /// Fails with a one-line message for a bad spec or a file it cannot create.
+/// With `append`, files are added to instead of replaced (a sink opened again
+/// after a failure).
 caf::expected<sink_actor> open_sink(caf::actor_system& sys, const std::string& spec,
-                                    uint64_t warc_max_bytes = default_warc_max_bytes);
+                                    uint64_t warc_max_bytes = default_warc_max_bytes,
+                                    bool append = false);
 
 } // namespace arachne

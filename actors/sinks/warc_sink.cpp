@@ -1,5 +1,6 @@
 #include "sinks/warc_sink.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -106,6 +107,8 @@ struct warc_sink::impl {
   std::string path;
   uint64_t max_bytes = 0;
   bool gzip = false;
+  bool append = false;
+  std::size_t serial = 0; // of the last rotated file
   std::FILE* file = nullptr;
   uint64_t written = 0; // bytes in the current file
   std::vector<std::string> files;
@@ -129,16 +132,21 @@ struct warc_sink::impl {
     return buf;
   }
 
-  std::string next_name() const {
+  std::string next_name() {
     if (files.empty())
       return path;
-    char serial[16];
-    std::snprintf(serial, sizeof serial, "-%05zu", files.size());
     auto ext = gzip ? std::string{".warc.gz"} : std::string{".warc"};
     auto stem = path.size() > ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0
                   ? path.substr(0, path.size() - ext.size())
                   : path;
-    return stem + serial + ext;
+    // Appending (a sink opened again): never replace a file an earlier one wrote.
+    for (;;) {
+      char buf[16];
+      std::snprintf(buf, sizeof buf, "-%05zu", ++serial);
+      auto name = stem + buf + ext;
+      if (!append || ::access(name.c_str(), F_OK) != 0)
+        return name;
+    }
   }
 
   void open_next() {
@@ -147,11 +155,12 @@ struct warc_sink::impl {
       std::fclose(file);
     }
     auto name = next_name();
-    file = std::fopen(name.c_str(), "wb");
+    file = std::fopen(name.c_str(), append && files.empty() ? "ab" : "wb");
     if (file == nullptr)
       throw std::runtime_error("cannot write WARC file '" + name + "': " + std::strerror(errno));
     files.push_back(name);
-    written = 0;
+    std::fseek(file, 0, SEEK_END);
+    written = static_cast<uint64_t>(std::max(0L, std::ftell(file)));
     auto slash = name.rfind('/');
     std::string fields = "software: Arachne/0.1\r\nformat: WARC File Format 1.1\r\n"
                          "conformsTo: http://iipc.github.io/warc-specifications/specifications/"
@@ -205,8 +214,10 @@ struct warc_sink::impl {
   }
 };
 
-warc_sink::warc_sink(std::string path, uint64_t max_bytes) : impl_(std::make_unique<impl>()) {
+warc_sink::warc_sink(std::string path, uint64_t max_bytes, bool append)
+  : impl_(std::make_unique<impl>()) {
   auto& d = *impl_;
+  d.append = append;
   d.path = std::move(path);
   d.max_bytes = max_bytes;
   d.gzip = d.path.size() > 3 && d.path.compare(d.path.size() - 3, 3, ".gz") == 0;

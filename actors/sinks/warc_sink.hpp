@@ -21,7 +21,8 @@ namespace arachne {
 /// Failures and items are not fetched pages; other sinks keep them.
 class warc_sink : public sink_base {
 public:
-  warc_sink(std::string path, uint64_t max_bytes);
+  /// With `append`, records are added to the file(s) instead of replacing them.
+  warc_sink(std::string path, uint64_t max_bytes, bool append = false);
   ~warc_sink() override;
 
   sink_needs open(const crawl_info& info) override;

@@ -1,6 +1,7 @@
 // `arachne crawl SEED...`: a whole crawl from the command line, on the same
 // facade programs use.
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <iomanip>
@@ -55,9 +56,16 @@ void print_report(std::ostream& out, const crawl_report& r, const std::vector<st
   out << "\n  cpu " << std::setprecision(2) << cpu << "s ("
       << (t.pages > 0 ? cpu * 1000 / static_cast<double>(t.pages) : 0.0) << " ms per page), peak rss "
       << ru.ru_maxrss / 1024 << " MiB\n";
-  for (auto& f : r.sink_failures)
-    out << "  sink --out=" << (f.sink < outs.size() ? outs[f.sink] : std::string{"(report tally)"})
-        << " FAILED: " << f.error << "; " << f.lost << " records not acknowledged by it\n";
+  for (auto& f : r.sink_failures) {
+    out << "  sink --out=" << (f.sink < outs.size() ? outs[f.sink] : std::string{"(report tally)"});
+    if (f.working)
+      out << " failed and was restarted " << f.restarts << " time(s), losing nothing (last: "
+          << f.error << ")\n";
+    else
+      out << " FAILED: " << f.error << "; " << f.lost << " records not stored by it"
+          << (f.restarts > 0 ? " (after " + std::to_string(f.restarts) + " restarts)" : "")
+          << "\n";
+  }
   if (!r.proxies.empty()) {
     out << "  proxies\n";
     for (auto& p : r.proxies)
@@ -116,7 +124,15 @@ int crawl_main(const std::vector<std::string>& args) {
         return usage_error;
       }
       sinks.push_back(*sink);
-      c.add_sink(*sink);
+      // Opened again after a failure (--on-sink-failure=restart), it appends.
+      c.add_sink([&sys, spec, warc_max_size, first = *sink]() mutable -> caf::expected<sink_actor> {
+        if (first) {
+          auto s = std::move(first);
+          first = sink_actor{};
+          return s;
+        }
+        return open_sink(sys, spec, warc_max_size, true);
+      });
     }
     for (auto& where : remote_sinks) {
       auto colon = where.rfind(':');
@@ -166,7 +182,9 @@ int crawl_main(const std::vector<std::string>& args) {
       rc = usage_error;
     } else {
       print_report(std::cout, *report, outs);
-      rc = !report->sink_failures.empty() ? 1 : report->interrupted ? 130 : 0;
+      auto sink_lost = std::any_of(report->sink_failures.begin(), report->sink_failures.end(),
+                                   [](auto& f) { return !f.working; });
+      rc = sink_lost ? 1 : report->interrupted ? 130 : 0;
     }
   }
   return rc;

@@ -90,8 +90,9 @@ config::config() {
     .add("retries", crawl.scope.retries,
          "retries of transient failures (connect, timeout, reset, 5xx)")
     .add("retry-delay", crawl.scope.retry_delay, "wait before the first retry; doubles each time")
-    .add_choice("on-sink-failure", crawl.scope.on_sink_failure, {"stop", "continue"},
-                "when a sink fails: stop the crawl gracefully, or continue without that sink")
+    .add_choice("on-sink-failure", crawl.scope.on_sink_failure, {"stop", "continue", "restart"},
+                "when a sink fails: stop the crawl gracefully, continue without it, or open it "
+                "again (up to 3 times) and resend what it had not acknowledged")
     .add("follow-nofollow", crawl.scope.follow_nofollow,
          "follow rel=nofollow links and pages with meta robots nofollow")
     .section("Politeness")

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <atomic>
 #include <map>
 #include <set>
 #include <sstream>
@@ -342,6 +343,65 @@ TEST_CASE("a sink that fails mid-crawl is reported with what it lost; the crawl 
       CHECK(records->size() == truth); // the working sink got everything
     }
   }
+}
+
+namespace {
+
+/// Fails on the crawl's second batch to it, once: a restarted one works.
+class flaky_sink : public sink_base {
+public:
+  flaky_sink(std::shared_ptr<std::atomic<int>> batches, std::shared_ptr<std::vector<record>> kept)
+    : batches_(std::move(batches)), kept_(std::move(kept)) {}
+
+  void store(std::vector<record>& records) override {
+    if (++*batches_ == 2)
+      throw std::runtime_error("connection to the database lost");
+    kept_->insert(kept_->end(), records.begin(), records.end());
+  }
+
+private:
+  std::shared_ptr<std::atomic<int>> batches_;
+  std::shared_ptr<std::vector<record>> kept_;
+};
+
+} // namespace
+
+TEST_CASE("a sink restarted after a failure gets what it had not acknowledged: nothing lost",
+          "[sinks][integration]") {
+  site::site_server server{{3, 30, 8, false, 0s, false}, {}};
+  REQUIRE(server.listen() == "");
+  server.start();
+  auto batches = std::make_shared<std::atomic<int>>(0);
+  auto kept = std::make_shared<std::vector<record>>();
+  int opened = 0;
+  crawl_report report;
+  {
+    config cfg;
+    quick(cfg);
+    cfg.crawl.scope.on_sink_failure = "restart";
+    caf::actor_system sys{cfg};
+    crawl c{sys, cfg};
+    c.add_sink([&]() -> caf::expected<sink_actor> {
+      ++opened;
+      return spawn_sink(sys, std::make_unique<flaky_sink>(batches, kept));
+    });
+    auto r = c.run({front_page(server)});
+    REQUIRE(r);
+    report = *r;
+  }
+  CHECK(opened == 2);
+  CHECK(!report.interrupted);
+  REQUIRE(report.sink_failures.size() == 1);
+  CHECK(report.sink_failures[0].restarts == 1);
+  CHECK(report.sink_failures[0].working);
+  CHECK(report.sink_failures[0].lost == 0);
+  CHECK(report.sink_failures[0].error.find("connection to the database lost") != std::string::npos);
+  std::multiset<std::string> got, want;
+  for (auto& r : *kept)
+    got.insert(r.url);
+  for (auto& t : server.model().truth({}))
+    want.insert(t.url);
+  CHECK(got == want); // every URL exactly once
 }
 
 TEST_CASE("open_sink rejects bad specs with one line", "[sinks]") {

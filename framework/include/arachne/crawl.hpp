@@ -41,9 +41,11 @@ struct crawl_report {
 
   /// A sink that failed during the crawl.
   struct sink_failure {
-    std::size_t sink = 0; // its index, in the order sinks were added
-    std::string error;    // why
-    uint64_t lost = 0;    // records it did not acknowledge (it may have stored some)
+    std::size_t sink = 0;  // its index, in the order sinks were added
+    std::string error;     // why (the last failure)
+    uint64_t lost = 0;     // records it did not get or acknowledge (it may have stored some)
+    uint32_t restarts = 0; // times it was opened again (--on-sink-failure=restart)
+    bool working = false;  // restarted and working at the end: it lost nothing
   };
   std::vector<sink_failure> sink_failures;
 
@@ -69,6 +71,11 @@ public:
 
   /// Adds a sink; every record goes to every sink.
   void add_sink(sink_actor sink);
+
+  /// Adds a sink the crawl can open again if it fails: `open` is called now
+  /// and, with --on-sink-failure=restart, after each failure (up to 3 times);
+  /// the new sink gets the batches the failed one had not acknowledged.
+  void add_sink(std::function<caf::expected<sink_actor>()> open);
 
   /// Calls `f` about every `every` while the crawl runs (on the thread of `run`).
   void on_progress(std::function<void(const crawl_progress&)> f,

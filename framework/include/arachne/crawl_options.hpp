@@ -23,7 +23,7 @@ struct crawl_options {
   uint32_t retries = 2;         // for transient failures (connect, timeout, reset, 5xx)
   caf::timespan retry_delay = std::chrono::seconds(1); // first retry; doubles each time
   bool follow_nofollow = false; // follow rel=nofollow links and meta nofollow pages
-  std::string on_sink_failure = "stop"; // stop: end the crawl; continue: go on without the sink
+  std::string on_sink_failure = "stop"; // stop the crawl, continue without the sink, or restart it
 };
 
 } // namespace arachne
