@@ -317,7 +317,7 @@ caf::behavior crashing_sink(caf::event_based_actor* self, std::shared_ptr<held_b
 
 } // namespace
 
-TEST_CASE("a sink that never acknowledges stalls the crawl at the credit bound; memory stays bounded",
+TEST_CASE("a sink that never acknowledges stalls the crawl at the credit bound, with bounded memory",
           "[frontier][sinks]") {
   auto fc = test_config();
   fc.record_batch = 2;
@@ -345,7 +345,7 @@ TEST_CASE("a sink that never acknowledges stalls the crawl at the credit bound; 
   CHECK(held->records == 40);
 }
 
-TEST_CASE("a sink that crashes is reported with the records it did not acknowledge; the others get all",
+TEST_CASE("a sink that crashes is reported with the records it did not acknowledge, while the others get all",
           "[frontier][sinks]") {
   auto fc = test_config();
   fc.record_batch = 4;

@@ -209,7 +209,7 @@ TEST_CASE("random spreads leases over the whole pool", "[proxy_manager]") {
     CHECK(n > 60); // 100 expected each
 }
 
-TEST_CASE("failures quarantine a proxy after the streak limit; a successful probe re-admits it",
+TEST_CASE("failures quarantine a proxy after the streak limit, and a successful probe re-admits it",
           "[proxy_manager]") {
   auto opts = policy("round-robin");
   opts.max_failures = 2;

@@ -15,6 +15,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include <unistd.h>
 
@@ -65,6 +66,16 @@ struct tinyproxy {
     : dir(base / name), user(std::move(u)), pass(std::move(p)) {
     fs::create_directories(dir);
     fs::permissions(dir, fs::perms::all);
+    // The port was free a moment ago; if another process took it since,
+    // tinyproxy exits and we try another.
+    for (int attempt = 0; attempt < 5 && !started(); ++attempt)
+      start();
+    REQUIRE(started());
+  }
+
+  bool started() { return proc && proc->alive(); }
+
+  void start() {
     port = testing::free_port();
     std::ofstream conf{dir / "tinyproxy.conf"};
     if (::geteuid() == 0)
@@ -78,8 +89,11 @@ struct tinyproxy {
     proc = std::make_unique<child_process>(
       std::vector<std::string>{"tinyproxy", "-d", "-c", (dir / "tinyproxy.conf").string()},
       (dir / "stdout.log").string());
-    REQUIRE(proc->started());
-    REQUIRE(testing::wait_for_port(port));
+    if (!proc->started() || !testing::wait_for_port(port)) {
+      proc.reset();
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 
   std::string url(bool with_credentials = true) const {
@@ -100,13 +114,19 @@ struct microsocks {
 
   microsocks(const fs::path& base, const std::string& name, std::string u = {}, std::string p = {})
     : user(std::move(u)), pass(std::move(p)) {
-    port = testing::free_port();
-    std::vector<std::string> argv{"microsocks", "-i", "127.0.0.1", "-p", std::to_string(port)};
-    if (!user.empty())
-      argv.insert(argv.end(), {"-u", user, "-P", pass});
-    proc = std::make_unique<child_process>(argv, (base / (name + ".log")).string());
-    REQUIRE(proc->started());
-    REQUIRE(testing::wait_for_port(port));
+    // As for tinyproxy: another port if this one was taken meanwhile.
+    for (int attempt = 0; attempt < 5 && !(proc && proc->alive()); ++attempt) {
+      port = testing::free_port();
+      std::vector<std::string> argv{"microsocks", "-i", "127.0.0.1", "-p", std::to_string(port)};
+      if (!user.empty())
+        argv.insert(argv.end(), {"-u", user, "-P", pass});
+      proc = std::make_unique<child_process>(argv, (base / (name + ".log")).string());
+      if (!proc->started() || !testing::wait_for_port(port))
+        proc.reset();
+      else
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    REQUIRE((proc && proc->alive()));
   }
 
   /// `scheme://[user:pass@]127.0.0.1:PORT`, credentials percent-encoded.
@@ -248,7 +268,7 @@ TEST_CASE("proxy URLs parse with their kind, port and percent-decoded credential
   CHECK(mask_proxy("http://h:1") == "http://h:1");
 }
 
-TEST_CASE("a proxy file takes one URL per line with comments; bad lines are named",
+TEST_CASE("a proxy file takes one URL per line with comments, and bad lines are named",
           "[proxy]") {
   temp_dir dir{"proxy-file"};
   auto path = (dir.path / "proxies.txt").string();

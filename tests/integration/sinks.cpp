@@ -305,7 +305,7 @@ private:
 
 } // namespace
 
-TEST_CASE("a sink that fails mid-crawl is reported with what it lost; the crawl stops or goes on "
+TEST_CASE("a sink that fails mid-crawl is reported with what it lost, and the crawl stops or goes on "
           "as told",
           "[sinks][integration]") {
   site::server_options sopts;

@@ -26,6 +26,9 @@ public:
   /// Kills the process and waits for it.
   void kill();
 
+  /// True if the process has not exited (a server that could not bind exits).
+  bool alive();
+
 private:
   pid_t pid_ = -1;
 };

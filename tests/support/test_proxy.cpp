@@ -1,6 +1,7 @@
 #include "test_proxy.hpp"
 
 #include <atomic>
+#include <csignal>
 #include <list>
 #include <mutex>
 #include <thread>
@@ -20,6 +21,83 @@ namespace ssl = asio::ssl;      // from <boost/asio/ssl.hpp>
 using tcp = asio::ip::tcp;
 
 namespace arachne::testing {
+
+namespace {
+
+/// A blocking TLS server stream straight on the socket's descriptor (no BIO
+/// pair, unlike Asio's SSL stream): bytes are either in OpenSSL
+/// (SSL_pending) or still in the socket (poll), so a relay never waits on
+/// data that has already arrived. A SyncReadStream and SyncWriteStream for
+/// Beast.
+class tls_server_stream {
+public:
+  tls_server_stream(tcp::socket& sock, SSL_CTX* ctx) : ssl_(SSL_new(ctx)) {
+    SSL_set_fd(ssl_, sock.native_handle());
+  }
+  ~tls_server_stream() { SSL_free(ssl_); }
+  tls_server_stream(const tls_server_stream&) = delete;
+  tls_server_stream& operator=(const tls_server_stream&) = delete;
+
+  bool accept() { return SSL_accept(ssl_) == 1; }
+  SSL* native_handle() { return ssl_; }
+
+  template <class Buffers>
+  std::size_t read_some(const Buffers& buffers, beast::error_code& ec) {
+    for (auto b : beast::buffers_range_ref(buffers)) {
+      if (b.size() == 0)
+        continue;
+      auto n = SSL_read(ssl_, b.data(), static_cast<int>(b.size()));
+      if (n <= 0) {
+        ec = asio::error::eof;
+        return 0;
+      }
+      ec = {};
+      return static_cast<std::size_t>(n);
+    }
+    ec = {};
+    return 0;
+  }
+
+  template <class Buffers>
+  std::size_t read_some(const Buffers& buffers) {
+    beast::error_code ec;
+    auto n = read_some(buffers, ec);
+    if (ec)
+      throw beast::system_error{ec};
+    return n;
+  }
+
+  template <class Buffers>
+  std::size_t write_some(const Buffers& buffers, beast::error_code& ec) {
+    for (auto b : beast::buffers_range_ref(buffers)) {
+      if (b.size() == 0)
+        continue;
+      auto n = SSL_write(ssl_, b.data(), static_cast<int>(b.size()));
+      if (n <= 0) {
+        ec = asio::error::broken_pipe;
+        return 0;
+      }
+      ec = {};
+      return static_cast<std::size_t>(n);
+    }
+    ec = {};
+    return 0;
+  }
+
+  template <class Buffers>
+  std::size_t write_some(const Buffers& buffers) {
+    beast::error_code ec;
+    auto n = write_some(buffers, ec);
+    if (ec)
+      throw beast::system_error{ec};
+    return n;
+  }
+
+private:
+  SSL* ssl_;
+};
+
+} // namespace
 
 struct test_proxy::impl {
   test_proxy_options opts;
@@ -158,7 +236,7 @@ struct test_proxy::impl {
     char data[16384];
     for (;;) {
       bool buffered = false;
-      if constexpr (!std::is_same_v<Stream, tcp::socket>)
+      if constexpr (std::is_same_v<Stream, tls_server_stream>)
         buffered = SSL_pending(client.native_handle()) > 0;
       pollfd fds[2] = {{raw.native_handle(), POLLIN, 0}, {upstream->native_handle(), POLLIN, 0}};
       if (!buffered && ::poll(fds, 2, 1000) < 0)
@@ -191,10 +269,8 @@ struct test_proxy::impl {
         return;
       threads.emplace_back([this, sock] {
         if (tls) {
-          ssl::stream<tcp::socket&> stream{*sock, *tls};
-          beast::error_code hec;
-          stream.handshake(ssl::stream_base::server, hec);
-          if (!hec)
+          tls_server_stream stream{*sock, tls->native_handle()};
+          if (stream.accept())
             serve(stream, *sock);
         } else {
           serve(*sock, *sock);
@@ -207,6 +283,9 @@ struct test_proxy::impl {
 };
 
 test_proxy::test_proxy(test_proxy_options opts) : impl_(std::make_unique<impl>()) {
+  // OpenSSL writes to the descriptor with write(2): a client that went away
+  // must be an error, not the end of the test process.
+  std::signal(SIGPIPE, SIG_IGN);
   auto& s = *impl_;
   s.opts = std::move(opts);
   if (s.opts.tls) {
