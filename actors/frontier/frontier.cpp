@@ -291,7 +291,7 @@ void pump(pointer self, const std::string& host);
 // redirect targets are recorded; links out of scope are only counted.
 void admit(pointer self, crawl_request req, bool seed) {
   auto& st = self->state;
-  if (!st.seen_urls.insert(fingerprint(req.url)).second)
+  if (!st.seen_urls.insert(fingerprint(req.url)))
     return;
   ++st.seen;
   bool recorded_decision = seed || req.hops > 0;
@@ -407,7 +407,7 @@ void on_fetched(pointer self, crawl_request req, const slot_grant& grant, fetch_
       if (auto target = resolve_url(*base, location, st.cfg.urls)) {
         crawl_request next{target->str(), req.depth, req.url, 0, req.hops + 1, 0};
         if (next.hops > st.cfg.max_redirects) {
-          if (st.seen_urls.insert(fingerprint(next.url)).second) {
+          if (st.seen_urls.insert(fingerprint(next.url))) {
             ++st.seen;
             add_record(self, make_failure(next, crawl_errc::too_many_redirects,
                                           "more than " + std::to_string(st.cfg.max_redirects)
@@ -650,6 +650,38 @@ frontier_stats stats_of(frontier_state& st) {
 }
 
 } // namespace
+
+bool fingerprint_set::insert(url_fingerprint f) {
+  if (f.hi == 0 && f.lo == 0)
+    f.lo = 1; // {0, 0} marks empty slots
+  if ((size_ + 1) * 10 > slots_.size() * 7)
+    grow();
+  auto mask = slots_.size() - 1;
+  for (auto i = static_cast<std::size_t>(f.lo) & mask;; i = (i + 1) & mask) {
+    auto& slot = slots_[i];
+    if (slot == f)
+      return false;
+    if (slot.hi == 0 && slot.lo == 0) {
+      slot = f;
+      ++size_;
+      return true;
+    }
+  }
+}
+
+void fingerprint_set::grow() {
+  std::vector<url_fingerprint> old(std::max<std::size_t>(1024, slots_.size() * 2));
+  old.swap(slots_);
+  auto mask = slots_.size() - 1;
+  for (auto& f : old) {
+    if (f.hi == 0 && f.lo == 0)
+      continue;
+    auto i = static_cast<std::size_t>(f.lo) & mask;
+    while (slots_[i].hi != 0 || slots_[i].lo != 0)
+      i = (i + 1) & mask;
+    slots_[i] = f;
+  }
+}
 
 url_fingerprint fingerprint(std::string_view u) noexcept {
   uint64_t a = 0xCBF29CE484222325ull;

@@ -88,9 +88,26 @@ struct url_fingerprint {
   }
 };
 
-/// Hashes a fingerprint for unordered containers.
-struct url_fingerprint_hash {
-  std::size_t operator()(const url_fingerprint& f) const noexcept { return f.lo; }
+/// An exact set of URL fingerprints: open addressing with linear probing over
+/// 16-byte slots, grown at 70% load. No node per URL: a lookup touches one
+/// cache line and an insert allocates nothing (a node-based set made the
+/// seen-set the crawl's hottest spot; see docs/benchmarks.md).
+class fingerprint_set {
+public:
+  /// Adds `f`; false if it was already there.
+  bool insert(url_fingerprint f);
+
+  /// Fingerprints in the set.
+  std::size_t size() const noexcept { return size_; }
+
+  /// Bytes the slots take.
+  std::size_t memory() const noexcept { return slots_.size() * sizeof(url_fingerprint); }
+
+private:
+  void grow();
+
+  std::vector<url_fingerprint> slots_; // {0, 0} marks an empty slot
+  std::size_t size_ = 0;
 };
 
 /// The fingerprint of a normalised URL.
@@ -109,7 +126,7 @@ struct frontier_state {
   std::vector<std::regex> allow;
   std::vector<std::regex> deny;
   std::unordered_map<std::string, host_entry> hosts; // by origin
-  std::unordered_set<url_fingerprint, url_fingerprint_hash> seen_urls;
+  fingerprint_set seen_urls;
   std::deque<std::string> starved;         // sites waiting for the concurrency budget
   bool feeding_starved = false;
   std::vector<link_batch> outbox;          // per peer

@@ -194,6 +194,27 @@ TEST_CASE("frontier records every URL once: pages, robots denials, redirects", "
       CHECK(r.depth == 1);
 }
 
+TEST_CASE("the seen set keeps every fingerprint exactly, through growth", "[frontier]") {
+  fingerprint_set set;
+  std::vector<url_fingerprint> all;
+  for (int i = 0; i < 100000; ++i)
+    all.push_back(fingerprint("http://h" + std::to_string(i % 97) + ".test/p/" + std::to_string(i)));
+  for (auto& f : all)
+    CHECK(set.insert(f));
+  CHECK(set.size() == all.size());
+  for (auto& f : all)
+    REQUIRE(!set.insert(f));
+  // Colliding low halves (the probe start) stay distinct by the high half.
+  CHECK(set.insert({1, 42}));
+  CHECK(set.insert({2, 42}));
+  CHECK(!set.insert({2, 42}));
+  // The all-zero fingerprint (the empty-slot mark) is stored as {0, 1}.
+  CHECK(set.insert({0, 0}));
+  CHECK(!set.insert({0, 0}));
+  CHECK(!set.insert({0, 1}));
+  CHECK(set.memory() <= set.size() * 48); // growth doubles at 70% full: at least 35% full
+}
+
 TEST_CASE("frontier retries transient failures after a back-off", "[frontier]") {
   fixture f{test_config()};
   auto& a = f.net->answers;
