@@ -289,10 +289,16 @@ void pump(pointer self, const std::string& host);
 
 // A URL arrives: seed, link or redirect target. Decisions on seeds and
 // redirect targets are recorded; links out of scope are only counted.
+void admit_new(pointer self, crawl_request req, bool seed);
+
 void admit(pointer self, crawl_request req, bool seed) {
+  if (self->state.seen_urls.insert(fingerprint(req.url)))
+    admit_new(self, std::move(req), seed);
+}
+
+// A URL not seen before (the caller has added it to the seen set).
+void admit_new(pointer self, crawl_request req, bool seed) {
   auto& st = self->state;
-  if (!st.seen_urls.insert(fingerprint(req.url)))
-    return;
   ++st.seen;
   bool recorded_decision = seed || req.hops > 0;
   if (auto why = out_of_scope(st, req); !why.empty()) {
@@ -350,8 +356,16 @@ void on_parsed(pointer self, const crawl_request& req, const fetch_result& res,
     add_record(self, std::move(item));
   auto& scope = st.cfg.scope;
   if (scope.max_depth < 0 || req.depth < static_cast<uint64_t>(scope.max_depth))
-    for (auto& link : pr.links)
+    for (auto& link : pr.links) {
+      // Links to this shard's own hosts are checked against the seen set
+      // right here, before a request is built: most links were seen before.
+      if (st.partition.owner_index(url_host(link)) == st.index) {
+        if (st.seen_urls.insert(fingerprint(link)))
+          admit_new(self, crawl_request{std::move(link), req.depth + 1, req.url, 0, 0, 0}, false);
+        continue;
+      }
       route(self, crawl_request{std::move(link), req.depth + 1, req.url, 0, 0, 0});
+    }
   --st.in_flight;
   pump(self, origin_of(req.url));
 }

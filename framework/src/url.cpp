@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 
 #include <boost/url.hpp>
 #include <idn2.h>
@@ -406,10 +407,92 @@ caf::expected<url> parse_url(std::string_view text, const url_options& opts) {
   return finish(u, opts);
 }
 
+namespace {
+
+// Characters an absolute-path reference may hold without any rewriting:
+// unreserved, sub-delims, ':', '@', '/', '?' (no '%', no '\\', no spaces or
+// controls, nothing clean() would percent-encode).
+constexpr bool plain_char(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'
+         || c == '.' || c == '_' || c == '~' || c == '!' || c == '$' || c == '&' || c == '\''
+         || c == '(' || c == ')' || c == '*' || c == '+' || c == ',' || c == ';' || c == '='
+         || c == ':' || c == '@' || c == '/' || c == '?';
+}
+
+// The common link, "/path?query", needs no general resolution: it is the
+// base's origin plus the reference, when the reference has no dot segments,
+// no percent-escapes and nothing to clean. Returns nullopt for anything else
+// (the general path then decides, with the same result for these).
+std::optional<caf::expected<url>> resolve_plain_path(const url& base, std::string_view ref,
+                                                     const url_options& opts) {
+  if (ref.empty() || ref[0] == '?' || ref[0] == '#' || (ref.size() > 1 && ref[0] == '/' && ref[1] == '/'))
+    return std::nullopt;
+  auto hash = ref.find('#');
+  auto body = ref.substr(0, hash);
+  auto qmark = body.find('?');
+  auto path = body.substr(0, qmark);
+  for (char c : body)
+    if (!plain_char(c))
+      return std::nullopt;
+  // A relative path ("page.html", "../x/y"): leading "./" and "../" step
+  // through the base's directory (never above the root), the rest is plain.
+  std::string joined;
+  if (path.empty() || path[0] != '/') {
+    auto first_segment = path.substr(0, path.find('/'));
+    if (first_segment.find(':') != std::string_view::npos)
+      return std::nullopt; // "mailto:x", "a:b": a scheme, or ambiguous
+    auto base_path = base.path();
+    joined.assign(base_path.substr(0, base_path.rfind('/') + 1)); // its directory, "/" at least
+    for (;;) {
+      if (path.substr(0, 2) == "./") {
+        path.remove_prefix(2);
+      } else if (path.substr(0, 3) == "../") {
+        path.remove_prefix(3);
+        if (joined.size() > 1) {
+          joined.pop_back();
+          joined.erase(joined.rfind('/') + 1);
+        }
+      } else {
+        break;
+      }
+    }
+    if (path.empty() || path == "." || path == "..")
+      return std::nullopt;
+    joined += path;
+    path = joined;
+  }
+  // Dot segments ("/./", "/../", a trailing "/." or "/..") need removing.
+  for (auto i = path.find("/."); i != std::string_view::npos; i = path.find("/.", i + 1)) {
+    auto rest = path.substr(i + 2);
+    if (rest.empty() || rest[0] == '/' || (rest[0] == '.' && (rest.size() == 1 || rest[1] == '/')))
+      return std::nullopt;
+  }
+  auto prefix_len = (base.is_https() ? 8 : 7) + base.authority().size();
+  std::string spec;
+  std::string query;
+  if (qmark != std::string_view::npos)
+    query = canonical_query(body.substr(qmark + 1), opts);
+  spec.reserve(prefix_len + path.size() + 1 + query.size());
+  spec.append(base.str(), 0, prefix_len);
+  spec += path;
+  if (!query.empty()) {
+    spec += '?';
+    spec += query;
+  }
+  if (spec.size() > opts.max_length)
+    return caf::expected<url>{invalid("longer than " + std::to_string(opts.max_length) + " characters")};
+  return make_url(std::move(spec), base.is_https(), base.host().size(), base.authority().size(),
+                  base.port());
+}
+
+} // namespace
+
 caf::expected<url> resolve_url(const url& base, std::string_view ref_text,
                                const url_options& opts) {
   if (ref_text.size() > 4 * opts.max_length + 64)
     return invalid("longer than " + std::to_string(opts.max_length) + " characters");
+  if (auto plain = resolve_plain_path(base, ref_text, opts))
+    return std::move(*plain);
   auto cleaned = clean(ref_text);
   auto ref = urls::parse_uri_reference(cleaned);
   if (!ref)

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -33,6 +34,8 @@ child_process::child_process(const std::vector<std::string>& argv, const std::st
       ::close(fd);
     }
     ::setpgid(0, 0);
+    // Dies with the test process, even one that crashes.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::execv(path.c_str(), args.data());
     ::_exit(127);
   }
