@@ -345,29 +345,32 @@ fetch_feedback feedback_of(const fetch_result& res) {
   return fb;
 }
 
-void on_parsed(pointer self, const crawl_request& req, const fetch_result& res,
-               parse_result& pr) {
+// A parsed page: its record (made when the fetch ended) gets the title and
+// links; the links go to their shards.
+void on_parsed(pointer self, record page, parse_result& pr) {
   auto& st = self->state;
-  auto page = make_record(st.cfg.needs, req, res, pr.title);
+  page.title = std::move(pr.title);
   if (st.cfg.needs.links)
     page.links = pr.links;
+  auto depth = page.depth;
+  auto from = page.url;
   add_record(self, std::move(page));
   for (auto& item : pr.items)
     add_record(self, std::move(item));
   auto& scope = st.cfg.scope;
-  if (scope.max_depth < 0 || req.depth < static_cast<uint64_t>(scope.max_depth))
+  if (scope.max_depth < 0 || depth < static_cast<uint64_t>(scope.max_depth))
     for (auto& link : pr.links) {
       // Links to this shard's own hosts are checked against the seen set
       // right here, before a request is built: most links were seen before.
       if (st.partition.owner_index(url_host(link)) == st.index) {
         if (st.seen_urls.insert(fingerprint(link)))
-          admit_new(self, crawl_request{std::move(link), req.depth + 1, req.url, 0, 0, 0}, false);
+          admit_new(self, crawl_request{std::move(link), depth + 1u, from, 0, 0, 0}, false);
         continue;
       }
-      route(self, crawl_request{std::move(link), req.depth + 1, req.url, 0, 0, 0});
+      route(self, crawl_request{std::move(link), depth + 1u, from, 0, 0, 0});
     }
   --st.in_flight;
-  pump(self, origin_of(req.url));
+  pump(self, origin_of(from));
 }
 
 void on_fetched(pointer self, crawl_request req, const slot_grant& grant, fetch_result& res) {
@@ -437,10 +440,12 @@ void on_fetched(pointer self, crawl_request req, const slot_grant& grant, fetch_
   }
   if (res.error == crawl_errc::none && res.status == 200 && is_html(res) && !st.parsers.empty()) {
     auto& p = st.parsers[st.next_parser++ % st.parsers.size()];
-    self->request(p, caf::infinite, parse_atom::value, req, res)
-      .then([=](parse_result& pr) { on_parsed(self, req, res, pr); },
+    // The record is made now; the request and result move to the parser.
+    auto page = std::make_shared<record>(make_record(st.cfg.needs, req, res, {}));
+    self->request(p, caf::infinite, parse_atom::value, std::move(req), std::move(res))
+      .then([=](parse_result& pr) { on_parsed(self, std::move(*page), pr); },
             [=](caf::error& err) {
-              auto r = make_record(self->state.cfg.needs, req, res, {});
+              auto r = std::move(*page);
               r.error_message = "parser failed: " + self->system().render(err);
               add_record(self, std::move(r));
               --self->state.in_flight;

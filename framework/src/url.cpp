@@ -423,6 +423,107 @@ constexpr bool plain_char(char c) noexcept {
 // base's origin plus the reference, when the reference has no dot segments,
 // no percent-escapes and nothing to clean. Returns nullopt for anything else
 // (the general path then decides, with the same result for these).
+// A host that is already canonical: lower-case LDH labels (no IDNA), or a
+// dotted quad without leading zeros. Anything else takes the general path.
+bool plain_host(std::string_view h) noexcept {
+  if (h.empty() || h.size() > 253 || h.front() == '.' || h.back() == '.' || h.front() == '-')
+    return false;
+  bool all_digits = true;
+  std::size_t label = 0;
+  for (std::size_t i = 0; i < h.size(); ++i) {
+    char c = h[i];
+    if (c == '.') {
+      if (label == 0)
+        return false;
+      label = 0;
+      continue;
+    }
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+      return false;
+    all_digits = all_digits && c >= '0' && c <= '9';
+    if (++label > 63)
+      return false;
+  }
+  if (h.find("xn--") != std::string_view::npos)
+    return false; // punycode: validated by the general path
+  if (!all_digits)
+    return h.back() < '0' || h.back() > '9'; // "a.1" (numeric last label): general path
+  // Digits and dots only: four parts 0-255, no leading zeros.
+  int parts = 0;
+  std::size_t start = 0;
+  while (start <= h.size()) {
+    auto end = h.find('.', start);
+    auto part = h.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    if (part.empty() || part.size() > 3 || (part.size() > 1 && part[0] == '0'))
+      return false;
+    int v = 0;
+    for (char c : part)
+      v = v * 10 + (c - '0');
+    if (v > 255)
+      return false;
+    ++parts;
+    if (end == std::string_view::npos)
+      break;
+    start = end + 1;
+  }
+  return parts == 4;
+}
+
+std::optional<caf::expected<url>> resolve_plain_path(const url& base, std::string_view ref,
+                                                     const url_options& opts);
+
+// The common absolute link, "http(s)://host[:port]/path?query" with a
+// canonical host and a plain path: put together without the general
+// machinery. Returns nullopt for anything else.
+std::optional<caf::expected<url>> resolve_plain_absolute(std::string_view ref,
+                                                         const url_options& opts) {
+  bool https = ref.substr(0, 8) == "https://";
+  if (!https && ref.substr(0, 7) != "http://")
+    return std::nullopt;
+  auto rest = ref.substr(https ? 8 : 7);
+  auto end = rest.find_first_of("/?#");
+  auto authority = rest.substr(0, end);
+  auto colon = authority.find(':');
+  auto host = authority.substr(0, colon);
+  if (!plain_host(host))
+    return std::nullopt;
+  uint16_t port = https ? 443 : 80;
+  if (colon != std::string_view::npos) {
+    auto digits = authority.substr(colon + 1);
+    if (digits.empty() || digits.size() > 5 || digits[0] == '0')
+      return std::nullopt;
+    uint32_t n = 0;
+    for (char c : digits) {
+      if (c < '0' || c > '9')
+        return std::nullopt;
+      n = n * 10 + static_cast<uint32_t>(c - '0');
+    }
+    if (n == 0 || n > 65535)
+      return std::nullopt;
+    port = static_cast<uint16_t>(n);
+  }
+  // The origin alone makes the base; the rest resolves as an absolute path.
+  std::string origin = https ? "https://" : "http://";
+  origin += host;
+  if (port != (https ? 443 : 80)) {
+    origin += ':';
+    origin += std::to_string(port);
+  }
+  auto authority_len = origin.size() - (https ? 8 : 7);
+  origin += '/';
+  auto base = make_url(std::move(origin), https, host.size(), authority_len, port);
+  if (!base)
+    return std::nullopt;
+  auto tail = end == std::string_view::npos ? std::string_view{} : rest.substr(end);
+  if (tail.empty() || tail[0] != '/') {
+    // "http://host", "http://host?q": the path is "/".
+    std::string with_slash = "/";
+    with_slash += tail;
+    return resolve_plain_path(*base, with_slash, opts);
+  }
+  return resolve_plain_path(*base, tail, opts);
+}
+
 std::optional<caf::expected<url>> resolve_plain_path(const url& base, std::string_view ref,
                                                      const url_options& opts) {
   if (ref.empty() || ref[0] == '?' || ref[0] == '#' || (ref.size() > 1 && ref[0] == '/' && ref[1] == '/'))
@@ -492,6 +593,8 @@ caf::expected<url> resolve_url(const url& base, std::string_view ref_text,
   if (ref_text.size() > 4 * opts.max_length + 64)
     return invalid("longer than " + std::to_string(opts.max_length) + " characters");
   if (auto plain = resolve_plain_path(base, ref_text, opts))
+    return std::move(*plain);
+  if (auto plain = resolve_plain_absolute(ref_text, opts))
     return std::move(*plain);
   auto cleaned = clean(ref_text);
   auto ref = urls::parse_uri_reference(cleaned);

@@ -324,3 +324,31 @@ TEST_CASE("relative links resolve by the fast path exactly as by the general one
     }
   }
 }
+
+TEST_CASE("absolute links resolve by the fast path exactly as parse_url reads them", "[url]") {
+  std::vector<std::string> refs{
+    "http://example.com/", "http://example.com", "http://example.com?x=1", "http://example.com#f",
+    "https://example.com:443/a", "http://example.com:80/a", "http://example.com:8080/a/b?c=d#e",
+    "http://127.0.1.7:31337/p/4?ref=nav", "http://127.1/", "http://0x7f.0.0.1/", "http://010.0.0.1/",
+    "http://256.0.0.1/", "http://1.2.3/", "http://a.1/", "http://EXAMPLE.com/", "http://example.com./",
+    "http://ex..ample.com/", "http://-x.com/", "http://xn--bcher-kva.example/", "http://bücher.example/",
+    "http://example.com:0/", "http://example.com:99999/", "http://example.com:080/", "http://example.com:/",
+    "http://user:pw@example.com/", "http://example.com/a/../b", "http://example.com/%7e", "http://[::1]:8080/x",
+    "http://example.com/a b", "http://example.com/a?utm_source=x&b=1", "https://a-b.c-d.example/x",
+    std::string("http://") + std::string(64, 'a') + ".com/", std::string("http://") + std::string(63, 'a') + ".com/"};
+  for (auto mode : {url_options::query_mode::keep, url_options::query_mode::sort}) {
+    url_options opts;
+    opts.query = mode;
+    opts.strip_params = {"utm_*"};
+    auto base = parse_url("http://base.example/dir/", opts);
+    REQUIRE(base);
+    for (auto& ref : refs) {
+      INFO(ref);
+      auto fast = resolve_url(*base, ref, opts);
+      auto general = parse_url(ref, opts);
+      REQUIRE(bool(fast) == bool(general));
+      if (fast)
+        CHECK(fast->str() == general->str());
+    }
+  }
+}
