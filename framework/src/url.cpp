@@ -392,7 +392,21 @@ std::string_view url::query() const noexcept {
   return q == std::string_view::npos ? std::string_view{} : t.substr(q + 1);
 }
 
+namespace {
+std::optional<caf::expected<url>> resolve_plain_absolute(std::string_view ref,
+                                                         const url_options& opts);
+} // namespace
+
 caf::expected<url> parse_url(std::string_view text, const url_options& opts) {
+  if (text.size() > 4 * opts.max_length + 64)
+    return invalid("longer than " + std::to_string(opts.max_length) + " characters");
+  // URLs the crawl made itself are canonical already: the fast path reads them.
+  if (auto plain = resolve_plain_absolute(text, opts))
+    return std::move(*plain);
+  return detail::parse_url_general(text, opts);
+}
+
+caf::expected<url> detail::parse_url_general(std::string_view text, const url_options& opts) {
   if (text.size() > 4 * opts.max_length + 64)
     return invalid("longer than " + std::to_string(opts.max_length) + " characters");
   auto cleaned = clean(text);

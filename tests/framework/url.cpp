@@ -325,7 +325,7 @@ TEST_CASE("relative links resolve by the fast path exactly as by the general one
   }
 }
 
-TEST_CASE("absolute links resolve by the fast path exactly as parse_url reads them", "[url]") {
+TEST_CASE("absolute links read by the fast path come out as the general path reads them", "[url]") {
   std::vector<std::string> refs{
     "http://example.com/", "http://example.com", "http://example.com?x=1", "http://example.com#f",
     "https://example.com:443/a", "http://example.com:80/a", "http://example.com:8080/a/b?c=d#e",
@@ -345,7 +345,11 @@ TEST_CASE("absolute links resolve by the fast path exactly as parse_url reads th
     for (auto& ref : refs) {
       INFO(ref);
       auto fast = resolve_url(*base, ref, opts);
-      auto general = parse_url(ref, opts);
+      auto general = detail::parse_url_general(ref, opts);
+      auto parsed = parse_url(ref, opts);
+      REQUIRE(bool(parsed) == bool(general));
+      if (parsed)
+        CHECK(parsed->str() == general->str());
       REQUIRE(bool(fast) == bool(general));
       if (fast)
         CHECK(fast->str() == general->str());

@@ -81,6 +81,14 @@ private:
 /// `crawl_errc::unsupported_scheme`, with a reason).
 caf::expected<url> parse_url(std::string_view text, const url_options& opts = {});
 
+namespace detail {
+
+/// `parse_url` without its fast path for already canonical URLs: the general
+/// machinery alone, for tests that check the two agree.
+caf::expected<url> parse_url_general(std::string_view text, const url_options& opts = {});
+
+} // namespace detail
+
 /// Resolves a reference found on the page at `base` (RFC 3986 section 5) and normalises it.
 caf::expected<url> resolve_url(const url& base, std::string_view ref,
                                const url_options& opts = {});
