@@ -219,8 +219,11 @@ void send_batch(pointer self, std::size_t i, std::shared_ptr<const record_batch>
         if (s.sink_errors[i].empty())
           s.sink_errors[i] = self->system().render(err);
         if (!s.cfg.hold_for_restart || s.sink_given_up[i]) {
-          s.sink_skipped[i] += s.unacked[i].at(seq)->records.size();
-          s.unacked[i].erase(seq);
+          // (Given up meanwhile: the batch was counted then.)
+          if (auto held = s.unacked[i].find(seq); held != s.unacked[i].end()) {
+            s.sink_skipped[i] += held->second->records.size();
+            s.unacked[i].erase(held);
+          }
         }
         flush_records(self);
         feed_starved(self);
@@ -726,6 +729,26 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
   st.fetchers = std::move(fetchers);
   st.parsers = std::move(parsers);
   st.sinks = std::move(sinks);
+  // A sink that goes away (a crash, a lost connection to a remote one) may
+  // leave requests unanswered: its DOWN message counts as its failure.
+  for (auto& s : st.sinks)
+    self->monitor(s);
+  self->set_down_handler([=](caf::down_msg& dm) {
+    auto& s = self->state;
+    for (std::size_t i = 0; i < s.sinks.size(); ++i) {
+      if (s.sinks[i].address() != dm.source)
+        continue;
+      if (s.sink_errors[i].empty())
+        s.sink_errors[i] = "the sink went away: " + self->system().render(dm.reason);
+      if (!s.cfg.hold_for_restart || s.sink_given_up[i]) {
+        for (auto& [seq, batch] : s.unacked[i])
+          s.sink_skipped[i] += batch->records.size();
+        s.unacked[i].clear();
+      }
+    }
+    flush_records(self);
+    feed_starved(self);
+  });
   st.unacked.assign(st.sinks.size(), {});
   st.sink_errors.assign(st.sinks.size(), std::string{});
   st.sink_skipped.assign(st.sinks.size(), 0);
@@ -767,6 +790,7 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
         return;
       }
       s.sinks[i] = std::move(sink);
+      self->monitor(s.sinks[i]);
       s.sink_errors[i].clear();
       auto held = std::move(s.unacked[i]);
       s.unacked[i].clear();

@@ -39,9 +39,22 @@ jsonl_sink::jsonl_sink(std::string path, bool append) : path_(std::move(path)) {
       throw io_error("cannot start gzip on", path_);
     return;
   }
-  file_ = std::fopen(path_.c_str(), append ? "a" : "w");
-  if (file_ == nullptr)
+  // Plain files are written with write(2), a batch at a time: nothing sits
+  // in a buffer when the sink fails, and a file opened again after a failure
+  // loses a torn last line first (its record is sent again).
+  fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | (append ? 0 : O_TRUNC) | O_CLOEXEC, 0644);
+  if (fd_ < 0)
     throw io_error("cannot open", path_);
+  auto end = ::lseek(fd_, 0, SEEK_END);
+  if (append && end > 0) {
+    char c = 0;
+    auto keep = end;
+    while (keep > 0 && ::pread(fd_, &c, 1, keep - 1) == 1 && c != '\n')
+      --keep;
+    if (keep != end && ::ftruncate(fd_, keep) != 0)
+      throw io_error("cannot repair", path_);
+    ::lseek(fd_, keep, SEEK_SET);
+  }
 }
 
 jsonl_sink::~jsonl_sink() {
@@ -53,6 +66,22 @@ jsonl_sink::~jsonl_sink() {
     std::fclose(file_);
 }
 
+namespace {
+
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    auto n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+} // namespace
+
 void jsonl_sink::store(std::vector<record>& records) {
   std::string lines;
   for (auto& r : records) {
@@ -63,7 +92,10 @@ void jsonl_sink::store(std::vector<record>& records) {
     if (gzwrite(static_cast<gzFile>(gz_), lines.data(), static_cast<unsigned>(lines.size()))
         != static_cast<int>(lines.size()))
       throw io_error("cannot write", path_);
-  } else if (std::fwrite(lines.data(), 1, lines.size(), file_) != lines.size()) {
+  } else if (file_ != nullptr) {
+    if (std::fwrite(lines.data(), 1, lines.size(), file_) != lines.size())
+      throw io_error("cannot write", path_);
+  } else if (!write_all(fd_, lines)) {
     throw io_error("cannot write", path_);
   }
 }
@@ -74,9 +106,12 @@ void jsonl_sink::flush() {
       throw io_error("cannot flush", path_);
     return;
   }
-  if (std::fflush(file_) != 0)
-    throw io_error("cannot flush", path_);
-  if (file_ != stdout && ::fsync(::fileno(file_)) != 0)
+  if (file_ != nullptr) { // standard output
+    if (std::fflush(file_) != 0)
+      throw io_error("cannot flush", path_);
+    return;
+  }
+  if (::fsync(fd_) != 0)
     throw io_error("cannot sync", path_);
 }
 

@@ -25,9 +25,9 @@ public:
 
 private:
   std::string path_;
-  std::FILE* file_ = nullptr; // plain
+  std::FILE* file_ = nullptr; // standard output
   void* gz_ = nullptr;        // gzFile, for .gz
-  int fd_ = -1;
+  int fd_ = -1;               // the file (plain, or under gz_)
 };
 
 /// Counts records and keeps nothing: the baseline for benchmarks.

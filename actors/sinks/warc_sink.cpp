@@ -255,7 +255,8 @@ void warc_sink::store(std::vector<record>& records) {
       {"WARC-Record-ID", response_id},
       {"WARC-Date", date},
       {"WARC-Target-URI", target}};
-    if (!r.remote_address.empty())
+    // Through a proxy the peer is the proxy, not the site: no address then.
+    if (!r.remote_address.empty() && r.proxy.empty())
       rh.emplace_back("WARC-IP-Address", host_of_address(r.remote_address));
     rh.emplace_back("Content-Type", "application/http;msgtype=response");
     rh.emplace_back("WARC-Payload-Digest", sha1_digest(std::string_view{block}.substr(payload_at)));
@@ -268,7 +269,7 @@ void warc_sink::store(std::vector<record>& records) {
         {"WARC-Date", date},
         {"WARC-Target-URI", target},
         {"WARC-Concurrent-To", response_id}};
-      if (!r.remote_address.empty())
+      if (!r.remote_address.empty() && r.proxy.empty())
         qh.emplace_back("WARC-IP-Address", host_of_address(r.remote_address));
       qh.emplace_back("Content-Type", "application/http;msgtype=request");
       qh.emplace_back("WARC-Block-Digest", sha1_digest(r.request));

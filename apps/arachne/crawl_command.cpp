@@ -59,8 +59,8 @@ void print_report(std::ostream& out, const crawl_report& r, const std::vector<st
   for (auto& f : r.sink_failures) {
     out << "  sink --out=" << (f.sink < outs.size() ? outs[f.sink] : std::string{"(report tally)"});
     if (f.working)
-      out << " failed and was restarted " << f.restarts << " time(s), losing nothing (last: "
-          << f.error << ")\n";
+      out << " failed and was restarted " << f.restarts << " time(s); it got every record "
+          << "(those of a failed batch possibly twice; last failure: " << f.error << ")\n";
     else
       out << " FAILED: " << f.error << "; " << f.lost << " records not stored by it"
           << (f.restarts > 0 ? " (after " + std::to_string(f.restarts) + " restarts)" : "")

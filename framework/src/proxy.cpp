@@ -66,16 +66,16 @@ caf::error bad(std::string_view text, const std::string& why) {
 } // namespace
 
 std::string mask_proxy(std::string_view text) {
+  // Everything up to the last '@' may be credentials (a password may hold
+  // '/', '?' or '#'): all of it is masked.
   auto scheme_end = text.find("://");
   auto start = scheme_end == std::string_view::npos ? 0 : scheme_end + 3;
-  auto slash = text.find('/', start);
-  auto authority = text.substr(start, slash == std::string_view::npos ? slash : slash - start);
-  auto at = authority.rfind('@');
-  if (at == std::string_view::npos)
+  auto at = text.rfind('@');
+  if (at == std::string_view::npos || at < start)
     return std::string{text};
   std::string out{text.substr(0, start)};
   out += "***@";
-  out += text.substr(start + at + 1);
+  out += text.substr(at + 1);
   return out;
 }
 

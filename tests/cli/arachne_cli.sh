@@ -126,6 +126,19 @@ if [ -n "$port" ]; then
   check "the remote sink got exactly the local sink's records" \
     cmp -s <(sort "$work/local.jsonl") <(sort "$work/remote.jsonl")
   check "the remote sink got every record" [ "$(wc -l <"$work/remote.jsonl")" -eq "$(wc -l <"$work/truth-urls")" ]
+  # A remote sink that dies mid-crawl fails the crawl (exit 1), it does not hang it.
+  "$bin" sink-node --listen=127.0.0.1:0 --out=null >"$work/node2.out" 2>&1 &
+  node_pid=$!
+  for _ in $(seq 1 100); do grep -q "^listening on" "$work/node2.out" && break; sleep 0.1; done
+  node_port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$work/node2.out")
+  timeout 60 "$bin" crawl "http://127.0.1.1:$port/" --per-host-delay=200ms --deny=/calendar/ --out=null \
+    --sink-remote=127.0.0.1:"$node_port" >"$work/lost.txt" 2>&1 &
+  crawl_pid=$!
+  sleep 1.5
+  kill -KILL "$node_pid"; wait "$node_pid" 2>/dev/null
+  wait "$crawl_pid"
+  check "a crawl whose remote sink died exits 1" [ $? -eq 1 ]
+  check "the report names the lost sink" grep -q "remote:127.0.0.1:$node_port FAILED" "$work/lost.txt"
   check "an unreachable remote sink exits 2" [ "$(exit_code "$bin" crawl http://x.test/ --out=null --sink-remote=127.0.0.1:9)" -eq 2 ]
   (cd "$work" && timeout 120 "$custom_sink" --per-host-delay=0 --deny=/calendar/ "http://127.0.1.1:$port/" >"$work/custom.txt")
   check "custom sink example writes a CSV row per product page" \

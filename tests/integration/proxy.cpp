@@ -265,6 +265,14 @@ TEST_CASE("proxy URLs parse with their kind, port and percent-decoded credential
   REQUIRE(!err);
   CHECK(err.error().context().get_as<std::string>(0).find("topsecret") == std::string::npos);
   CHECK(mask_proxy("http://a:b@h:1") == "http://***@h:1");
+  // A password may hold '/', '?' or '#': still masked, in errors too.
+  CHECK(mask_proxy("http://u:pa/ss?w#d@h:1") == "http://***@h:1");
+  auto slashed = parse_proxy("http://u:pa/ssw0rd@h:bad");
+  REQUIRE(!slashed);
+  CHECK(slashed.error().context().get_as<std::string>(0).find("ssw0rd") == std::string::npos);
+  auto ok = parse_proxy("http://u:pa%2Fss@h:1");
+  REQUIRE(ok);
+  CHECK(ok->password == "pa/ss");
   CHECK(mask_proxy("http://h:1") == "http://h:1");
 }
 

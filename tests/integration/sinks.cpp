@@ -23,6 +23,7 @@
 #include "caf/actor_system.hpp"
 
 #include "site_server.hpp"
+#include "sinks/jsonl_sink.hpp"
 #include "sinks/sinks.hpp"
 #include "sinks/warc_sink.hpp"
 #include "support/memory_sink.hpp"
@@ -402,6 +403,24 @@ TEST_CASE("a sink restarted after a failure gets what it had not acknowledged: n
   for (auto& t : server.model().truth({}))
     want.insert(t.url);
   CHECK(got == want); // every URL exactly once
+}
+
+TEST_CASE("a JSONL file opened again after a failure loses its torn last line first", "[sinks]") {
+  temp_dir dir{"sinks-torn"};
+  auto path = (dir.path / "x.jsonl").string();
+  std::ofstream{path} << "{\"a\":1}\n{\"b\":2}\n{\"torn\":";
+  {
+    jsonl_sink sink{path, true};
+    std::vector<record> one(1);
+    one[0].url = "http://x.test/";
+    sink.store(one);
+    sink.flush();
+  }
+  auto lines = read_lines(path);
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0] == "{\"a\":1}");
+  CHECK(lines[1] == "{\"b\":2}");
+  CHECK(lines[2].find("\"url\":\"http://x.test/\"") != std::string::npos);
 }
 
 TEST_CASE("open_sink rejects bad specs with one line", "[sinks]") {

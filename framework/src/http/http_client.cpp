@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <set>
@@ -290,7 +291,10 @@ private:
   }
 
   void on_socks_target(std::vector<tcp::endpoint> endpoints) {
-    socks_target_ = endpoints.front();
+    // One address goes to the proxy: IPv4 if there is one (what most proxies reach).
+    auto v4 = std::find_if(endpoints.begin(), endpoints.end(),
+                           [](const tcp::endpoint& e) { return e.address().is_v4(); });
+    socks_target_ = v4 != endpoints.end() ? *v4 : endpoints.front();
     resolve();
   }
 
@@ -315,17 +319,23 @@ private:
         return (this->*next)(i->second.endpoints);
       worker_.dns.erase(i);
     }
-    // getaddrinfo has no timeout of its own: a timer cancels the lookup.
+    // getaddrinfo has no timeout of its own: a timer cancels the lookup. A
+    // session may look up twice (SOCKS5: target, then proxy): a timer that
+    // fired for the first lookup must not touch the second.
+    dns_timed_out_ = false;
+    auto lookup_id = ++lookups_;
     dns_timer_.expires_at(until(client_.opts.connect_timeout));
-    dns_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (!ec) {
+    dns_timer_.async_wait([self = shared_from_this(), lookup_id](beast::error_code ec) {
+      if (!ec && self->lookups_ == lookup_id && !self->lookup_done_) {
         self->dns_timed_out_ = true;
         self->resolver_.cancel();
       }
     });
+    lookup_done_ = false;
     resolver_.async_resolve(host, std::to_string(port),
                             [self = shared_from_this(), key, host, next](
                               beast::error_code ec, tcp::resolver::results_type results) {
+                              self->lookup_done_ = true;
                               self->dns_timer_.cancel();
                               self->on_resolve(ec, std::move(results), key, host, next);
                             });
@@ -714,6 +724,7 @@ private:
     if (ec) {
       if (retry_on_fresh_connection())
         return;
+      blame_forwarding_proxy(ec);
       return fail_io(ec, crawl_errc::connection_reset, "sending the request",
                      client_.opts.ttfb_timeout);
     }
@@ -730,6 +741,16 @@ private:
                                 self->on_header(ec, n);
                               });
     });
+  }
+
+  // Forwarding through an HTTP proxy, a proxy that works answers even when
+  // the site fails (502, 504): a connection that breaks or speaks garbage
+  // before any response byte is the proxy's fault; silence until the time
+  // limit may be either's, and other proxies decide.
+  void blame_forwarding_proxy(const beast::error_code& ec) {
+    if (!forwarding() || res_.fault != proxy_fault::none)
+      return;
+    res_.fault = ec == beast::error::timeout ? proxy_fault::tunnel : proxy_fault::proxy;
   }
 
   // A pooled connection the server had closed fails before any response
@@ -762,6 +783,7 @@ private:
         return fail(crawl_errc::too_large, "body larger than "
                                              + std::to_string(client_.opts.max_body_bytes)
                                              + " bytes");
+      blame_forwarding_proxy(ec);
       if (ec == http::error::end_of_stream)
         return fail(crawl_errc::connection_reset, "connection closed before a response");
       return fail_io(ec, crawl_errc::protocol_error, "reading the response headers",
@@ -967,6 +989,8 @@ private:
   tcp::resolver resolver_;
   asio::steady_timer dns_timer_;
   bool dns_timed_out_ = false;
+  bool lookup_done_ = false;
+  uint64_t lookups_ = 0;
   std::unique_ptr<connection> conn_;
   std::optional<proxy_spec> proxy_;           // nullopt: direct
   bool at_proxy_ = false;                     // talking to the proxy, no tunnel yet
