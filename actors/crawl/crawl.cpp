@@ -267,10 +267,20 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     }
     std::vector<frontier_stats> now;
     caf::error lost;
+    bool busy = false;
     for (auto& s : shards)
       self->request(s, std::chrono::seconds(30), stats_atom::value)
         .receive([&](frontier_stats& st) { now.push_back(st); },
-                 [&](caf::error& err) { lost = std::move(err); });
+                 [&](caf::error& err) {
+                   // A shard that is slow to answer is busy, not gone: ask
+                   // again. One that is gone fails the request at once.
+                   if (err == caf::sec::request_timeout)
+                     busy = true;
+                   else
+                     lost = std::move(err);
+                 });
+    if (busy && !lost)
+      continue;
     if (lost) {
       // A shard is gone (it crashed): its URLs cannot end in records any
       // more, so the crawl ends here, reported as interrupted.
