@@ -102,6 +102,7 @@ void flush_records(pointer self);
 void schedule_tick(pointer self);
 void feed_starved(pointer self);
 void send_batch(pointer self, std::size_t i, std::shared_ptr<const record_batch> batch);
+void drop_unacked(frontier_state& st, std::size_t i);
 
 void add_record(pointer self, record r) {
   auto& st = self->state;
@@ -192,6 +193,13 @@ void flush_records(pointer self) {
       send_batch(self, i, batch);
     }
   }
+}
+
+// A failed sink will not get back what it did not acknowledge: count it as lost to it.
+void drop_unacked(frontier_state& st, std::size_t i) {
+  for (auto& [seq, batch] : st.unacked[i])
+    st.sink_skipped[i] += batch->records.size();
+  st.unacked[i].clear();
 }
 
 // Sends one batch to sink `i` and keeps it until the sink acknowledges it.
@@ -740,11 +748,8 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
         continue;
       if (s.sink_errors[i].empty())
         s.sink_errors[i] = "the sink went away: " + self->system().render(dm.reason);
-      if (!s.cfg.hold_for_restart || s.sink_given_up[i]) {
-        for (auto& [seq, batch] : s.unacked[i])
-          s.sink_skipped[i] += batch->records.size();
-        s.unacked[i].clear();
-      }
+      if (!s.cfg.hold_for_restart || s.sink_given_up[i])
+        drop_unacked(s, i);
     }
     flush_records(self);
     feed_starved(self);
@@ -782,9 +787,7 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
         s.sink_given_up[i] = true;
         if (s.sink_errors[i].empty())
           s.sink_errors[i] = "given up";
-        for (auto& [seq, batch] : s.unacked[i])
-          s.sink_skipped[i] += batch->records.size();
-        s.unacked[i].clear();
+        drop_unacked(s, i);
         flush_records(self);
         feed_starved(self);
         return;

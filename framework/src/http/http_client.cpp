@@ -489,28 +489,24 @@ private:
 
   // -- SOCKS5 (RFC 1928, RFC 1929) -------------------------------------------------
 
-  template <class Next>
-  void socks_write(std::size_t n, Next next) {
-    asio::async_write(conn_->tcp(), asio::buffer(socks_out_.data(), n),
-                      [self = shared_from_this(), next](beast::error_code ec, std::size_t) {
-                        if (ec)
-                          return self->fail_io(ec, crawl_errc::proxy_failed,
-                                               "SOCKS5 exchange with " + self->proxy_name(),
-                                               self->client_.opts.connect_timeout);
-                        (self.get()->*next)();
-                      });
+  using socks_step = void (session::*)();
+
+  // Completion of one SOCKS5 write or read: the next step, or the proxy's failure.
+  auto socks_then(socks_step next) {
+    return [self = shared_from_this(), next](beast::error_code ec, std::size_t) {
+      if (ec)
+        return self->fail_io(ec, crawl_errc::proxy_failed, "SOCKS5 exchange with " + self->proxy_name(),
+                             self->client_.opts.connect_timeout);
+      (self.get()->*next)();
+    };
   }
 
-  template <class Next>
-  void socks_read(std::size_t n, Next next) {
-    asio::async_read(conn_->tcp(), asio::buffer(socks_in_.data(), n),
-                     [self = shared_from_this(), next](beast::error_code ec, std::size_t) {
-                       if (ec)
-                         return self->fail_io(ec, crawl_errc::proxy_failed,
-                                              "SOCKS5 exchange with " + self->proxy_name(),
-                                              self->client_.opts.connect_timeout);
-                       (self.get()->*next)();
-                     });
+  void socks_write(std::size_t n, socks_step next) {
+    asio::async_write(conn_->tcp(), asio::buffer(socks_out_.data(), n), socks_then(next));
+  }
+
+  void socks_read(std::size_t n, socks_step next) {
+    asio::async_read(conn_->tcp(), asio::buffer(socks_in_.data(), n), socks_then(next));
   }
 
   void socks_greet() {
