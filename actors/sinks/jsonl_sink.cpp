@@ -6,9 +6,9 @@
 
 #include <fcntl.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "arachne/json.hpp"
+#include "sinks/file_repair.hpp"
 
 namespace arachne {
 
@@ -31,12 +31,14 @@ jsonl_sink::jsonl_sink(std::string path, bool append) : path_(std::move(path)) {
     return;
   }
   if (ends_with(path_, ".gz")) {
+    // One gzip member per batch: a file cut by a crash loses only its last,
+    // torn member, which is cut before the file is added to.
+    gzip_ = true;
+    if (append)
+      cut_torn_gzip_tail(path_);
     fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC) | O_CLOEXEC, 0644);
     if (fd_ < 0)
       throw io_error("cannot open", path_);
-    gz_ = gzdopen(::dup(fd_), "wb6");
-    if (gz_ == nullptr)
-      throw io_error("cannot start gzip on", path_);
     return;
   }
   // Plain files are written with write(2), a batch at a time: nothing sits
@@ -58,8 +60,6 @@ jsonl_sink::jsonl_sink(std::string path, bool append) : path_(std::move(path)) {
 }
 
 jsonl_sink::~jsonl_sink() {
-  if (gz_ != nullptr)
-    gzclose(static_cast<gzFile>(gz_));
   if (fd_ >= 0)
     ::close(fd_);
   if (file_ != nullptr && file_ != stdout)
@@ -88,9 +88,8 @@ void jsonl_sink::store(std::vector<record>& records) {
     lines += to_json(r);
     lines += '\n';
   }
-  if (gz_ != nullptr) {
-    if (gzwrite(static_cast<gzFile>(gz_), lines.data(), static_cast<unsigned>(lines.size()))
-        != static_cast<int>(lines.size()))
+  if (gzip_) {
+    if (!write_all(fd_, gzip_member(lines, 6)))
       throw io_error("cannot write", path_);
   } else if (file_ != nullptr) {
     if (std::fwrite(lines.data(), 1, lines.size(), file_) != lines.size())
@@ -101,11 +100,6 @@ void jsonl_sink::store(std::vector<record>& records) {
 }
 
 void jsonl_sink::flush() {
-  if (gz_ != nullptr) {
-    if (gzflush(static_cast<gzFile>(gz_), Z_SYNC_FLUSH) != Z_OK || ::fsync(fd_) != 0)
-      throw io_error("cannot flush", path_);
-    return;
-  }
   if (file_ != nullptr) { // standard output
     if (std::fflush(file_) != 0)
       throw io_error("cannot flush", path_);

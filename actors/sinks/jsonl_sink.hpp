@@ -11,10 +11,11 @@ namespace arachne {
 
 /// Writes every record as one JSON object per line (see `to_json(record)`)
 /// to `path`, created or truncated; "-" is standard output. A path ending in
-/// `.gz` is written gzip-compressed (a flush ends a gzip block, so what is
-/// flushed is readable by `zcat`). With `append`, lines are added to an
-/// existing file (a gzip file gets a new member). Throws if the file cannot be
-/// opened.
+/// `.gz` is written gzip-compressed, one gzip member per batch (what is
+/// stored is readable by `zcat`). Every batch is written before it is
+/// acknowledged. With `append`, lines are added to an existing file after
+/// what a crash left torn at its end is cut (a last line without its newline,
+/// a last gzip member cut short). Throws if the file cannot be opened.
 class jsonl_sink : public sink_base {
 public:
   explicit jsonl_sink(std::string path, bool append = false);
@@ -26,8 +27,8 @@ public:
 private:
   std::string path_;
   std::FILE* file_ = nullptr; // standard output
-  void* gz_ = nullptr;        // gzFile, for .gz
-  int fd_ = -1;               // the file (plain, or under gz_)
+  bool gzip_ = false;         // .gz: a gzip member per batch
+  int fd_ = -1;               // the file
 };
 
 /// Counts records and keeps nothing: the baseline for benchmarks.

@@ -4,6 +4,8 @@
 
 #include <sqlite3.h>
 
+#include "store/sqlite_db.hpp"
+
 #include "arachne/json.hpp"
 #include "arachne/url.hpp"
 
@@ -21,10 +23,11 @@ CREATE TABLE IF NOT EXISTS crawls (
 CREATE TABLE IF NOT EXISTS pages (
   id INTEGER PRIMARY KEY, url TEXT NOT NULL, final_url TEXT, host TEXT, status INTEGER,
   depth INTEGER, fetched_at TEXT, content_type TEXT, bytes INTEGER, elapsed_ms INTEGER,
-  proxy TEXT, title TEXT);
+  proxy TEXT, title TEXT, resumed INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS failures (
   id INTEGER PRIMARY KEY, url TEXT NOT NULL, final_url TEXT, host TEXT, status INTEGER,
-  error TEXT, error_message TEXT, depth INTEGER, fetched_at TEXT, elapsed_ms INTEGER, proxy TEXT);
+  error TEXT, error_message TEXT, depth INTEGER, fetched_at TEXT, elapsed_ms INTEGER, proxy TEXT,
+  resumed INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, url TEXT, fields TEXT);
 CREATE TABLE IF NOT EXISTS links (from_url TEXT NOT NULL, to_url TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS pages_url ON pages (url);
@@ -35,36 +38,6 @@ CREATE INDEX IF NOT EXISTS failures_host ON failures (host);
 CREATE INDEX IF NOT EXISTS failures_error ON failures (error);
 CREATE INDEX IF NOT EXISTS items_url ON items (url);
 )sql";
-
-class statement {
-public:
-  statement(sqlite3* db, const char* sql) {
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK)
-      throw std::runtime_error(std::string{"sqlite: "} + sqlite3_errmsg(db));
-  }
-  ~statement() { sqlite3_finalize(stmt_); }
-  statement(const statement&) = delete;
-  statement& operator=(const statement&) = delete;
-
-  statement& text(int i, const std::string& s) {
-    sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  statement& number(int i, int64_t v) {
-    sqlite3_bind_int64(stmt_, i, v);
-    return *this;
-  }
-  void run(sqlite3* db) {
-    auto rc = sqlite3_step(stmt_);
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-    if (rc != SQLITE_DONE)
-      throw std::runtime_error(std::string{"sqlite: "} + sqlite3_errmsg(db));
-  }
-
-private:
-  sqlite3_stmt* stmt_ = nullptr;
-};
 
 int64_t millis(caf::timespan t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t).count();
@@ -86,37 +59,33 @@ std::string fields_json(const std::vector<item_field>& fields) {
 } // namespace
 
 struct sqlite_sink::impl {
-  sqlite3* db = nullptr;
-  std::unique_ptr<statement> page, failure, item, link, begin, commit;
-
-  void exec(const char* sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err ? err : "unknown error";
-      sqlite3_free(err);
-      throw std::runtime_error("sqlite: " + msg);
-    }
-  }
+  std::unique_ptr<sqlite_db> db;
+  std::unique_ptr<sqlite_stmt> page, failure, item, link;
 };
 
 sqlite_sink::sqlite_sink(std::string path) : path_(std::move(path)), impl_(std::make_unique<impl>()) {
   auto& d = *impl_;
-  if (sqlite3_open(path_.c_str(), &d.db) != SQLITE_OK) {
-    std::string msg = d.db ? sqlite3_errmsg(d.db) : "out of memory";
-    sqlite3_close(d.db);
-    d.db = nullptr;
-    throw std::runtime_error("cannot open SQLite database '" + path_ + "': " + msg);
+  d.db = std::make_unique<sqlite_db>(path_);
+  sqlite3_busy_timeout(d.db->get(), 10000); // readers (the sqlite3 shell) never block us for long
+  d.db->exec(schema);
+  // A database written before records had `resumed` gets the column.
+  for (auto* table : {"pages", "failures"}) {
+    sqlite_stmt has{*d.db, (std::string{"SELECT count(*) FROM pragma_table_info('"} + table
+                            + "') WHERE name = 'resumed'").c_str()};
+    auto missing = has.next() && has.number_at(0) == 0;
+    has.reset();
+    if (missing)
+      d.db->exec((std::string{"ALTER TABLE "} + table
+                  + " ADD COLUMN resumed INTEGER NOT NULL DEFAULT 0").c_str());
   }
-  sqlite3_busy_timeout(d.db, 10000); // readers (the sqlite3 shell) never block us for long
-  d.exec(schema);
-  d.page = std::make_unique<statement>(
-    d.db, "INSERT INTO pages (url, final_url, host, status, depth, fetched_at, content_type, "
-          "bytes, elapsed_ms, proxy, title) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
-  d.failure = std::make_unique<statement>(
-    d.db, "INSERT INTO failures (url, final_url, host, status, error, error_message, depth, "
-          "fetched_at, elapsed_ms, proxy) VALUES (?,?,?,?,?,?,?,?,?,?)");
-  d.item = std::make_unique<statement>(d.db, "INSERT INTO items (url, fields) VALUES (?,?)");
-  d.link = std::make_unique<statement>(d.db, "INSERT INTO links (from_url, to_url) VALUES (?,?)");
+  d.page = std::make_unique<sqlite_stmt>(
+    *d.db, "INSERT INTO pages (url, final_url, host, status, depth, fetched_at, content_type, "
+           "bytes, elapsed_ms, proxy, title, resumed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+  d.failure = std::make_unique<sqlite_stmt>(
+    *d.db, "INSERT INTO failures (url, final_url, host, status, error, error_message, depth, "
+           "fetched_at, elapsed_ms, proxy, resumed) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+  d.item = std::make_unique<sqlite_stmt>(*d.db, "INSERT INTO items (url, fields) VALUES (?,?)");
+  d.link = std::make_unique<sqlite_stmt>(*d.db, "INSERT INTO links (from_url, to_url) VALUES (?,?)");
 }
 
 sqlite_sink::~sqlite_sink() {
@@ -125,8 +94,6 @@ sqlite_sink::~sqlite_sink() {
   d.failure.reset();
   d.item.reset();
   d.link.reset();
-  if (d.db != nullptr)
-    sqlite3_close(d.db);
 }
 
 sink_needs sqlite_sink::open(const crawl_info& info) {
@@ -134,9 +101,9 @@ sink_needs sqlite_sink::open(const crawl_info& info) {
   std::string seeds;
   for (auto& s : info.seeds)
     seeds += (seeds.empty() ? "" : " ") + s;
-  statement st{d.db, "INSERT INTO crawls (crawl_id, seeds, user_agent, started_at) VALUES (?,?,?,?)"};
+  sqlite_stmt st{*d.db, "INSERT INTO crawls (crawl_id, seeds, user_agent, started_at) VALUES (?,?,?,?)"};
   st.text(1, info.crawl_id).text(2, seeds).text(3, info.user_agent).text(4, format_timestamp(info.started_at));
-  st.run(d.db);
+  st.run();
   sink_needs needs;
   needs.links = true;
   return needs;
@@ -145,12 +112,12 @@ sink_needs sqlite_sink::open(const crawl_info& info) {
 void sqlite_sink::store(std::vector<record>& records) {
   auto& d = *impl_;
   // One transaction per batch: atomic, and fast.
-  d.exec("BEGIN");
+  d.db->exec("BEGIN");
   try {
     for (auto& r : records) {
       switch (r.kind) {
         case record::kind_t::item:
-          d.item->text(1, r.url).text(2, fields_json(r.fields)).run(d.db);
+          d.item->text(1, r.url).text(2, fields_json(r.fields)).run();
           break;
         case record::kind_t::page:
           d.page->text(1, r.url)
@@ -164,9 +131,10 @@ void sqlite_sink::store(std::vector<record>& records) {
             .number(9, millis(r.elapsed))
             .text(10, r.proxy)
             .text(11, r.title)
-            .run(d.db);
+            .number(12, r.resumed ? 1 : 0)
+            .run();
           for (auto& to : r.links)
-            d.link->text(1, r.url).text(2, to).run(d.db);
+            d.link->text(1, r.url).text(2, to).run();
           break;
         case record::kind_t::failure:
           d.failure->text(1, r.url)
@@ -179,13 +147,14 @@ void sqlite_sink::store(std::vector<record>& records) {
             .text(8, format_timestamp(r.fetched_at))
             .number(9, millis(r.elapsed))
             .text(10, r.proxy)
-            .run(d.db);
+            .number(11, r.resumed ? 1 : 0)
+            .run();
           break;
       }
     }
-    d.exec("COMMIT");
+    d.db->exec("COMMIT");
   } catch (...) {
-    sqlite3_exec(d.db, "ROLLBACK", nullptr, nullptr, nullptr);
+    d.db->exec_quietly("ROLLBACK");
     throw;
   }
 }
@@ -193,7 +162,7 @@ void sqlite_sink::store(std::vector<record>& records) {
 void sqlite_sink::flush() {
   // Commits in WAL mode with synchronous=NORMAL survive a crash of the
   // process; a checkpoint makes them durable on disk too.
-  impl_->exec("PRAGMA wal_checkpoint(FULL)");
+  impl_->db->exec("PRAGMA wal_checkpoint(FULL)");
 }
 
 } // namespace arachne

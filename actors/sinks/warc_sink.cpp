@@ -1,4 +1,5 @@
 #include "sinks/warc_sink.hpp"
+#include "sinks/file_repair.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -132,20 +133,38 @@ struct warc_sink::impl {
     return buf;
   }
 
-  std::string next_name() {
-    if (files.empty())
+  // The `n`th file of the series: PATH, then STEM-00001.EXT, ...
+  std::string series_name(std::size_t n) const {
+    if (n == 0)
       return path;
     auto ext = gzip ? std::string{".warc.gz"} : std::string{".warc"};
     auto stem = path.size() > ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0
                   ? path.substr(0, path.size() - ext.size())
                   : path;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "-%05zu", n);
+    return stem + buf + ext;
+  }
+
+  std::string next_name() {
+    if (files.empty())
+      return path;
     // Appending (a sink opened again): never replace a file an earlier one wrote.
     for (;;) {
-      char buf[16];
-      std::snprintf(buf, sizeof buf, "-%05zu", ++serial);
-      auto name = stem + buf + ext;
+      auto name = series_name(++serial);
       if (!append || ::access(name.c_str(), F_OK) != 0)
         return name;
+    }
+  }
+
+  // Added to after a crash: a record cut short at the end of any file of the
+  // series goes first (its URL is fetched again on resume).
+  void repair_series() const {
+    for (std::size_t n = 0;; ++n) {
+      auto name = series_name(n);
+      if (::access(name.c_str(), F_OK) != 0)
+        return;
+      gzip ? cut_torn_gzip_tail(name) : cut_torn_warc_tail(name);
     }
   }
 
@@ -155,6 +174,8 @@ struct warc_sink::impl {
       std::fclose(file);
     }
     auto name = next_name();
+    if (append && files.empty())
+      repair_series();
     file = std::fopen(name.c_str(), append && files.empty() ? "ab" : "wb");
     if (file == nullptr)
       throw std::runtime_error("cannot write WARC file '" + name + "': " + std::strerror(errno));
@@ -185,27 +206,10 @@ struct warc_sink::impl {
     rec += block;
     rec += "\r\n\r\n";
     if (gzip)
-      rec = compress(rec);
+      rec = gzip_member(rec, 1);
     if (std::fwrite(rec.data(), 1, rec.size(), file) != rec.size())
       throw std::runtime_error("writing WARC file '" + files.back() + "': " + std::strerror(errno));
     written += rec.size();
-  }
-
-  static std::string compress(const std::string& data) {
-    z_stream z{};
-    if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-      throw std::runtime_error("zlib: cannot start a gzip member");
-    std::string out(deflateBound(&z, data.size()) + 32, '\0');
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-    z.avail_in = static_cast<uInt>(data.size());
-    z.next_out = reinterpret_cast<Bytef*>(out.data());
-    z.avail_out = static_cast<uInt>(out.size());
-    auto rc = deflate(&z, Z_FINISH);
-    out.resize(z.total_out);
-    deflateEnd(&z);
-    if (rc != Z_STREAM_END)
-      throw std::runtime_error("zlib: gzip member incomplete");
-    return out;
   }
 
   void sync() {
@@ -276,6 +280,9 @@ void warc_sink::store(std::vector<record>& records) {
       d.write_record(qh, r.request);
     }
   }
+  // Acknowledged records are in the file (a crash of the process keeps them).
+  if (std::fflush(d.file) != 0)
+    throw std::runtime_error("writing WARC file '" + d.files.back() + "': " + std::strerror(errno));
 }
 
 void warc_sink::flush() {

@@ -144,6 +144,10 @@ std::string to_json(const record& r) {
   else
     append_json_string(out, r.proxy);
   str("title", r.title);
+  if (r.resumed) { // only after a crash (--state): the URL may have a record already
+    field("resumed");
+    out += "true";
+  }
   out += '}';
   return out;
 }

@@ -96,12 +96,14 @@ struct crawl_request {
   uint32_t attempt = 0; // 0 for the first try, counts retries
   uint32_t hops = 0;    // redirects that led here
   uint32_t throttled = 0; // 429 answers so far (they do not use up retries)
+  uint64_t id = 0;        // its row in the owning shard's state store (--state); 0 without
+  bool resumed = false;   // taken up before a crash: it may have been recorded already
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, crawl_request& x) {
   return f(caf::meta::type_name("crawl_request"), x.url, x.depth, x.referrer, x.attempt, x.hops,
-           x.throttled);
+           x.throttled, x.id, x.resumed);
 }
 
 /// Discovered URLs for the hosts one frontier shard owns, sent in one message.
@@ -364,13 +366,15 @@ struct record {
   std::string request;              // the request head as sent (http)
   std::string remote_address;       // the peer's address:port (http)
   std::vector<std::string> links;   // a page's outgoing links, normalised (links)
+  bool resumed = false;             // fetched again after a crash: may be recorded twice
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, record& x) {
   return f(caf::meta::type_name("record"), x.kind, x.url, x.final_url, x.status, x.error,
            x.error_message, x.depth, x.fetched_at, x.content_type, x.bytes, x.elapsed, x.proxy,
-           x.title, x.fields, x.body, x.headers, x.request, x.remote_address, x.links);
+           x.title, x.fields, x.body, x.headers, x.request, x.remote_address, x.links,
+           x.resumed);
 }
 
 /// What a sink wants records to carry beyond the basics: its answer to
