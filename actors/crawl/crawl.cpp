@@ -19,6 +19,7 @@
 #include "fetcher/fetcher.hpp"
 #include "proxy_manager/proxy_manager.hpp"
 #include "frontier/frontier.hpp"
+#include "frontier/journal.hpp"
 #include "parser/parser.hpp"
 #include "sinks/stats_sink.hpp"
 
@@ -137,10 +138,35 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
                                "invalid pattern '" + re + "': " + e.what());
       }
     }
+  auto threads = std::max<std::size_t>(1, sys.scheduler().num_workers());
+  auto shard_count = d.cfg.scope.shards != 0 ? d.cfg.scope.shards : threads;
+  // The state store: one file per shard; a crawl found there is resumed
+  // with its shard count (the partition must stay the same).
+  std::vector<std::shared_ptr<frontier_journal>> journals;
+  std::unique_ptr<state_dir_lock> state_lock;
+  bool resuming = false;
+  if (!d.cfg.scope.state_dir.empty()) {
+    auto lock = state_dir_lock::acquire(d.cfg.scope.state_dir);
+    if (!lock)
+      return std::move(lock.error());
+    state_lock = std::move(*lock);
+    auto info = check_state_dir(d.cfg.scope.state_dir, false);
+    if (!info)
+      return std::move(info.error());
+    resuming = info->exists;
+    if (resuming && d.cfg.scope.shards == 0)
+      shard_count = info->shards;
+    for (std::size_t i = 0; i < shard_count; ++i) {
+      auto j = frontier_journal::open(d.cfg.scope.state_dir, static_cast<uint32_t>(i),
+                                      static_cast<uint32_t>(shard_count));
+      if (!j)
+        return std::move(j.error());
+      journals.emplace_back(std::move(*j));
+    }
+  }
   auto client = http_client::make(d.cfg.http);
   if (!client)
     return std::move(client.error());
-  auto threads = std::max<std::size_t>(1, sys.scheduler().num_workers());
   caf::scoped_actor self{sys};
   // Sinks: the user's, plus the one that tallies for the report.
   auto tally_sink = sys.spawn(stats_sink);
@@ -200,7 +226,6 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     owned.push_back(caf::actor_cast<caf::actor>(p));
   }
   // Shards, one partition over all of them.
-  auto shard_count = d.cfg.scope.shards != 0 ? d.cfg.scope.shards : threads;
   std::vector<shard_id> ids;
   for (std::size_t i = 0; i < shard_count; ++i)
     ids.push_back(i);
@@ -214,8 +239,10 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
   fcfg.needs = needs;
   auto restart = d.cfg.scope.on_sink_failure == "restart";
   fcfg.hold_for_restart = restart;
+  fcfg.queue_memory = std::max<uint64_t>(1, d.cfg.scope.queue_memory);
   std::vector<frontier_actor> shards;
   for (std::size_t i = 0; i < shard_count; ++i) {
+    fcfg.journal = journals.empty() ? nullptr : std::move(journals[i]);
     auto s = sys.spawn(frontier, fcfg, static_cast<uint32_t>(i), partition, fetchers, parsers, sinks);
     shards.push_back(s);
     owned.push_back(caf::actor_cast<caf::actor>(s));
@@ -243,7 +270,8 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     auto owner = partition.owner_index(url_host(u->str()));
     seed_batches[owner].links.push_back(crawl_request{u->str(), 0, {}, 0, 0, 0});
   }
-  if (!invalid.records.empty())
+  // (A resumed crawl recorded them the first time.)
+  if (!invalid.records.empty() && !resuming)
     for (auto& s : sinks)
       self->request(s, std::chrono::seconds(30), invalid).receive([](const ack&) {}, [](caf::error&) {});
   for (std::size_t i = 0; i < shards.size(); ++i)
@@ -267,6 +295,7 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     }
     std::vector<frontier_stats> now;
     caf::error lost;
+    std::string state_failed;
     bool busy = false;
     for (auto& s : shards)
       self->request(s, std::chrono::seconds(30), stats_atom::value)
@@ -293,6 +322,8 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     uint64_t received = 0;
     bool idle = now.size() == shards.size();
     for (auto& st : now) {
+      if (!st.state_error.empty() && state_failed.empty())
+        state_failed = st.state_error;
       p.recorded += st.recorded;
       p.pages += st.pages;
       p.failures += st.failures;
@@ -305,6 +336,11 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
       idle = idle && st.idle;
     }
     seen = p.seen;
+    // The state store failed (a full disk): stop cleanly; what it holds resumes.
+    if (!state_failed.empty() && report.state_error.empty()) {
+      report.state_error = state_failed;
+      d.stop_requested = true;
+    }
     // A failed sink: restarted if asked and possible, else the crawl stops
     // (or goes on without it); the report says which and what it lost.
     for (std::size_t i = 0; i < sinks.size(); ++i) {
@@ -415,6 +451,11 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
   }
   report.seen = seen;
   report.dropped = dropped;
+  for (auto& st : final_stats) {
+    report.resumed += st.resumed;
+    if (report.state_error.empty() && !st.state_error.empty())
+      report.state_error = st.state_error;
+  }
   report.elapsed = std::chrono::steady_clock::now() - start;
   owned.push_back(caf::actor_cast<caf::actor>(tally_sink));
   stop_and_wait(self, owned);

@@ -104,7 +104,22 @@ void feed_starved(pointer self);
 void send_batch(pointer self, std::size_t i, std::shared_ptr<const record_batch> batch);
 void drop_unacked(frontier_state& st, std::size_t i);
 
-void add_record(pointer self, record r) {
+using url_state = frontier_journal::url_state;
+
+// The store stopped working (a full disk, say): the shard stops taking up
+// URLs and sends no record whose URL the store could not note as taken (it
+// is fetched again on resume). What was committed stays intact.
+void state_failed(pointer self) {
+  auto& st = self->state;
+  if (st.state_error.empty())
+    st.state_error = st.journal->error();
+  st.stopping = true;
+  st.pending_records.clear();
+  st.pending_ids.clear();
+}
+
+// `id` is the record's URL row in the state store, 0 for none.
+void add_record(pointer self, record r, uint64_t id = 0) {
   auto& st = self->state;
   ++st.recorded;
   if (r.kind != record::kind_t::item) {
@@ -114,6 +129,7 @@ void add_record(pointer self, record r) {
       ++st.failures;
   }
   st.pending_records.push_back(std::move(r));
+  st.pending_ids.push_back(id);
   if (st.pending_records.size() >= st.cfg.record_batch)
     flush_records(self);
   else
@@ -129,6 +145,7 @@ record make_failure(const crawl_request& req, crawl_errc kind, std::string messa
   r.error_message = std::move(message);
   r.depth = req.depth;
   r.fetched_at = caf::make_timestamp();
+  r.resumed = req.resumed;
   return r;
 }
 
@@ -148,6 +165,7 @@ record make_record(const sink_needs& needs, const crawl_request& req, const fetc
   r.elapsed = res.timings.total;
   r.proxy = res.proxy;
   r.title = std::move(title);
+  r.resumed = req.resumed;
   // What only some sinks want travels only if one of them asked.
   if (needs.bodies)
     r.body = res.body;
@@ -168,6 +186,7 @@ void flush_records(pointer self) {
   while (!st.pending_records.empty()) {
     if (st.sinks.empty()) {
       st.pending_records.clear();
+      st.pending_ids.clear();
       return;
     }
     for (std::size_t i = 0; i < st.unacked.size(); ++i) {
@@ -177,13 +196,27 @@ void flush_records(pointer self) {
       if (!st.sink_errors[i].empty() && st.cfg.hold_for_restart && !st.sink_given_up[i])
         return;
     }
+    // A record reaches the sinks only once the store knows its URL was taken up.
+    if (st.journal && !st.journal->commit())
+      return state_failed(self);
     auto batch = std::make_shared<record_batch>();
     batch->seq = ++st.record_seq;
     auto n = std::min(st.pending_records.size(), st.cfg.record_batch);
+    frontier_state::batch_marks marks;
+    if (st.journal)
+      for (std::size_t k = 0; k < n; ++k)
+        if (st.pending_ids[k] != 0)
+          marks.ids.push_back(st.pending_ids[k]);
+    st.pending_ids.erase(st.pending_ids.begin(), st.pending_ids.begin() + static_cast<std::ptrdiff_t>(n));
     batch->records.assign(std::make_move_iterator(st.pending_records.begin()),
                           std::make_move_iterator(st.pending_records.begin() + static_cast<std::ptrdiff_t>(n)));
     st.pending_records.erase(st.pending_records.begin(),
                              st.pending_records.begin() + static_cast<std::ptrdiff_t>(n));
+    for (std::size_t i = 0; i < st.sinks.size(); ++i)
+      if (st.sink_errors[i].empty())
+        ++marks.sinks_left;
+    if (!marks.ids.empty() && marks.sinks_left > 0)
+      st.marks.emplace(batch->seq, std::move(marks));
     for (std::size_t i = 0; i < st.sinks.size(); ++i) {
       // A failed sink gets nothing more; what it misses is counted.
       if (!st.sink_errors[i].empty()) {
@@ -193,6 +226,55 @@ void flush_records(pointer self) {
       send_batch(self, i, batch);
     }
   }
+}
+
+// -- the state store's done marks ----------------------------------------------
+
+void flush_outbox(pointer self, std::size_t peer);
+
+// Rows whose records every sink has: done once the links their pages gave
+// (sent by now) are journalled by the shards that own them.
+void done_after_links(pointer self, std::vector<uint64_t> ids) {
+  auto& st = self->state;
+  for (std::size_t i = 0; i < st.outbox.size(); ++i)
+    flush_outbox(self, i);
+  if (st.links_unacked.empty() || *st.links_unacked.begin() > st.link_seq) {
+    for (auto id : ids)
+      st.journal->mark(static_cast<int64_t>(id), url_state::done);
+    schedule_tick(self); // commits
+    return;
+  }
+  st.done_after_links.emplace_back(st.link_seq, std::move(ids));
+}
+
+void on_links_journalled(pointer self, uint64_t seq, bool ok) {
+  auto& st = self->state;
+  st.links_unacked.erase(seq);
+  auto& waiting = st.done_after_links;
+  if (!ok) // an owner could not journal them: the pages that gave them stay taken
+    while (!waiting.empty() && waiting.back().first >= seq)
+      waiting.pop_back();
+  bool marked = false;
+  while (!waiting.empty()
+         && (st.links_unacked.empty() || *st.links_unacked.begin() > waiting.front().first)) {
+    for (auto id : waiting.front().second)
+      st.journal->mark(static_cast<int64_t>(id), url_state::done);
+    waiting.pop_front();
+    marked = true;
+  }
+  if (marked)
+    schedule_tick(self);
+}
+
+// Sink `i` acknowledged batch `seq`.
+void on_batch_stored(pointer self, uint64_t seq) {
+  auto& st = self->state;
+  auto m = st.marks.find(seq);
+  if (m == st.marks.end() || --m->second.sinks_left > 0)
+    return;
+  auto ids = std::move(m->second.ids);
+  st.marks.erase(m);
+  done_after_links(self, std::move(ids));
 }
 
 // A failed sink will not get back what it did not acknowledge: count it as lost to it.
@@ -214,6 +296,7 @@ void send_batch(pointer self, std::size_t i, std::shared_ptr<const record_batch>
         auto& s = self->state;
         if (s.sinks[i] == sink)
           s.unacked[i].erase(seq);
+        on_batch_stored(self, seq);
         flush_records(self);
         feed_starved(self);
       },
@@ -224,6 +307,7 @@ void send_batch(pointer self, std::size_t i, std::shared_ptr<const record_batch>
         auto& s = self->state;
         if (s.sinks[i] != sink)
           return; // an answer from a sink that has been replaced
+        s.marks.erase(seq); // not in every sink: its URLs stay taken (fetched again on resume)
         if (s.sink_errors[i].empty())
           s.sink_errors[i] = self->system().render(err);
         if (!s.cfg.hold_for_restart || s.sink_given_up[i]) {
@@ -246,7 +330,19 @@ void flush_outbox(pointer self, std::size_t peer) {
   if (box.links.empty())
     return;
   ++st.batches_sent;
-  self->send(st.peers[peer], std::move(box));
+  auto seq = ++st.link_seq;
+  if (st.journal)
+    st.links_unacked.insert(seq);
+  self->request(st.peers[peer], caf::infinite, std::move(box))
+    .then(
+      [=](const ack&) {
+        if (self->state.journal)
+          on_links_journalled(self, seq, true);
+      },
+      [=](caf::error&) {
+        if (self->state.journal)
+          on_links_journalled(self, seq, false);
+      });
   box = link_batch{};
 }
 
@@ -298,6 +394,17 @@ std::string out_of_scope(frontier_state& st, const crawl_request& req) {
 
 void pump(pointer self, const std::string& host);
 
+// A URL that ends without a fetch, recorded with why (out of scope, say).
+// In the store it is a taken row of no host, recorded again on resume if
+// the crash came before its record was in every sink.
+void record_decision(pointer self, const crawl_request& req, crawl_errc kind, std::string why) {
+  auto& st = self->state;
+  uint64_t id = 0;
+  if (st.journal)
+    id = static_cast<uint64_t>(st.journal->add_url(0, req, url_state::taken, kind, why));
+  add_record(self, make_failure(req, kind, std::move(why)), id);
+}
+
 // A URL arrives: seed, link or redirect target. Decisions on seeds and
 // redirect targets are recorded; links out of scope are only counted.
 void admit_new(pointer self, crawl_request req, bool seed);
@@ -314,7 +421,7 @@ void admit_new(pointer self, crawl_request req, bool seed) {
   bool recorded_decision = seed || req.hops > 0;
   if (auto why = out_of_scope(st, req); !why.empty()) {
     if (recorded_decision)
-      add_record(self, make_failure(req, crawl_errc::out_of_scope, std::move(why)));
+      record_decision(self, req, crawl_errc::out_of_scope, std::move(why));
     else
       ++st.dropped;
     return;
@@ -327,7 +434,7 @@ void admit_new(pointer self, crawl_request req, bool seed) {
   if ((budget != 0 && st.admitted >= budget)
       || (scope.max_pages_per_host != 0 && h.admitted >= scope.max_pages_per_host)) {
     if (recorded_decision)
-      add_record(self, make_failure(req, crawl_errc::out_of_scope, "over the page budget"));
+      record_decision(self, req, crawl_errc::out_of_scope, "over the page budget");
     else
       ++st.dropped;
     return;
@@ -337,8 +444,40 @@ void admit_new(pointer self, crawl_request req, bool seed) {
   ++h.admitted;
   ++st.admitted;
   ++st.queued;
+  if (st.journal) {
+    if (h.db_id == 0)
+      h.db_id = st.journal->add_host(h.origin);
+    req.id = static_cast<uint64_t>(st.journal->add_url(h.db_id, req, url_state::queued));
+    // Over the memory bound, a host's new URLs wait in the store only.
+    if (h.spilled > 0 || st.memory_queued >= st.cfg.queue_memory) {
+      ++h.spilled;
+      return pump(self, host);
+    }
+    h.spill_cursor = static_cast<int64_t>(req.id);
+  }
+  ++st.memory_queued;
   h.queue.push_back(std::move(req));
   pump(self, host);
+}
+
+// Brings a host's next URLs from the store into memory.
+void refill(pointer self, host_entry& h) {
+  auto& st = self->state;
+  auto want = std::max<std::size_t>(16, 2 * st.cfg.politeness.concurrency);
+  auto rows = st.journal->pending(h.db_id, h.spill_cursor, std::min<uint64_t>(h.spilled, want));
+  if (rows.empty()) { // (only if the store failed)
+    st.queued -= std::min(st.queued, h.spilled);
+    h.spilled = 0;
+    return;
+  }
+  for (auto& row : rows) {
+    h.spill_cursor = static_cast<int64_t>(row.req.id);
+    --h.spilled;
+    if (row.req.resumed)
+      ++st.resumed;
+    ++st.memory_queued;
+    h.queue.push_back(std::move(row.req));
+  }
 }
 
 // -- fetching ------------------------------------------------------------------
@@ -358,14 +497,14 @@ fetch_feedback feedback_of(const fetch_result& res) {
 
 // A parsed page: its record (made when the fetch ended) gets the title and
 // links; the links go to their shards.
-void on_parsed(pointer self, record page, parse_result& pr) {
+void on_parsed(pointer self, record page, uint64_t id, parse_result& pr) {
   auto& st = self->state;
   page.title = std::move(pr.title);
   if (st.cfg.needs.links)
     page.links = pr.links;
   auto depth = page.depth;
   auto from = page.url;
-  add_record(self, std::move(page));
+  add_record(self, std::move(page), id);
   for (auto& item : pr.items)
     add_record(self, std::move(item));
   auto& scope = st.cfg.scope;
@@ -395,7 +534,7 @@ void on_fetched(pointer self, crawl_request req, const slot_grant& grant, fetch_
   if (!unreachable)
     site.unreachable = 0;
   if (site.dead != crawl_errc::none && unreachable) {
-    add_record(self, make_record(self->state.cfg.needs, req, res, {}));
+    add_record(self, make_record(self->state.cfg.needs, req, res, {}), req.id);
     --st.in_flight;
     return pump(self, host);
   }
@@ -404,6 +543,7 @@ void on_fetched(pointer self, crawl_request req, const slot_grant& grant, fetch_
     ++req.throttled;
     --st.in_flight;
     ++st.queued;
+    ++st.memory_queued;
     st.hosts[host].queue.push_back(std::move(req));
     return pump(self, host);
   }
@@ -424,12 +564,12 @@ void on_fetched(pointer self, crawl_request req, const slot_grant& grant, fetch_
     r.error = crawl_errc::retries_exhausted;
     r.error_message = to_string(res.error) + " after " + std::to_string(req.attempt)
                       + " retries: " + res.error_message;
-    add_record(self, std::move(r));
+    add_record(self, std::move(r), req.id);
     --st.in_flight;
     return pump(self, host);
   }
   if (res.error == crawl_errc::none && is_redirect(res.status)) {
-    add_record(self, make_record(self->state.cfg.needs, req, res, {}));
+    add_record(self, make_record(self->state.cfg.needs, req, res, {}), req.id);
     auto location = header(res, "location");
     if (auto base = parse_url(res.final_url.empty() ? req.url : res.final_url, st.cfg.urls)) {
       if (auto target = resolve_url(*base, location, st.cfg.urls)) {
@@ -437,9 +577,9 @@ void on_fetched(pointer self, crawl_request req, const slot_grant& grant, fetch_
         if (next.hops > st.cfg.max_redirects) {
           if (st.seen_urls.insert(fingerprint(next.url))) {
             ++st.seen;
-            add_record(self, make_failure(next, crawl_errc::too_many_redirects,
-                                          "more than " + std::to_string(st.cfg.max_redirects)
-                                            + " redirects from a seed or link"));
+            record_decision(self, next, crawl_errc::too_many_redirects,
+                            "more than " + std::to_string(st.cfg.max_redirects)
+                              + " redirects from a seed or link");
           }
         } else {
           route(self, std::move(next));
@@ -453,18 +593,19 @@ void on_fetched(pointer self, crawl_request req, const slot_grant& grant, fetch_
     auto& p = st.parsers[st.next_parser++ % st.parsers.size()];
     // The record is made now; the request and result move to the parser.
     auto page = std::make_shared<record>(make_record(st.cfg.needs, req, res, {}));
+    auto id = req.id;
     self->request(p, caf::infinite, parse_atom::value, std::move(req), std::move(res))
-      .then([=](parse_result& pr) { on_parsed(self, std::move(*page), pr); },
+      .then([=](parse_result& pr) { on_parsed(self, std::move(*page), id, pr); },
             [=](caf::error& err) {
               auto r = std::move(*page);
               r.error_message = "parser failed: " + self->system().render(err);
-              add_record(self, std::move(r));
+              add_record(self, std::move(r), id);
               --self->state.in_flight;
               pump(self, host);
             });
     return;
   }
-  add_record(self, make_record(self->state.cfg.needs, req, res, {}));
+  add_record(self, make_record(self->state.cfg.needs, req, res, {}), req.id);
   --st.in_flight;
   pump(self, host);
 }
@@ -485,8 +626,10 @@ void fetch(pointer self, crawl_request req, slot_grant grant) {
             // the URL still gets its record.
             auto& s = self->state;
             self->send(s.limiter, release_atom::value, grant, fetch_feedback{});
-            add_record(self, make_failure(req, crawl_errc::cancelled,
-                                          "fetcher failed: " + self->system().render(err)));
+            add_record(self,
+                       make_failure(req, crawl_errc::cancelled,
+                                    "fetcher failed: " + self->system().render(err)),
+                       req.id);
             --s.in_flight;
             pump(self, origin_of(req.url));
           });
@@ -560,6 +703,8 @@ void on_grant(pointer self, const std::string& host, const slot_grant& grant) {
   auto& h = st.hosts[host];
   --h.acquiring;
   --st.acquiring;
+  if (h.queue.empty() && h.spilled > 0 && !st.stopping)
+    refill(self, h);
   if (h.queue.empty() || st.stopping) {
     self->send(st.limiter, release_atom::value, grant, fetch_feedback{});
     return;
@@ -567,18 +712,24 @@ void on_grant(pointer self, const std::string& host, const slot_grant& grant) {
   auto req = std::move(h.queue.front());
   h.queue.pop_front();
   --st.queued;
+  --st.memory_queued;
+  if (st.journal && !req.resumed && req.attempt == 0 && req.throttled == 0)
+    st.journal->mark(static_cast<int64_t>(req.id), url_state::taken);
   if (h.dead != crawl_errc::none) {
     self->send(st.limiter, release_atom::value, grant, fetch_feedback{});
-    add_record(self, make_failure(req, h.dead,
-                                  "not fetched: the last " + std::to_string(unreachable_limit)
-                                    + " fetches from " + h.origin + " could not be reached"));
+    add_record(self,
+               make_failure(req, h.dead,
+                            "not fetched: the last " + std::to_string(unreachable_limit)
+                              + " fetches from " + h.origin + " could not be reached"),
+               req.id);
     return pump(self, host);
   }
   if (st.cfg.politeness.obey_robots && !h.rules.allowed(target_of(req.url))) {
     self->send(st.limiter, release_atom::value, grant, fetch_feedback{});
-    add_record(self, make_failure(req, crawl_errc::robots_denied,
-                                  h.robots_problem.empty() ? "disallowed by robots.txt"
-                                                           : h.robots_problem));
+    add_record(self,
+               make_failure(req, crawl_errc::robots_denied,
+                            h.robots_problem.empty() ? "disallowed by robots.txt" : h.robots_problem),
+               req.id);
     return pump(self, host);
   }
   fetch(self, std::move(req), grant);
@@ -591,7 +742,7 @@ void pump(pointer self, const std::string& host) {
   if (st.stopping)
     return;
   auto& h = st.hosts[host];
-  if (h.queue.empty())
+  if (h.queue.empty() && h.spilled == 0)
     return;
   // A robots.txt older than --robots-ttl is fetched again before more requests.
   if (h.robots == host_entry::robots_t::ready && st.cfg.politeness.robots_ttl.count() > 0
@@ -604,7 +755,8 @@ void pump(pointer self, const std::string& host) {
   }
   auto shards = std::max<std::size_t>(1, st.peers.size());
   auto budget = std::max<uint64_t>(1, st.cfg.scope.concurrency / shards);
-  while (h.acquiring < std::min<std::size_t>(h.queue.size(), st.cfg.politeness.concurrency)
+  auto waiting = h.queue.size() + h.spilled;
+  while (h.acquiring < std::min<std::size_t>(waiting, st.cfg.politeness.concurrency)
          && st.in_flight + st.acquiring < budget
          && st.pending_records.size() < st.cfg.max_pending_records) {
     ++h.acquiring;
@@ -616,7 +768,7 @@ void pump(pointer self, const std::string& host) {
   // for the next free slot.
   bool held_back = st.in_flight + st.acquiring >= budget
                    || st.pending_records.size() >= st.cfg.max_pending_records;
-  if (held_back && h.acquiring < h.queue.size() && !h.starved) {
+  if (held_back && h.acquiring < waiting && !h.starved) {
     h.starved = true;
     st.starved.push_back(host);
   }
@@ -644,7 +796,7 @@ void feed_starved(pointer self) {
 // Hosts may wait for a shard-wide budget: give each a chance again.
 void pump_all(pointer self) {
   for (auto& [host, h] : self->state.hosts)
-    if (!h.queue.empty() && h.acquiring == 0)
+    if ((!h.queue.empty() || h.spilled > 0) && h.acquiring == 0)
       pump(self, host);
 }
 
@@ -673,10 +825,54 @@ frontier_stats stats_of(frontier_state& st) {
         s.sink_lost[i] += b->records.size();
   bool outgoing = std::any_of(st.outbox.begin(), st.outbox.end(),
                               [](auto& b) { return !b.links.empty(); });
+  s.state_error = st.state_error;
+  s.resumed = st.resumed;
+  bool journalling = st.journal
+                     && (st.journal->dirty() || !st.marks.empty() || !st.links_unacked.empty()
+                         || !st.done_after_links.empty());
   s.idle = (st.queued == 0 || st.stopping) && st.in_flight == 0 && st.acquiring == 0
            && st.waiting_retry == 0 && st.robots_fetching == 0 && !outgoing
-           && st.pending_records.empty() && !unacked;
+           && st.pending_records.empty() && !unacked && (!journalling || !st.state_error.empty());
   return s;
+}
+
+// Reads the store at start: hosts with their budgets and pending counts
+// (their URLs stay in the store until needed), and the seen set.
+void restore(pointer self) {
+  auto& st = self->state;
+  for (auto& row : st.journal->hosts()) {
+    auto& h = st.hosts[row.origin];
+    h.origin = row.origin;
+    h.db_id = row.id;
+    h.admitted = row.admitted;
+    h.spilled = row.pending;
+    st.admitted += row.admitted;
+    st.queued += row.pending;
+  }
+  st.journal->each_url([&](std::string_view u) {
+    st.seen_urls.insert(fingerprint(u));
+    ++st.seen;
+  });
+  if (!st.journal->error().empty())
+    state_failed(self);
+}
+
+// Takes up what the store holds: decisions made again, hosts pumped.
+void resume(pointer self) {
+  auto& st = self->state;
+  int64_t after = 0;
+  for (;;) {
+    auto rows = st.journal->pending(0, after, 1024);
+    if (rows.empty())
+      break;
+    for (auto& row : rows) {
+      after = static_cast<int64_t>(row.req.id);
+      row.req.resumed = true;
+      ++st.resumed;
+      add_record(self, make_failure(row.req, row.decided, std::move(row.why)), row.req.id);
+    }
+  }
+  pump_all(self);
 }
 
 } // namespace
@@ -764,15 +960,25 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
   for (auto& re : st.cfg.scope.deny)
     st.deny.emplace_back(re, std::regex::ECMAScript | std::regex::optimize);
   st.limiter = self->spawn<caf::linked>(rate_limiter, st.cfg.politeness, st.cfg.seed * 31 + index);
+  st.journal = std::move(st.cfg.journal);
+  if (st.journal)
+    restore(self);
   return {
     [=](seed_atom, link_batch& batch) {
       for (auto& req : batch.links)
         admit(self, std::move(req), true);
     },
-    [=](link_batch& batch) {
-      ++self->state.batches_received;
+    [=](link_batch& batch) -> caf::result<ack> {
+      auto& s = self->state;
+      ++s.batches_received;
       for (auto& req : batch.links)
         admit(self, std::move(req), false);
+      // The sender marks the pages these came from done only after this.
+      if (s.journal && !s.journal->commit()) {
+        state_failed(self);
+        return caf::make_error(caf::sec::runtime_error, "state store failed: " + s.state_error);
+      }
+      return ack{};
     },
     [=](caf::put_atom, const cluster_view&) {
       // Re-partitioning across nodes arrives with distributed crawls.
@@ -805,22 +1011,29 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
     [=](caf::put_atom, std::vector<frontier_actor>& peers) {
       self->state.peers = std::move(peers);
       self->state.outbox.assign(self->state.peers.size(), link_batch{});
+      if (self->state.journal)
+        resume(self); // the shard is wired up: take up what the store holds
     },
     [=](stats_atom) { return stats_of(self->state); },
     [=](stop_atom) {
       auto& s = self->state;
       s.stopping = true;
       flush_records(self);
+      if (s.journal && !s.journal->commit())
+        state_failed(self);
     },
     [=](retry_atom, crawl_request& req) {
       auto& s = self->state;
       --s.waiting_retry;
       auto host = origin_of(req.url);
       if (s.stopping) {
-        add_record(self, make_failure(req, crawl_errc::cancelled, "the crawl stopped"));
+        // With a state store it stays taken and is fetched on resume.
+        if (!s.journal)
+          add_record(self, make_failure(req, crawl_errc::cancelled, "the crawl stopped"));
         return;
       }
       ++s.queued;
+      ++s.memory_queued;
       s.hosts[host].queue.push_back(std::move(req));
       pump(self, host);
     },
@@ -836,6 +1049,8 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
       for (std::size_t i = 0; i < s.outbox.size(); ++i)
         flush_outbox(self, i);
       flush_records(self);
+      if (s.journal && !s.journal->commit())
+        state_failed(self);
       pump_all(self);
     },
   };

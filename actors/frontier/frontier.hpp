@@ -6,6 +6,7 @@
 #include <memory>
 #include <random>
 #include <regex>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -22,6 +23,7 @@
 #include "arachne/politeness.hpp"
 #include "arachne/robots.hpp"
 #include "arachne/url.hpp"
+#include "frontier/journal.hpp"
 #include "rate_limiter/rate_limiter.hpp"
 
 namespace arachne {
@@ -55,6 +57,9 @@ struct frontier_config {
   uint64_t seed = 1;                 // jitter
   sink_needs needs;                  // what records carry for the sinks
   bool hold_for_restart = false;     // a failed sink will be restarted: keep its records
+  std::size_t queue_memory = 100000; // with a state store: queued URLs kept in memory
+  /// This shard's state store (--state), or null: set per shard, used by it alone.
+  std::shared_ptr<frontier_journal> journal;
 };
 
 /// One site's (scheme://host:port) queue and robots.txt state inside its
@@ -72,6 +77,9 @@ struct host_entry {
   bool starved = false;     // waits for the shard's share of --concurrency
   uint32_t unreachable = 0; // fetches in a row that failed to connect or resolve
   crawl_errc dead = crawl_errc::none; // set once `unreachable` hits the limit
+  int64_t db_id = 0;        // its row in the state store
+  uint64_t spilled = 0;     // queued URLs only in the state store, not in `queue`
+  int64_t spill_cursor = 0; // the last of its URLs (by row) brought into memory
 };
 
 /// After this many fetches of a site in a row fail to connect or resolve
@@ -137,6 +145,21 @@ struct frontier_state {
   std::vector<std::string> sink_errors;    // per sink: why it failed; empty while it works
   std::vector<uint64_t> sink_skipped;      // per sink: records not sent since it failed
   std::vector<bool> sink_given_up;         // per sink: failed for good (no restart coming)
+  // With a state store (--state): a URL is done once every sink acknowledged
+  // its record and every link batch sent up to then is journalled by its owner.
+  std::shared_ptr<frontier_journal> journal;
+  std::vector<uint64_t> pending_ids;       // the store row of each pending record (0: none)
+  struct batch_marks {
+    std::vector<uint64_t> ids;
+    std::size_t sinks_left = 0;
+  };
+  std::map<uint64_t, batch_marks> marks;   // by record batch: rows done once all sinks ack
+  std::set<uint64_t> links_unacked;        // link batches sent, not yet journalled by their owner
+  uint64_t link_seq = 0;
+  std::deque<std::pair<uint64_t, std::vector<uint64_t>>> done_after_links; // (link batch, rows)
+  uint64_t memory_queued = 0;              // queued URLs held in memory
+  uint64_t resumed = 0;                    // URLs taken up again after a crash
+  std::string state_error;                 // why the state store failed
   uint64_t next_fetch_id = 0;
   std::size_t next_fetcher = 0;
   std::size_t next_parser = 0;

@@ -28,6 +28,9 @@ int fetch_main(const std::vector<std::string>& args);
 /// `arachne sink-node`: sinks served to crawls elsewhere over CAF remoting.
 int sink_node_main(const std::vector<std::string>& args);
 
+/// `arachne state DIR`: what a crawl's state directory holds.
+int state_main(const std::vector<std::string>& args);
+
 /// `arachne site`: serves the demo site. Takes the arguments after "site".
 int site_main(const std::vector<std::string>& args);
 

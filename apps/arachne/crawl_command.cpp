@@ -18,6 +18,7 @@
 #include "arachne/crawl.hpp"
 
 #include "commands.hpp"
+#include "frontier/journal.hpp"
 #include "sinks/sinks.hpp"
 
 namespace arachne::cli {
@@ -38,6 +39,9 @@ void print_report(std::ostream& out, const crawl_report& r, const std::vector<st
       << "  records " << t.records << " (pages " << t.pages << ", failures " << t.failures
       << ", items " << t.items << ")\n"
       << "  urls seen " << r.seen << ", links not followed " << r.dropped << "\n"
+      << (r.resumed > 0 ? "  resumed " + std::to_string(r.resumed)
+                            + " URLs taken up before the crash (marked \"resumed\": may be recorded twice)\n"
+                        : std::string{})
       << "  bytes " << t.bytes << ", pages/s " << r.pages_per_second() << "\n  status";
   for (auto& [status, n] : t.statuses)
     out << " " << status << "=" << n;
@@ -102,6 +106,23 @@ int crawl_main(const std::vector<std::string>& args) {
     std::cerr << "arachne crawl: expects at least one seed URL (see --help)\n";
     return usage_error;
   }
+  // A crawl to resume: its sinks are added to, not replaced. A directory
+  // that is not a state store is refused before any output file is touched.
+  bool resuming = false;
+  if (auto& dir = cfg.crawl.scope.state_dir; !dir.empty()) {
+    auto info = check_state_dir(dir);
+    if (!info) {
+      std::cerr << "arachne crawl: " << info.error().context().get_as<std::string>(0) << "\n";
+      return usage_error;
+    }
+    resuming = info->exists;
+    if (resuming) {
+      if (auto s = read_state(dir))
+        std::cerr << "arachne crawl: resuming the crawl in " << dir << ": " << s->total.queued
+                  << " queued, " << s->total.taken << " taken up before it stopped (fetched again), "
+                  << s->total.done << " done\n";
+    }
+  }
   // Remote sinks need CAF's network layer; heartbeats notice a dead peer.
   if (!remote_sinks.empty()) {
     cfg.load<caf::io::middleman>();
@@ -116,7 +137,7 @@ int crawl_main(const std::vector<std::string>& args) {
     crawl c{sys, cfg};
     std::vector<sink_actor> sinks;
     for (auto& spec : outs) {
-      auto sink = open_sink(sys, spec, warc_max_size);
+      auto sink = open_sink(sys, spec, warc_max_size, resuming);
       if (!sink) {
         std::cerr << "arachne crawl: " << sink.error().context().get_as<std::string>(0) << "\n";
         for (auto& opened : sinks)
@@ -184,7 +205,13 @@ int crawl_main(const std::vector<std::string>& args) {
       print_report(std::cout, *report, outs);
       auto sink_lost = std::any_of(report->sink_failures.begin(), report->sink_failures.end(),
                                    [](auto& f) { return !f.working; });
-      rc = sink_lost ? 1 : report->interrupted ? 130 : 0;
+      auto& dir = cfg.crawl.scope.state_dir;
+      if (!report->state_error.empty())
+        std::cout << "  state store FAILED: " << report->state_error << "\n  the crawl stopped; "
+                  << "what " << dir << " holds is intact: free space and run the same command to resume\n";
+      else if (report->interrupted && !dir.empty())
+        std::cout << "  state kept in " << dir << ": run the same command to resume\n";
+      rc = sink_lost || !report->state_error.empty() ? 1 : report->interrupted ? 130 : 0;
     }
   }
   return rc;

@@ -24,6 +24,8 @@ const command commands[] = {
    arachne::cli::fetch_main},
   {"site", "serve the bundled demo site (a synthetic web on loopback hosts)",
    arachne::cli::site_main},
+  {"state", "show what a crawl's state directory (--state) holds",
+   arachne::cli::state_main},
   {"sink-node", "serve sinks to crawls in other processes or on other hosts",
    arachne::cli::sink_node_main},
 };

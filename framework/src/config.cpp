@@ -95,6 +95,11 @@ config::config() {
                 "again (up to 3 times) and resend what it had not acknowledged")
     .add("follow-nofollow", crawl.scope.follow_nofollow,
          "follow rel=nofollow links and pages with meta robots nofollow")
+    .add("state", crawl.scope.state_dir,
+         "directory for the crawl's state (queues, seen URLs, what is done); a crawl killed "
+         "at any moment resumes when run again with it; empty = no state kept")
+    .add("queue-memory", crawl.scope.queue_memory,
+         "with --state: queued URLs per shard kept in memory; more wait in the state store")
     .section("Politeness")
     .add("per-host-delay", crawl.politeness.delay, "minimum gap between request starts to one host")
     .add("per-host-jitter", crawl.politeness.jitter,

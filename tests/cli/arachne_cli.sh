@@ -49,7 +49,7 @@ check "out-of-range value exits 2" [ "$(exit_code "$bin" site --port=70000)" -eq
 check "print-truth without port exits 2" [ "$(exit_code "$bin" site --print-truth)" -eq 2 ]
 
 # Every option of every command is documented in the options table.
-for cmd in "" site fetch crawl sink-node; do
+for cmd in "" site fetch crawl sink-node state; do
   # shellcheck disable=SC2086
   "$bin" $cmd --help | grep -o -- '^  --[a-z0-9-]*' | sed 's/^  //' | sort -u >"$work/opts"
   while read -r opt; do

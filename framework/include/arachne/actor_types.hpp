@@ -47,7 +47,8 @@ using parser_actor = caf::typed_actor<
 /// Owns the hosts the partition function maps to it: dedup, scope, queues, politeness.
 using frontier_actor = caf::typed_actor<
   caf::reacts_to<seed_atom, link_batch>,                  // seeds (depth 0), never scope-dropped silently
-  caf::reacts_to<link_batch>,                             // discovered links for this shard's hosts
+  caf::replies_to<link_batch>::with<ack>,                 // discovered links for this shard's hosts;
+                                                          // acked once journalled (--state)
   caf::reacts_to<caf::put_atom, cluster_view>,            // membership changed: re-partition
   caf::replies_to<stats_atom>::with<frontier_stats>,      // counters
   caf::reacts_to<stop_atom>>;                             // finish in-flight work, then idle

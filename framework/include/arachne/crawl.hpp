@@ -38,6 +38,8 @@ struct crawl_report {
   caf::timespan elapsed{0};
   bool interrupted = false; // stopped before the frontier was empty
   std::vector<proxy_stats> proxies; // per proxy, in pool order; empty without proxies
+  std::string state_error;  // the state store (--state) failed: why (the crawl stopped)
+  uint64_t resumed = 0;     // URLs taken up again after a crash (--state); may be recorded twice
 
   /// A sink that failed during the crawl.
   struct sink_failure {

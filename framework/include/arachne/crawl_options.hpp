@@ -24,6 +24,8 @@ struct crawl_options {
   caf::timespan retry_delay = std::chrono::seconds(1); // first retry; doubles each time
   bool follow_nofollow = false; // follow rel=nofollow links and meta nofollow pages
   std::string on_sink_failure = "stop"; // stop the crawl, continue without the sink, or restart it
+  std::string state_dir;        // the crawl's state store (resumable after a crash); empty = none
+  uint64_t queue_memory = 100000; // with a state store: queued URLs per shard kept in memory
 };
 
 } // namespace arachne

@@ -133,13 +133,15 @@ struct frontier_stats {
   bool idle = false;        // nothing queued, in flight or unacknowledged
   std::vector<std::string> sink_errors; // per sink: why it failed, or empty
   std::vector<uint64_t> sink_lost;      // per sink: records it did not acknowledge
+  std::string state_error;  // why its state store (--state) failed, or empty
+  uint64_t resumed = 0;     // URLs taken up again after a crash (--state)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, frontier_stats& x) {
   return f(caf::meta::type_name("frontier_stats"), x.shard, x.hosts, x.seen, x.queued,
            x.in_flight, x.recorded, x.pages, x.failures, x.bytes, x.dropped, x.batches_sent,
-           x.batches_received, x.idle, x.sink_errors, x.sink_lost);
+           x.batches_received, x.idle, x.sink_errors, x.sink_lost, x.state_error, x.resumed);
 }
 
 // -- fetcher -------------------------------------------------------------------

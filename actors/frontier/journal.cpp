@@ -1,0 +1,385 @@
+#include "frontier/journal.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "store/sqlite_db.hpp"
+
+namespace arachne {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* format_name = "arachne-frontier-state";
+constexpr const char* format_version = "1";
+
+// URLs: state 0 queued, 1 taken up, 2 done. The partial index finds a host's
+// pending URLs in order; done ones leave it.
+constexpr const char* schema = R"sql(
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE hosts (id INTEGER PRIMARY KEY, origin TEXT NOT NULL UNIQUE);
+CREATE TABLE urls (
+  id INTEGER PRIMARY KEY, host INTEGER NOT NULL, url TEXT NOT NULL, depth INTEGER NOT NULL,
+  hops INTEGER NOT NULL, state INTEGER NOT NULL, decided INTEGER NOT NULL DEFAULT 0, why TEXT);
+CREATE INDEX urls_pending ON urls (host, id) WHERE state < 2;
+)sql";
+
+caf::error state_error(std::string msg) {
+  return caf::make_error(caf::sec::runtime_error, std::move(msg));
+}
+
+std::string shard_file(const std::string& dir, uint32_t shard) {
+  return (fs::path{dir} / ("shard-" + std::to_string(shard) + ".db")).string();
+}
+
+void tune(sqlite_db& db) {
+  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384;");
+  sqlite3_busy_timeout(db.get(), 5000);
+}
+
+// The meta row `key`, or empty; throws if the file is not a database or has no meta table.
+std::string meta(sqlite_db& db, const char* key) {
+  sqlite_stmt q{db, "SELECT value FROM meta WHERE key = ?"};
+  q.text(1, key);
+  std::string v;
+  if (q.next())
+    v = std::string{q.text_at(0)};
+  q.reset();
+  return v;
+}
+
+// Opens a shard file that exists and checks it is ours; its shard count.
+caf::expected<uint32_t> check_file(const std::string& path, uint32_t shard) {
+  try {
+    sqlite_db db{path, false};
+    if (meta(db, "format") != format_name)
+      return state_error("'" + path + "' is not an Arachne state file");
+    if (auto v = meta(db, "version"); v != format_version)
+      return state_error("'" + path + "' has state format " + v + "; this Arachne reads "
+                         + format_version);
+    if (meta(db, "shard") != std::to_string(shard))
+      return state_error("'" + path + "' belongs to another shard");
+    auto shards = std::strtoul(meta(db, "shards").c_str(), nullptr, 10);
+    if (shards == 0 || shards > 4096)
+      return state_error("'" + path + "' names no shard count");
+    return static_cast<uint32_t>(shards);
+  } catch (const std::exception& e) {
+    // "file is not a database", "no such table: meta", ...
+    return state_error("'" + path + "' is not an Arachne state file (" + e.what() + ")");
+  }
+}
+
+} // namespace
+
+caf::expected<std::unique_ptr<state_dir_lock>> state_dir_lock::acquire(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec)
+    return state_error("--state: cannot create '" + dir + "': " + ec.message());
+  auto path = (fs::path{dir} / "lock").string();
+  auto fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return state_error("--state: cannot open '" + path + "': " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return state_error("--state: '" + dir + "' is in use by another crawl");
+  }
+  return std::unique_ptr<state_dir_lock>{new state_dir_lock{fd}};
+}
+
+state_dir_lock::~state_dir_lock() {
+  ::close(fd_); // releases the lock
+}
+
+caf::expected<state_dir_info> check_state_dir(const std::string& dir, bool check_lock) {
+  std::error_code ec;
+  auto st = fs::status(dir, ec);
+  if (ec || st.type() == fs::file_type::not_found)
+    return state_dir_info{};
+  if (st.type() != fs::file_type::directory)
+    return state_error("--state: '" + dir + "' is not a directory");
+  auto first = shard_file(dir, 0);
+  if (!fs::exists(first, ec)) {
+    // New, or made by a crawl killed before its first shard file was in place.
+    for (auto& entry : fs::directory_iterator{dir, ec}) {
+      auto name = entry.path().filename().string();
+      if (name == "lock" || (name.rfind("shard-", 0) == 0 && name.find(".db.new") != std::string::npos))
+        continue;
+      return state_error("--state: '" + dir + "' is not an Arachne state directory (it holds '"
+                         + name + "'); give a new or empty directory");
+    }
+    return state_dir_info{};
+  }
+  if (auto fd = check_lock ? ::open((fs::path{dir} / "lock").c_str(), O_RDONLY | O_CLOEXEC) : -1;
+      fd >= 0) {
+    auto busy = ::flock(fd, LOCK_SH | LOCK_NB) != 0;
+    ::close(fd);
+    if (busy)
+      return state_error("--state: '" + dir + "' is in use by another crawl");
+  }
+  auto shards = check_file(first, 0);
+  if (!shards)
+    return std::move(shards.error());
+  for (uint32_t i = 1; i < *shards; ++i) {
+    auto path = shard_file(dir, i);
+    if (!fs::exists(path, ec))
+      return state_error("--state: '" + dir + "' misses '" + path + "' of its " + std::to_string(*shards)
+                         + " shards");
+    auto n = check_file(path, i);
+    if (!n)
+      return std::move(n.error());
+    if (*n != *shards)
+      return state_error("--state: the shard files in '" + dir + "' disagree on the shard count");
+  }
+  return state_dir_info{true, *shards};
+}
+
+caf::expected<state_summary> read_state(const std::string& dir) {
+  auto info = check_state_dir(dir, false); // (reading is safe while a crawl runs)
+  if (!info)
+    return std::move(info.error());
+  if (!info->exists)
+    return state_error("'" + dir + "' holds no crawl state");
+  state_summary out;
+  out.shards = info->shards;
+  std::map<std::string, state_counts> hosts;
+  try {
+    for (uint32_t i = 0; i < info->shards; ++i) {
+      auto path = shard_file(dir, i);
+      sqlite_db db{path, false};
+      sqlite_stmt q{db, "SELECT h.origin, u.state, count(*) FROM urls u JOIN hosts h ON h.id = u.host "
+                        "GROUP BY u.host, u.state"};
+      while (q.next()) {
+        auto& c = hosts[std::string{q.text_at(0)}];
+        auto n = static_cast<uint64_t>(q.number_at(2));
+        switch (q.number_at(1)) {
+          case 0: c.queued += n; out.total.queued += n; break;
+          case 1: c.taken += n; out.total.taken += n; break;
+          default: c.done += n; out.total.done += n; break;
+        }
+      }
+      std::error_code ec;
+      for (auto* suffix : {"", "-wal"})
+        if (auto size = fs::file_size(path + suffix, ec); !ec)
+          out.bytes += size;
+    }
+  } catch (const std::exception& e) {
+    return state_error(e.what());
+  }
+  out.hosts.assign(hosts.begin(), hosts.end());
+  std::stable_sort(out.hosts.begin(), out.hosts.end(), [](auto& a, auto& b) {
+    return a.second.queued + a.second.taken > b.second.queued + b.second.taken;
+  });
+  return out;
+}
+
+caf::expected<std::unique_ptr<frontier_journal>>
+frontier_journal::open(const std::string& dir, uint32_t shard, uint32_t shards) {
+  std::unique_ptr<frontier_journal> j{new frontier_journal};
+  auto path = shard_file(dir, shard);
+  try {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec)
+      return state_error("--state: cannot create '" + dir + "': " + ec.message());
+    if (!fs::exists(path, ec)) {
+      // Made aside and renamed: a crash while it is made leaves no half file.
+      auto fresh = path + ".new";
+      for (auto* suffix : {"", "-wal", "-shm"})
+        fs::remove(fresh + suffix, ec);
+      {
+        sqlite_db db{fresh, true};
+        tune(db);
+        db.exec("BEGIN");
+        db.exec(schema);
+        sqlite_stmt put{db, "INSERT INTO meta (key, value) VALUES (?, ?)"};
+        for (auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
+               {"format", format_name}, {"version", format_version},
+               {"shard", std::to_string(shard)}, {"shards", std::to_string(shards)}})
+          put.text(1, k).text(2, v).run();
+        db.exec("COMMIT");
+        db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      }
+      fs::rename(fresh, path, ec);
+      if (ec)
+        return state_error("--state: cannot create '" + path + "': " + ec.message());
+    } else if (auto n = check_file(path, shard); !n) {
+      return std::move(n.error());
+    } else if (*n != shards) {
+      return state_error("--state: '" + dir + "' was written by a crawl with " + std::to_string(*n)
+                         + " shards; run with --shards=" + std::to_string(*n));
+    }
+    j->db_ = std::make_unique<sqlite_db>(path, false);
+    tune(*j->db_);
+    j->add_host_ = std::make_unique<sqlite_stmt>(*j->db_, "INSERT INTO hosts (origin) VALUES (?)");
+    j->add_url_ = std::make_unique<sqlite_stmt>(
+      *j->db_, "INSERT INTO urls (host, url, depth, hops, state, decided, why) VALUES (?,?,?,?,?,?,?)");
+    j->mark_ = std::make_unique<sqlite_stmt>(*j->db_, "UPDATE urls SET state = ? WHERE id = ?");
+    j->pending_ = std::make_unique<sqlite_stmt>(
+      *j->db_, "SELECT id, url, depth, hops, state, decided, why FROM urls "
+               "WHERE host = ? AND state < 2 AND id > ? ORDER BY id LIMIT ?");
+  } catch (const std::exception& e) {
+    return state_error("--state: " + std::string{e.what()});
+  }
+  return j;
+}
+
+frontier_journal::~frontier_journal() {
+  commit();
+  add_host_.reset();
+  add_url_.reset();
+  mark_.reset();
+  pending_.reset();
+}
+
+void frontier_journal::failed(const std::exception& e) {
+  if (error_.empty())
+    error_ = e.what();
+  if (in_txn_)
+    db_->exec_quietly("ROLLBACK");
+  in_txn_ = false;
+}
+
+bool frontier_journal::begin() {
+  if (!error_.empty())
+    return false;
+  if (!in_txn_) {
+    try {
+      db_->exec("BEGIN");
+    } catch (const std::exception& e) {
+      failed(e);
+      return false;
+    }
+    in_txn_ = true;
+  }
+  return true;
+}
+
+std::vector<frontier_journal::host_row> frontier_journal::hosts() {
+  std::vector<host_row> out;
+  if (!error_.empty())
+    return out;
+  try {
+    std::map<int64_t, host_row> by_id;
+    sqlite_stmt h{*db_, "SELECT id, origin FROM hosts"};
+    while (h.next())
+      by_id[h.number_at(0)] = host_row{h.number_at(0), std::string{h.text_at(1)}, 0, 0};
+    sqlite_stmt c{*db_, "SELECT host, sum(decided = 0), sum(state < 2) FROM urls GROUP BY host"};
+    while (c.next())
+      if (auto i = by_id.find(c.number_at(0)); i != by_id.end()) {
+        i->second.admitted = static_cast<uint64_t>(c.number_at(1));
+        i->second.pending = static_cast<uint64_t>(c.number_at(2));
+      }
+    for (auto& [id, row] : by_id)
+      out.push_back(std::move(row));
+  } catch (const std::exception& e) {
+    failed(e);
+  }
+  return out;
+}
+
+void frontier_journal::each_url(const std::function<void(std::string_view)>& f) {
+  if (!error_.empty())
+    return;
+  try {
+    sqlite_stmt q{*db_, "SELECT url FROM urls"};
+    while (q.next())
+      f(q.text_at(0));
+  } catch (const std::exception& e) {
+    failed(e);
+  }
+}
+
+std::vector<frontier_journal::pending_url>
+frontier_journal::pending(int64_t host, int64_t after, std::size_t limit) {
+  std::vector<pending_url> out;
+  if (!error_.empty())
+    return out;
+  try {
+    pending_->number(1, host).number(2, after).number(3, static_cast<int64_t>(limit));
+    while (pending_->next()) {
+      pending_url p;
+      p.req.id = static_cast<uint64_t>(pending_->number_at(0));
+      p.req.url = std::string{pending_->text_at(1)};
+      p.req.depth = static_cast<uint32_t>(pending_->number_at(2));
+      p.req.hops = static_cast<uint32_t>(pending_->number_at(3));
+      p.req.resumed = pending_->number_at(4) == static_cast<int>(url_state::taken);
+      p.decided = static_cast<crawl_errc>(pending_->number_at(5));
+      p.why = std::string{pending_->text_at(6)};
+      out.push_back(std::move(p));
+    }
+  } catch (const std::exception& e) {
+    pending_->reset();
+    failed(e);
+  }
+  return out;
+}
+
+int64_t frontier_journal::add_host(std::string_view origin) {
+  if (!begin())
+    return 0;
+  try {
+    add_host_->text(1, origin).run();
+    return sqlite3_last_insert_rowid(db_->get());
+  } catch (const std::exception& e) {
+    failed(e);
+    return 0;
+  }
+}
+
+int64_t frontier_journal::add_url(int64_t host, const crawl_request& req, url_state state,
+                                  crawl_errc decided, std::string_view why) {
+  if (!begin())
+    return 0;
+  try {
+    add_url_->number(1, host)
+      .text(2, req.url)
+      .number(3, req.depth)
+      .number(4, req.hops)
+      .number(5, static_cast<int>(state))
+      .number(6, static_cast<int>(decided));
+    if (!why.empty())
+      add_url_->text(7, why);
+    add_url_->run();
+    return sqlite3_last_insert_rowid(db_->get());
+  } catch (const std::exception& e) {
+    failed(e);
+    return 0;
+  }
+}
+
+void frontier_journal::mark(int64_t id, url_state state) {
+  if (id == 0 || !begin())
+    return;
+  try {
+    mark_->number(1, static_cast<int>(state)).number(2, id).run();
+  } catch (const std::exception& e) {
+    failed(e);
+  }
+}
+
+bool frontier_journal::commit() {
+  if (!error_.empty())
+    return false;
+  if (!in_txn_)
+    return true;
+  try {
+    db_->exec("COMMIT");
+    in_txn_ = false;
+  } catch (const std::exception& e) {
+    failed(e);
+    return false;
+  }
+  return true;
+}
+
+} // namespace arachne

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Crash-proof crawls (--state): a crawl of `arachne site` killed with SIGKILL
+# at random points and resumed each time records exactly the reachable set,
+# every URL once except those taken up at a kill (marked "resumed"); sinks
+# stay consistent (JSONL lines, SQLite, WARC records); foreign, corrupted
+# and mismatched state directories are one-line errors; a full disk stops the
+# crawl cleanly and its state resumes.
+# Usage: resume.sh PATH/TO/arachne PATH/TO/tests/warc
+set -u
+bin=$1
+warc_dir=$2
+work=$(mktemp -d)
+site_pid=""
+cleanup() {
+  [ -n "$site_pid" ] && kill "$site_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+failures=0
+passes=0
+check() { # check NAME COMMAND...: the command must succeed
+  local name=$1
+  shift
+  if "$@"; then
+    passes=$((passes + 1))
+  else
+    echo "FAILED: $name" >&2
+    failures=$((failures + 1))
+  fi
+}
+exit_code() { "$@" >"$work/out" 2>"$work/err"; echo $?; }
+one_line_error() { [ "$(wc -l <"$work/err")" -eq 1 ]; }
+
+. "$(dirname "$0")/../../scripts/lib/site.sh"
+# About 2,200 URLs at 20 ms each, 12 at a time: a few seconds to kill into.
+start_site "$bin" "$work" --hosts=6 --pages=150 --trap=false --crawl-delay=0 --latency=20ms \
+  --truth-out="$work/truth.tsv" --serve-for=600s || exit 1
+port=$site_port
+for _ in $(seq 100); do [ -s "$work/truth.tsv" ] && break; sleep 0.05; done
+cut -f1 "$work/truth.tsv" | sort >"$work/truth.txt"
+reachable=$(wc -l <"$work/truth.txt")
+concurrency=32
+crawl_args() { # crawl_args STATE PREFIX [options...]: sets args
+  local state=$1 prefix=$2
+  shift 2
+  args=("$bin" crawl "http://127.0.1.1:$port/" --threads=2 --state="$state" --per-host-delay=0
+    --user-agent=arachne --concurrency=$concurrency --progress=false
+    --out=jsonl:"$prefix.jsonl" --out=sqlite:"$prefix.db" --out=warc:"$prefix.warc.gz"
+    --warc-max-size=256k "$@")
+}
+crawl() { crawl_args "$@" && "${args[@]}"; }
+
+# Every URL once, except URLs recorded again after a kill, which say so.
+only_marked_duplicates() { # FILE.jsonl
+  jq -r '[.url, (if .resumed then 1 else 0 end)] | @tsv' "$1" |
+    awk -F'\t' '{ if ($2 == 0) plain[$1]++ } END { for (u in plain) if (plain[u] > 1) bad++; exit bad > 0 }'
+}
+
+# -- killed at random points, resumed each time --------------------------------
+kills=4
+max_taken=0
+for k in $(seq $kills); do
+  crawl_args "$work/state" "$work/out"
+  "${args[@]}" >"$work/run$k.log" 2>&1 &
+  pid=$!
+  sleep "0.$((3 + RANDOM % 7))"
+  if [ "$k" -eq 1 ]; then
+    check "a second crawl on the same state exits 2" \
+      [ "$(exit_code crawl "$work/state" "$work/second")" -eq 2 ]
+    check "... saying it is in use" grep -q "in use by another crawl" "$work/err"
+  fi
+  kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  check "kill $k: arachne state reads the killed crawl's state" \
+    [ "$(exit_code "$bin" state "$work/state")" -eq 0 ]
+  taken=$(sed -n 's/.*taken up (fetched again on resume) \([0-9]*\),.*/\1/p' "$work/out")
+  [ "${taken:-0}" -gt "$max_taken" ] && max_taken=${taken:-0}
+done
+check "the last run finishes the crawl" [ "$(exit_code crawl "$work/state" "$work/out")" -eq 0 ]
+check "the last run says it resumed" grep -q "resuming the crawl in" "$work/err"
+jq -r .url "$work/out.jsonl" | sort -u >"$work/got.txt"
+check "every line of the JSONL file is whole JSON" jq -e . "$work/out.jsonl" >/dev/null
+check "the JSONL file records exactly the reachable set" cmp -s "$work/truth.txt" "$work/got.txt"
+check "only URLs taken up at a kill are recorded twice, marked resumed" only_marked_duplicates "$work/out.jsonl"
+resumed=$(jq -r 'select(.resumed) | .url' "$work/out.jsonl" | wc -l)
+echo "resume: $kills kills, $resumed records marked resumed, at most $max_taken taken up at a kill"
+# In flight at a kill: fetching (at most --concurrency) or recorded and not yet
+# acknowledged by every sink (at most 4 batches of 64 per sink and shard).
+check "URLs taken up at a kill are bounded by what can be in flight" \
+  [ "$max_taken" -le $((concurrency + 2 * 4 * 64)) ]
+check "the state is complete" grep -q "queued 0, taken up (fetched again on resume) 0, done $reachable (the crawl is complete)" \
+  <("$bin" state "$work/state")
+sql() { sqlite3 "$work/out.db" "$1"; }
+check "the SQLite sink holds the reachable set" \
+  [ "$(sql 'SELECT count(DISTINCT url) FROM (SELECT url FROM pages UNION ALL SELECT url FROM failures)')" -eq "$reachable" ]
+check "the SQLite sink repeats only resumed URLs" \
+  [ "$(sql 'SELECT count(*) FROM (SELECT url FROM (SELECT url, resumed FROM pages UNION ALL SELECT url, resumed FROM failures) WHERE resumed = 0 GROUP BY url HAVING count(*) > 1)')" -eq 0 ]
+check "the SQLite sink is intact" [ "$(sql 'PRAGMA integrity_check')" = ok ]
+if [ -d "$warc_dir/node_modules/warcio" ] && command -v node >/dev/null; then
+  check "every WARC file reads whole (warcio)" node "$warc_dir/check.mjs" "$work"/out*.warc.gz >"$work/warc.json"
+else
+  echo "SKIPPED: WARC check (warcio not installed: run scripts/install-deps)"
+fi
+lines=$(wc -l <"$work/out.jsonl")
+check "a finished crawl run again records nothing" [ "$(exit_code crawl "$work/state" "$work/out")" -eq 0 ]
+check "... and leaves its output as it was" [ "$(wc -l <"$work/out.jsonl")" -eq "$lines" ]
+
+# -- directories that are not this crawl's state --------------------------------
+echo keep >"$work/kept.jsonl"
+mkdir "$work/foreign" && echo hello >"$work/foreign/notes.txt"
+check "a foreign directory exits 2" \
+  [ "$(exit_code crawl "$work/foreign" "$work/kept")" -eq 2 ]
+check "... with one line naming it" sh -c "one_line() { [ \$(wc -l <'$work/err') -eq 1 ]; }; one_line && grep -q 'not an Arachne state directory' '$work/err'"
+check "... before any output is touched" [ "$(cat "$work/kept.jsonl")" = keep ]
+cp -r "$work/state" "$work/corrupt"
+head -c 8192 /dev/urandom >"$work/corrupt/shard-0.db"
+rm -f "$work/corrupt/shard-0.db-wal" "$work/corrupt/shard-0.db-shm"
+check "a corrupted state file exits 2" [ "$(exit_code crawl "$work/corrupt" "$work/kept")" -eq 2 ]
+check "... with one line" one_line_error
+check "... saying it is not a state file" grep -q "is not an Arachne state file" "$work/err"
+check "arachne state on it exits 1" [ "$(exit_code "$bin" state "$work/corrupt")" -eq 1 ]
+check "... with one line" one_line_error
+mkdir "$work/other-db" && sqlite3 "$work/other-db/shard-0.db" "CREATE TABLE t (x)"
+check "another program's SQLite file exits 2" [ "$(exit_code crawl "$work/other-db" "$work/kept")" -eq 2 ]
+check "a different shard count exits 2" [ "$(exit_code crawl "$work/state" "$work/kept" --shards=3)" -eq 2 ]
+check "... and says which to use" grep -q -- "--shards=2" "$work/err"
+check "... before any output is touched" [ "$(cat "$work/kept.jsonl")" = keep ]
+
+# -- a full disk ------------------------------------------------------------------
+# The state directory on a small tmpfs in a mount namespace of this test.
+if unshare -m true 2>/dev/null; then
+  mkdir "$work/small" "$work/rescued"
+  unshare -m bash -c "mount -t tmpfs -o size=600k tmpfs '$work/small' || exit 99
+    $(declare -f crawl_args crawl); bin='$bin'; port=$port; concurrency=$concurrency
+    crawl '$work/small/state' '$work/full' >'$work/full.log' 2>&1; echo \$? >'$work/full.rc'
+    '$bin' state '$work/small/state' >'$work/full.state' 2>&1; echo \$? >'$work/full.state.rc'
+    cp -r '$work/small/state/.' '$work/rescued/'"
+  check "a full disk stops the crawl with exit 1" [ "$(cat "$work/full.rc")" -eq 1 ]
+  check "... saying the state store failed" grep -q "state store FAILED: .*full" "$work/full.log"
+  check "... with the state readable" [ "$(cat "$work/full.state.rc")" -eq 0 ]
+  check "... and resumable where there is room" [ "$(exit_code crawl "$work/rescued" "$work/full")" -eq 0 ]
+  jq -r .url "$work/full.jsonl" | sort -u >"$work/full-got.txt"
+  check "... ending with exactly the reachable set" cmp -s "$work/truth.txt" "$work/full-got.txt"
+  check "... every URL once unless marked resumed" only_marked_duplicates "$work/full.jsonl"
+else
+  echo "SKIPPED: disk-full test (needs 'unshare -m' to mount a small tmpfs: run as root)"
+fi
+
+echo "$passes passed, $failures failed"
+[ "$failures" -eq 0 ]
