@@ -247,6 +247,7 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     shards.push_back(s);
     owned.push_back(caf::actor_cast<caf::actor>(s));
   }
+  fcfg.journal.reset(); // each shard owns its store alone
   for (auto& s : shards)
     caf::anon_send(caf::actor_cast<frontier_impl>(s), caf::put_atom::value, shards);
   // Seeds go to the shards that own their hosts; invalid ones are records.

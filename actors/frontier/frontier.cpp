@@ -967,6 +967,8 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
     [=](seed_atom, link_batch& batch) {
       for (auto& req : batch.links)
         admit(self, std::move(req), true);
+      if (self->state.journal && !self->state.journal->commit())
+        state_failed(self);
     },
     [=](link_batch& batch) -> caf::result<ack> {
       auto& s = self->state;

@@ -156,8 +156,8 @@ caf::expected<state_summary> read_state(const std::string& dir) {
     for (uint32_t i = 0; i < info->shards; ++i) {
       auto path = shard_file(dir, i);
       sqlite_db db{path, false};
-      sqlite_stmt q{db, "SELECT h.origin, u.state, count(*) FROM urls u JOIN hosts h ON h.id = u.host "
-                        "GROUP BY u.host, u.state"};
+      sqlite_stmt q{db, "SELECT coalesce(h.origin, '(decided without a fetch)'), u.state, count(*) "
+                        "FROM urls u LEFT JOIN hosts h ON h.id = u.host GROUP BY u.host, u.state"};
       while (q.next()) {
         auto& c = hosts[std::string{q.text_at(0)}];
         auto n = static_cast<uint64_t>(q.number_at(2));

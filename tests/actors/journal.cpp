@@ -1,0 +1,127 @@
+// The frontier's state store: what survives closing and opening again, and
+// how directories that are not a crawl's state are refused.
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "frontier/journal.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace arachne;
+using arachne::testing::temp_dir;
+using url_state = frontier_journal::url_state;
+
+namespace {
+
+std::string message(const caf::error& err) {
+  return err.context().match_elements<std::string>() ? err.context().get_as<std::string>(0) : "";
+}
+
+crawl_request req(std::string url, uint32_t depth = 1) {
+  return crawl_request{std::move(url), depth, {}, 0, 0, 0};
+}
+
+} // namespace
+
+TEST_CASE("a state store keeps each URL's state across closing and opening", "[journal]") {
+  temp_dir dir{"journal-keep"};
+  auto path = (dir.path / "state").string();
+  int64_t queued = 0, taken = 0;
+  {
+    auto j = frontier_journal::open(path, 0, 1);
+    REQUIRE(j);
+    auto host = (*j)->add_host("http://a.test");
+    queued = (*j)->add_url(host, req("http://a.test/1"), url_state::queued);
+    taken = (*j)->add_url(host, req("http://a.test/2", 3), url_state::queued);
+    auto done = (*j)->add_url(host, req("http://a.test/3"), url_state::queued);
+    (*j)->add_url(0, req("http://b.test/"), url_state::taken, crawl_errc::out_of_scope, "not in --allow");
+    (*j)->mark(taken, url_state::taken);
+    (*j)->mark(done, url_state::done);
+    CHECK((*j)->dirty());
+    CHECK((*j)->commit());
+    CHECK_FALSE((*j)->dirty());
+  }
+  auto info = check_state_dir(path);
+  REQUIRE(info);
+  CHECK(info->exists);
+  CHECK(info->shards == 1);
+  auto j = frontier_journal::open(path, 0, 1);
+  REQUIRE(j);
+  auto hosts = (*j)->hosts();
+  REQUIRE(hosts.size() == 1);
+  CHECK(hosts[0].origin == "http://a.test");
+  CHECK(hosts[0].admitted == 3);
+  CHECK(hosts[0].pending == 2);
+  auto pending = (*j)->pending(hosts[0].id, 0, 10);
+  REQUIRE(pending.size() == 2);
+  CHECK(pending[0].req.id == static_cast<uint64_t>(queued));
+  CHECK_FALSE(pending[0].req.resumed); // never taken up: an ordinary fetch
+  CHECK(pending[1].req.url == "http://a.test/2");
+  CHECK(pending[1].req.depth == 3);
+  CHECK(pending[1].req.resumed); // taken up before: may have a record already
+  CHECK((*j)->pending(hosts[0].id, queued, 10).size() == 1); // after a row
+  auto decided = (*j)->pending(0, 0, 10);
+  REQUIRE(decided.size() == 1);
+  CHECK(decided[0].decided == crawl_errc::out_of_scope);
+  CHECK(decided[0].why == "not in --allow");
+  std::size_t urls = 0;
+  (*j)->each_url([&](std::string_view) { ++urls; });
+  CHECK(urls == 4);
+  auto summary = read_state(path);
+  REQUIRE(summary);
+  CHECK(summary->total.queued == 1);
+  CHECK(summary->total.taken == 2);
+  CHECK(summary->total.done == 1);
+}
+
+TEST_CASE("directories that are not a crawl's state are refused with one line", "[journal]") {
+  temp_dir dir{"journal-refuse"};
+  SECTION("a missing or empty directory is a new state") {
+    auto info = check_state_dir((dir.path / "new").string());
+    REQUIRE(info);
+    CHECK_FALSE(info->exists);
+  }
+  SECTION("a directory with other files") {
+    std::ofstream{dir.path / "notes.txt"} << "mine";
+    auto info = check_state_dir(dir.path.string());
+    REQUIRE_FALSE(info);
+    CHECK(message(info.error()).find("not an Arachne state directory") != std::string::npos);
+  }
+  SECTION("a file that is not a database") {
+    std::ofstream{dir.path / "shard-0.db"} << std::string(5000, 'x');
+    auto info = check_state_dir(dir.path.string());
+    REQUIRE_FALSE(info);
+    CHECK(message(info.error()).find("is not an Arachne state file") != std::string::npos);
+    CHECK_FALSE(frontier_journal::open(dir.path.string(), 0, 1));
+  }
+  SECTION("another shard count") {
+    REQUIRE(frontier_journal::open(dir.path.string(), 0, 1));
+    auto j = frontier_journal::open(dir.path.string(), 0, 3);
+    REQUIRE_FALSE(j);
+    CHECK(message(j.error()).find("--shards=1") != std::string::npos);
+  }
+  SECTION("a missing shard file") {
+    REQUIRE(frontier_journal::open(dir.path.string(), 0, 2));
+    auto info = check_state_dir(dir.path.string());
+    REQUIRE_FALSE(info);
+    CHECK(message(info.error()).find("misses") != std::string::npos);
+  }
+}
+
+TEST_CASE("one crawl at a time holds a state directory", "[journal]") {
+  temp_dir dir{"journal-lock"};
+  auto path = dir.path.string();
+  REQUIRE(frontier_journal::open(path, 0, 1));
+  {
+    auto first = state_dir_lock::acquire(path);
+    REQUIRE(first);
+    auto second = state_dir_lock::acquire(path);
+    REQUIRE_FALSE(second);
+    CHECK(message(second.error()).find("in use by another crawl") != std::string::npos);
+    CHECK_FALSE(check_state_dir(path));           // as another crawl sees it
+    CHECK(check_state_dir(path, false));          // as the holder sees it
+    CHECK(read_state(path));                      // reading is fine while it runs
+  }
+  CHECK(state_dir_lock::acquire(path)); // released with its holder
+}
