@@ -238,7 +238,7 @@ void done_after_links(pointer self, std::vector<uint64_t> ids) {
   auto& st = self->state;
   for (std::size_t i = 0; i < st.outbox.size(); ++i)
     flush_outbox(self, i);
-  if (st.links_unacked.empty() || *st.links_unacked.begin() > st.link_seq) {
+  if (st.links_unacked.empty()) {
     for (auto id : ids)
       st.journal->mark(static_cast<int64_t>(id), url_state::done);
     schedule_tick(self); // commits

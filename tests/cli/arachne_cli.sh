@@ -8,26 +8,7 @@ bin=$1
 docs=$2
 hello=$3
 custom_sink=$4
-work=$(mktemp -d)
-site_pid=""
-cleanup() {
-  [ -n "$site_pid" ] && kill "$site_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-failures=0
-passes=0
-check() { # check NAME COMMAND...: the command must succeed
-  local name=$1
-  shift
-  if "$@"; then
-    passes=$((passes + 1))
-  else
-    echo "FAILED: $name" >&2
-    failures=$((failures + 1))
-  fi
-}
-exit_code() { "$@" >"$work/out" 2>"$work/err"; echo $?; }
+. "$(dirname "$0")/checks.sh"
 one_line_error() { [ "$(wc -l <"$work/err")" -eq 1 ] && [ ! -s "$work/out" ]; }
 
 check "help exits 0" [ "$(exit_code "$bin" --help)" -eq 0 ]
@@ -159,5 +140,4 @@ if [ -n "$port" ]; then
   check "site reports what it served" [ -n "$served" ]
   check "access log has a line per response" [ "$(wc -l <"$work/access.log")" -eq "${served:-0}" ]
 fi
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+checks_summary

@@ -9,26 +9,7 @@
 set -u
 bin=$1
 warc_dir=$2
-work=$(mktemp -d)
-site_pid=""
-cleanup() {
-  [ -n "$site_pid" ] && kill "$site_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-failures=0
-passes=0
-check() { # check NAME COMMAND...: the command must succeed
-  local name=$1
-  shift
-  if "$@"; then
-    passes=$((passes + 1))
-  else
-    echo "FAILED: $name" >&2
-    failures=$((failures + 1))
-  fi
-}
-exit_code() { "$@" >"$work/out" 2>"$work/err"; echo $?; }
+. "$(dirname "$0")/checks.sh"
 one_line_error() { [ "$(wc -l <"$work/err")" -eq 1 ]; }
 
 . "$(dirname "$0")/../../scripts/lib/site.sh"
@@ -146,5 +127,4 @@ else
   echo "SKIPPED: disk-full test (needs 'unshare -m' to mount a small tmpfs: run as root)"
 fi
 
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+checks_summary
