@@ -92,11 +92,10 @@ int main(int argc, char** argv) {
     fcfg.journal = std::move(*j);
   }
   auto fetcher = sys.spawn(stuck_fetcher);
-  auto shard = sys.spawn(frontier, fcfg, 0u, partition_map{std::vector<shard_id>{0}},
+  auto shard = sys.spawn(frontier, fcfg, shard_id{0},
                          std::vector<fetcher_actor>{fetcher}, std::vector<parser_actor>{},
                          std::vector<sink_actor>{});
-  caf::anon_send(caf::actor_cast<frontier_impl>(shard), caf::put_atom::value,
-                 std::vector<frontier_actor>{shard});
+  caf::anon_send(shard, caf::put_atom::value, cluster_view{1, {0}, {1.0}, {shard}});
   caf::scoped_actor self{sys};
   auto base = status_kb("VmRSS");
   auto start = std::chrono::steady_clock::now();

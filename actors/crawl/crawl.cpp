@@ -16,11 +16,10 @@
 #include "caf/actor_system.hpp"
 #include "caf/scoped_actor.hpp"
 
-#include "fetcher/fetcher.hpp"
-#include "proxy_manager/proxy_manager.hpp"
+#include "cluster/cluster.hpp"
+#include "crawl/workers.hpp"
 #include "frontier/frontier.hpp"
 #include "frontier/journal.hpp"
-#include "parser/parser.hpp"
 #include "sinks/stats_sink.hpp"
 
 namespace arachne {
@@ -42,10 +41,13 @@ struct crawl::impl {
   std::function<void(const crawl_progress&)> progress;
   caf::timespan progress_every{std::chrono::seconds(1)};
   std::atomic<bool> stop_requested{false};
+  std::vector<std::string> args; // the options, for the nodes of a distributed crawl
 };
 
 crawl::crawl(caf::actor_system& sys, const config& cfg)
-  : impl_(std::make_unique<impl>(sys, cfg.crawl)) {}
+  : impl_(std::make_unique<impl>(sys, cfg.crawl)) {
+  impl_->args = cfg.crawl_args();
+}
 
 crawl::~crawl() = default;
 
@@ -138,6 +140,13 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
                                "invalid pattern '" + re + "': " + e.what());
       }
     }
+  auto& cluster = d.cfg.cluster;
+  auto distributed = !cluster.nodes.empty();
+  auto own_sinks = !distributed || cluster.sinks == "coordinator";
+  if (distributed && !d.cfg.scope.state_dir.empty())
+    return caf::make_error(caf::sec::invalid_argument,
+                           "--state does not work with --cluster yet: a distributed crawl is "
+                           "not journalled");
   auto threads = std::max<std::size_t>(1, sys.scheduler().num_workers());
   auto shard_count = d.cfg.scope.shards != 0 ? d.cfg.scope.shards : threads;
   // The state store: one file per shard; a crawl found there is resumed
@@ -164,15 +173,14 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
       journals.emplace_back(std::move(*j));
     }
   }
-  auto client = http_client::make(d.cfg.http);
-  if (!client)
-    return std::move(client.error());
+  if (!distributed) // an unusable HTTP setting (a CA file) fails before any output
+    if (auto client = http_client::make(d.cfg.http); !client)
+      return std::move(client.error());
   caf::scoped_actor self{sys};
   // Sinks: the user's, plus the one that tallies for the report.
   auto tally_sink = sys.spawn(stats_sink);
   if (d.sink_open_failed) {
     caf::anon_send_exit(tally_sink, caf::exit_reason::user_shutdown);
-    (*client)->stop();
     return caf::make_error(caf::sec::runtime_error,
                            "a sink failed to open: " + sys.render(d.sink_open_failed));
   }
@@ -200,56 +208,101 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
                [&](caf::error& err) { open_failed = std::move(err); });
   if (open_failed) {
     caf::anon_send_exit(tally_sink, caf::exit_reason::user_shutdown);
-    (*client)->stop();
     return caf::make_error(caf::sec::runtime_error,
                            "a sink failed to open: " + sys.render(open_failed));
   }
-  // Fetchers and parsers, shared by all shards.
-  std::vector<caf::actor> owned;
-  // The proxy pool, if any: one manager judges every proxy for all fetchers.
-  auto proxies = spawn_proxy_manager(sys, d.cfg.proxies);
-  if (proxies)
-    owned.push_back(caf::actor_cast<caf::actor>(proxies));
-  auto fopts = make_fetcher_options(d.cfg.proxies, proxies);
-  std::vector<fetcher_actor> fetchers;
-  for (std::size_t i = 0; i < threads; ++i) {
-    auto f = sys.spawn(fetcher, client->get(), fopts);
-    fetchers.push_back(f);
-    owned.push_back(caf::actor_cast<caf::actor>(f));
+  // The workers: spawned here, or on the cluster's nodes.
+  std::optional<crawl_workers> local;
+  std::vector<node_actor> nodes;
+  std::vector<node_info> node_infos;
+  cluster_view view;
+  view.epoch = 1;
+  std::vector<std::size_t> node_of; // per shard: its node's position
+  auto stop_nodes = [&](std::vector<crawl_tally>* tallies, std::string* failed) {
+    for (auto& n : nodes)
+      self->request(n, std::chrono::seconds(90), stop_atom::value)
+        .receive(
+          [&](crawl_tally& t) {
+            if (tallies)
+              tallies->push_back(std::move(t));
+          },
+          [&](caf::error& err) {
+            if (failed && failed->empty())
+              *failed = sys.render(err);
+          });
+    nodes.clear();
+  };
+  auto give_up = [&](caf::error err) -> caf::expected<crawl_report> {
+    stop_nodes(nullptr, nullptr);
+    std::vector<caf::actor> all{caf::actor_cast<caf::actor>(tally_sink)};
+    if (local)
+      all.insert(all.end(), local->owned.begin(), local->owned.end());
+    stop_and_wait(self, all);
+    if (local)
+      local->client->stop();
+    return err;
+  };
+  if (!distributed) {
+    worker_plan plan;
+    for (std::size_t i = 0; i < shard_count; ++i)
+      plan.ids.push_back(i);
+    plan.journals = std::move(journals);
+    plan.sinks = sinks;
+    plan.needs = needs;
+    auto w = spawn_workers(sys, d.cfg, d.handler, std::move(plan));
+    if (!w)
+      return give_up(std::move(w.error()));
+    local = std::move(*w);
+    view.shards = local->ids;
+    view.weights.assign(view.shards.size(), 1.0);
+    view.actors = local->shards;
+    node_of.assign(view.shards.size(), 0);
+  } else {
+    // Each node runs its shards with this crawl's options; records come
+    // back to these sinks, or stay in the nodes' own (--cluster-sinks=local).
+    node_start ns;
+    ns.args = d.args;
+    ns.info = info;
+    if (own_sinks)
+      ns.sinks = sinks;
+    ns.needs = needs;
+    for (auto& where : cluster.nodes) {
+      auto n = connect_node(sys, cluster, where);
+      if (!n)
+        return give_up(caf::make_error(caf::sec::runtime_error,
+                                       "cannot reach node " + where + ": " + sys.render(n.error())));
+      ns.name = where;
+      caf::error failed;
+      node_info ni;
+      self->request(*n, std::chrono::seconds(60), start_atom::value, ns)
+        .receive([&](node_info& x) { ni = std::move(x); },
+                 [&](caf::error& err) { failed = std::move(err); });
+      if (failed)
+        return give_up(caf::make_error(caf::sec::runtime_error, "node " + where
+                                                                  + " did not start: "
+                                                                  + sys.render(failed)));
+      nodes.push_back(*n);
+      for (std::size_t i = 0; i < ni.shards.size() && i < ni.shard_ids.size(); ++i) {
+        view.shards.push_back(ni.shard_ids[i]);
+        view.weights.push_back(ni.weight / static_cast<double>(ni.shards.size()));
+        view.actors.push_back(ni.shards[i]);
+        node_of.push_back(node_infos.size());
+      }
+      node_infos.push_back(std::move(ni));
+    }
   }
-  parser_options popts{d.cfg.url_rules(), d.cfg.scope.follow_nofollow};
-  std::vector<parser_actor> parsers;
-  auto parser_count = d.cfg.scope.parsers != 0 ? d.cfg.scope.parsers : threads;
-  for (std::size_t i = 0; i < parser_count; ++i) {
-    auto p = sys.spawn(parser, popts, d.handler);
-    parsers.push_back(p);
-    owned.push_back(caf::actor_cast<caf::actor>(p));
+  auto& shards = view.actors;
+  // Every shard knows every other before the first URL moves.
+  {
+    caf::error failed;
+    for (auto& s : shards)
+      self->request(s, std::chrono::seconds(30), caf::put_atom::value, view)
+        .receive([](caf::ok_atom) {}, [&](caf::error& err) { failed = std::move(err); });
+    if (failed)
+      return give_up(caf::make_error(caf::sec::runtime_error,
+                                     "a shard refused the cluster view: " + sys.render(failed)));
   }
-  // Shards, one partition over all of them.
-  std::vector<shard_id> ids;
-  for (std::size_t i = 0; i < shard_count; ++i)
-    ids.push_back(i);
-  partition_map partition{ids};
-  frontier_config fcfg;
-  fcfg.scope = d.cfg.scope;
-  fcfg.politeness = d.cfg.politeness;
-  fcfg.urls = d.cfg.url_rules();
-  fcfg.user_agent = d.cfg.http.user_agent;
-  fcfg.max_redirects = d.cfg.http.max_redirects;
-  fcfg.needs = needs;
-  auto restart = d.cfg.scope.on_sink_failure == "restart";
-  fcfg.hold_for_restart = restart;
-  fcfg.queue_memory = std::max<uint64_t>(1, d.cfg.scope.queue_memory);
-  std::vector<frontier_actor> shards;
-  for (std::size_t i = 0; i < shard_count; ++i) {
-    fcfg.journal = journals.empty() ? nullptr : std::move(journals[i]);
-    auto s = sys.spawn(frontier, fcfg, static_cast<uint32_t>(i), partition, fetchers, parsers, sinks);
-    shards.push_back(s);
-    owned.push_back(caf::actor_cast<caf::actor>(s));
-  }
-  fcfg.journal.reset(); // each shard owns its store alone
-  for (auto& s : shards)
-    caf::anon_send(caf::actor_cast<frontier_impl>(s), caf::put_atom::value, shards);
+  partition_map partition{view.shards, view.weights};
   // Seeds go to the shards that own their hosts; invalid ones are records.
   std::vector<link_batch> seed_batches(shards.size());
   record_batch invalid;
@@ -278,6 +331,8 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
   for (std::size_t i = 0; i < shards.size(); ++i)
     if (!seed_batches[i].links.empty())
       self->send(shards[i], seed_atom::value, std::move(seed_batches[i]));
+  auto proxies = local ? local->proxies : proxy_manager_actor{};
+  auto restart = d.cfg.scope.on_sink_failure == "restart";
   // Poll until every shard is idle and no link batch is in transit: the sums
   // of batches sent and received agree, twice in a row with nothing changed.
   crawl_report report;
@@ -296,26 +351,33 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     }
     std::vector<frontier_stats> now;
     caf::error lost;
+    std::string lost_where;
     std::string state_failed;
     bool busy = false;
-    for (auto& s : shards)
-      self->request(s, std::chrono::seconds(30), stats_atom::value)
+    for (std::size_t i = 0; i < shards.size(); ++i)
+      self->request(shards[i], std::chrono::seconds(30), stats_atom::value)
         .receive([&](frontier_stats& st) { now.push_back(st); },
                  [&](caf::error& err) {
                    // A shard that is slow to answer is busy, not gone: ask
                    // again. One that is gone fails the request at once.
-                   if (err == caf::sec::request_timeout)
+                   if (err == caf::sec::request_timeout) {
                      busy = true;
-                   else
+                   } else if (!lost) {
                      lost = std::move(err);
+                     if (distributed)
+                       lost_where = " on node " + node_infos[node_of[i]].name;
+                   }
                  });
     if (busy && !lost)
       continue;
     if (lost) {
-      // A shard is gone (it crashed): its URLs cannot end in records any
-      // more, so the crawl ends here, reported as interrupted.
-      std::cerr << "arachne: a frontier shard failed: " << sys.render(lost) << "\n";
+      // A shard is gone (it crashed, or its node did): its URLs cannot end
+      // in records any more, so the crawl ends here, reported as interrupted.
+      std::cerr << "arachne: a frontier shard failed" << lost_where << ": " << sys.render(lost)
+                << "\n";
       report.interrupted = true;
+      report.node_failures.push_back("a frontier shard failed" + lost_where + ": "
+                                     + sys.render(lost));
       break;
     }
     crawl_progress p;
@@ -342,9 +404,22 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
       report.state_error = state_failed;
       d.stop_requested = true;
     }
+    // The nodes' own sinks (--cluster-sinks=local): a failure is the node's;
+    // the crawl stops unless told to go on.
+    if (!own_sinks)
+      for (std::size_t i = 0; i < now.size(); ++i)
+        for (auto& err : now[i].sink_errors) {
+          auto what = "node " + node_infos[node_of[i]].name + ": a sink failed: " + err;
+          if (err.empty() || std::find(report.node_failures.begin(), report.node_failures.end(),
+                                       what) != report.node_failures.end())
+            continue;
+          report.node_failures.push_back(what);
+          if (d.cfg.scope.on_sink_failure != "continue")
+            d.stop_requested = true;
+        }
     // A failed sink: restarted if asked and possible, else the crawl stops
     // (or goes on without it); the report says which and what it lost.
-    for (std::size_t i = 0; i < sinks.size(); ++i) {
+    for (std::size_t i = 0; own_sinks && i < sinks.size(); ++i) {
       auto err = sink_error(now, i);
       if (err.empty() || given_up[i])
         continue;
@@ -440,6 +515,30 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
   }
   self->request(tally_sink, std::chrono::seconds(30), caf::get_atom::value)
     .receive([&](crawl_tally& t) { report.tally = std::move(t); }, [](caf::error&) {});
+  // Each node's share; its own sinks flushed and tallied as it stops.
+  for (std::size_t i = 0; i < node_infos.size(); ++i) {
+    crawl_report::node_share share;
+    share.name = node_infos[i].name;
+    share.weight = node_infos[i].weight;
+    share.shards = static_cast<uint32_t>(node_infos[i].shards.size());
+    for (std::size_t j = 0; j < final_stats.size() && j < node_of.size(); ++j)
+      if (node_of[j] == i) {
+        share.hosts += final_stats[j].hosts;
+        share.pages += final_stats[j].pages;
+        share.records += final_stats[j].recorded;
+      }
+    report.nodes.push_back(std::move(share));
+  }
+  {
+    std::vector<crawl_tally> tallies;
+    std::string failed;
+    stop_nodes(&tallies, &failed);
+    if (!failed.empty())
+      report.node_failures.push_back("a node failed at the end of the crawl: " + failed);
+    if (!own_sinks)
+      for (auto& t : tallies)
+        merge_tally(report.tally, t);
+  }
   if (proxies) {
     report.proxies = proxy_stats_of(self, proxies);
     if (!d.cfg.proxies.report_path.empty()) {
@@ -458,9 +557,12 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
       report.state_error = st.state_error;
   }
   report.elapsed = std::chrono::steady_clock::now() - start;
-  owned.push_back(caf::actor_cast<caf::actor>(tally_sink));
+  std::vector<caf::actor> owned{caf::actor_cast<caf::actor>(tally_sink)};
+  if (local)
+    owned.insert(owned.end(), local->owned.begin(), local->owned.end());
   stop_and_wait(self, owned);
-  (*client)->stop();
+  if (local)
+    local->client->stop();
   return report;
 }
 

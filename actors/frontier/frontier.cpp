@@ -802,7 +802,7 @@ void pump_all(pointer self) {
 
 frontier_stats stats_of(frontier_state& st) {
   frontier_stats s;
-  s.shard = st.index;
+  s.shard = st.id;
   s.hosts = st.hosts.size();
   s.seen = st.seen;
   s.queued = st.queued;
@@ -921,15 +921,13 @@ url_fingerprint fingerprint(std::string_view u) noexcept {
 }
 
 frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_state> self,
-                                      frontier_config cfg, uint32_t index,
-                                      partition_map partition,
+                                      frontier_config cfg, shard_id id,
                                       std::vector<fetcher_actor> fetchers,
                                       std::vector<parser_actor> parsers,
                                       std::vector<sink_actor> sinks) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
-  st.index = index;
-  st.partition = std::move(partition);
+  st.id = id;
   st.fetchers = std::move(fetchers);
   st.parsers = std::move(parsers);
   st.sinks = std::move(sinks);
@@ -954,12 +952,12 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
   st.sink_errors.assign(st.sinks.size(), std::string{});
   st.sink_skipped.assign(st.sinks.size(), 0);
   st.sink_given_up.assign(st.sinks.size(), false);
-  st.rng.seed(static_cast<std::minstd_rand::result_type>((st.cfg.seed + index) % 2147483646 + 1));
+  st.rng.seed(static_cast<std::minstd_rand::result_type>((st.cfg.seed + id) % 2147483646 + 1));
   for (auto& re : st.cfg.scope.allow)
     st.allow.emplace_back(re, std::regex::ECMAScript | std::regex::optimize);
   for (auto& re : st.cfg.scope.deny)
     st.deny.emplace_back(re, std::regex::ECMAScript | std::regex::optimize);
-  st.limiter = self->spawn<caf::linked>(rate_limiter, st.cfg.politeness, st.cfg.seed * 31 + index);
+  st.limiter = self->spawn<caf::linked>(rate_limiter, st.cfg.politeness, st.cfg.seed * 31 + id);
   st.journal = std::move(st.cfg.journal);
   if (st.journal)
     restore(self);
@@ -982,8 +980,29 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
       }
       return ack{};
     },
-    [=](caf::put_atom, const cluster_view&) {
-      // Re-partitioning across nodes arrives with distributed crawls.
+    [=](caf::put_atom, cluster_view& view) -> caf::result<caf::ok_atom> {
+      auto& s = self->state;
+      auto me = std::find(view.shards.begin(), view.shards.end(), s.id);
+      if (me == view.shards.end() || view.actors.size() != view.shards.size())
+        return caf::make_error(caf::sec::invalid_argument, "a cluster view without this shard");
+      if (view.epoch <= s.epoch)
+        return caf::ok_atom::value; // an old view
+      auto first = s.epoch == 0;
+      // Links waiting in the outbox go where the new partition says.
+      std::vector<crawl_request> waiting;
+      for (auto& box : s.outbox)
+        for (auto& req : box.links)
+          waiting.push_back(std::move(req));
+      s.epoch = view.epoch;
+      s.index = static_cast<uint32_t>(me - view.shards.begin());
+      s.partition = partition_map{view.shards, view.weights};
+      s.peers = std::move(view.actors);
+      s.outbox.assign(s.peers.size(), link_batch{});
+      for (auto& req : waiting)
+        route(self, std::move(req));
+      if (first && s.journal)
+        resume(self); // the shard is wired up: take up what the store holds
+      return caf::ok_atom::value;
     },
     [=](caf::put_atom, uint32_t i, sink_actor& sink) {
       // The restarted sink gets what the failed one did not acknowledge, in order.
@@ -1009,12 +1028,6 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
         send_batch(self, i, batch);
       flush_records(self);
       feed_starved(self);
-    },
-    [=](caf::put_atom, std::vector<frontier_actor>& peers) {
-      self->state.peers = std::move(peers);
-      self->state.outbox.assign(self->state.peers.size(), link_batch{});
-      if (self->state.journal)
-        resume(self); // the shard is wired up: take up what the store holds
     },
     [=](stats_atom) { return stats_of(self->state); },
     [=](stop_atom) {

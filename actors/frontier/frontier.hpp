@@ -29,7 +29,7 @@
 namespace arachne {
 
 /// A shard's own messages: a retry that waited out its back-off, the
-/// periodic flush of outgoing links and records, and its peers.
+/// periodic flush of outgoing links and records, a restarted sink.
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using robots_retry_atom = caf::atom_constant<caf::atom("robotsretr")>;
 using flush_tick_atom = caf::atom_constant<caf::atom("flushtick")>;
@@ -37,7 +37,6 @@ using flush_tick_atom = caf::atom_constant<caf::atom("flushtick")>;
 /// The frontier's interface including what it sends itself and the peers
 /// it is told about once every shard exists.
 using frontier_impl = frontier_actor::extend<
-  caf::reacts_to<caf::put_atom, std::vector<frontier_actor>>,
   caf::reacts_to<caf::put_atom, uint32_t, sink_actor>, // a failed sink, restarted
   caf::reacts_to<retry_atom, crawl_request>,
   caf::reacts_to<robots_retry_atom, std::string>,
@@ -124,7 +123,9 @@ url_fingerprint fingerprint(std::string_view normalised_url) noexcept;
 /// A shard's state: its hosts, seen set, outgoing batches and counters.
 struct frontier_state {
   frontier_config cfg;
-  uint32_t index = 0;                      // position among the shards
+  shard_id id = 0;                         // unique among all shards of the crawl
+  uint32_t index = 0;                      // position in the cluster view
+  uint64_t epoch = 0;                      // of the cluster view; 0 before the first
   partition_map partition;
   std::vector<frontier_actor> peers;       // every shard, this one included
   std::vector<fetcher_actor> fetchers;
@@ -184,7 +185,8 @@ struct frontier_state {
   static inline const char* name = "frontier";
 };
 
-/// A frontier shard: owns the hosts `partition` maps to `index`. Deduplicates
+/// A frontier shard with id `id`: owns the hosts the partition of the
+/// cluster view it is sent (before any URL) maps to it. Deduplicates
 /// exactly, applies the scope rules, keeps a queue per host, fetches
 /// robots.txt once per host and obeys it, asks its rate limiter for a slot
 /// before every request, hands requests to fetchers and pages to parsers,
@@ -192,8 +194,7 @@ struct frontier_state {
 /// failures, and sends every URL's record to the sinks with credit-based
 /// flow control.
 frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_state> self,
-                                      frontier_config cfg, uint32_t index,
-                                      partition_map partition,
+                                      frontier_config cfg, shard_id id,
                                       std::vector<fetcher_actor> fetchers,
                                       std::vector<parser_actor> parsers,
                                       std::vector<sink_actor> sinks);

@@ -28,6 +28,12 @@ int fetch_main(const std::vector<std::string>& args);
 /// `arachne sink-node`: sinks served to crawls elsewhere over CAF remoting.
 int sink_node_main(const std::vector<std::string>& args);
 
+/// `arachne node`: a worker node of distributed crawls.
+int node_main(const std::vector<std::string>& args);
+
+/// `arachne cluster-ca DIR`: a cluster CA and certificates for its processes.
+int cluster_ca_main(const std::vector<std::string>& args);
+
 /// `arachne state DIR`: what a crawl's state directory holds.
 int state_main(const std::vector<std::string>& args);
 

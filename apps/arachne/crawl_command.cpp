@@ -17,6 +17,7 @@
 
 #include "arachne/crawl.hpp"
 
+#include "cluster/cluster.hpp"
 #include "commands.hpp"
 #include "frontier/journal.hpp"
 #include "sinks/sinks.hpp"
@@ -70,6 +71,23 @@ void print_report(std::ostream& out, const crawl_report& r, const std::vector<st
           << (f.restarts > 0 ? " (after " + std::to_string(f.restarts) + " restarts)" : "")
           << "\n";
   }
+  if (!r.nodes.empty()) {
+    out << "  nodes\n";
+    uint64_t hosts = 0;
+    uint64_t pages = 0;
+    for (auto& n : r.nodes) {
+      hosts += n.hosts;
+      pages += n.pages;
+    }
+    auto pct = [](uint64_t x, uint64_t all) { return all > 0 ? 100.0 * x / all : 0.0; };
+    for (auto& n : r.nodes)
+      out << "    " << n.name << ": weight " << std::setprecision(2) << n.weight << ", "
+          << n.shards << " shards, hosts " << n.hosts << " (" << std::setprecision(1)
+          << pct(n.hosts, hosts) << "%), pages " << n.pages << " (" << pct(n.pages, pages)
+          << "%), records " << n.records << "\n";
+  }
+  for (auto& f : r.node_failures)
+    out << "  cluster FAILED: " << f << "\n";
   if (!r.proxies.empty()) {
     out << "  proxies\n";
     for (auto& p : r.proxies)
@@ -123,11 +141,29 @@ int crawl_main(const std::vector<std::string>& args) {
                   << s->total.done << " done\n";
     }
   }
+  // A distributed crawl: TLS (or --insecure-cluster) to its nodes. With
+  // --cluster-sinks=local the nodes write to their own --out, not this one.
+  auto& cluster = cfg.crawl.cluster;
+  if (!cluster.nodes.empty()) {
+    if (auto err = cfg.enable_cluster(); !err.empty()) {
+      std::cerr << "arachne crawl: " << err << "\n";
+      return usage_error;
+    }
+    for (auto& n : cluster.nodes)
+      if (!parse_endpoint(n)) {
+        std::cerr << "arachne crawl: option --cluster expects HOST:PORT, not '" << n << "'\n";
+        return usage_error;
+      }
+    if (cluster.sinks == "local")
+      outs.clear();
+  }
   // Remote sinks need CAF's network layer; heartbeats notice a dead peer.
   if (!remote_sinks.empty()) {
-    cfg.load<caf::io::middleman>();
-    cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
-    cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(10)});
+    cfg.enable_network();
+    if (cluster.nodes.empty()) {
+      cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
+      cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(10)});
+    }
   }
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
@@ -146,23 +182,22 @@ int crawl_main(const std::vector<std::string>& args) {
       }
       sinks.push_back(*sink);
       // Opened again after a failure (--on-sink-failure=restart), it appends.
-      c.add_sink([&sys, spec, warc_max_size, first = *sink]() mutable -> caf::expected<sink_actor> {
+      c.add_sink([&sys, &sinks, spec, warc_max_size, first = *sink]() mutable -> caf::expected<sink_actor> {
         if (first) {
           auto s = std::move(first);
           first = sink_actor{};
           return s;
         }
-        return open_sink(sys, spec, warc_max_size, true);
+        auto again = open_sink(sys, spec, warc_max_size, true);
+        if (again)
+          sinks.push_back(*again);
+        return again;
       });
     }
     for (auto& where : remote_sinks) {
-      auto colon = where.rfind(':');
-      char* end = nullptr;
-      auto port = colon == std::string::npos ? 0ul : std::strtoul(where.c_str() + colon + 1, &end, 10);
       caf::expected<sink_actor> remote = caf::make_error(caf::sec::invalid_argument, "expects HOST:PORT");
-      if (colon != std::string::npos && colon > 0 && end && *end == '\0' && port > 0 && port < 65536)
-        remote = caf::io::remote_actor<sink_actor>(sys, where.substr(0, colon),
-                                                   static_cast<uint16_t>(port));
+      if (auto ep = parse_endpoint(where))
+        remote = caf::io::remote_actor<sink_actor>(sys, ep->first, ep->second);
       if (!remote) {
         std::cerr << "arachne crawl: --sink-remote=" << where << ": " << sys.render(remote.error())
                   << "\n";
@@ -192,6 +227,9 @@ int crawl_main(const std::vector<std::string>& args) {
       },
       std::chrono::milliseconds(100));
     auto report = c.run(cfg.positional);
+    // The sinks end with the crawl (remote nodes may still hold handles).
+    for (auto& s : sinks)
+      caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
     if (progress)
       std::cerr << "\n";
     if (!report) {
@@ -211,7 +249,9 @@ int crawl_main(const std::vector<std::string>& args) {
                   << "what " << dir << " holds is intact: free space and run the same command to resume\n";
       else if (report->interrupted && !dir.empty())
         std::cout << "  state kept in " << dir << ": run the same command to resume\n";
-      rc = sink_lost || !report->state_error.empty() ? 1 : report->interrupted ? 130 : 0;
+      rc = sink_lost || !report->state_error.empty() || !report->node_failures.empty() ? 1
+           : report->interrupted                                                          ? 130
+                                                                                          : 0;
     }
   }
   return rc;

@@ -28,6 +28,10 @@ const command commands[] = {
    arachne::cli::state_main},
   {"sink-node", "serve sinks to crawls in other processes or on other hosts",
    arachne::cli::sink_node_main},
+  {"node", "run a worker node of distributed crawls (arachne crawl --cluster)",
+   arachne::cli::node_main},
+  {"cluster-ca", "make a cluster CA and certificates for nodes and coordinators",
+   arachne::cli::cluster_ca_main},
 };
 
 void print_usage(std::ostream& out) {

@@ -21,6 +21,21 @@ struct tls_request {
   std::chrono::seconds not_after{30 * 86400};   // relative to now
 };
 
+/// A certificate and its private key, PEM-encoded.
+struct pem_pair {
+  std::string cert_pem;
+  std::string key_pem;
+};
+
+/// A fresh CA (P-256, self-signed) of organisation `org`; throws
+/// std::runtime_error if OpenSSL fails.
+pem_pair make_ca(const std::string& org, std::chrono::seconds not_after);
+
+/// A certificate for `cn` (and the names in `req`) signed by `ca`, for TLS
+/// servers and clients alike (mutual TLS); throws std::runtime_error.
+pem_pair make_peer_cert(const pem_pair& ca, const std::string& org, const std::string& cn,
+                        const tls_request& req);
+
 /// Generates a fresh CA (P-256) and a server certificate signed by it; throws
 /// std::runtime_error if OpenSSL fails.
 tls_material make_tls_material(const tls_request& req);

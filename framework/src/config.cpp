@@ -1,11 +1,14 @@
 #include "arachne/config.hpp"
 
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <regex>
 #include <thread>
 
 #include "caf/actor_system_config.hpp"
+#include "caf/io/middleman.hpp"
+#include "caf/openssl/manager.hpp"
 #include "caf/sec.hpp"
 
 #include "arachne/actor_types.hpp"
@@ -39,6 +42,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<ack>("arachne::ack");
   cfg.add_message_type<crawl_info>("arachne::crawl_info");
   cfg.add_message_type<crawl_tally>("arachne::crawl_tally");
+  cfg.add_message_type<node_start>("arachne::node_start");
   cfg.add_message_type<node_info>("arachne::node_info");
   cfg.add_message_type<cluster_view>("arachne::cluster_view");
   cfg.add_message_type<sink_actor>("arachne::sink_actor");
@@ -50,7 +54,6 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<frontier_actor>("arachne::frontier_actor");
   cfg.add_message_type<std::vector<frontier_actor>>("std::vector<arachne::frontier_actor>");
   cfg.add_message_type<node_actor>("arachne::node_actor");
-  cfg.add_message_type<coordinator_actor>("arachne::coordinator_actor");
   cfg.add_error_category(crawl_errc_category,
                          [](uint8_t code, caf::atom_value, const caf::message& ctx) {
                            std::string out{to_string_view(static_cast<crawl_errc>(code))};
@@ -113,6 +116,8 @@ config::config() {
     .add("robots-ttl", crawl.politeness.robots_ttl, "how long a robots.txt is obeyed before it is fetched again")
     .section("Fetching")
     .add("io-threads", crawl.http.io_threads, "network IO threads; 0 = one per core")
+    .add("source-address", crawl.http.source_address,
+         "local IP address to connect from (a host with several); empty = any")
     .add("connect-timeout", crawl.http.connect_timeout, "limit for DNS lookup and TCP connect")
     .add("tls-timeout", crawl.http.tls_timeout, "limit for the TLS handshake")
     .add("ttfb-timeout", crawl.http.ttfb_timeout,
@@ -164,7 +169,21 @@ config::config() {
          "case-insensitive regex on proxied HTML that means banned; empty = off")
     .add("page-fault-after", crawl.proxies.page_fault_after,
          "proxies a URL is tried through; failing on all of them is the page's fault")
-    .add("proxy-report", crawl.proxies.report_path, "write per-proxy statistics as JSON to this file");
+    .add("proxy-report", crawl.proxies.report_path, "write per-proxy statistics as JSON to this file")
+    .section("Cluster")
+    .add("cluster", crawl.cluster.nodes,
+         "HOST:PORT of each 'arachne node' to crawl on; empty = crawl in this process")
+    .add("cluster-cert", crawl.cluster.cert, "this process's certificate (PEM), signed by the cluster CA")
+    .add("cluster-key", crawl.cluster.key, "the private key of --cluster-cert (PEM)")
+    .add("cluster-ca", crawl.cluster.ca,
+         "the cluster CA (PEM): only peers with a certificate it signed are accepted")
+    .add("insecure-cluster", crawl.cluster.insecure,
+         "cluster traffic in plaintext, unauthenticated (a trusted network only)")
+    .add_choice("cluster-sinks", crawl.cluster.sinks, {"coordinator", "local"},
+                "where nodes send records: to the coordinator's --out sinks, or their own --out")
+    .add("cluster-heartbeat", crawl.cluster.heartbeat, "heartbeat between cluster peers")
+    .add("cluster-timeout", crawl.cluster.timeout, "a cluster peer silent this long is dead");
+  crawl_options_ = options_.size();
   apply();
 }
 
@@ -231,6 +250,47 @@ caf::error config::parse(int argc, char** argv, const char* ini_file) {
     return caf::none;
   }
   return caf::actor_system_config::parse(std::move(cafs), ini_file);
+}
+
+void config::enable_network() {
+  if (network_)
+    return;
+  network_ = true;
+  load<caf::io::middleman>();
+}
+
+std::string config::enable_cluster() {
+  auto& c = crawl.cluster;
+  if (!c.insecure) {
+    if (c.cert.empty() || c.key.empty() || c.ca.empty())
+      return "cluster traffic needs --cluster-cert, --cluster-key and --cluster-ca "
+             "(see 'arachne cluster-ca'), or --insecure-cluster";
+    for (auto* f : {&c.cert, &c.key, &c.ca})
+      if (std::ifstream in{*f}; !in)
+        return "cannot read '" + *f + "'";
+  } else if (!c.cert.empty() || !c.key.empty() || !c.ca.empty()) {
+    return "--insecure-cluster excludes --cluster-cert, --cluster-key and --cluster-ca";
+  }
+  enable_network();
+  if (!c.insecure && !tls_) {
+    tls_ = true;
+    load<caf::openssl::manager>();
+    openssl_certificate = c.cert;
+    openssl_key = c.key;
+    openssl_cafile = c.ca;
+  }
+  set("middleman.heartbeat-interval", c.heartbeat);
+  set("middleman.connection-timeout", c.timeout);
+  return {};
+}
+
+std::vector<std::string> config::crawl_args() const {
+  return options_.to_args({"threads", "shards", "parsers", "io-threads", "source-address", "state",
+                           "queue-memory",
+                           "proxy-file", "proxy-report", "cluster", "cluster-cert", "cluster-key",
+                           "cluster-ca", "insecure-cluster", "cluster-sinks", "cluster-heartbeat",
+                           "cluster-timeout"},
+                          crawl_options_);
 }
 
 void config::apply() {

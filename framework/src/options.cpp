@@ -165,6 +165,7 @@ option_set& option_set::add(std::string name, bool& var, std::string help) {
   o.default_text = var ? "true" : "false";
   o.help = std::move(help);
   o.is_flag = true;
+  o.get = [&var] { return std::vector<std::string>{var ? "true" : "false"}; };
   o.set = [&var](std::string_view v) -> std::string {
     auto l = lower(v);
     if (l == "true" || l == "yes" || l == "on" || l == "1")
@@ -184,6 +185,7 @@ option_set& option_set::add(std::string name, std::string& var, std::string help
   o.kind = "TEXT";
   o.default_text = var.empty() ? "\"\"" : var;
   o.help = std::move(help);
+  o.get = [&var] { return std::vector<std::string>{var}; };
   o.set = [&var](std::string_view v) -> std::string {
     var = std::string{v};
     return {};
@@ -197,6 +199,7 @@ option_set& option_set::add(std::string name, int64_t& var, std::string help) {
   o.kind = "N";
   o.default_text = std::to_string(var);
   o.help = std::move(help);
+  o.get = [&var] { return std::vector<std::string>{std::to_string(var)}; };
   o.set = [&var](std::string_view v) -> std::string {
     std::string s{v};
     char* end = nullptr;
@@ -216,6 +219,7 @@ option_set& option_set::add(std::string name, uint64_t& var, std::string help) {
   o.kind = "N";
   o.default_text = std::to_string(var);
   o.help = std::move(help);
+  o.get = [&var] { return std::vector<std::string>{std::to_string(var)}; };
   o.set = [&var](std::string_view v) -> std::string {
     std::string s{v};
     char* end = nullptr;
@@ -235,6 +239,7 @@ option_set& option_set::add(std::string name, uint32_t& var, std::string help) {
   o.kind = "N";
   o.default_text = std::to_string(var);
   o.help = std::move(help);
+  o.get = [&var] { return std::vector<std::string>{std::to_string(var)}; };
   o.set = [&var](std::string_view v) -> std::string {
     std::string s{v};
     char* end = nullptr;
@@ -254,6 +259,11 @@ option_set& option_set::add(std::string name, double& var, std::string help) {
   o.kind = "X";
   o.default_text = format_number(var);
   o.help = std::move(help);
+  o.get = [&var] {
+    std::ostringstream out;
+    out << std::setprecision(17) << var;
+    return std::vector<std::string>{out.str()};
+  };
   o.set = [&var](std::string_view v) -> std::string {
     std::string s{v};
     char* end = nullptr;
@@ -276,6 +286,7 @@ option_set& option_set::add(std::string name, std::vector<std::string>& var, std
   o.default_text = d.empty() ? "(none)" : d;
   o.help = std::move(help);
   o.is_list = true;
+  o.get = [&var] { return var; };
   o.set = [&var](std::string_view v) -> std::string {
     for (auto& x : split_list(v))
       var.push_back(std::move(x));
@@ -303,6 +314,7 @@ option_set& option_set::add(std::string name, caf::timespan& var, std::string he
   o.kind = "DURATION";
   o.default_text = format_duration(var);
   o.help = std::move(help);
+  o.get = [&var] { return std::vector<std::string>{format_duration(var)}; };
   o.set = [&var](std::string_view v) -> std::string {
     auto d = parse_duration(v);
     if (!d || d->count() < 0)
@@ -319,6 +331,7 @@ option_set& option_set::add_size(std::string name, uint64_t& var, std::string he
   o.kind = "SIZE";
   o.default_text = format_size(var);
   o.help = std::move(help);
+  o.get = [&var] { return std::vector<std::string>{std::to_string(var)}; };
   o.set = [&var](std::string_view v) -> std::string {
     auto n = parse_size(v);
     if (!n)
@@ -339,6 +352,7 @@ option_set& option_set::add_choice(std::string name, std::string& var,
   o.kind = kinds;
   o.default_text = var;
   o.help = std::move(help);
+  o.get = [&var] { return std::vector<std::string>{var}; };
   o.set = [&var, choices = std::move(choices), kinds](std::string_view v) -> std::string {
     if (std::find(choices.begin(), choices.end(), v) == choices.end())
       return "expects one of " + kinds;
@@ -346,6 +360,23 @@ option_set& option_set::add_choice(std::string name, std::string& var,
     return {};
   };
   return add_option(std::move(o));
+}
+
+std::vector<std::string> option_set::to_args(const std::vector<std::string>& skip,
+                                             std::size_t count) const {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < options_.size() && i < count; ++i) {
+    auto& o = options_[i];
+    if (!o.get || std::find(skip.begin(), skip.end(), o.name) != skip.end())
+      continue;
+    auto values = o.get();
+    // An empty list clears the defaults; a repeatable one has none to clear.
+    if (values.empty() && o.is_list && o.kind == "LIST")
+      out.push_back("--" + o.name + "=");
+    for (auto& v : values)
+      out.push_back("--" + o.name + "=" + v);
+  }
+  return out;
 }
 
 const option_set::option* option_set::find(std::string_view name) const {

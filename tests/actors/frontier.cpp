@@ -99,12 +99,11 @@ struct fixture {
       others.push_back(extra);
     }
     sinks.push_back(sink);
-    shard = sys->spawn(frontier, fc, uint32_t{0}, partition_map{{0}}, std::vector<fetcher_actor>{f},
+    shard = sys->spawn(frontier, fc, shard_id{0}, std::vector<fetcher_actor>{f},
                        std::vector<parser_actor>{p}, sinks);
     others.insert(others.end(), {caf::actor_cast<caf::actor>(f), caf::actor_cast<caf::actor>(p),
                                  caf::actor_cast<caf::actor>(sink)});
-    caf::anon_send(caf::actor_cast<frontier_impl>(shard), caf::put_atom::value,
-                   std::vector<frontier_actor>{shard});
+    caf::anon_send(shard, caf::put_atom::value, cluster_view{1, {0}, {1.0}, {shard}});
     sched->run();
   }
 

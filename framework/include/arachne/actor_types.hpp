@@ -44,25 +44,66 @@ using proxy_manager_actor = caf::typed_actor<
 using parser_actor = caf::typed_actor<
   caf::replies_to<parse_atom, crawl_request, fetch_result>::with<parse_result>>;
 
+struct cluster_view; // below: it carries frontier handles
+
 /// Owns the hosts the partition function maps to it: dedup, scope, queues, politeness.
 using frontier_actor = caf::typed_actor<
   caf::reacts_to<seed_atom, link_batch>,                  // seeds (depth 0), never scope-dropped silently
   caf::replies_to<link_batch>::with<ack>,                 // discovered links for this shard's hosts;
                                                           // acked once journalled (--state)
-  caf::reacts_to<caf::put_atom, cluster_view>,            // membership changed: re-partition
+  caf::replies_to<caf::put_atom, cluster_view>::with<caf::ok_atom>, // the shards of the crawl
   caf::replies_to<stats_atom>::with<frontier_stats>,      // counters
   caf::reacts_to<stop_atom>>;                             // finish in-flight work, then idle
 
-/// A worker node in a cluster: runs shards, fetchers, parsers and a proxy manager.
-using node_actor = caf::typed_actor<
-  caf::replies_to<start_atom, cluster_view>::with<std::vector<frontier_actor>>, // its shards
-  caf::reacts_to<caf::put_atom, cluster_view>,                                 // membership
-  caf::replies_to<stats_atom>::with<std::vector<frontier_stats>>,              // its shards' counters
-  caf::reacts_to<stop_atom>>;                                                  // end of the crawl
+// -- cluster -------------------------------------------------------------------
 
-/// The coordinator of a cluster: admits nodes and detects the end of the crawl.
-using coordinator_actor = caf::typed_actor<
-  caf::replies_to<join_atom, node_info, node_actor>::with<cluster_view>, // admit a node
-  caf::reacts_to<idle_atom, frontier_stats>>;                           // a shard went idle
+/// What a worker node learns when a crawl starts on it.
+struct node_start {
+  std::string name;               // what the coordinator calls the node (HOST:PORT)
+  std::vector<std::string> args;  // the crawl's options as `--name=value` (option_set::to_args)
+  crawl_info info;                // for the node's own sinks
+  std::vector<sink_actor> sinks;  // where its shards send records; none: the node's own sinks
+  sink_needs needs;               // what records carry for `sinks`
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_start& x) {
+  return f(caf::meta::type_name("node_start"), x.name, x.args, x.info, x.sinks, x.needs);
+}
+
+/// A worker node as the coordinator sees it once a crawl started on it.
+struct node_info {
+  std::string name;                     // HOST:PORT it listens on, as the coordinator named it
+  double weight = 1.0;                  // its share of hosts relative to other nodes
+  std::vector<uint64_t> shard_ids;      // its frontier shards, ids unique in the cluster
+  std::vector<frontier_actor> shards;   // the same shards' handles
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_info& x) {
+  return f(caf::meta::type_name("node_info"), x.name, x.weight, x.shard_ids, x.shards);
+}
+
+/// Membership: every shard of the crawl, so that every shard computes the
+/// same partition and knows where to send links. One node's crawl is a
+/// cluster of one.
+struct cluster_view {
+  uint64_t epoch = 0;                   // grows with every membership change
+  std::vector<uint64_t> shards;         // shard ids of all nodes
+  std::vector<double> weights;          // per shard
+  std::vector<frontier_actor> actors;   // per shard
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_view& x) {
+  return f(caf::meta::type_name("cluster_view"), x.epoch, x.shards, x.weights, x.actors);
+}
+
+/// A worker node in a cluster: runs shards, fetchers, parsers and a proxy
+/// manager for the crawls a coordinator starts on it.
+using node_actor = caf::typed_actor<
+  caf::replies_to<start_atom, node_start>::with<node_info>, // a crawl starts: spawn its shards
+  caf::replies_to<stop_atom>::with<crawl_tally>>;           // the crawl is over: flush its own
+                                                            // sinks, tear down; what they stored
 
 } // namespace arachne

@@ -20,6 +20,20 @@ namespace arachne {
 /// `crawl_errc` error category, with `cfg`; `config` does this itself.
 void register_message_types(caf::actor_system_config& cfg);
 
+/// A distributed crawl: where its worker nodes are and how the cluster's
+/// processes authenticate each other (docs/distributed.md).
+struct cluster_options {
+  /// HOST:PORT of each `arachne node`; empty: the crawl runs in this process.
+  std::vector<std::string> nodes;
+  std::string cert;         // this process's certificate (PEM), signed by the cluster CA
+  std::string key;          // its private key (PEM)
+  std::string ca;           // the cluster CA: peers need a certificate it signed
+  bool insecure = false;    // plaintext and unauthenticated (a trusted network only)
+  std::string sinks = "coordinator"; // where nodes send records: coordinator | local
+  caf::timespan heartbeat = std::chrono::seconds(1); // between peers, to notice a hung one
+  caf::timespan timeout = std::chrono::seconds(5);   // silence that counts as a dead peer
+};
+
 /// The settings a crawl runs with; every field is an option in `config`.
 struct settings {
   /// Scheduler threads for the actors; 0 means one per core.
@@ -41,6 +55,9 @@ struct settings {
 
   /// The proxy pool and how it is used.
   proxy_options proxies;
+
+  /// The cluster, for a distributed crawl.
+  cluster_options cluster;
 
   /// The URL options these settings describe.
   url_options url_rules() const;
@@ -85,8 +102,25 @@ public:
   /// Pushes the settings into CAF's configuration (scheduler threads).
   void apply();
 
+  /// Loads CAF's network layer (once), for remote actors.
+  void enable_network();
+
+  /// Prepares this configuration for cluster traffic as `crawl.cluster`
+  /// says: TLS with the cluster's certificates (or plaintext if insecure),
+  /// heartbeats and the connection timeout. Returns a one-line error (no
+  /// certificates and not insecure, an unreadable file), or an empty string.
+  /// Call before the actor system is made.
+  std::string enable_cluster();
+
+  /// The options a node needs to run its part of this crawl: every option's
+  /// value except those of one process (threads, shards, state, cluster).
+  std::vector<std::string> crawl_args() const;
+
 private:
   option_set options_;
+  std::size_t crawl_options_ = 0; // the first options: those of `crawl`
+  bool network_ = false;
+  bool tls_ = false;
 };
 
 } // namespace arachne

@@ -51,6 +51,20 @@ struct crawl_report {
   };
   std::vector<sink_failure> sink_failures;
 
+  /// A node's share of a distributed crawl (--cluster).
+  struct node_share {
+    std::string name;      // HOST:PORT
+    double weight = 1.0;
+    uint32_t shards = 0;
+    uint64_t hosts = 0;    // hosts its shards owned
+    uint64_t pages = 0;    // records with a response
+    uint64_t records = 0;
+  };
+  std::vector<node_share> nodes; // in --cluster order; empty for a crawl in one process
+
+  /// What went wrong on the cluster's nodes: a lost node, a node's own sink.
+  std::vector<std::string> node_failures;
+
   /// Records with a response per second.
   double pages_per_second() const;
 };

@@ -38,6 +38,7 @@ struct http_options {
 
   // -- connections -------------------------------------------------------------
   uint32_t io_threads = 0;                                  // 0: one per core
+  std::string source_address; // local IP address connections are made from; empty: any
   uint32_t pool_per_host = 8;                               // idle connections per key
   uint32_t pool_total = 1024;                               // idle connections overall
   caf::timespan pool_idle_timeout = std::chrono::seconds(30);

@@ -469,28 +469,7 @@ typename Inspector::result_type inspect(Inspector& f, crawl_tally& x) {
 
 // -- cluster -------------------------------------------------------------------
 
-/// A worker node as the coordinator sees it.
-struct node_info {
-  std::string name;        // host:port it listens on
-  uint32_t shards = 0;     // frontier shards it runs
-  double weight = 1.0;     // share of hosts relative to other nodes
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, node_info& x) {
-  return f(caf::meta::type_name("node_info"), x.name, x.shards, x.weight);
-}
-
-/// Membership: which shards exist, so every node computes the same partition.
-struct cluster_view {
-  uint64_t epoch = 0;             // grows with every membership change
-  std::vector<uint64_t> shards;   // shard ids of all nodes
-  std::vector<double> weights;    // per shard
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, cluster_view& x) {
-  return f(caf::meta::type_name("cluster_view"), x.epoch, x.shards, x.weights);
-}
+// The cluster messages (node_start, node_info, cluster_view) carry actor
+// handles, so they live in actor_types.hpp next to the interfaces they name.
 
 } // namespace arachne

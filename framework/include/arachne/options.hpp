@@ -84,6 +84,15 @@ public:
   /// Reads `name = value` lines ('#' starts a comment); the error, or empty.
   std::string parse_file(const std::string& path);
 
+  /// The current value of the first `count` options (all by default) as
+  /// `--name=value` arguments that `parse` reads back (lists: one argument
+  /// per item), except those in `skip`.
+  std::vector<std::string> to_args(const std::vector<std::string>& skip = {},
+                                   std::size_t count = static_cast<std::size_t>(-1)) const;
+
+  /// Options defined so far.
+  std::size_t size() const noexcept { return options_.size(); }
+
   /// Prints every option with its default and help.
   void print_help(std::ostream& out) const;
 
@@ -100,6 +109,7 @@ private:
     bool is_flag = false;
     bool is_list = false;
     std::function<std::string(std::string_view)> set; // returns an error or ""
+    std::function<std::vector<std::string>()> get;    // the value(s) as text set() reads
     std::function<void()> clear;                      // lists: drop the defaults
   };
 

@@ -155,6 +155,7 @@ struct worker {
 
 struct http_client::impl {
   http_options opts;
+  std::optional<asio::ip::address> source; // opts.source_address, parsed
   ssl::context tls{ssl::context::tls_client};
   std::vector<std::unique_ptr<worker>> workers;
   std::map<std::string, asio::ip::address> overrides; // "host:port" -> address
@@ -373,6 +374,27 @@ private:
     else
       conn_->plain = std::make_unique<beast::tcp_stream>(worker_.ioc);
     conn_->tcp().expires_at(until(client_.opts.connect_timeout));
+    if (client_.source) {
+      // From one local address: to the first address of its family.
+      auto it = std::find_if(endpoints.begin(), endpoints.end(), [&](const tcp::endpoint& ep) {
+        return ep.address().is_v4() == client_.source->is_v4();
+      });
+      if (it == endpoints.end())
+        return fail(at_proxy_ ? crawl_errc::proxy_failed : crawl_errc::connect_failed,
+                    "no address of " + client_.source->to_string() + "'s family");
+      beast::error_code ec;
+      auto& sock = conn_->tcp().socket();
+      sock.open(it->protocol(), ec);
+      if (!ec)
+        sock.bind(tcp::endpoint{*client_.source, 0}, ec);
+      if (ec)
+        return fail(crawl_errc::connect_failed,
+                    "cannot connect from " + client_.source->to_string() + ": " + ec.message());
+      conn_->tcp().async_connect(*it, [self = shared_from_this(), ep = *it](beast::error_code ec) {
+        self->on_connect(ec, ep);
+      });
+      return;
+    }
     conn_->tcp().async_connect(
       endpoints, [self = shared_from_this()](beast::error_code ec, const tcp::endpoint& ep) {
         self->on_connect(ec, ep);
@@ -1108,6 +1130,15 @@ caf::expected<std::unique_ptr<http_client>> http_client::make(http_options opts)
     auto value = h.substr(colon + 1);
     value.erase(0, value.find_first_not_of(' '));
     p->extra_headers.emplace_back(h.substr(0, colon), value);
+  }
+  if (!opts.source_address.empty()) {
+    beast::error_code ec;
+    auto a = asio::ip::make_address(opts.source_address, ec);
+    if (ec)
+      return caf::make_error(caf::sec::invalid_argument,
+                             "--source-address expects an IP address, not '" + opts.source_address
+                               + "'");
+    p->source = a;
   }
   auto n = opts.io_threads != 0 ? opts.io_threads : std::max(1u, std::thread::hardware_concurrency());
   p->opts = std::move(opts);

@@ -1,0 +1,284 @@
+#include "cluster/cluster.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <set>
+
+#include "caf/io/publish.hpp"
+#include "caf/io/remote_actor.hpp"
+#include "caf/openssl/publish.hpp"
+#include "caf/openssl/remote_actor.hpp"
+#include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
+
+#include "crawl/workers.hpp"
+#include "sinks/stats_sink.hpp"
+
+namespace arachne {
+
+std::optional<std::pair<std::string, uint16_t>> parse_endpoint(const std::string& text,
+                                                               bool zero_ok) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
+    return std::nullopt;
+  char* end = nullptr;
+  auto port = std::strtoul(text.c_str() + colon + 1, &end, 10);
+  if (*end != '\0' || port > 65535 || (port == 0 && !zero_ok) || text[colon + 1] == '-')
+    return std::nullopt;
+  auto host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2); // [::1]:port
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+caf::expected<node_actor> connect_node(caf::actor_system& sys, const cluster_options& c,
+                                       const std::string& endpoint) {
+  auto ep = parse_endpoint(endpoint);
+  if (!ep)
+    return caf::make_error(caf::sec::invalid_argument,
+                           "'" + endpoint + "' is not HOST:PORT");
+  if (c.insecure)
+    return caf::io::remote_actor<node_actor>(sys, ep->first, ep->second);
+  return caf::openssl::remote_actor<node_actor>(sys, ep->first, ep->second);
+}
+
+caf::expected<uint16_t> publish_node(caf::actor_system& sys, const node_actor& node,
+                                     const cluster_options& c, const std::string& host,
+                                     uint16_t port) {
+  (void) sys;
+  if (c.insecure)
+    return caf::io::publish(node, port, host.c_str(), true);
+  return caf::openssl::publish(node, port, host.c_str(), true);
+}
+
+void merge_tally(crawl_tally& into, const crawl_tally& more) {
+  into.records += more.records;
+  into.pages += more.pages;
+  into.failures += more.failures;
+  into.items += more.items;
+  into.bytes += more.bytes;
+  auto merge = [](auto& xs, const auto& ys) {
+    using key = typename std::decay_t<decltype(xs)>::value_type::first_type;
+    std::map<key, uint64_t> sum;
+    for (auto& [k, n] : xs)
+      sum[k] += n;
+    for (auto& [k, n] : ys)
+      sum[k] += n;
+    xs.assign(sum.begin(), sum.end());
+  };
+  merge(into.statuses, more.statuses);
+  merge(into.errors, more.errors);
+  merge(into.top_hosts, more.top_hosts);
+  // Hosts belong to one node each: the merged top lists hold the top hosts.
+  std::sort(into.top_hosts.begin(), into.top_hosts.end(),
+            [](auto& x, auto& y) { return x.second != y.second ? x.second > y.second : x.first < y.first; });
+  if (into.top_hosts.size() > 10)
+    into.top_hosts.resize(10);
+}
+
+namespace {
+
+/// Marks a fan-out as answered (after an error).
+constexpr std::size_t answered = static_cast<std::size_t>(-1);
+
+struct node_state {
+  node_options opts;
+  std::optional<crawl_workers> crawl; // the crawl under way
+  caf::actor_addr coordinator;        // who started it
+  std::vector<sink_actor> own_sinks;  // --cluster-sinks=local: the node's sinks
+  stats_sink_actor tally;             // ... and its tally of what they got
+  std::set<caf::actor_addr> stopping; // actors of the last crawl not yet gone
+  std::function<void()> stopped;      // runs once they are
+  static inline const char* name = "arachne_node";
+};
+
+using node_pointer = node_actor::stateful_pointer<node_state>;
+
+/// Stops every actor of the crawl; `done` runs once all are gone and the
+/// HTTP client is stopped.
+void tear_down(node_pointer self, std::function<void()> done) {
+  auto& st = self->state;
+  std::vector<caf::actor> all;
+  if (st.crawl)
+    all = st.crawl->owned;
+  for (auto& s : st.own_sinks)
+    all.push_back(caf::actor_cast<caf::actor>(s));
+  if (st.tally)
+    all.push_back(caf::actor_cast<caf::actor>(st.tally));
+  st.own_sinks.clear();
+  st.tally = nullptr;
+  st.stopped = [self, done] {
+    auto& s = self->state;
+    if (s.crawl) {
+      s.crawl->client->stop();
+      s.crawl.reset();
+    }
+    s.coordinator = caf::actor_addr{};
+    done();
+  };
+  for (auto& a : all) {
+    st.stopping.insert(a.address());
+    self->monitor(a);
+    self->send_exit(a, caf::exit_reason::user_shutdown);
+  }
+  if (st.stopping.empty())
+    std::exchange(st.stopped, nullptr)();
+}
+
+/// Opens every sink of the node with `info`; `then` gets what they need.
+void open_own_sinks(node_pointer self, const crawl_info& info,
+                    std::function<void(caf::expected<sink_needs>)> then) {
+  auto& st = self->state;
+  std::vector<sink_actor> sinks;
+  if (st.opts.open_sinks) {
+    auto opened = st.opts.open_sinks();
+    if (!opened) {
+      then(std::move(opened.error()));
+      return;
+    }
+    sinks = std::move(*opened);
+  }
+  st.tally = self->spawn(stats_sink);
+  sinks.push_back(caf::actor_cast<sink_actor>(st.tally));
+  st.own_sinks = sinks;
+  auto left = std::make_shared<std::size_t>(sinks.size());
+  auto needs = std::make_shared<sink_needs>();
+  for (auto& s : sinks)
+    self->request(s, std::chrono::seconds(30), open_atom::value, info)
+      .then(
+        [=](const sink_needs& n) {
+          *needs |= n;
+          if (*left != answered && --*left == 0)
+            then(*needs);
+        },
+        [=](caf::error& err) {
+          if (*left != answered)
+            then(std::move(err));
+          *left = answered;
+        });
+}
+
+} // namespace
+
+node_actor spawn_node(caf::actor_system& sys, node_options opts) {
+  return sys.spawn([opts = std::move(opts)](node_pointer self) -> node_actor::behavior_type {
+    self->state.opts = opts;
+    self->set_down_handler([=](caf::down_msg& dm) {
+      auto& st = self->state;
+      if (st.stopping.erase(dm.source) > 0) {
+        if (st.stopping.empty() && st.stopped)
+          std::exchange(st.stopped, nullptr)();
+        return;
+      }
+      // The coordinator went away: its crawl ends here.
+      if (dm.source == st.coordinator && st.crawl)
+        tear_down(self, [] {});
+    });
+    return {
+      [=](start_atom, node_start& start) -> caf::typed_response_promise<node_info> {
+        auto rp = self->make_response_promise<node_info>();
+        auto& st = self->state;
+        if (st.crawl || !st.stopping.empty()) {
+          rp.deliver(caf::make_error(caf::sec::runtime_error,
+                                     "node " + start.name + " is busy with another crawl"));
+          return rp;
+        }
+        auto cfg = std::make_shared<config>();
+        if (auto err = cfg->parse_args(start.args); !err.empty()) {
+          rp.deliver(caf::make_error(caf::sec::invalid_argument, "node " + start.name + ": " + err));
+          return rp;
+        }
+        if (st.opts.adapt)
+          st.opts.adapt(cfg->crawl);
+        st.coordinator = self->current_sender() ? self->current_sender()->address()
+                                                : caf::actor_addr{};
+        if (auto c = caf::actor_cast<caf::actor>(st.coordinator))
+          self->monitor(c);
+        auto run = [=](std::vector<sink_actor> sinks, sink_needs needs) mutable {
+          auto& s = self->state;
+          auto threads = std::max<std::size_t>(1, self->system().scheduler().num_workers());
+          auto count = s.opts.shards != 0 ? s.opts.shards : static_cast<uint32_t>(threads);
+          worker_plan plan;
+          for (uint32_t i = 0; i < count; ++i)
+            plan.ids.push_back(node_shard_id(start.name, i));
+          plan.sinks = std::move(sinks);
+          plan.needs = needs;
+          auto w = spawn_workers(self->system(), cfg->crawl, s.opts.handler, std::move(plan));
+          if (!w) {
+            auto err = std::move(w.error());
+            tear_down(self, [rp, err]() mutable { rp.deliver(err); });
+            return;
+          }
+          node_info info;
+          info.name = start.name;
+          info.weight = s.opts.weight;
+          info.shard_ids = w->ids;
+          info.shards = w->shards;
+          s.crawl = std::move(*w);
+          rp.deliver(std::move(info));
+        };
+        if (!start.sinks.empty()) {
+          run(std::move(start.sinks), start.needs);
+          return rp;
+        }
+        open_own_sinks(self, start.info, [=](caf::expected<sink_needs> needs) mutable {
+          if (!needs) {
+            auto err = caf::make_error(caf::sec::runtime_error,
+                                       "node " + start.name + ": a sink failed to open: "
+                                         + self->system().render(needs.error()));
+            tear_down(self, [rp, err]() mutable { rp.deliver(err); });
+            return;
+          }
+          run(self->state.own_sinks, *needs);
+        });
+        return rp;
+      },
+      [=](stop_atom) -> caf::typed_response_promise<crawl_tally> {
+        // Own sinks are flushed (durable), the tally taken, then all goes.
+        auto rp = self->make_response_promise<crawl_tally>();
+        auto& st = self->state;
+        auto sinks = st.own_sinks;
+        auto finish = [=](caf::expected<crawl_tally> tally) mutable {
+          tear_down(self, [rp, tally]() mutable {
+            if (tally)
+              rp.deliver(std::move(*tally));
+            else
+              rp.deliver(tally.error());
+          });
+        };
+        if (sinks.empty()) {
+          finish(crawl_tally{});
+          return rp;
+        }
+        auto left = std::make_shared<std::size_t>(sinks.size());
+        auto failed = std::make_shared<caf::error>();
+        auto tally = st.tally;
+        for (auto& s : sinks)
+          self->request(s, std::chrono::seconds(60), caf::flush_atom::value)
+            .then(
+              [=](caf::ok_atom) mutable {
+                if (--*left > 0)
+                  return;
+                if (*failed) {
+                  finish(*failed);
+                  return;
+                }
+                self->request(tally, std::chrono::seconds(30), caf::get_atom::value)
+                  .then([=](crawl_tally& t) mutable { finish(std::move(t)); },
+                        [=](caf::error& err) mutable { finish(std::move(err)); });
+              },
+              [=](caf::error& err) mutable {
+                *failed = caf::make_error(caf::sec::runtime_error,
+                                          "a sink of this node failed to flush: "
+                                            + self->system().render(err));
+                if (--*left == 0)
+                  finish(*failed);
+              });
+        return rp;
+      },
+    };
+  });
+}
+
+} // namespace arachne

@@ -1,0 +1,64 @@
+#include "crawl/workers.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "fetcher/fetcher.hpp"
+#include "frontier/frontier.hpp"
+#include "parser/parser.hpp"
+#include "proxy_manager/proxy_manager.hpp"
+
+namespace arachne {
+
+caf::expected<crawl_workers> spawn_workers(caf::actor_system& sys, const settings& cfg,
+                                           std::shared_ptr<const page_handler> handler,
+                                           worker_plan plan) {
+  auto client = http_client::make(cfg.http);
+  if (!client)
+    return std::move(client.error());
+  crawl_workers w;
+  w.client = std::move(*client);
+  auto threads = std::max<std::size_t>(1, sys.scheduler().num_workers());
+  // The proxy pool, if any: one manager judges every proxy for all fetchers.
+  w.proxies = spawn_proxy_manager(sys, cfg.proxies);
+  if (w.proxies)
+    w.owned.push_back(caf::actor_cast<caf::actor>(w.proxies));
+  auto fopts = make_fetcher_options(cfg.proxies, w.proxies);
+  std::vector<fetcher_actor> fetchers;
+  for (std::size_t i = 0; i < threads; ++i) {
+    auto f = sys.spawn(fetcher, w.client.get(), fopts);
+    fetchers.push_back(f);
+    w.owned.push_back(caf::actor_cast<caf::actor>(f));
+  }
+  parser_options popts{cfg.url_rules(), cfg.scope.follow_nofollow};
+  std::vector<parser_actor> parsers;
+  auto parser_count = cfg.scope.parsers != 0 ? cfg.scope.parsers : threads;
+  for (std::size_t i = 0; i < parser_count; ++i) {
+    auto p = sys.spawn(parser, popts, handler);
+    parsers.push_back(p);
+    w.owned.push_back(caf::actor_cast<caf::actor>(p));
+  }
+  frontier_config fcfg;
+  fcfg.scope = cfg.scope;
+  fcfg.politeness = cfg.politeness;
+  fcfg.urls = cfg.url_rules();
+  fcfg.user_agent = cfg.http.user_agent;
+  fcfg.max_redirects = cfg.http.max_redirects;
+  fcfg.needs = plan.needs;
+  fcfg.hold_for_restart = cfg.scope.on_sink_failure == "restart";
+  fcfg.queue_memory = std::max<uint64_t>(1, cfg.scope.queue_memory);
+  for (std::size_t i = 0; i < plan.ids.size(); ++i) {
+    fcfg.journal = i < plan.journals.size() ? std::move(plan.journals[i]) : nullptr;
+    auto s = sys.spawn(frontier, fcfg, plan.ids[i], fetchers, parsers, plan.sinks);
+    w.shards.push_back(s);
+    w.owned.push_back(caf::actor_cast<caf::actor>(s));
+  }
+  w.ids = std::move(plan.ids);
+  return w;
+}
+
+shard_id node_shard_id(const std::string& node, uint32_t i) {
+  return partition_hash(node + "#" + std::to_string(i));
+}
+
+} // namespace arachne
