@@ -10,8 +10,11 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <optional>
 #include <random>
 #include <regex>
+#include <set>
 
 #include "caf/actor_system.hpp"
 #include "caf/scoped_actor.hpp"
@@ -217,10 +220,10 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
   std::vector<node_info> node_infos;
   cluster_view view;
   view.epoch = 1;
-  std::vector<std::size_t> node_of; // per shard: its node's position
   auto stop_nodes = [&](std::vector<crawl_tally>* tallies, std::string* failed) {
     for (auto& n : nodes)
-      self->request(n, std::chrono::seconds(90), stop_atom::value)
+      if (n)
+        self->request(n, std::chrono::seconds(90), stop_atom::value)
         .receive(
           [&](crawl_tally& t) {
             if (tallies)
@@ -256,7 +259,7 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     view.shards = local->ids;
     view.weights.assign(view.shards.size(), 1.0);
     view.actors = local->shards;
-    node_of.assign(view.shards.size(), 0);
+    view.nodes.assign(view.shards.size(), 0);
   } else {
     // Each node runs its shards with this crawl's options; records come
     // back to these sinks, or stay in the nodes' own (--cluster-sinks=local).
@@ -282,11 +285,12 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
                                                                   + " did not start: "
                                                                   + sys.render(failed)));
       nodes.push_back(*n);
+      self->monitor(*n); // a node that dies or hangs (heartbeats) sends a DOWN
       for (std::size_t i = 0; i < ni.shards.size() && i < ni.shard_ids.size(); ++i) {
         view.shards.push_back(ni.shard_ids[i]);
         view.weights.push_back(ni.weight / static_cast<double>(ni.shards.size()));
         view.actors.push_back(ni.shards[i]);
-        node_of.push_back(node_infos.size());
+        view.nodes.push_back(static_cast<uint32_t>(node_infos.size()));
       }
       node_infos.push_back(std::move(ni));
     }
@@ -305,6 +309,7 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
   partition_map partition{view.shards, view.weights};
   // Seeds go to the shards that own their hosts; invalid ones are records.
   std::vector<link_batch> seed_batches(shards.size());
+  std::vector<std::string> valid_seeds;
   record_batch invalid;
   for (auto& s : seeds) {
     auto u = parse_url(s, d.cfg.url_rules());
@@ -323,6 +328,7 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     }
     auto owner = partition.owner_index(url_host(u->str()));
     seed_batches[owner].links.push_back(crawl_request{u->str(), 0, {}, 0, 0, 0});
+    valid_seeds.push_back(u->str());
   }
   // (A resumed crawl recorded them the first time.)
   if (!invalid.records.empty() && !resuming)
@@ -339,6 +345,7 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
   bool stop_sent = false;
   std::vector<bool> given_up(sinks.size(), false);
   std::vector<frontier_stats> last;
+  std::map<shard_id, frontier_stats> last_known; // of every shard, lost nodes' included
   auto next_progress = std::chrono::steady_clock::now() + d.progress_every;
   uint64_t seen = 0;
   uint64_t dropped = 0;
@@ -352,24 +359,83 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     std::vector<frontier_stats> now;
     caf::error lost;
     std::string lost_where;
+    std::size_t lost_shard = 0;
     std::string state_failed;
     bool busy = false;
-    for (std::size_t i = 0; i < shards.size(); ++i)
-      self->request(shards[i], std::chrono::seconds(30), stats_atom::value)
-        .receive([&](frontier_stats& st) { now.push_back(st); },
-                 [&](caf::error& err) {
-                   // A shard that is slow to answer is busy, not gone: ask
-                   // again. One that is gone fails the request at once.
-                   if (err == caf::sec::request_timeout) {
-                     busy = true;
-                   } else if (!lost) {
-                     lost = std::move(err);
-                     if (distributed)
-                       lost_where = " on node " + node_infos[node_of[i]].name;
-                   }
-                 });
+    // A node that died or hung (heartbeats) is noticed by its DOWN message.
+    std::optional<uint32_t> down_node;
+    if (distributed)
+      self->receive(
+        [&](caf::down_msg& dm) {
+          for (uint32_t i = 0; i < nodes.size(); ++i)
+            if (nodes[i] && nodes[i].address() == dm.source) {
+              down_node = i;
+              lost = dm.reason ? dm.reason : caf::make_error(caf::sec::remote_linking_failed);
+            }
+        },
+        caf::after(std::chrono::seconds(0)) >> [] {});
+    if (down_node)
+      lost_where = " on node " + node_infos[*down_node].name;
+    // All shards are asked at once; a slow one is busy, not gone (a shard
+    // that is gone fails its request, or its node's DOWN tells).
+    auto ask_timeout = distributed ? cluster.timeout : caf::timespan{std::chrono::seconds(30)};
+    using stats_handle = decltype(self->request(shards[0], ask_timeout, stats_atom::value));
+    std::vector<stats_handle> asked;
+    if (!down_node)
+      for (auto& sh : shards)
+        asked.push_back(self->request(sh, ask_timeout, stats_atom::value));
+    for (std::size_t i = 0; i < asked.size(); ++i)
+      asked[i].receive([&](frontier_stats& st) { now.push_back(st); },
+                       [&](caf::error& err) {
+                         if (err == caf::sec::request_timeout) {
+                           busy = true;
+                         } else if (!lost) {
+                           lost = std::move(err);
+                           if (distributed)
+                             lost_where = " on node " + node_infos[view.nodes[i]].name;
+                           lost_shard = i;
+                         }
+                       });
     if (busy && !lost)
       continue;
+    auto alive = std::set<uint32_t>(view.nodes.begin(), view.nodes.end());
+    if (lost && down_node && !alive.count(*down_node))
+      continue; // (already taken out of the view)
+    if (lost && distributed && alive.size() > 1) {
+      // A node died or cannot be reached: its shards leave the view, and
+      // their guardians hand their URLs to the hosts' new owners.
+      auto dead = down_node ? *down_node : view.nodes[lost_shard];
+      auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      char when[32];
+      std::snprintf(when, sizeof when, "%.1f", secs);
+      report.nodes_lost.push_back(node_infos[dead].name + " after " + when + "s: " + sys.render(lost));
+      std::cerr << "arachne: lost node " << node_infos[dead].name << " (" << sys.render(lost)
+                << "); its hosts go to the other nodes\n";
+      cluster_view next;
+      next.epoch = view.epoch + 1;
+      for (std::size_t i = 0; i < view.shards.size(); ++i)
+        if (view.nodes[i] != dead) {
+          next.shards.push_back(view.shards[i]);
+          next.weights.push_back(view.weights[i]);
+          next.actors.push_back(view.actors[i]);
+          next.nodes.push_back(view.nodes[i]);
+        }
+      view = std::move(next);
+      nodes[dead] = node_actor{};
+      for (auto& sh : shards)
+        self->request(sh, std::chrono::seconds(30), caf::put_atom::value, view)
+          .receive([](caf::ok_atom) {}, [](caf::error&) {}); // (a failure shows at the next poll)
+      // Seeds once more: those the dead node owned start again at their new owners.
+      partition = partition_map{view.shards, view.weights};
+      std::vector<link_batch> again(shards.size());
+      for (auto& u : valid_seeds)
+        again[partition.owner_index(url_host(u))].links.push_back(crawl_request{u, 0, {}, 0, 0, 0});
+      for (std::size_t i = 0; i < shards.size(); ++i)
+        if (!again[i].links.empty())
+          self->send(shards[i], seed_atom::value, std::move(again[i]));
+      last.clear();
+      continue;
+    }
     if (lost) {
       // A shard is gone (it crashed, or its node did): its URLs cannot end
       // in records any more, so the crawl ends here, reported as interrupted.
@@ -409,7 +475,7 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     if (!own_sinks)
       for (std::size_t i = 0; i < now.size(); ++i)
         for (auto& err : now[i].sink_errors) {
-          auto what = "node " + node_infos[node_of[i]].name + ": a sink failed: " + err;
+          auto what = "node " + node_infos[view.nodes[i]].name + ": a sink failed: " + err;
           if (err.empty() || std::find(report.node_failures.begin(), report.node_failures.end(),
                                        what) != report.node_failures.end())
             continue;
@@ -464,7 +530,10 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
           return false;
       return true;
     };
-    if (idle && sent == received && same_as_last())
+    for (std::size_t i = 0; i < now.size() && i < view.shards.size(); ++i)
+      last_known[view.shards[i]] = now[i];
+    // (Batches a lost node sent or got no longer add up.)
+    if (idle && (sent == received || !report.nodes_lost.empty()) && same_as_last())
       break;
     last = std::move(now);
     p.elapsed = std::chrono::steady_clock::now() - start;
@@ -485,6 +554,8 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     self->request(s, std::chrono::seconds(30), stats_atom::value)
       .receive([&](frontier_stats& st) { final_stats.push_back(std::move(st)); },
                [](caf::error&) {});
+  for (std::size_t i = 0; i < final_stats.size() && i < view.shards.size(); ++i)
+    last_known[view.shards[i]] = final_stats[i];
   std::vector<bool> failed_now(sinks.size(), false);
   for (std::size_t i = 0; i < sinks.size(); ++i) {
     auto err = sink_error(final_stats, i);
@@ -521,12 +592,15 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     share.name = node_infos[i].name;
     share.weight = node_infos[i].weight;
     share.shards = static_cast<uint32_t>(node_infos[i].shards.size());
-    for (std::size_t j = 0; j < final_stats.size() && j < node_of.size(); ++j)
-      if (node_of[j] == i) {
-        share.hosts += final_stats[j].hosts;
-        share.pages += final_stats[j].pages;
-        share.records += final_stats[j].recorded;
-      }
+    for (std::size_t j = 0; j < node_infos[i].shard_ids.size(); ++j) {
+      auto at = last_known.find(node_infos[i].shard_ids[j]);
+      if (at == last_known.end())
+        continue;
+      share.hosts += at->second.hosts;
+      share.pages += at->second.pages;
+      share.records += at->second.recorded;
+    }
+    share.lost = !nodes[i];
     report.nodes.push_back(std::move(share));
   }
   {
@@ -551,6 +625,8 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
   }
   report.seen = seen;
   report.dropped = dropped;
+  for (auto& [id, st] : last_known)
+    report.reowned += st.reowned;
   for (auto& st : final_stats) {
     report.resumed += st.resumed;
     if (report.state_error.empty() && !st.state_error.empty())

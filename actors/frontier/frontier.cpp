@@ -100,6 +100,8 @@ std::string origin_of(std::string_view u) {
 
 void flush_records(pointer self);
 void schedule_tick(pointer self);
+void route(pointer self, crawl_request req);
+void flush_guard(pointer self, std::function<void(bool)> then);
 void feed_starved(pointer self);
 void send_batch(pointer self, std::size_t i, std::shared_ptr<const record_batch> batch);
 void drop_unacked(frontier_state& st, std::size_t i);
@@ -118,7 +120,24 @@ void state_failed(pointer self) {
   st.pending_ids.clear();
 }
 
-// `id` is the record's URL row in the state store, 0 for none.
+// URLs are tracked until done: in the state store, or by a guardian.
+bool tracking(const frontier_state& st) {
+  return st.journal != nullptr || st.guarding;
+}
+
+// A URL is done: every sink stored its record and the owners of its page's
+// links have them. `id` is its row in the store, or its guard id.
+void mark_done(pointer self, uint64_t id) {
+  auto& st = self->state;
+  if (id == 0)
+    return;
+  if (st.journal)
+    st.journal->mark(static_cast<int64_t>(id), url_state::done);
+  if (st.guarding && st.live.erase(id) > 0)
+    st.guard_out.done.push_back(id);
+}
+
+// `id` is the record's URL row in the state store (or guard id), 0 for none.
 void add_record(pointer self, record r, uint64_t id = 0) {
   auto& st = self->state;
   ++st.recorded;
@@ -203,7 +222,7 @@ void flush_records(pointer self) {
     batch->seq = ++st.record_seq;
     auto n = std::min(st.pending_records.size(), st.cfg.record_batch);
     frontier_state::batch_marks marks;
-    if (st.journal)
+    if (tracking(st))
       for (std::size_t k = 0; k < n; ++k)
         if (st.pending_ids[k] != 0)
           marks.ids.push_back(st.pending_ids[k]);
@@ -232,15 +251,35 @@ void flush_records(pointer self) {
 
 void flush_outbox(pointer self, std::size_t peer);
 
-// Rows whose records every sink has: done once the links their pages gave
-// (sent by now) are journalled by the shards that own them.
+// Pages waiting for link batches that went to an owner that went away:
+// they wait until those links are sent again.
+constexpr uint64_t parked = static_cast<uint64_t>(-1);
+
+// Marks done the waiting pages whose link batches are all acknowledged.
+void mark_waiting(pointer self) {
+  auto& st = self->state;
+  auto& waiting = st.done_after_links;
+  bool marked = false;
+  while (!waiting.empty() && waiting.front().first != parked
+         && (st.links_unacked.empty() || *st.links_unacked.begin() > waiting.front().first)) {
+    for (auto id : waiting.front().second)
+      mark_done(self, id);
+    waiting.pop_front();
+    marked = true;
+  }
+  if (marked)
+    schedule_tick(self); // commits, tells the guardian
+}
+
+// URLs whose records every sink has: done once the links their pages gave
+// (sent by now) are journalled or guarded by the shards that own them.
 void done_after_links(pointer self, std::vector<uint64_t> ids) {
   auto& st = self->state;
   for (std::size_t i = 0; i < st.outbox.size(); ++i)
     flush_outbox(self, i);
   if (st.links_unacked.empty()) {
     for (auto id : ids)
-      st.journal->mark(static_cast<int64_t>(id), url_state::done);
+      mark_done(self, id);
     schedule_tick(self); // commits
     return;
   }
@@ -252,18 +291,158 @@ void on_links_journalled(pointer self, uint64_t seq, bool ok) {
   st.links_unacked.erase(seq);
   auto& waiting = st.done_after_links;
   if (!ok) // an owner could not journal them: the pages that gave them stay taken
-    while (!waiting.empty() && waiting.back().first >= seq)
+    while (!waiting.empty() && waiting.back().first != parked && waiting.back().first >= seq)
       waiting.pop_back();
-  bool marked = false;
-  while (!waiting.empty()
-         && (st.links_unacked.empty() || *st.links_unacked.begin() > waiting.front().first)) {
-    for (auto id : waiting.front().second)
-      st.journal->mark(static_cast<int64_t>(id), url_state::done);
-    waiting.pop_front();
-    marked = true;
+  mark_waiting(self);
+}
+
+// Orphaned links have an owner again and went out: the pages that gave
+// them wait for those batches now.
+void unpark(pointer self) {
+  auto& st = self->state;
+  if (!st.orphans.empty())
+    return;
+  for (std::size_t i = 0; i < st.outbox.size(); ++i)
+    flush_outbox(self, i);
+  for (auto& w : st.done_after_links)
+    if (w.first == parked)
+      w.first = st.link_seq;
+  mark_waiting(self);
+}
+
+// A link batch did not reach its owner for good: the owner's node died
+// (the links go to the hosts' new owners once the cluster view says who
+// they are), or the owner's guardian did (the owner is asked again).
+void links_lost(pointer self, uint64_t seq, shard_id to, const link_batch& batch,
+                bool owner_answered) {
+  auto& st = self->state;
+  auto& ids = st.partition.shards();
+  bool owner_gone = std::find(ids.begin(), ids.end(), to) == ids.end();
+  for (auto req : batch.links) {
+    // Its owner may have fetched and recorded it before it died.
+    req.resumed = req.resumed || !owner_answered;
+    if (owner_gone || owner_answered)
+      route(self, std::move(req));
+    else
+      st.orphans.push_back(std::move(req));
   }
-  if (marked)
-    schedule_tick(self);
+  for (auto& w : st.done_after_links)
+    if (w.first >= seq)
+      w.first = parked;
+  st.links_unacked.erase(seq);
+  if (owner_gone || owner_answered)
+    unpark(self);
+}
+
+// -- guarding ------------------------------------------------------------------
+
+void guard_answered(pointer self, uint64_t n, bool ok) {
+  auto& st = self->state;
+  auto i = st.guards_unacked.find(n);
+  if (i == st.guards_unacked.end())
+    return; // from a former guardian
+  auto then = std::move(i->second);
+  st.guards_unacked.erase(i);
+  if (then)
+    then(ok);
+}
+
+// Sends what the guardian should know; `then` (if given) runs once it has
+// it, or with false if it went away (the next view brings a new one).
+void flush_guard(pointer self, std::function<void(bool)> then) {
+  auto& st = self->state;
+  if (!st.guarding || !st.guardian) {
+    if (then)
+      then(true);
+    return;
+  }
+  if (!then && st.guard_out.add.empty() && st.guard_out.done.empty())
+    return;
+  auto n = ++st.guard_req;
+  st.guards_unacked.emplace(n, std::move(then));
+  self->request(st.guardian, caf::infinite, guard_atom::value, uint64_t{st.id}, std::move(st.guard_out))
+    .then([=](const ack&) { guard_answered(self, n, true); },
+          [=](caf::error&) { guard_answered(self, n, false); });
+  st.guard_out = guard_batch{};
+}
+
+// The guardian of shard `owner` in `view`: a shard on another node, chosen
+// by rendezvous hashing (stable while both live); `owner` if there is none.
+shard_id guardian_of(const cluster_view& view, shard_id owner) {
+  auto me = std::find(view.shards.begin(), view.shards.end(), owner);
+  if (me == view.shards.end() || view.nodes.size() != view.shards.size())
+    return owner;
+  auto node = view.nodes[static_cast<std::size_t>(me - view.shards.begin())];
+  shard_id best = owner;
+  uint64_t best_score = 0;
+  for (std::size_t i = 0; i < view.shards.size(); ++i) {
+    if (view.nodes[i] == node)
+      continue;
+    auto score = mix(mix(owner) ^ view.shards[i]);
+    if (best == owner || score > best_score) {
+      best = view.shards[i];
+      best_score = score;
+    }
+  }
+  return best;
+}
+
+// A new view: as a guardian, hand the URLs of shards that are gone to their
+// hosts' new owners; as an owner, give a new guardian the whole set.
+void apply_guarding(pointer self, const cluster_view& view) {
+  auto& st = self->state;
+  for (auto i = st.guarded.begin(); i != st.guarded.end();) {
+    auto owner = i->first;
+    if (std::find(view.shards.begin(), view.shards.end(), owner) == view.shards.end()) {
+      for (auto& [gid, req] : i->second) {
+        auto r = req;
+        r.id = 0;
+        r.resumed = true; // it may have been recorded before its node died
+        ++st.reowned;
+        route(self, std::move(r));
+      }
+    } else if (guardian_of(view, owner) == st.id) {
+      ++i;
+      continue;
+    }
+    st.guarded_count -= i->second.size();
+    i = st.guarded.erase(i);
+  }
+  auto g = guardian_of(view, st.id);
+  auto pending = std::move(st.guards_unacked);
+  st.guards_unacked.clear();
+  if (g == st.id) { // no other node: nothing to guard against
+    st.guarding = false;
+    st.guardian = frontier_actor{};
+    st.guardian_id = 0;
+    st.live.clear();
+    st.guard_out = guard_batch{};
+    for (auto& [n, then] : pending)
+      if (then)
+        then(true);
+    return;
+  }
+  st.guarding = true;
+  if (g == st.guardian_id && st.guardian) {
+    st.guards_unacked = std::move(pending);
+    return;
+  }
+  st.guardian_id = g;
+  auto at = std::find(view.shards.begin(), view.shards.end(), g) - view.shards.begin();
+  st.guardian = view.actors[static_cast<std::size_t>(at)];
+  // The new guardian gets every URL not done, in batches.
+  st.guard_out = guard_batch{};
+  st.guard_out.full = true;
+  for (auto& [gid, req] : st.live) {
+    st.guard_out.add.push_back(req);
+    if (st.guard_out.add.size() >= 4096)
+      flush_guard(self, nullptr);
+  }
+  flush_guard(self, st.guard_out.full ? std::function<void(bool)>{[](bool) {}} : nullptr);
+  // Link batches acknowledged only once guarded: their senders send them again.
+  for (auto& [n, then] : pending)
+    if (then)
+      then(false);
 }
 
 // Sink `i` acknowledged batch `seq`.
@@ -331,17 +510,34 @@ void flush_outbox(pointer self, std::size_t peer) {
     return;
   ++st.batches_sent;
   auto seq = ++st.link_seq;
-  if (st.journal)
-    st.links_unacked.insert(seq);
+  st.links_unacked.insert(seq);
+  // While guarding, a batch is kept until its owner has it: if the owner's
+  // node dies, its links go to the hosts' new owners.
+  std::shared_ptr<const link_batch> kept;
+  if (st.guarding) {
+    kept = std::make_shared<const link_batch>(box);
+    st.links_in_transit.emplace(seq, frontier_state::sent_links{st.partition.shards()[peer], kept});
+  }
   self->request(st.peers[peer], caf::infinite, std::move(box))
     .then(
       [=](const ack&) {
-        if (self->state.journal)
-          on_links_journalled(self, seq, true);
+        if (kept && self->state.links_in_transit.erase(seq) == 0)
+          return; // taken for lost at a view change
+        on_links_journalled(self, seq, true);
       },
-      [=](caf::error&) {
-        if (self->state.journal)
-          on_links_journalled(self, seq, false);
+      [=](caf::error& err) {
+        auto& s = self->state;
+        if (kept) {
+          auto i = s.links_in_transit.find(seq);
+          if (i == s.links_in_transit.end())
+            return;
+          auto to = i->second.to;
+          s.links_in_transit.erase(i);
+          // (An owner that answers with an error lost its guardian.)
+          links_lost(self, seq, to, *kept, err == caf::sec::runtime_error);
+          return;
+        }
+        on_links_journalled(self, seq, false);
       });
   box = link_batch{};
 }
@@ -454,6 +650,13 @@ void admit_new(pointer self, crawl_request req, bool seed) {
       return pump(self, host);
     }
     h.spill_cursor = static_cast<int64_t>(req.id);
+  }
+  if (st.guarding) {
+    req.id = ++st.guard_seq;
+    auto copy = req;
+    copy.referrer.clear();
+    st.guard_out.add.push_back(copy);
+    st.live.emplace(req.id, std::move(copy));
   }
   ++st.memory_queued;
   h.queue.push_back(std::move(req));
@@ -827,11 +1030,16 @@ frontier_stats stats_of(frontier_state& st) {
                               [](auto& b) { return !b.links.empty(); });
   s.state_error = st.state_error;
   s.resumed = st.resumed;
-  bool journalling = st.journal
-                     && (st.journal->dirty() || !st.marks.empty() || !st.links_unacked.empty()
+  s.reowned = st.reowned;
+  s.guarded = st.guarded_count;
+  bool journalling = tracking(st)
+                     && ((st.journal && st.journal->dirty()) || !st.marks.empty()
                          || !st.done_after_links.empty());
+  bool guarding = !st.guard_out.add.empty() || !st.guard_out.done.empty()
+                  || !st.guards_unacked.empty();
   s.idle = (st.queued == 0 || st.stopping) && st.in_flight == 0 && st.acquiring == 0
            && st.waiting_retry == 0 && st.robots_fetching == 0 && !outgoing
+           && st.links_unacked.empty() && st.orphans.empty() && !guarding
            && st.pending_records.empty() && !unacked && (!journalling || !st.state_error.empty());
   return s;
 }
@@ -967,17 +1175,43 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
         admit(self, std::move(req), true);
       if (self->state.journal && !self->state.journal->commit())
         state_failed(self);
+      flush_guard(self, nullptr);
     },
-    [=](link_batch& batch) -> caf::result<ack> {
+    [=](link_batch& batch) -> caf::typed_response_promise<ack> {
       auto& s = self->state;
+      auto rp = self->make_response_promise<ack>();
       ++s.batches_received;
       for (auto& req : batch.links)
         admit(self, std::move(req), false);
       // The sender marks the pages these came from done only after this.
       if (s.journal && !s.journal->commit()) {
         state_failed(self);
-        return caf::make_error(caf::sec::runtime_error, "state store failed: " + s.state_error);
+        rp.deliver(caf::make_error(caf::sec::runtime_error, "state store failed: " + s.state_error));
+        return rp;
       }
+      // ... and, in a cluster, once the guardian has them.
+      flush_guard(self, [rp](bool ok) mutable {
+        if (ok)
+          rp.deliver(ack{});
+        else
+          rp.deliver(caf::make_error(caf::sec::runtime_error, "the guardian went away"));
+      });
+      return rp;
+    },
+    [=](guard_atom, uint64_t owner, guard_batch& batch) -> ack {
+      auto& s = self->state;
+      auto& urls = s.guarded[owner];
+      if (batch.full) {
+        s.guarded_count -= urls.size();
+        urls.clear();
+      }
+      for (auto& req : batch.add) {
+        auto gid = req.id;
+        if (urls.emplace(gid, std::move(req)).second)
+          ++s.guarded_count;
+      }
+      for (auto gid : batch.done)
+        s.guarded_count -= urls.erase(gid);
       return ack{};
     },
     [=](caf::put_atom, cluster_view& view) -> caf::result<caf::ok_atom> {
@@ -996,10 +1230,29 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
       s.epoch = view.epoch;
       s.index = static_cast<uint32_t>(me - view.shards.begin());
       s.partition = partition_map{view.shards, view.weights};
-      s.peers = std::move(view.actors);
+      s.peers = view.actors;
+      s.peer_nodes = view.nodes;
       s.outbox.assign(s.peers.size(), link_batch{});
       for (auto& req : waiting)
         route(self, std::move(req));
+      // Batches to shards that are gone will not be answered: their links
+      // go to the new owners, like those whose sending failed.
+      for (auto i = s.links_in_transit.begin(); i != s.links_in_transit.end();) {
+        if (std::find(view.shards.begin(), view.shards.end(), i->second.to) != view.shards.end()) {
+          ++i;
+          continue;
+        }
+        auto seq = i->first;
+        auto lost = std::move(i->second);
+        i = s.links_in_transit.erase(i);
+        links_lost(self, seq, lost.to, *lost.batch, false);
+      }
+      apply_guarding(self, view);
+      auto orphans = std::move(s.orphans);
+      s.orphans.clear();
+      for (auto& req : orphans)
+        route(self, std::move(req));
+      unpark(self);
       if (first && s.journal)
         resume(self); // the shard is wired up: take up what the store holds
       return caf::ok_atom::value;
@@ -1066,6 +1319,7 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
       flush_records(self);
       if (s.journal && !s.journal->commit())
         state_failed(self);
+      flush_guard(self, nullptr);
       pump_all(self);
     },
   };

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -158,6 +159,31 @@ struct frontier_state {
   std::set<uint64_t> links_unacked;        // link batches sent, not yet journalled by their owner
   uint64_t link_seq = 0;
   std::deque<std::pair<uint64_t, std::vector<uint64_t>>> done_after_links; // (link batch, rows)
+  // In a cluster of several nodes, every URL this shard admits is kept by a
+  // guardian shard on another node until it is done (as above, without a
+  // store); if this shard's node dies, the guardian hands the URLs to the
+  // hosts' new owners (docs/distributed.md).
+  bool guarding = false;                   // the view has shards on other nodes
+  std::vector<uint32_t> peer_nodes;        // per peer: its node
+  shard_id guardian_id = 0;
+  frontier_actor guardian;                 // invalid while not guarding
+  uint64_t guard_seq = 0;                  // ids of guarded URLs
+  std::unordered_map<uint64_t, crawl_request> live; // guarded by the guardian, not done
+  guard_batch guard_out;                   // for the guardian, in order
+  uint64_t guard_req = 0;                  // guard batches sent
+  std::map<uint64_t, std::function<void(bool)>> guards_unacked; // by request: what waits on it
+  /// As a guardian: other shards' URLs, by owner and their guard id.
+  std::unordered_map<shard_id, std::unordered_map<uint64_t, crawl_request>> guarded;
+  uint64_t guarded_count = 0;
+  uint64_t reowned = 0;                    // URLs handed on for a dead shard
+  /// Link batches sent and not acknowledged, while guarding: sent again if
+  /// their owner goes away.
+  struct sent_links {
+    shard_id to = 0;
+    std::shared_ptr<const link_batch> batch;
+  };
+  std::map<uint64_t, sent_links> links_in_transit;
+  std::vector<crawl_request> orphans;      // links whose owner failed, routed by the next view
   uint64_t memory_queued = 0;              // queued URLs held in memory
   uint64_t resumed = 0;                    // URLs taken up again after a crash
   std::string state_error;                 // why the state store failed

@@ -84,8 +84,13 @@ void print_report(std::ostream& out, const crawl_report& r, const std::vector<st
       out << "    " << n.name << ": weight " << std::setprecision(2) << n.weight << ", "
           << n.shards << " shards, hosts " << n.hosts << " (" << std::setprecision(1)
           << pct(n.hosts, hosts) << "%), pages " << n.pages << " (" << pct(n.pages, pages)
-          << "%), records " << n.records << "\n";
+          << "%), records " << n.records << (n.lost ? " (lost during the crawl)" : "") << "\n";
   }
+  for (auto& n : r.nodes_lost)
+    out << "  lost node " << n << "\n";
+  if (!r.nodes_lost.empty())
+    out << "  " << r.reowned << " URLs of lost nodes went to the others (those in flight there "
+        << "may be recorded twice, marked \"resumed\")\n";
   for (auto& f : r.node_failures)
     out << "  cluster FAILED: " << f << "\n";
   if (!r.proxies.empty()) {

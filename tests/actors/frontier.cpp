@@ -103,7 +103,7 @@ struct fixture {
                        std::vector<parser_actor>{p}, sinks);
     others.insert(others.end(), {caf::actor_cast<caf::actor>(f), caf::actor_cast<caf::actor>(p),
                                  caf::actor_cast<caf::actor>(sink)});
-    caf::anon_send(shard, caf::put_atom::value, cluster_view{1, {0}, {1.0}, {shard}});
+    caf::anon_send(shard, caf::put_atom::value, cluster_view{1, {0}, {1.0}, {shard}, {0}});
     sched->run();
   }
 

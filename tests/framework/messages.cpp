@@ -93,8 +93,9 @@ TEST_CASE("every message survives a binary round trip", "[messages]") {
   lease_request lr{"h.test", {0, 3}, "s"};
   CHECK(round_trip(sys, lr).exclude == lr.exclude);
   CHECK(pr2.latency == caf::timespan{120ms});
-  cluster_view view{3, {1, 2, 3}, {1.0, 1.0, 2.0}, {}};
+  cluster_view view{3, {1, 2, 3}, {1.0, 1.0, 2.0}, {}, {0, 1, 1}};
   CHECK(round_trip(sys, view).weights == view.weights);
+  CHECK(round_trip(sys, view).nodes == view.nodes);
   CHECK(to_string(caf::make_message(r)).find("fetch_result") != std::string::npos);
 }
 

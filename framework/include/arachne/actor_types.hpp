@@ -52,6 +52,7 @@ using frontier_actor = caf::typed_actor<
   caf::replies_to<link_batch>::with<ack>,                 // discovered links for this shard's hosts;
                                                           // acked once journalled (--state)
   caf::replies_to<caf::put_atom, cluster_view>::with<caf::ok_atom>, // the shards of the crawl
+  caf::replies_to<guard_atom, uint64_t, guard_batch>::with<ack>, // keep a shard's URLs (by its id)
   caf::replies_to<stats_atom>::with<frontier_stats>,      // counters
   caf::reacts_to<stop_atom>>;                             // finish in-flight work, then idle
 
@@ -92,11 +93,12 @@ struct cluster_view {
   std::vector<uint64_t> shards;         // shard ids of all nodes
   std::vector<double> weights;          // per shard
   std::vector<frontier_actor> actors;   // per shard
+  std::vector<uint32_t> nodes;          // per shard: its node (shards of a node share one)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_view& x) {
-  return f(caf::meta::type_name("cluster_view"), x.epoch, x.shards, x.weights, x.actors);
+  return f(caf::meta::type_name("cluster_view"), x.epoch, x.shards, x.weights, x.actors, x.nodes);
 }
 
 /// A worker node in a cluster: runs shards, fetchers, parsers and a proxy

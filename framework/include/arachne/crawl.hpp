@@ -59,10 +59,20 @@ struct crawl_report {
     uint64_t hosts = 0;    // hosts its shards owned
     uint64_t pages = 0;    // records with a response
     uint64_t records = 0;
+    bool lost = false;     // it died or became unreachable during the crawl
   };
   std::vector<node_share> nodes; // in --cluster order; empty for a crawl in one process
 
-  /// What went wrong on the cluster's nodes: a lost node, a node's own sink.
+  /// Nodes lost during the crawl (name, when, why); their hosts went to the
+  /// other nodes, their URLs with them.
+  std::vector<std::string> nodes_lost;
+
+  /// URLs of lost nodes taken up by the others; those in flight there may be
+  /// recorded twice (marked "resumed").
+  uint64_t reowned = 0;
+
+  /// What the crawl could not recover from on the cluster's nodes: the last
+  /// node lost, a node's own sink failing.
   std::vector<std::string> node_failures;
 
   /// Records with a response per second.

@@ -37,6 +37,7 @@ using open_atom = caf::atom_constant<caf::atom("open")>;       // a sink's crawl
 using join_atom = caf::atom_constant<caf::atom("join")>;       // a node joins a cluster
 using start_atom = caf::atom_constant<caf::atom("start")>;     // start crawling
 using stop_atom = caf::atom_constant<caf::atom("stop")>;       // stop gracefully
+using guard_atom = caf::atom_constant<caf::atom("guard")>;     // keep another shard's URLs
 
 // -- shared payloads -----------------------------------------------------------
 
@@ -116,6 +117,20 @@ typename Inspector::result_type inspect(Inspector& f, link_batch& x) {
   return f(caf::meta::type_name("link_batch"), x.links);
 }
 
+/// URLs a shard admitted and URLs it finished, for its guardian: a shard on
+/// another node that keeps copies until the records are stored, and hands
+/// them to the new owners of their hosts if the shard's node dies.
+struct guard_batch {
+  std::vector<crawl_request> add; // admitted (`id` is the owner's guard id)
+  std::vector<uint64_t> done;     // ids whose records every sink stored
+  bool full = false;              // `add` starts the whole set anew (a new guardian)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, guard_batch& x) {
+  return f(caf::meta::type_name("guard_batch"), x.add, x.done, x.full);
+}
+
 /// Counters of one frontier shard, for progress and the final report.
 struct frontier_stats {
   uint64_t shard = 0;       // shard id
@@ -135,13 +150,16 @@ struct frontier_stats {
   std::vector<uint64_t> sink_lost;      // per sink: records it did not acknowledge
   std::string state_error;  // why its state store (--state) failed, or empty
   uint64_t resumed = 0;     // URLs taken up again after a crash (--state)
+  uint64_t reowned = 0;     // URLs it guarded for a dead node, handed to their new owners
+  uint64_t guarded = 0;     // URLs it keeps for other shards now
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, frontier_stats& x) {
   return f(caf::meta::type_name("frontier_stats"), x.shard, x.hosts, x.seen, x.queued,
            x.in_flight, x.recorded, x.pages, x.failures, x.bytes, x.dropped, x.batches_sent,
-           x.batches_received, x.idle, x.sink_errors, x.sink_lost, x.state_error, x.resumed);
+           x.batches_received, x.idle, x.sink_errors, x.sink_lost, x.state_error, x.resumed,
+           x.reowned, x.guarded);
 }
 
 // -- fetcher -------------------------------------------------------------------
