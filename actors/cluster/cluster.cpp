@@ -32,8 +32,11 @@ std::optional<std::pair<std::string, uint16_t>> parse_endpoint(const std::string
   return std::make_pair(host, static_cast<uint16_t>(port));
 }
 
+void link_openssl_error_fix(); // openssl_errors.cpp
+
 caf::expected<node_actor> connect_node(caf::actor_system& sys, const cluster_options& c,
                                        const std::string& endpoint) {
+  link_openssl_error_fix();
   auto ep = parse_endpoint(endpoint);
   if (!ep)
     return caf::make_error(caf::sec::invalid_argument,
@@ -47,6 +50,7 @@ caf::expected<uint16_t> publish_node(caf::actor_system& sys, const node_actor& n
                                      const cluster_options& c, const std::string& host,
                                      uint16_t port) {
   (void) sys;
+  link_openssl_error_fix();
   if (c.insecure)
     return caf::io::publish(node, port, host.c_str(), true);
   return caf::openssl::publish(node, port, host.c_str(), true);
@@ -90,6 +94,7 @@ struct node_state {
   stats_sink_actor tally;             // ... and its tally of what they got
   std::set<caf::actor_addr> stopping; // actors of the last crawl not yet gone
   std::function<void()> stopped;      // runs once they are
+  std::vector<node_actor> peers;      // the other nodes of the crawl, connected to
   static inline const char* name = "arachne_node";
 };
 
@@ -115,6 +120,7 @@ void tear_down(node_pointer self, std::function<void()> done) {
       s.crawl.reset();
     }
     s.coordinator = caf::actor_addr{};
+    s.peers.clear();
     done();
   };
   for (auto& a : all) {
@@ -191,6 +197,19 @@ node_actor spawn_node(caf::actor_system& sys, node_options opts) {
         }
         if (st.opts.adapt)
           st.opts.adapt(cfg->crawl);
+        // Straight connections to the other nodes, so that links between
+        // them do not pass through the coordinator. (CAF's automatic
+        // connections would open an unauthenticated plaintext port.)
+        for (auto& peer : start.peers) {
+          auto n = connect_node(self->system(), st.opts.cluster, peer);
+          if (!n) {
+            rp.deliver(caf::make_error(caf::sec::runtime_error,
+                                       "node " + start.name + " cannot reach node " + peer + ": "
+                                         + self->system().render(n.error())));
+            return rp;
+          }
+          st.peers.push_back(*n);
+        }
         st.coordinator = self->current_sender() ? self->current_sender()->address()
                                                 : caf::actor_addr{};
         if (auto c = caf::actor_cast<caf::actor>(st.coordinator))

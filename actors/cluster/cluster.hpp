@@ -35,6 +35,7 @@ caf::expected<uint16_t> publish_node(caf::actor_system& sys, const node_actor& n
 
 /// How a worker node runs its part of a crawl.
 struct node_options {
+  cluster_options cluster; // how to reach the other nodes
   double weight = 1.0;   // share of hosts relative to other nodes
   uint32_t shards = 0;   // frontier shards; 0 = one per scheduler thread
   /// The node's own sinks, for --cluster-sinks=local (opened per crawl).

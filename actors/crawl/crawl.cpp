@@ -275,6 +275,7 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
         return give_up(caf::make_error(caf::sec::runtime_error,
                                        "cannot reach node " + where + ": " + sys.render(n.error())));
       ns.name = where;
+      ns.peers.assign(cluster.nodes.begin(), cluster.nodes.begin() + static_cast<std::ptrdiff_t>(nodes.size()));
       caf::error failed;
       node_info ni;
       self->request(*n, std::chrono::seconds(60), start_atom::value, ns)

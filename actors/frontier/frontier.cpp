@@ -389,23 +389,78 @@ shard_id guardian_of(const cluster_view& view, shard_id owner) {
 
 // A new view: as a guardian, hand the URLs of shards that are gone to their
 // hosts' new owners; as an owner, give a new guardian the whole set.
-void apply_guarding(pointer self, const cluster_view& view) {
+// Hands what this shard guarded for `dead` to the new owners of its hosts:
+// to every shard, so that each knows the takeover is complete.
+void send_takeover(pointer self, shard_id dead, frontier_state::guarded_shard g) {
   auto& st = self->state;
-  for (auto i = st.guarded.begin(); i != st.guarded.end();) {
-    auto owner = i->first;
-    if (std::find(view.shards.begin(), view.shards.end(), owner) == view.shards.end()) {
-      for (auto& [gid, req] : i->second) {
-        auto r = req;
-        r.id = 0;
-        r.resumed = true; // it may have been recorded before its node died
-        ++st.reowned;
-        route(self, std::move(r));
+  std::vector<takeover_batch> out(st.peers.size());
+  auto send = [&](std::size_t k, bool last) {
+    auto b = std::move(out[k]);
+    out[k] = takeover_batch{};
+    b.last = last;
+    self->send(st.peers[k], takeover_atom::value, uint64_t{dead}, std::move(b));
+  };
+  for (auto& [hash, fp] : g.done) {
+    auto k = st.partition.owner_index_of_hash(hash);
+    out[k].seen.push_back(fp.hi);
+    out[k].seen.push_back(fp.lo);
+    if (out[k].seen.size() >= 2 * 65536)
+      send(k, false);
+  }
+  for (auto& [gid, req] : g.live) {
+    auto r = req;
+    r.id = 0;
+    r.resumed = true; // it may have been recorded before its node died
+    ++st.reowned;
+    auto k = st.partition.owner_index(url_host(r.url));
+    out[k].urls.push_back(std::move(r));
+    if (out[k].urls.size() >= 4096)
+      send(k, false);
+  }
+  for (std::size_t k = 0; k < out.size(); ++k)
+    send(k, true);
+}
+
+// True if `url`'s host belonged to a dead shard whose takeover has not arrived.
+bool awaits_takeover(const frontier_state& st, const std::string& url) {
+  auto hash = partition_hash(url_host(url));
+  for (auto& [dead, before] : st.awaiting_takeover)
+    if (before.shards()[before.owner_index_of_hash(hash)] == dead)
+      return true;
+  return false;
+}
+
+void apply_guarding(pointer self, const cluster_view& before, const cluster_view& view) {
+  auto& st = self->state;
+  auto gone = [&](shard_id id) {
+    return std::find(view.shards.begin(), view.shards.end(), id) == view.shards.end();
+  };
+  // Shards that are gone: their guardian hands their URLs on; the others
+  // hold URLs for their hosts until it has.
+  for (auto dead : before.shards) {
+    if (!gone(dead) || before.epoch == 0)
+      continue;
+    auto g = guardian_of(before, dead);
+    if (g == st.id) {
+      auto i = st.guarded.find(dead);
+      frontier_state::guarded_shard urls;
+      if (i != st.guarded.end()) {
+        st.guarded_count -= i->second.live.size();
+        urls = std::move(i->second);
+        st.guarded.erase(i);
       }
-    } else if (guardian_of(view, owner) == st.id) {
+      send_takeover(self, dead, std::move(urls));
+    }
+    if (g != dead && !gone(g) && st.taken_over.count(dead) == 0)
+      st.awaiting_takeover.emplace(dead, partition_map{before.shards, before.weights});
+  }
+  // What this shard no longer guards (another shard does now) it drops.
+  for (auto i = st.guarded.begin(); i != st.guarded.end();) {
+    if (!gone(i->first) && guardian_of(view, i->first) == st.id) {
       ++i;
       continue;
     }
-    st.guarded_count -= i->second.size();
+    st.guarded_count -= i->second.live.size();
     i = st.guarded.erase(i);
   }
   auto g = guardian_of(view, st.id);
@@ -606,7 +661,12 @@ void record_decision(pointer self, const crawl_request& req, crawl_errc kind, st
 void admit_new(pointer self, crawl_request req, bool seed);
 
 void admit(pointer self, crawl_request req, bool seed) {
-  if (self->state.seen_urls.insert(fingerprint(req.url)))
+  auto& st = self->state;
+  if (!st.awaiting_takeover.empty() && awaits_takeover(st, req.url)) {
+    st.held.emplace_back(std::move(req), seed);
+    return;
+  }
+  if (st.seen_urls.insert(fingerprint(req.url)))
     admit_new(self, std::move(req), seed);
 }
 
@@ -1040,6 +1100,7 @@ frontier_stats stats_of(frontier_state& st) {
   s.idle = (st.queued == 0 || st.stopping) && st.in_flight == 0 && st.acquiring == 0
            && st.waiting_retry == 0 && st.robots_fetching == 0 && !outgoing
            && st.links_unacked.empty() && st.orphans.empty() && !guarding
+           && st.awaiting_takeover.empty() && st.held.empty()
            && st.pending_records.empty() && !unacked && (!journalling || !st.state_error.empty());
   return s;
 }
@@ -1202,17 +1263,46 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
       auto& s = self->state;
       auto& urls = s.guarded[owner];
       if (batch.full) {
-        s.guarded_count -= urls.size();
-        urls.clear();
+        s.guarded_count -= urls.live.size();
+        urls.live.clear();
       }
       for (auto& req : batch.add) {
         auto gid = req.id;
-        if (urls.emplace(gid, std::move(req)).second)
+        if (urls.live.emplace(gid, std::move(req)).second)
           ++s.guarded_count;
       }
-      for (auto gid : batch.done)
-        s.guarded_count -= urls.erase(gid);
+      // Done: kept as host and fingerprint, so that a new owner of the
+      // host does not fetch it again.
+      for (auto gid : batch.done) {
+        auto i = urls.live.find(gid);
+        if (i == urls.live.end())
+          continue;
+        urls.done.emplace_back(partition_hash(url_host(i->second.url)), fingerprint(i->second.url));
+        urls.live.erase(i);
+        --s.guarded_count;
+      }
       return ack{};
+    },
+    [=](takeover_atom, uint64_t dead, takeover_batch& batch) {
+      auto& s = self->state;
+      for (std::size_t i = 0; i + 1 < batch.seen.size(); i += 2)
+        if (s.seen_urls.insert(url_fingerprint{batch.seen[i], batch.seen[i + 1]}))
+          ++s.seen;
+      if (batch.last) {
+        s.awaiting_takeover.erase(dead);
+        s.taken_over.insert(dead);
+      }
+      for (auto& req : batch.urls)
+        admit(self, std::move(req), false);
+      if (batch.last) {
+        auto held = std::move(s.held);
+        s.held.clear();
+        for (auto& [req, seed] : held)
+          admit(self, std::move(req), seed);
+      }
+      if (s.journal && !s.journal->commit())
+        state_failed(self);
+      schedule_tick(self);
     },
     [=](caf::put_atom, cluster_view& view) -> caf::result<caf::ok_atom> {
       auto& s = self->state;
@@ -1247,7 +1337,9 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
         i = s.links_in_transit.erase(i);
         links_lost(self, seq, lost.to, *lost.batch, false);
       }
-      apply_guarding(self, view);
+      auto before = std::move(s.view);
+      s.view = view;
+      apply_guarding(self, before, s.view);
       auto orphans = std::move(s.orphans);
       s.orphans.clear();
       for (auto& req : orphans)

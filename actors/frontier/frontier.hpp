@@ -163,6 +163,7 @@ struct frontier_state {
   // guardian shard on another node until it is done (as above, without a
   // store); if this shard's node dies, the guardian hands the URLs to the
   // hosts' new owners (docs/distributed.md).
+  cluster_view view;                       // the current one
   bool guarding = false;                   // the view has shards on other nodes
   std::vector<uint32_t> peer_nodes;        // per peer: its node
   shard_id guardian_id = 0;
@@ -172,8 +173,18 @@ struct frontier_state {
   guard_batch guard_out;                   // for the guardian, in order
   uint64_t guard_req = 0;                  // guard batches sent
   std::map<uint64_t, std::function<void(bool)>> guards_unacked; // by request: what waits on it
-  /// As a guardian: other shards' URLs, by owner and their guard id.
-  std::unordered_map<shard_id, std::unordered_map<uint64_t, crawl_request>> guarded;
+  /// As a guardian: other shards' URLs not done (by guard id), and those
+  /// done (the partition hash of their host and their fingerprint).
+  struct guarded_shard {
+    std::unordered_map<uint64_t, crawl_request> live;
+    std::vector<std::pair<uint64_t, url_fingerprint>> done;
+  };
+  std::unordered_map<shard_id, guarded_shard> guarded;
+  /// Dead shards whose hosts this shard may now own, with the partition they
+  /// had: URLs for those hosts wait until their guardian's takeover arrives.
+  std::map<shard_id, partition_map> awaiting_takeover;
+  std::set<shard_id> taken_over;           // dead shards whose takeover arrived
+  std::vector<std::pair<crawl_request, bool>> held; // (URL, is a seed) waiting for a takeover
   uint64_t guarded_count = 0;
   uint64_t reowned = 0;                    // URLs handed on for a dead shard
   /// Link batches sent and not acknowledged, while guarding: sent again if

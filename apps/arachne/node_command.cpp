@@ -69,6 +69,7 @@ int node_main(const std::vector<std::string>& args) {
   node_options opts;
   opts.weight = weight > 0 ? weight : static_cast<double>(sys.scheduler().num_workers());
   opts.shards = cfg.crawl.scope.shards;
+  opts.cluster = cfg.crawl.cluster;
   opts.adapt = [own = cfg.crawl](settings& s) {
     s.scope.parsers = own.scope.parsers;
     s.http.io_threads = own.http.io_threads;

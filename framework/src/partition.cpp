@@ -32,9 +32,12 @@ partition_map::partition_map(std::vector<shard_id> shards, std::vector<double> w
 }
 
 std::size_t partition_map::owner_index(std::string_view key) const noexcept {
+  return owner_index_of_hash(partition_hash(key));
+}
+
+std::size_t partition_map::owner_index_of_hash(uint64_t h) const noexcept {
   // Weighted rendezvous hashing: score = -w / ln(u), u uniform in (0, 1)
   // from hash(key, shard); the highest score wins.
-  auto h = partition_hash(key);
   std::size_t best = 0;
   double best_score = -1.0;
   for (std::size_t i = 0; i < shards_.size(); ++i) {

@@ -1,10 +1,12 @@
 # Sourced by the command-line tests: a work directory removed at exit (and
-# the demo site stopped), and `check NAME COMMAND...` counting passes and
+# the demo site and the PIDs in more_pids stopped), and `check NAME COMMAND...` counting passes and
 # failures. Call `checks_summary` last: its status is the test's.
 work=$(mktemp -d)
 site_pid=""
+more_pids=() # other processes the test started
 cleanup() {
   [ -n "$site_pid" ] && kill "$site_pid" 2>/dev/null
+  for p in "${more_pids[@]}"; do kill -9 "$p" 2>/dev/null; done
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -53,6 +53,7 @@ using frontier_actor = caf::typed_actor<
                                                           // acked once journalled (--state)
   caf::replies_to<caf::put_atom, cluster_view>::with<caf::ok_atom>, // the shards of the crawl
   caf::replies_to<guard_atom, uint64_t, guard_batch>::with<ack>, // keep a shard's URLs (by its id)
+  caf::reacts_to<takeover_atom, uint64_t, takeover_batch>,      // a dead shard's hosts, now ours
   caf::replies_to<stats_atom>::with<frontier_stats>,      // counters
   caf::reacts_to<stop_atom>>;                             // finish in-flight work, then idle
 
@@ -65,11 +66,12 @@ struct node_start {
   crawl_info info;                // for the node's own sinks
   std::vector<sink_actor> sinks;  // where its shards send records; none: the node's own sinks
   sink_needs needs;               // what records carry for `sinks`
+  std::vector<std::string> peers; // nodes started before it: it connects to them (a mesh)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_start& x) {
-  return f(caf::meta::type_name("node_start"), x.name, x.args, x.info, x.sinks, x.needs);
+  return f(caf::meta::type_name("node_start"), x.name, x.args, x.info, x.sinks, x.needs, x.peers);
 }
 
 /// A worker node as the coordinator sees it once a crawl started on it.

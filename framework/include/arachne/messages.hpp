@@ -38,6 +38,7 @@ using join_atom = caf::atom_constant<caf::atom("join")>;       // a node joins a
 using start_atom = caf::atom_constant<caf::atom("start")>;     // start crawling
 using stop_atom = caf::atom_constant<caf::atom("stop")>;       // stop gracefully
 using guard_atom = caf::atom_constant<caf::atom("guard")>;     // keep another shard's URLs
+using takeover_atom = caf::atom_constant<caf::atom("takeover")>; // a dead shard's hosts move
 
 // -- shared payloads -----------------------------------------------------------
 
@@ -129,6 +130,21 @@ struct guard_batch {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, guard_batch& x) {
   return f(caf::meta::type_name("guard_batch"), x.add, x.done, x.full);
+}
+
+/// What a guardian hands the new owner of a dead shard's hosts: the URLs
+/// that shard had seen and finished (as fingerprints, so that they are not
+/// fetched again) and those it had not finished. Sent in parts; the last
+/// one says the takeover is complete.
+struct takeover_batch {
+  std::vector<uint64_t> seen;      // fingerprints, two words each
+  std::vector<crawl_request> urls; // not done: to fetch (again)
+  bool last = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, takeover_batch& x) {
+  return f(caf::meta::type_name("takeover_batch"), x.seen, x.urls, x.last);
 }
 
 /// Counters of one frontier shard, for progress and the final report.

@@ -25,6 +25,9 @@ public:
   /// The position of `owner(key)` in `shards()`.
   std::size_t owner_index(std::string_view key) const noexcept;
 
+  /// The position of the owner of a key with `partition_hash(key) == hash`.
+  std::size_t owner_index_of_hash(uint64_t hash) const noexcept;
+
   /// The shards of this map, in the order given.
   const std::vector<shard_id>& shards() const noexcept { return shards_; }
 
