@@ -6,10 +6,12 @@
 // CAF closes them all: one dead node would cut a cluster apart.
 //
 // OpenSSL's rule (SSL_get_error(3)) is that the queue must be empty before a
-// TLS I/O call. These definitions of SSL_read and SSL_write, which take the
-// place of libssl's for every caller in the process (CAF's and Beast's alike),
-// clear it and then call libssl's own. Beast clears it already; for it this
-// changes nothing.
+// TLS I/O call. These definitions of SSL_read, SSL_write, SSL_accept and
+// SSL_connect, which take the place of libssl's for every caller in the
+// process (CAF's and Beast's alike), clear it and then call libssl's own. (A
+// refused handshake leaves errors too: without this, the next peer's
+// handshake on the same thread could fail.) Beast clears the queue already;
+// for it this changes nothing.
 
 #include <dlfcn.h>
 
@@ -35,6 +37,18 @@ extern "C" int SSL_write(SSL* ssl, const void* buf, int num) {
   static auto real = next<int (*)(SSL*, const void*, int)>("SSL_write");
   ERR_clear_error();
   return real(ssl, buf, num);
+}
+
+extern "C" int SSL_accept(SSL* ssl) {
+  static auto real = next<int (*)(SSL*)>("SSL_accept");
+  ERR_clear_error();
+  return real(ssl);
+}
+
+extern "C" int SSL_connect(SSL* ssl) {
+  static auto real = next<int (*)(SSL*)>("SSL_connect");
+  ERR_clear_error();
+  return real(ssl);
 }
 
 namespace arachne {

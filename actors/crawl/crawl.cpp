@@ -626,8 +626,11 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
   }
   report.seen = seen;
   report.dropped = dropped;
-  for (auto& [id, st] : last_known)
+  for (auto& [id, st] : last_known) {
     report.reowned += st.reowned;
+    report.link_batches += st.batches_sent;
+    report.guard_batches += st.guard_batches;
+  }
   for (auto& st : final_stats) {
     report.resumed += st.resumed;
     if (report.state_error.empty() && !st.state_error.empty())

@@ -662,7 +662,12 @@ void admit_new(pointer self, crawl_request req, bool seed);
 
 void admit(pointer self, crawl_request req, bool seed) {
   auto& st = self->state;
-  if (!st.awaiting_takeover.empty() && awaits_takeover(st, req.url)) {
+  // In a cluster, a URL for a host this shard does not own comes from a
+  // shard with a newer view (a node was lost): it waits for that view. One
+  // for a host of a lost shard waits for the lost shard's takeover.
+  if (st.guarding
+      && (st.partition.owner(url_host(req.url)) != st.id
+          || (!st.awaiting_takeover.empty() && awaits_takeover(st, req.url)))) {
     st.held.emplace_back(std::move(req), seed);
     return;
   }
@@ -1092,6 +1097,7 @@ frontier_stats stats_of(frontier_state& st) {
   s.resumed = st.resumed;
   s.reowned = st.reowned;
   s.guarded = st.guarded_count;
+  s.guard_batches = st.guard_req;
   bool journalling = tracking(st)
                      && ((st.journal && st.journal->dirty()) || !st.marks.empty()
                          || !st.done_after_links.empty());
@@ -1345,6 +1351,10 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
       for (auto& req : orphans)
         route(self, std::move(req));
       unpark(self);
+      auto held = std::move(s.held);
+      s.held.clear();
+      for (auto& [req, seed] : held)
+        admit(self, std::move(req), seed);
       if (first && s.journal)
         resume(self); // the shard is wired up: take up what the store holds
       return caf::ok_atom::value;

@@ -86,6 +86,11 @@ void print_report(std::ostream& out, const crawl_report& r, const std::vector<st
           << pct(n.hosts, hosts) << "%), pages " << n.pages << " (" << pct(n.pages, pages)
           << "%), records " << n.records << (n.lost ? " (lost during the crawl)" : "") << "\n";
   }
+  if (!r.nodes.empty())
+    out << "  messages between shards: " << r.link_batches << " link batches, " << r.guard_batches
+        << " guard batches (" << std::setprecision(3)
+        << (t.pages > 0 ? static_cast<double>(r.link_batches + r.guard_batches) / t.pages : 0.0)
+        << " per page)\n";
   for (auto& n : r.nodes_lost)
     out << "  lost node " << n << "\n";
   if (!r.nodes_lost.empty())

@@ -20,6 +20,7 @@ check() { # check NAME COMMAND...: the command must succeed
   else
     echo "FAILED: $name" >&2
     failures=$((failures + 1))
+    return 1
   fi
 }
 exit_code() { "$@" >"$work/out" 2>"$work/err"; echo $?; }

@@ -42,7 +42,7 @@ start_nodes() {
   for i in 1 2 3; do
     local ep=""
     for _ in $(seq 200); do
-      ep=$(awk '/^listening on/{print $3}' "$work/node$i.out")
+      ep=$(awk '/^listening on/{print $3}' "$work/node$i.out" 2>/dev/null)
       [ -n "$ep" ] && break
       sleep 0.05
     done
@@ -124,7 +124,8 @@ check "a crawl that lost a node exits 0" [ $? -eq 0 ]
 check "... it says which node it lost" grep -q "^  lost node 127.0.0.1:" "$work/c4.report"
 check "... it records every reachable URL" same_set "$work/c4.jsonl"
 check "... only URLs marked resumed twice" \
-  [ "$(jq -r 'select(.resumed | not) | .url' "$work/c4.jsonl" | sort | uniq -d | wc -l)" -eq 0 ]
+  [ "$(jq -r 'select(.resumed | not) | .url' "$work/c4.jsonl" | sort | uniq -d | wc -l)" -eq 0 ] ||
+  jq -c 'select(.resumed | not) | [.url, .depth, .fetched_at]' "$work/c4.jsonl" | sort | uniq -D -w 60 | head >&2
 dups=$(( $(wc -l <"$work/c4.jsonl") - $(wc -l <"$work/truth.txt") ))
 reowned=$(sed -n 's/^  \([0-9]*\) URLs of lost nodes went to the others.*/\1/p' "$work/c4.report")
 echo "node killed: ${dups} URLs recorded twice, ${reowned:-?} taken over"
@@ -153,7 +154,8 @@ check "no certificates and not --insecure-cluster: exit 2" \
 check "... saying what is needed" grep -q "needs --cluster-cert" "$work/err"
 check "... and no node served a page to them" [ ! -s "$work/x.jsonl" ]
 # The nodes still work for the cluster's own coordinator.
-check "the nodes still crawl for the cluster" [ "$(exit_code coordinator "$work/c5.jsonl")" -eq 0 ]
+check "the nodes still crawl for the cluster" [ "$(exit_code coordinator "$work/c5.jsonl")" -eq 0 ] ||
+  tail -n 5 "$work/out" "$work/err" "$work"/node[123].out >&2
 stop_nodes
 
 checks_summary

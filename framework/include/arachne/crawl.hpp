@@ -71,6 +71,11 @@ struct crawl_report {
   /// recorded twice (marked "resumed").
   uint64_t reowned = 0;
 
+  /// Messages between shards: link batches (a shard's own included) and,
+  /// in a cluster, batches to guardians.
+  uint64_t link_batches = 0;
+  uint64_t guard_batches = 0;
+
   /// What the crawl could not recover from on the cluster's nodes: the last
   /// node lost, a node's own sink failing.
   std::vector<std::string> node_failures;

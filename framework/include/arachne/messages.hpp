@@ -168,6 +168,7 @@ struct frontier_stats {
   uint64_t resumed = 0;     // URLs taken up again after a crash (--state)
   uint64_t reowned = 0;     // URLs it guarded for a dead node, handed to their new owners
   uint64_t guarded = 0;     // URLs it keeps for other shards now
+  uint64_t guard_batches = 0; // batches sent to its guardian
 };
 
 template <class Inspector>
@@ -175,7 +176,7 @@ typename Inspector::result_type inspect(Inspector& f, frontier_stats& x) {
   return f(caf::meta::type_name("frontier_stats"), x.shard, x.hosts, x.seen, x.queued,
            x.in_flight, x.recorded, x.pages, x.failures, x.bytes, x.dropped, x.batches_sent,
            x.batches_received, x.idle, x.sink_errors, x.sink_lost, x.state_error, x.resumed,
-           x.reowned, x.guarded);
+           x.reowned, x.guarded, x.guard_batches);
 }
 
 // -- fetcher -------------------------------------------------------------------
