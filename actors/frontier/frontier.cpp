@@ -221,6 +221,16 @@ void flush_records(pointer self) {
     auto batch = std::make_shared<record_batch>();
     batch->seq = ++st.record_seq;
     auto n = std::min(st.pending_records.size(), st.cfg.record_batch);
+    // In a cluster a record goes out only once the guardian has its URL: if
+    // this node dies after the sinks stored it, the guardian knows the URL.
+    if (st.guarding) {
+      std::size_t ready = 0;
+      while (ready < n && st.pending_ids[ready] <= st.guard_acked)
+        ++ready;
+      n = ready;
+      if (n == 0)
+        return;
+    }
     frontier_state::batch_marks marks;
     if (tracking(st))
       for (std::size_t k = 0; k < n; ++k)
@@ -359,10 +369,18 @@ void flush_guard(pointer self, std::function<void(bool)> then) {
   if (!then && st.guard_out.add.empty() && st.guard_out.done.empty())
     return;
   auto n = ++st.guard_req;
+  auto upto = st.guard_seq; // every URL admitted so far is in this batch or before
   st.guards_unacked.emplace(n, std::move(then));
   self->request(st.guardian, caf::infinite, guard_atom::value, uint64_t{st.id}, std::move(st.guard_out))
-    .then([=](const ack&) { guard_answered(self, n, true); },
-          [=](caf::error&) { guard_answered(self, n, false); });
+    .then(
+      [=](const ack&) {
+        auto& s = self->state;
+        if (s.guards_unacked.count(n) > 0 && upto > s.guard_acked)
+          s.guard_acked = upto;
+        guard_answered(self, n, true);
+        flush_records(self);
+      },
+      [=](caf::error&) { guard_answered(self, n, false); });
   st.guard_out = guard_batch{};
 }
 
@@ -781,6 +799,11 @@ void on_parsed(pointer self, record page, uint64_t id, parse_result& pr) {
       // Links to this shard's own hosts are checked against the seen set
       // right here, before a request is built: most links were seen before.
       if (st.partition.owner_index(url_host(link)) == st.index) {
+        // (A host of a lost shard: wait for what that shard had done.)
+        if (!st.awaiting_takeover.empty() && awaits_takeover(st, link)) {
+          st.held.emplace_back(crawl_request{std::move(link), depth + 1u, from, 0, 0, 0}, false);
+          continue;
+        }
         if (st.seen_urls.insert(fingerprint(link)))
           admit_new(self, crawl_request{std::move(link), depth + 1u, from, 0, 0, 0}, false);
         continue;

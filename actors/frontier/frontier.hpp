@@ -169,6 +169,7 @@ struct frontier_state {
   shard_id guardian_id = 0;
   frontier_actor guardian;                 // invalid while not guarding
   uint64_t guard_seq = 0;                  // ids of guarded URLs
+  uint64_t guard_acked = 0;                // the guardian has every id up to this
   std::unordered_map<uint64_t, crawl_request> live; // guarded by the guardian, not done
   guard_batch guard_out;                   // for the guardian, in order
   uint64_t guard_req = 0;                  // guard batches sent
