@@ -33,6 +33,8 @@ seed="http://127.0.1.1:$port/"
 # and node_pid[1..3].
 start_nodes() {
   local i
+  # (No old "listening on" line may be read for a new node.)
+  rm -f "$work"/node[123].out
   for i in 1 2 3; do
     # shellcheck disable=SC2046
     "$bin" node --listen=127.0.0.1:0 --threads=1 --source-address=127.0.2.$i $(tls n$i) \
