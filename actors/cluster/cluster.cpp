@@ -13,6 +13,7 @@
 #include "caf/typed_event_based_actor.hpp"
 
 #include "crawl/workers.hpp"
+#include "sinks/sinks.hpp"
 #include "sinks/stats_sink.hpp"
 
 namespace arachne {
@@ -83,15 +84,13 @@ void merge_tally(crawl_tally& into, const crawl_tally& more) {
 
 namespace {
 
-/// Marks a fan-out as answered (after an error).
-constexpr std::size_t answered = static_cast<std::size_t>(-1);
-
 struct node_state {
   node_options opts;
   std::optional<crawl_workers> crawl; // the crawl under way
   caf::actor_addr coordinator;        // who started it
   std::vector<sink_actor> own_sinks;  // --cluster-sinks=local: the node's sinks
   stats_sink_actor tally;             // ... and its tally of what they got
+  sink_actor all_own;                 // all of them behind one (open, flush)
   std::set<caf::actor_addr> stopping; // actors of the last crawl not yet gone
   std::function<void()> stopped;      // runs once they are
   std::vector<node_actor> peers;      // the other nodes of the crawl, connected to
@@ -111,8 +110,11 @@ void tear_down(node_pointer self, std::function<void()> done) {
     all.push_back(caf::actor_cast<caf::actor>(s));
   if (st.tally)
     all.push_back(caf::actor_cast<caf::actor>(st.tally));
+  if (st.all_own)
+    all.push_back(caf::actor_cast<caf::actor>(st.all_own));
   st.own_sinks.clear();
   st.tally = nullptr;
+  st.all_own = nullptr;
   st.stopped = [self, done] {
     auto& s = self->state;
     if (s.crawl) {
@@ -148,21 +150,10 @@ void open_own_sinks(node_pointer self, const crawl_info& info,
   st.tally = self->spawn(stats_sink);
   sinks.push_back(caf::actor_cast<sink_actor>(st.tally));
   st.own_sinks = sinks;
-  auto left = std::make_shared<std::size_t>(sinks.size());
-  auto needs = std::make_shared<sink_needs>();
-  for (auto& s : sinks)
-    self->request(s, std::chrono::seconds(30), open_atom::value, info)
-      .then(
-        [=](const sink_needs& n) {
-          *needs |= n;
-          if (*left != answered && --*left == 0)
-            then(*needs);
-        },
-        [=](caf::error& err) {
-          if (*left != answered)
-            then(std::move(err));
-          *left = answered;
-        });
+  st.all_own = spawn_sink_fanout(self->system(), std::move(sinks));
+  self->request(st.all_own, std::chrono::seconds(30), open_atom::value, info)
+    .then([=](const sink_needs& needs) { then(needs); },
+          [=](caf::error& err) { then(std::move(err)); });
 }
 
 } // namespace
@@ -270,30 +261,19 @@ node_actor spawn_node(caf::actor_system& sys, node_options opts) {
           finish(crawl_tally{});
           return rp;
         }
-        auto left = std::make_shared<std::size_t>(sinks.size());
-        auto failed = std::make_shared<caf::error>();
         auto tally = st.tally;
-        for (auto& s : sinks)
-          self->request(s, std::chrono::seconds(60), caf::flush_atom::value)
-            .then(
-              [=](caf::ok_atom) mutable {
-                if (--*left > 0)
-                  return;
-                if (*failed) {
-                  finish(*failed);
-                  return;
-                }
-                self->request(tally, std::chrono::seconds(30), caf::get_atom::value)
-                  .then([=](crawl_tally& t) mutable { finish(std::move(t)); },
-                        [=](caf::error& err) mutable { finish(std::move(err)); });
-              },
-              [=](caf::error& err) mutable {
-                *failed = caf::make_error(caf::sec::runtime_error,
-                                          "a sink of this node failed to flush: "
-                                            + self->system().render(err));
-                if (--*left == 0)
-                  finish(*failed);
-              });
+        self->request(st.all_own, std::chrono::seconds(60), caf::flush_atom::value)
+          .then(
+            [=](caf::ok_atom) mutable {
+              self->request(tally, std::chrono::seconds(30), caf::get_atom::value)
+                .then([=](crawl_tally& t) mutable { finish(std::move(t)); },
+                      [=](caf::error& err) mutable { finish(std::move(err)); });
+            },
+            [=](caf::error& err) mutable {
+              finish(caf::make_error(caf::sec::runtime_error,
+                                     "a sink of this node failed to flush: "
+                                       + self->system().render(err)));
+            });
         return rp;
       },
     };

@@ -23,4 +23,8 @@ caf::expected<sink_actor> open_sink(caf::actor_system& sys, const std::string& s
                                     uint64_t warc_max_bytes = default_warc_max_bytes,
                                     bool append = false);
 
+/// One sink in front of several: every message goes to each, the reply comes
+/// once all have answered (the first error wins).
+sink_actor spawn_sink_fanout(caf::actor_system& sys, std::vector<sink_actor> sinks);
+
 } // namespace arachne
