@@ -94,10 +94,33 @@ struct node_state {
   std::set<caf::actor_addr> stopping; // actors of the last crawl not yet gone
   std::function<void()> stopped;      // runs once they are
   std::vector<node_actor> peers;      // the other nodes of the crawl, connected to
+  struct waiting_start {
+    node_start start;
+    caf::actor_addr coordinator;
+    caf::typed_response_promise<node_info> rp;
+  };
+  std::vector<waiting_start> waiting; // crawls to start once the last is torn down
   static inline const char* name = "arachne_node";
 };
 
 using node_pointer = node_actor::stateful_pointer<node_state>;
+
+void start_crawl(node_pointer self, node_start start, caf::actor_addr coordinator,
+                 caf::typed_response_promise<node_info> rp);
+
+/// Starts the first crawl that waited for a teardown; the others find the
+/// node busy.
+void start_waiting(node_pointer self) {
+  auto waiting = std::move(self->state.waiting);
+  self->state.waiting.clear();
+  for (auto& w : waiting) {
+    if (self->state.crawl || !self->state.stopping.empty())
+      w.rp.deliver(caf::make_error(caf::sec::runtime_error,
+                                   "node " + w.start.name + " is busy with another crawl"));
+    else
+      start_crawl(self, std::move(w.start), w.coordinator, w.rp);
+  }
+}
 
 /// Stops every actor of the crawl; `done` runs once all are gone and the
 /// HTTP client is stopped.
@@ -124,6 +147,7 @@ void tear_down(node_pointer self, std::function<void()> done) {
     s.coordinator = caf::actor_addr{};
     s.peers.clear();
     done();
+    start_waiting(self);
   };
   for (auto& a : all) {
     st.stopping.insert(a.address());
@@ -156,6 +180,73 @@ void open_own_sinks(node_pointer self, const crawl_info& info,
           [=](caf::error& err) { then(std::move(err)); });
 }
 
+/// Starts the crawl `start` describes for `coordinator`; `rp` gets the
+/// node's shards, or why they did not start.
+void start_crawl(node_pointer self, node_start start, caf::actor_addr coordinator,
+                 caf::typed_response_promise<node_info> rp) {
+  auto& st = self->state;
+      auto cfg = std::make_shared<config>();
+      if (auto err = cfg->parse_args(start.args); !err.empty()) {
+        rp.deliver(caf::make_error(caf::sec::invalid_argument, "node " + start.name + ": " + err));
+        return;
+      }
+      if (st.opts.adapt)
+        st.opts.adapt(cfg->crawl);
+      // Straight connections to the other nodes, so that links between
+      // them do not pass through the coordinator. (CAF's automatic
+      // connections would open an unauthenticated plaintext port.)
+      for (auto& peer : start.peers) {
+        auto n = connect_node(self->system(), st.opts.cluster, peer);
+        if (!n) {
+          rp.deliver(caf::make_error(caf::sec::runtime_error,
+                                     "node " + start.name + " cannot reach node " + peer + ": "
+                                       + self->system().render(n.error())));
+          return;
+        }
+        st.peers.push_back(*n);
+      }
+      st.coordinator = coordinator;
+      if (auto c = caf::actor_cast<caf::actor>(st.coordinator))
+        self->monitor(c);
+      auto run = [=](std::vector<sink_actor> sinks, sink_needs needs) mutable {
+        auto& s = self->state;
+        auto threads = std::max<std::size_t>(1, self->system().scheduler().num_workers());
+        auto count = s.opts.shards != 0 ? s.opts.shards : static_cast<uint32_t>(threads);
+        worker_plan plan;
+        for (uint32_t i = 0; i < count; ++i)
+          plan.ids.push_back(node_shard_id(start.name, i));
+        plan.sinks = std::move(sinks);
+        plan.needs = needs;
+        auto w = spawn_workers(self->system(), cfg->crawl, s.opts.handler, std::move(plan));
+        if (!w) {
+          auto err = std::move(w.error());
+          tear_down(self, [rp, err]() mutable { rp.deliver(err); });
+          return;
+        }
+        node_info info;
+        info.name = start.name;
+        info.weight = s.opts.weight;
+        info.shard_ids = w->ids;
+        info.shards = w->shards;
+        s.crawl = std::move(*w);
+        rp.deliver(std::move(info));
+      };
+      if (!start.sinks.empty()) {
+        run(std::move(start.sinks), start.needs);
+        return;
+      }
+      open_own_sinks(self, start.info, [=](caf::expected<sink_needs> needs) mutable {
+        if (!needs) {
+          auto err = caf::make_error(caf::sec::runtime_error,
+                                     "node " + start.name + ": a sink failed to open: "
+                                       + self->system().render(needs.error()));
+          tear_down(self, [rp, err]() mutable { rp.deliver(err); });
+          return;
+        }
+        run(self->state.own_sinks, *needs);
+      });
+}
+
 } // namespace
 
 node_actor spawn_node(caf::actor_system& sys, node_options opts) {
@@ -176,72 +267,18 @@ node_actor spawn_node(caf::actor_system& sys, node_options opts) {
       [=](start_atom, node_start& start) -> caf::typed_response_promise<node_info> {
         auto rp = self->make_response_promise<node_info>();
         auto& st = self->state;
-        if (st.crawl || !st.stopping.empty()) {
+        auto from = self->current_sender() ? self->current_sender()->address() : caf::actor_addr{};
+        if (!st.stopping.empty()) {
+          // The last crawl is still being torn down: this one starts after.
+          st.waiting.push_back({std::move(start), from, rp});
+          return rp;
+        }
+        if (st.crawl) {
           rp.deliver(caf::make_error(caf::sec::runtime_error,
                                      "node " + start.name + " is busy with another crawl"));
           return rp;
         }
-        auto cfg = std::make_shared<config>();
-        if (auto err = cfg->parse_args(start.args); !err.empty()) {
-          rp.deliver(caf::make_error(caf::sec::invalid_argument, "node " + start.name + ": " + err));
-          return rp;
-        }
-        if (st.opts.adapt)
-          st.opts.adapt(cfg->crawl);
-        // Straight connections to the other nodes, so that links between
-        // them do not pass through the coordinator. (CAF's automatic
-        // connections would open an unauthenticated plaintext port.)
-        for (auto& peer : start.peers) {
-          auto n = connect_node(self->system(), st.opts.cluster, peer);
-          if (!n) {
-            rp.deliver(caf::make_error(caf::sec::runtime_error,
-                                       "node " + start.name + " cannot reach node " + peer + ": "
-                                         + self->system().render(n.error())));
-            return rp;
-          }
-          st.peers.push_back(*n);
-        }
-        st.coordinator = self->current_sender() ? self->current_sender()->address()
-                                                : caf::actor_addr{};
-        if (auto c = caf::actor_cast<caf::actor>(st.coordinator))
-          self->monitor(c);
-        auto run = [=](std::vector<sink_actor> sinks, sink_needs needs) mutable {
-          auto& s = self->state;
-          auto threads = std::max<std::size_t>(1, self->system().scheduler().num_workers());
-          auto count = s.opts.shards != 0 ? s.opts.shards : static_cast<uint32_t>(threads);
-          worker_plan plan;
-          for (uint32_t i = 0; i < count; ++i)
-            plan.ids.push_back(node_shard_id(start.name, i));
-          plan.sinks = std::move(sinks);
-          plan.needs = needs;
-          auto w = spawn_workers(self->system(), cfg->crawl, s.opts.handler, std::move(plan));
-          if (!w) {
-            auto err = std::move(w.error());
-            tear_down(self, [rp, err]() mutable { rp.deliver(err); });
-            return;
-          }
-          node_info info;
-          info.name = start.name;
-          info.weight = s.opts.weight;
-          info.shard_ids = w->ids;
-          info.shards = w->shards;
-          s.crawl = std::move(*w);
-          rp.deliver(std::move(info));
-        };
-        if (!start.sinks.empty()) {
-          run(std::move(start.sinks), start.needs);
-          return rp;
-        }
-        open_own_sinks(self, start.info, [=](caf::expected<sink_needs> needs) mutable {
-          if (!needs) {
-            auto err = caf::make_error(caf::sec::runtime_error,
-                                       "node " + start.name + ": a sink failed to open: "
-                                         + self->system().render(needs.error()));
-            tear_down(self, [rp, err]() mutable { rp.deliver(err); });
-            return;
-          }
-          run(self->state.own_sinks, *needs);
-        });
+        start_crawl(self, std::move(start), from, rp);
         return rp;
       },
       [=](stop_atom) -> caf::typed_response_promise<crawl_tally> {
