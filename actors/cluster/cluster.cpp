@@ -1,7 +1,14 @@
 #include "cluster/cluster.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <fcntl.h>
+#include <unistd.h>
 #include <map>
 #include <set>
 
@@ -9,10 +16,16 @@
 #include "caf/io/remote_actor.hpp"
 #include "caf/openssl/publish.hpp"
 #include "caf/openssl/remote_actor.hpp"
+#include "caf/scoped_actor.hpp"
+#include "caf/send.hpp"
 #include "caf/stateful_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
+#include <chrono>
+#include <iostream>
+
 #include "crawl/workers.hpp"
+#include "frontier/frontier.hpp"
 #include "sinks/sinks.hpp"
 #include "sinks/stats_sink.hpp"
 
@@ -55,6 +68,114 @@ caf::expected<uint16_t> publish_node(caf::actor_system& sys, const node_actor& n
   if (c.insecure)
     return caf::io::publish(node, port, host.c_str(), true);
   return caf::openssl::publish(node, port, host.c_str(), true);
+}
+
+join_actor spawn_join_desk(caf::actor_system& sys, caf::actor coordinator) {
+  return sys.spawn([coordinator]() -> join_actor::behavior_type {
+    return {
+      [=](join_atom, std::string& node) {
+        caf::anon_send(coordinator, join_atom::value, std::move(node));
+        return caf::ok_atom::value;
+      },
+    };
+  });
+}
+
+caf::expected<uint16_t> publish_join_desk(caf::actor_system& sys, const join_actor& desk,
+                                          const cluster_options& c, const std::string& host,
+                                          uint16_t port) {
+  (void) sys;
+  link_openssl_error_fix();
+  if (c.insecure)
+    return caf::io::publish(desk, port, host.c_str(), true);
+  return caf::openssl::publish(desk, port, host.c_str(), true);
+}
+
+caf::error join_crawl(caf::actor_system& sys, const cluster_options& c,
+                      const std::string& endpoint, const std::string& node) {
+  link_openssl_error_fix();
+  auto ep = parse_endpoint(endpoint);
+  if (!ep)
+    return caf::make_error(caf::sec::invalid_argument, "'" + endpoint + "' is not HOST:PORT");
+  auto desk = c.insecure ? caf::io::remote_actor<join_actor>(sys, ep->first, ep->second)
+                         : caf::openssl::remote_actor<join_actor>(sys, ep->first, ep->second);
+  if (!desk)
+    return std::move(desk.error());
+  caf::error failed;
+  caf::scoped_actor self{sys};
+  self->request(*desk, std::chrono::seconds(30), join_atom::value, node)
+    .receive([](caf::ok_atom) {}, [&](caf::error& err) { failed = std::move(err); });
+  return failed;
+}
+
+caf::expected<std::optional<coordinator_state>> read_coordinator_state(const std::string& dir) {
+  auto path = dir + "/coordinator.state";
+  if (::access(path.c_str(), F_OK) != 0 && errno == ENOENT)
+    return std::optional<coordinator_state>{};
+  std::ifstream in{path};
+  if (!in) {
+    return caf::make_error(caf::sec::runtime_error,
+                           "--state: cannot read '" + path + "': " + std::strerror(errno));
+  }
+  coordinator_state st;
+  std::string line;
+  auto bad = [&] {
+    return caf::make_error(caf::sec::runtime_error,
+                           "--state: '" + path + "' is not a coordinator's state ('" + line + "')");
+  };
+  if (!std::getline(in, line) || line != "arachne coordinator state 1")
+    return bad();
+  while (std::getline(in, line)) {
+    std::istringstream words{line};
+    std::string key;
+    words >> key;
+    if (key == "crawl") {
+      words >> st.crawl_id;
+    } else if (key == "epoch") {
+      words >> st.epoch;
+    } else if (key == "finished") {
+      st.finished = true;
+    } else if (key == "node") {
+      coordinator_state::member m;
+      int joined = 0;
+      words >> m.generation >> joined >> m.name;
+      m.joined = joined != 0;
+      st.nodes.push_back(std::move(m));
+    } else {
+      return bad();
+    }
+    if (words.fail())
+      return bad();
+  }
+  if (st.crawl_id.empty() || st.epoch == 0 || st.nodes.empty())
+    return bad();
+  return std::optional<coordinator_state>{std::move(st)};
+}
+
+caf::error write_coordinator_state(const std::string& dir, const coordinator_state& st) {
+  auto path = dir + "/coordinator.state";
+  auto tmp = path + ".new";
+  std::string text = "arachne coordinator state 1\ncrawl " + st.crawl_id + "\nepoch "
+                     + std::to_string(st.epoch) + "\n";
+  for (auto& m : st.nodes)
+    text += "node " + std::to_string(m.generation) + " " + (m.joined ? "1 " : "0 ") + m.name + "\n";
+  if (st.finished)
+    text += "finished\n";
+  auto fail = [&](const std::string& what) {
+    return caf::make_error(caf::sec::runtime_error,
+                           "--state: cannot " + what + " '" + tmp + "': " + std::strerror(errno));
+  };
+  auto fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return fail("create");
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size())
+            && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok)
+    return fail("write");
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    return fail("rename");
+  return {};
 }
 
 void merge_tally(crawl_tally& into, const crawl_tally& more) {
@@ -100,10 +221,18 @@ struct node_state {
     caf::typed_response_promise<node_info> rp;
   };
   std::vector<waiting_start> waiting; // crawls to start once the last is torn down
+  std::string crawl_id;               // of the crawl under way
+  node_info info;                     // its shards, as the coordinator got them
+  caf::timespan resume_wait{0};       // how long it outlives its coordinator
+  uint64_t orphaned = 0;              // times the coordinator went away (to match timers)
   static inline const char* name = "arachne_node";
 };
 
-using node_pointer = node_actor::stateful_pointer<node_state>;
+/// The coordinator went away this long ago (the count says which time).
+using orphaned_atom = caf::atom_constant<caf::atom("orphaned")>;
+
+using node_impl = node_actor::extend<caf::reacts_to<orphaned_atom, uint64_t>>;
+using node_pointer = node_impl::stateful_pointer<node_state>;
 
 void start_crawl(node_pointer self, node_start start, caf::actor_addr coordinator,
                  caf::typed_response_promise<node_info> rp);
@@ -214,9 +343,14 @@ void start_crawl(node_pointer self, node_start start, caf::actor_addr coordinato
         auto count = s.opts.shards != 0 ? s.opts.shards : static_cast<uint32_t>(threads);
         worker_plan plan;
         for (uint32_t i = 0; i < count; ++i)
-          plan.ids.push_back(node_shard_id(start.name, i));
+          plan.ids.push_back(node_shard_id(
+            start.generation == 0 ? start.name
+                                  : start.name + "#" + std::to_string(start.generation),
+            i));
         plan.sinks = std::move(sinks);
         plan.needs = needs;
+        // A coordinator that may come back gets the records its sinks missed.
+        plan.hold_records = !start.sinks.empty() && start.resume_wait.count() > 0;
         auto w = spawn_workers(self->system(), cfg->crawl, s.opts.handler, std::move(plan));
         if (!w) {
           auto err = std::move(w.error());
@@ -229,6 +363,9 @@ void start_crawl(node_pointer self, node_start start, caf::actor_addr coordinato
         info.shard_ids = w->ids;
         info.shards = w->shards;
         s.crawl = std::move(*w);
+        s.crawl_id = start.info.crawl_id;
+        s.resume_wait = start.resume_wait;
+        s.info = info;
         rp.deliver(std::move(info));
       };
       if (!start.sinks.empty()) {
@@ -250,7 +387,7 @@ void start_crawl(node_pointer self, node_start start, caf::actor_addr coordinato
 } // namespace
 
 node_actor spawn_node(caf::actor_system& sys, node_options opts) {
-  return sys.spawn([opts = std::move(opts)](node_pointer self) -> node_actor::behavior_type {
+  return sys.spawn([opts = std::move(opts)](node_pointer self) -> node_impl::behavior_type {
     self->state.opts = opts;
     self->set_down_handler([=](caf::down_msg& dm) {
       auto& st = self->state;
@@ -259,9 +396,19 @@ node_actor spawn_node(caf::actor_system& sys, node_options opts) {
           std::exchange(st.stopped, nullptr)();
         return;
       }
-      // The coordinator went away: its crawl ends here.
-      if (dm.source == st.coordinator && st.crawl)
-        tear_down(self, [] {});
+      // The coordinator went away: its crawl ends here, or once it did not
+      // come back in time (a coordinator with --state resumes it).
+      if (dm.source == st.coordinator && st.crawl) {
+        st.coordinator = caf::actor_addr{};
+        if (st.resume_wait.count() <= 0) {
+          tear_down(self, [] {});
+          return;
+        }
+        std::cerr << "arachne node: the coordinator of crawl " << st.crawl_id
+                  << " went away; it may resume the crawl within "
+                  << std::chrono::duration<double>(st.resume_wait).count() << "s\n";
+        self->delayed_send(self, st.resume_wait, orphaned_atom::value, ++st.orphaned);
+      }
     });
     return {
       [=](start_atom, node_start& start) -> caf::typed_response_promise<node_info> {
@@ -280,6 +427,33 @@ node_actor spawn_node(caf::actor_system& sys, node_options opts) {
         }
         start_crawl(self, std::move(start), from, rp);
         return rp;
+      },
+      [=](orphaned_atom, uint64_t n) {
+        auto& st = self->state;
+        if (n != st.orphaned || !st.crawl || st.coordinator)
+          return; // (it came back)
+        std::cerr << "arachne node: no coordinator resumed crawl " << st.crawl_id
+                  << "; it ends here\n";
+        tear_down(self, [] {});
+      },
+      [=](resume_atom, const std::string& crawl_id,
+          std::vector<sink_actor>& sinks) -> caf::result<node_info> {
+        // A restarted coordinator takes its crawl up: its sinks replace the
+        // old ones, and the shards send them what the old ones missed.
+        auto& st = self->state;
+        if (!st.crawl || st.crawl_id != crawl_id || !st.stopping.empty())
+          return caf::make_error(caf::sec::runtime_error,
+                                 "it does not run crawl " + crawl_id
+                                   + " (the crawl ended there, or never ran there)");
+        ++st.orphaned;
+        st.coordinator = self->current_sender() ? self->current_sender()->address()
+                                                : caf::actor_addr{};
+        if (auto c = caf::actor_cast<caf::actor>(st.coordinator))
+          self->monitor(c);
+        for (auto& shard : st.crawl->shards)
+          for (uint32_t i = 0; i < sinks.size(); ++i)
+            self->send(caf::actor_cast<frontier_impl>(shard), caf::put_atom::value, i, sinks[i]);
+        return st.info;
       },
       [=](stop_atom) -> caf::typed_response_promise<crawl_tally> {
         // Own sinks are flushed (durable), the tally taken, then all goes.

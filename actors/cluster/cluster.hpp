@@ -33,6 +33,43 @@ caf::expected<uint16_t> publish_node(caf::actor_system& sys, const node_actor& n
                                      const cluster_options& c, const std::string& host,
                                      uint16_t port);
 
+/// The coordinator's door for joining nodes: forwards each join to
+/// `coordinator` as (join_atom, HOST:PORT).
+join_actor spawn_join_desk(caf::actor_system& sys, caf::actor coordinator);
+
+/// Serves `desk` on HOST:PORT over the cluster's transport; the bound port.
+caf::expected<uint16_t> publish_join_desk(caf::actor_system& sys, const join_actor& desk,
+                                          const cluster_options& c, const std::string& host,
+                                          uint16_t port);
+
+/// Asks the coordinator whose join desk is at `endpoint` to take the node
+/// listening on `node` into its crawl.
+caf::error join_crawl(caf::actor_system& sys, const cluster_options& c,
+                      const std::string& endpoint, const std::string& node);
+
+/// What a coordinator with --state keeps of its distributed crawl, so that
+/// the same command run again takes the crawl up on the nodes still running
+/// it (DIR/coordinator.state, rewritten at every membership change).
+struct coordinator_state {
+  std::string crawl_id;
+  uint64_t epoch = 0; // of the last cluster view sent
+  struct member {
+    std::string name;        // HOST:PORT
+    uint32_t generation = 0; // node_start::generation
+    bool joined = false;     // it joined the running crawl
+  };
+  std::vector<member> nodes; // live when written
+  bool finished = false;     // the crawl ended: nothing to resume
+};
+
+/// Reads DIR/coordinator.state: nothing if there is none, an error (one
+/// line) if it cannot be read or is not one.
+caf::expected<std::optional<coordinator_state>> read_coordinator_state(const std::string& dir);
+
+/// Writes DIR/coordinator.state atomically (a new file synced and renamed
+/// over the old).
+caf::error write_coordinator_state(const std::string& dir, const coordinator_state& st);
+
 /// How a worker node runs its part of a crawl.
 struct node_options {
   cluster_options cluster; // how to reach the other nodes

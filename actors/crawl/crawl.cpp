@@ -17,6 +17,7 @@
 #include <set>
 
 #include "caf/actor_system.hpp"
+#include "caf/io/middleman.hpp"
 #include "caf/scoped_actor.hpp"
 
 #include "cluster/cluster.hpp"
@@ -146,10 +147,6 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
   auto& cluster = d.cfg.cluster;
   auto distributed = !cluster.nodes.empty();
   auto own_sinks = !distributed || cluster.sinks == "coordinator";
-  if (distributed && !d.cfg.scope.state_dir.empty())
-    return caf::make_error(caf::sec::invalid_argument,
-                           "--state does not work with --cluster yet: a distributed crawl is "
-                           "not journalled");
   auto threads = std::max<std::size_t>(1, sys.scheduler().num_workers());
   auto shard_count = d.cfg.scope.shards != 0 ? d.cfg.scope.shards : threads;
   // The state store: one file per shard; a crawl found there is resumed
@@ -157,7 +154,25 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
   std::vector<std::shared_ptr<frontier_journal>> journals;
   std::unique_ptr<state_dir_lock> state_lock;
   bool resuming = false;
-  if (!d.cfg.scope.state_dir.empty()) {
+  // A distributed crawl's state is on its nodes; the coordinator keeps its
+  // own (the crawl's id and its nodes) to take it up again if it restarts.
+  std::optional<coordinator_state> saved;
+  auto& state_dir = d.cfg.scope.state_dir;
+  if (distributed && !state_dir.empty()) {
+    auto lock = state_dir_lock::acquire(state_dir);
+    if (!lock)
+      return std::move(lock.error());
+    state_lock = std::move(*lock);
+    auto read = read_coordinator_state(state_dir);
+    if (!read)
+      return std::move(read.error());
+    saved = std::move(*read);
+    if (saved && saved->finished)
+      return caf::make_error(caf::sec::invalid_argument,
+                             "--state: the distributed crawl in '" + state_dir
+                               + "' is finished; give a new directory to crawl again");
+    resuming = saved.has_value();
+  } else if (!state_dir.empty()) {
     auto lock = state_dir_lock::acquire(d.cfg.scope.state_dir);
     if (!lock)
       return std::move(lock.error());
@@ -201,6 +216,8 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     std::snprintf(id, sizeof id, "%08x%08x", rd(), rd());
     info.crawl_id = id;
   }
+  if (saved)
+    info.crawl_id = saved->crawl_id; // (the nodes know it by this)
   // Every sink says what its records must carry; a sink that cannot open
   // stops the crawl before it starts.
   sink_needs needs;
@@ -220,6 +237,18 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
   std::vector<node_info> node_infos;
   cluster_view view;
   view.epoch = 1;
+  view.cluster = distributed;
+  std::vector<bool> node_joined; // per node: it joined the running crawl
+  node_start ns;                 // what every node is started with
+  ns.args = d.args;
+  ns.info = info;
+  if (own_sinks)
+    ns.sinks = sinks;
+  ns.needs = needs;
+  // With --state the nodes keep the crawl a while if this process dies.
+  ns.resume_wait = state_dir.empty() ? caf::timespan{0} : cluster.resume_wait;
+  std::vector<uint32_t> node_generation; // per node: node_start::generation
+  std::vector<std::string> resume_lost;  // nodes that no longer ran the crawl to resume
   auto stop_nodes = [&](std::vector<crawl_tally>* tallies, std::string* failed) {
     for (auto& n : nodes)
       if (n)
@@ -260,15 +289,47 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     view.weights.assign(view.shards.size(), 1.0);
     view.actors = local->shards;
     view.nodes.assign(view.shards.size(), 0);
+  } else if (saved) {
+    // A restarted coordinator: the nodes still run the crawl (its shards
+    // hold what it had not recorded); they send records to these sinks
+    // now. A node that does not is lost: its guardians hand its hosts on.
+    view.epoch = saved->epoch + 1;
+    for (auto& m : saved->nodes) {
+      auto n = connect_node(sys, cluster, m.name);
+      caf::error failed = n ? caf::error{} : std::move(n.error());
+      node_info ni;
+      if (n)
+        self->request(*n, std::chrono::seconds(60), resume_atom::value, info.crawl_id,
+                      own_sinks ? sinks : std::vector<sink_actor>{})
+          .receive([&](node_info& x) { ni = std::move(x); },
+                   [&](caf::error& err) { failed = std::move(err); });
+      if (failed) {
+        std::cerr << "arachne: node " << m.name << " cannot take the crawl up again: "
+                  << sys.render(failed) << "\n";
+        resume_lost.push_back(m.name + " when the crawl resumed: " + sys.render(failed));
+        continue;
+      }
+      nodes.push_back(*n);
+      node_joined.push_back(m.joined);
+      node_generation.push_back(m.generation);
+      self->monitor(*n);
+      for (std::size_t i = 0; i < ni.shards.size() && i < ni.shard_ids.size(); ++i) {
+        view.shards.push_back(ni.shard_ids[i]);
+        view.weights.push_back(ni.weight / static_cast<double>(ni.shards.size()));
+        view.actors.push_back(ni.shards[i]);
+        view.nodes.push_back(static_cast<uint32_t>(node_infos.size()));
+      }
+      node_infos.push_back(std::move(ni));
+    }
+    if (nodes.empty())
+      return give_up(caf::make_error(caf::sec::runtime_error,
+                                     "no node runs the crawl in '" + state_dir
+                                       + "' any more: it cannot be resumed"));
+    std::cerr << "arachne: resumed crawl " << info.crawl_id << " on " << nodes.size()
+              << " node(s)\n";
   } else {
     // Each node runs its shards with this crawl's options; records come
     // back to these sinks, or stay in the nodes' own (--cluster-sinks=local).
-    node_start ns;
-    ns.args = d.args;
-    ns.info = info;
-    if (own_sinks)
-      ns.sinks = sinks;
-    ns.needs = needs;
     for (auto& where : cluster.nodes) {
       auto n = connect_node(sys, cluster, where);
       if (!n)
@@ -286,6 +347,8 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
                                                                   + " did not start: "
                                                                   + sys.render(failed)));
       nodes.push_back(*n);
+      node_joined.push_back(false);
+      node_generation.push_back(0);
       self->monitor(*n); // a node that dies or hangs (heartbeats) sends a DOWN
       for (std::size_t i = 0; i < ni.shards.size() && i < ni.shard_ids.size(); ++i) {
         view.shards.push_back(ni.shard_ids[i]);
@@ -308,6 +371,108 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
                                      "a shard refused the cluster view: " + sys.render(failed)));
   }
   partition_map partition{view.shards, view.weights};
+  crawl_report report;
+  report.coordinator_resumed = resuming && distributed;
+  // The coordinator's state (--state): the crawl and its live nodes.
+  auto save_state = [&](bool finished) {
+    if (!distributed || state_dir.empty())
+      return;
+    coordinator_state cs;
+    cs.crawl_id = info.crawl_id;
+    cs.epoch = view.epoch;
+    cs.finished = finished;
+    for (std::size_t i = 0; i < nodes.size(); ++i)
+      if (nodes[i])
+        cs.nodes.push_back({node_infos[i].name, node_generation[i], node_joined[i]});
+    if (auto err = write_coordinator_state(state_dir, cs))
+      std::cerr << "arachne: " << sys.render(err) << "\n";
+  };
+  // Nodes that join the running crawl come in through this door.
+  join_actor desk;
+  uint16_t desk_port = 0;
+  auto close_desk = [&] {
+    if (!desk)
+      return;
+    sys.middleman().unpublish(desk, desk_port);
+    caf::anon_send_exit(desk, caf::exit_reason::user_shutdown);
+    desk = join_actor{};
+  };
+  if (distributed && !cluster.listen.empty()) {
+    auto ep = parse_endpoint(cluster.listen, true);
+    if (!ep)
+      return give_up(caf::make_error(caf::sec::invalid_argument,
+                                     "--cluster-listen expects HOST:PORT, not '" + cluster.listen
+                                       + "'"));
+    desk = spawn_join_desk(sys, caf::actor_cast<caf::actor>(self.ptr()));
+    auto bound = publish_join_desk(sys, desk, cluster, ep->first, ep->second);
+    if (!bound) {
+      caf::anon_send_exit(desk, caf::exit_reason::user_shutdown);
+      return give_up(caf::make_error(caf::sec::runtime_error,
+                                     "cannot listen on " + cluster.listen + " for joining nodes: "
+                                       + sys.render(bound.error())));
+    }
+    desk_port = *bound;
+    std::cerr << "arachne: nodes join at " << ep->first << ":" << desk_port << "\n";
+  }
+  // A node joins: it starts its shards, and the new view moves the hosts
+  // they now own to them (with their queues and seen URLs).
+  auto admit_node = [&](const std::string& where) {
+    auto fail = [&](const std::string& why) {
+      std::cerr << "arachne: node " << where << " did not join: " << why << "\n";
+    };
+    uint32_t generation = 0;
+    for (std::size_t i = 0; i < node_infos.size(); ++i)
+      if (node_infos[i].name == where) {
+        if (nodes[i])
+          return fail("it is part of the crawl already");
+        ++generation; // (it was lost and comes back)
+      }
+    if (d.stop_requested)
+      return fail("the crawl is stopping");
+    auto n = connect_node(sys, cluster, where);
+    if (!n)
+      return fail("cannot reach it: " + sys.render(n.error()));
+    ns.name = where;
+    ns.generation = generation;
+    ns.peers.clear();
+    for (std::size_t i = 0; i < nodes.size(); ++i)
+      if (nodes[i])
+        ns.peers.push_back(node_infos[i].name);
+    caf::error failed;
+    node_info ni;
+    self->request(*n, std::chrono::seconds(60), start_atom::value, ns)
+      .receive([&](node_info& x) { ni = std::move(x); },
+               [&](caf::error& err) { failed = std::move(err); });
+    if (failed)
+      return fail(sys.render(failed));
+    auto index = static_cast<uint32_t>(node_infos.size());
+    nodes.push_back(*n);
+    node_joined.push_back(true);
+    node_generation.push_back(generation);
+    self->monitor(*n);
+    auto first_new = view.shards.size();
+    ++view.epoch;
+    for (std::size_t i = 0; i < ni.shards.size() && i < ni.shard_ids.size(); ++i) {
+      view.shards.push_back(ni.shard_ids[i]);
+      view.weights.push_back(ni.weight / static_cast<double>(ni.shards.size()));
+      view.actors.push_back(ni.shards[i]);
+      view.nodes.push_back(index);
+    }
+    node_infos.push_back(std::move(ni));
+    // The new shards learn the view first: no URL reaches them before.
+    for (std::size_t k = 0; k < view.actors.size(); ++k) {
+      auto i = (first_new + k) % view.actors.size();
+      self->request(view.actors[i], cluster.timeout, caf::put_atom::value, view)
+        .receive([](caf::ok_atom) {}, [](caf::error&) {}); // (a failure shows at the next poll)
+    }
+    partition = partition_map{view.shards, view.weights};
+    auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    char when[32];
+    std::snprintf(when, sizeof when, "%.1f", secs);
+    report.nodes_joined.push_back(where + " after " + when + "s");
+    save_state(false);
+    std::cerr << "arachne: node " << where << " joined; the hosts it owns now move to it\n";
+  };
   // Seeds go to the shards that own their hosts; invalid ones are records.
   std::vector<link_batch> seed_batches(shards.size());
   std::vector<std::string> valid_seeds;
@@ -335,14 +500,17 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
   if (!invalid.records.empty() && !resuming)
     for (auto& s : sinks)
       self->request(s, std::chrono::seconds(30), invalid).receive([](const ack&) {}, [](caf::error&) {});
+  // (A resumed crawl has them, unless a node was lost meanwhile.)
   for (std::size_t i = 0; i < shards.size(); ++i)
-    if (!seed_batches[i].links.empty())
+    if (!seed_batches[i].links.empty() && (!resuming || !resume_lost.empty()))
       self->send(shards[i], seed_atom::value, std::move(seed_batches[i]));
+  for (auto& lost : resume_lost)
+    report.nodes_lost.push_back(lost);
+  save_state(false);
   auto proxies = local ? local->proxies : proxy_manager_actor{};
   auto restart = d.cfg.scope.on_sink_failure == "restart";
   // Poll until every shard is idle and no link batch is in transit: the sums
   // of batches sent and received agree, twice in a row with nothing changed.
-  crawl_report report;
   bool stop_sent = false;
   std::vector<bool> given_up(sinks.size(), false);
   std::vector<frontier_stats> last;
@@ -365,6 +533,7 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     bool busy = false;
     // A node that died or hung (heartbeats) is noticed by its DOWN message.
     std::optional<uint32_t> down_node;
+    std::optional<std::string> joining;
     if (distributed)
       self->receive(
         [&](caf::down_msg& dm) {
@@ -374,7 +543,13 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
               lost = dm.reason ? dm.reason : caf::make_error(caf::sec::remote_linking_failed);
             }
         },
+        [&](join_atom, std::string& where) { joining = std::move(where); },
         caf::after(std::chrono::seconds(0)) >> [] {});
+    if (joining) {
+      admit_node(*joining);
+      last.clear();
+      continue;
+    }
     if (down_node)
       lost_where = " on node " + node_infos[*down_node].name;
     // All shards are asked at once; a slow one is busy, not gone (a shard
@@ -414,6 +589,7 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
                 << "); its hosts go to the other nodes\n";
       cluster_view next;
       next.epoch = view.epoch + 1;
+      next.cluster = view.cluster;
       for (std::size_t i = 0; i < view.shards.size(); ++i)
         if (view.nodes[i] != dead) {
           next.shards.push_back(view.shards[i]);
@@ -423,6 +599,7 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
         }
       view = std::move(next);
       nodes[dead] = node_actor{};
+      save_state(false);
       for (auto& sh : shards)
         self->request(sh, std::chrono::seconds(30), caf::put_atom::value, view)
           .receive([](caf::ok_atom) {}, [](caf::error&) {}); // (a failure shows at the next poll)
@@ -510,7 +687,7 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
       }
       if (restart || d.cfg.scope.on_sink_failure == "stop")
         d.stop_requested = true;
-      if (restart) {
+      if (restart || ns.resume_wait.count() > 0) {
         // No restart after all: the shards stop holding records for it.
         given_up[i] = true;
         for (auto& s : shards)
@@ -549,6 +726,8 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     }
     self->receive(caf::after(std::chrono::milliseconds(20)) >> [] {});
   }
+  close_desk(); // (no node joins a crawl that is over)
+  save_state(true); // (its nodes end it below: nothing to resume)
   // What each sink lost, batches that failed after the last poll included.
   std::vector<frontier_stats> final_stats;
   for (auto& s : shards)
@@ -602,6 +781,7 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
       share.records += at->second.recorded;
     }
     share.lost = !nodes[i];
+    share.joined = node_joined[i];
     report.nodes.push_back(std::move(share));
   }
   {
@@ -630,6 +810,8 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     report.reowned += st.reowned;
     report.link_batches += st.batches_sent;
     report.guard_batches += st.guard_batches;
+    report.moved_hosts += st.moved_hosts;
+    report.moved_urls += st.moved_urls;
   }
   for (auto& st : final_stats) {
     report.resumed += st.resumed;

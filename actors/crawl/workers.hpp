@@ -35,6 +35,7 @@ struct worker_plan {
   std::vector<std::shared_ptr<frontier_journal>> journals; // per shard, or empty (no --state)
   std::vector<sink_actor> sinks;                           // every record goes to each
   sink_needs needs;                                        // what the sinks asked for
+  bool hold_records = false; // a sink that goes away is replaced: shards keep its records
 };
 
 /// Spawns the workers of `plan` for `cfg` on `sys`: one fetcher and (by

@@ -122,7 +122,24 @@ void state_failed(pointer self) {
 
 // URLs are tracked until done: in the state store, or by a guardian.
 bool tracking(const frontier_state& st) {
-  return st.journal != nullptr || st.guarding;
+  return st.journal != nullptr || st.guarding || st.view.cluster;
+}
+
+// Adds a URL to the seen set; false if it was there. In a cluster its
+// fingerprint is kept by host too, to move with the host if a node joins.
+bool note_seen(frontier_state& st, std::string_view url) {
+  auto fp = fingerprint(url);
+  if (!st.seen_urls.insert(fp))
+    return false;
+  if (st.view.cluster)
+    st.seen_by_host[partition_hash(url_host(url))].push_back(fp);
+  return true;
+}
+
+// True if the host of `origin` is no longer this shard's: a shard of a node
+// that joined owns it now.
+bool moved(const frontier_state& st, std::string_view origin) {
+  return st.view.cluster && st.partition.owner(url_host(origin)) != st.id;
 }
 
 // A URL is done: every sink stored its record and the owners of its page's
@@ -133,7 +150,7 @@ void mark_done(pointer self, uint64_t id) {
     return;
   if (st.journal)
     st.journal->mark(static_cast<int64_t>(id), url_state::done);
-  if (st.guarding && st.live.erase(id) > 0)
+  if (st.view.cluster && st.live.erase(id) > 0 && st.guarding)
     st.guard_out.done.push_back(id);
 }
 
@@ -420,9 +437,10 @@ void send_takeover(pointer self, shard_id dead, frontier_state::guarded_shard g)
   };
   for (auto& [hash, fp] : g.done) {
     auto k = st.partition.owner_index_of_hash(hash);
+    out[k].seen.push_back(hash);
     out[k].seen.push_back(fp.hi);
     out[k].seen.push_back(fp.lo);
-    if (out[k].seen.size() >= 2 * 65536)
+    if (out[k].seen.size() >= 3 * 65536)
       send(k, false);
   }
   for (auto& [gid, req] : g.live) {
@@ -488,8 +506,7 @@ void apply_guarding(pointer self, const cluster_view& before, const cluster_view
     st.guarding = false;
     st.guardian = frontier_actor{};
     st.guardian_id = 0;
-    st.live.clear();
-    st.guard_out = guard_batch{};
+    st.guard_out = guard_batch{}; // (`live` stays: a node that joins brings a guardian)
     for (auto& [n, then] : pending)
       if (then)
         then(true);
@@ -516,6 +533,141 @@ void apply_guarding(pointer self, const cluster_view& before, const cluster_view
   for (auto& [n, then] : pending)
     if (then)
       then(false);
+}
+
+// -- nodes that join ------------------------------------------------------------
+
+// Adds fingerprints sent by another shard (host hash, two words) to the seen set.
+void add_seen(frontier_state& st, const std::vector<uint64_t>& seen) {
+  for (std::size_t i = 0; i + 2 < seen.size(); i += 3) {
+    url_fingerprint fp{seen[i + 1], seen[i + 2]};
+    if (!st.seen_urls.insert(fp))
+      continue;
+    ++st.seen;
+    if (st.view.cluster)
+      st.seen_by_host[seen[i]].push_back(fp);
+  }
+}
+
+// Sends one part of a handoff to peer `k`. Once it has the URLs (and its
+// guardian too) they are done here; if it goes away first they are sent
+// on by the next view.
+void hand_over(pointer self, std::size_t k, takeover_batch batch) {
+  auto& st = self->state;
+  ++st.handoffs_unacked;
+  auto urls = std::make_shared<std::vector<crawl_request>>(batch.urls);
+  std::vector<uint64_t> ids;
+  for (auto& req : batch.urls) {
+    ids.push_back(req.id);
+    req.id = 0;
+  }
+  self->request(st.peers[k], caf::infinite, handoff_atom::value, uint64_t{st.id}, std::move(batch))
+    .then(
+      [=](const ack&) {
+        for (auto id : ids)
+          mark_done(self, id);
+        --self->state.handoffs_unacked;
+        schedule_tick(self);
+      },
+      [=](caf::error&) {
+        auto& s = self->state;
+        for (auto id : ids)
+          mark_done(self, id);
+        for (auto req : *urls) {
+          req.id = 0;
+          s.orphans.push_back(std::move(req));
+        }
+        --s.handoffs_unacked;
+        schedule_tick(self);
+      });
+}
+
+// Moves the hosts that joined shards own now: their queues, page budgets
+// and seen URLs, in parts; the last part to each joined shard says so.
+void send_handoff(pointer self) {
+  auto& st = self->state;
+  std::vector<takeover_batch> out(st.peers.size());
+  auto send = [&](std::size_t k, bool last) {
+    auto b = std::move(out[k]);
+    out[k] = takeover_batch{};
+    b.last = last;
+    hand_over(self, k, std::move(b));
+  };
+  for (auto i = st.hosts.begin(); i != st.hosts.end();) {
+    if (!moved(st, i->first)) {
+      ++i;
+      continue;
+    }
+    auto& h = i->second;
+    auto k = st.partition.owner_index(url_host(i->first));
+    out[k].origins.push_back(i->first);
+    out[k].admitted.push_back(h.admitted);
+    st.queued -= std::min<uint64_t>(st.queued, h.queue.size());
+    st.memory_queued -= std::min<uint64_t>(st.memory_queued, h.queue.size());
+    ++st.moved_hosts;
+    st.moved_urls += h.queue.size();
+    for (auto& req : h.queue) {
+      out[k].urls.push_back(std::move(req));
+      if (out[k].urls.size() >= 4096)
+        send(k, false);
+    }
+    if (h.starved)
+      st.starved.erase(std::remove(st.starved.begin(), st.starved.end(), i->first), st.starved.end());
+    i = st.hosts.erase(i);
+  }
+  for (auto i = st.seen_by_host.begin(); i != st.seen_by_host.end();) {
+    auto k = st.partition.owner_index_of_hash(i->first);
+    if (k == st.index) {
+      ++i;
+      continue;
+    }
+    for (auto& fp : i->second) {
+      out[k].seen.insert(out[k].seen.end(), {i->first, fp.hi, fp.lo});
+      if (out[k].seen.size() >= 3 * 65536)
+        send(k, false);
+    }
+    i = st.seen_by_host.erase(i);
+  }
+  auto& ids = st.partition.shards();
+  for (std::size_t k = 0; k < out.size(); ++k) {
+    bool joined = st.handoff_to.count(ids[k]) > 0;
+    if (joined || !out[k].urls.empty() || !out[k].seen.empty() || !out[k].origins.empty())
+      send(k, joined);
+  }
+  st.handoff_to.clear();
+}
+
+// Hands the hosts that moved to joined shards over once no request to them
+// is under way here (none starts: pump skips them), after one more of their
+// delays: the new owner's first request keeps the host's pace.
+void try_handoff(pointer self) {
+  auto& st = self->state;
+  if (st.handoff_to.empty() || st.handoff_waiting || !st.awaiting_handoff.empty())
+    return;
+  auto wait = st.cfg.politeness.delay;
+  for (auto& [origin, h] : st.hosts) {
+    if (!moved(st, origin))
+      continue;
+    if (h.acquiring > 0 || h.granted > 0)
+      return; // (its release tries again)
+    if (auto cd = h.rules.crawl_delay())
+      wait = std::max(wait, std::min(*cd, st.cfg.politeness.max_crawl_delay));
+  }
+  wait = caf::timespan{static_cast<int64_t>(static_cast<double>(wait.count())
+                                            * (1.0 + st.cfg.politeness.jitter))};
+  st.handoff_waiting = true;
+  self->delayed_send(self, wait, handoff_tick_atom::value, uint64_t{st.epoch});
+}
+
+// Gives a slot back to the rate limiter.
+void release(pointer self, const std::string& origin, const slot_grant& grant,
+             fetch_feedback fb) {
+  auto& st = self->state;
+  self->send(st.limiter, release_atom::value, grant, std::move(fb));
+  if (auto i = st.hosts.find(origin); i != st.hosts.end() && i->second.granted > 0)
+    --i->second.granted;
+  if (!st.handoff_to.empty())
+    try_handoff(self);
 }
 
 // Sink `i` acknowledged batch `seq`.
@@ -582,6 +734,7 @@ void flush_outbox(pointer self, std::size_t peer) {
   if (box.links.empty())
     return;
   ++st.batches_sent;
+  box.epoch = st.epoch;
   auto seq = ++st.link_seq;
   st.links_unacked.insert(seq);
   // While guarding, a batch is kept until its owner has it: if the owner's
@@ -683,13 +836,15 @@ void admit(pointer self, crawl_request req, bool seed) {
   // In a cluster, a URL for a host this shard does not own comes from a
   // shard with a newer view (a node was lost): it waits for that view. One
   // for a host of a lost shard waits for the lost shard's takeover.
-  if (st.guarding
-      && (st.partition.owner(url_host(req.url)) != st.id
+  // A shard that joined holds every URL until the shards that owned its
+  // hosts handed them over.
+  if (st.view.cluster
+      && (st.partition.owner(url_host(req.url)) != st.id || !st.awaiting_handoff.empty()
           || (!st.awaiting_takeover.empty() && awaits_takeover(st, req.url)))) {
     st.held.emplace_back(std::move(req), seed);
     return;
   }
-  if (st.seen_urls.insert(fingerprint(req.url)))
+  if (note_seen(st, req.url))
     admit_new(self, std::move(req), seed);
 }
 
@@ -734,11 +889,12 @@ void admit_new(pointer self, crawl_request req, bool seed) {
     }
     h.spill_cursor = static_cast<int64_t>(req.id);
   }
-  if (st.guarding) {
+  if (st.view.cluster) {
     req.id = ++st.guard_seq;
     auto copy = req;
     copy.referrer.clear();
-    st.guard_out.add.push_back(copy);
+    if (st.guarding)
+      st.guard_out.add.push_back(copy);
     st.live.emplace(req.id, std::move(copy));
   }
   ++st.memory_queued;
@@ -800,11 +956,12 @@ void on_parsed(pointer self, record page, uint64_t id, parse_result& pr) {
       // right here, before a request is built: most links were seen before.
       if (st.partition.owner_index(url_host(link)) == st.index) {
         // (A host of a lost shard: wait for what that shard had done.)
-        if (!st.awaiting_takeover.empty() && awaits_takeover(st, link)) {
+        if (!st.awaiting_handoff.empty()
+            || (!st.awaiting_takeover.empty() && awaits_takeover(st, link))) {
           st.held.emplace_back(crawl_request{std::move(link), depth + 1u, from, 0, 0, 0}, false);
           continue;
         }
-        if (st.seen_urls.insert(fingerprint(link)))
+        if (note_seen(st, link))
           admit_new(self, crawl_request{std::move(link), depth + 1u, from, 0, 0, 0}, false);
         continue;
       }
@@ -816,9 +973,9 @@ void on_parsed(pointer self, record page, uint64_t id, parse_result& pr) {
 
 void on_fetched(pointer self, crawl_request req, const slot_grant& grant, fetch_result& res) {
   auto& st = self->state;
-  self->send(st.limiter, release_atom::value, grant, feedback_of(res));
-  st.bytes += res.body.size();
   auto host = origin_of(req.url);
+  release(self, host, grant, feedback_of(res));
+  st.bytes += res.body.size();
   auto& scope = st.cfg.scope;
   auto& site = st.hosts[host];
   bool unreachable = res.error == crawl_errc::connect_failed || res.error == crawl_errc::dns_failed;
@@ -866,7 +1023,7 @@ void on_fetched(pointer self, crawl_request req, const slot_grant& grant, fetch_
       if (auto target = resolve_url(*base, location, st.cfg.urls)) {
         crawl_request next{target->str(), req.depth, req.url, 0, req.hops + 1, 0};
         if (next.hops > st.cfg.max_redirects) {
-          if (st.seen_urls.insert(fingerprint(next.url))) {
+          if (note_seen(st, next.url)) {
             ++st.seen;
             record_decision(self, next, crawl_errc::too_many_redirects,
                             "more than " + std::to_string(st.cfg.max_redirects)
@@ -916,7 +1073,7 @@ void fetch(pointer self, crawl_request req, slot_grant grant) {
             // The fetcher itself failed (it never answers with an error):
             // the URL still gets its record.
             auto& s = self->state;
-            self->send(s.limiter, release_atom::value, grant, fetch_feedback{});
+            release(self, origin_of(req.url), grant, fetch_feedback{});
             add_record(self,
                        make_failure(req, crawl_errc::cancelled,
                                     "fetcher failed: " + self->system().render(err)),
@@ -928,7 +1085,7 @@ void fetch(pointer self, crawl_request req, slot_grant grant) {
 
 void on_robots(pointer self, const std::string& host, const slot_grant& grant, fetch_result& res) {
   auto& st = self->state;
-  self->send(st.limiter, release_atom::value, grant, feedback_of(res));
+  release(self, host, grant, feedback_of(res));
   auto& h = st.hosts[host];
   if (res.error == crawl_errc::none && res.status >= 200 && res.status < 300) {
     h.rules = robots_rules::parse(res.body.view(), st.cfg.user_agent);
@@ -973,6 +1130,7 @@ void fetch_robots(pointer self, const std::string& host) {
     .then([=](const slot_grant& grant) {
       auto& s = self->state;
       --s.hosts[host].acquiring;
+      ++s.hosts[host].granted;
       --s.acquiring;
       fetch_request fr;
       fr.id = ++s.next_fetch_id;
@@ -992,12 +1150,13 @@ void fetch_robots(pointer self, const std::string& host) {
 void on_grant(pointer self, const std::string& host, const slot_grant& grant) {
   auto& st = self->state;
   auto& h = st.hosts[host];
+  ++h.granted;
   --h.acquiring;
   --st.acquiring;
   if (h.queue.empty() && h.spilled > 0 && !st.stopping)
     refill(self, h);
-  if (h.queue.empty() || st.stopping) {
-    self->send(st.limiter, release_atom::value, grant, fetch_feedback{});
+  if (h.queue.empty() || st.stopping || moved(st, host)) {
+    release(self, host, grant, fetch_feedback{});
     return;
   }
   auto req = std::move(h.queue.front());
@@ -1007,7 +1166,7 @@ void on_grant(pointer self, const std::string& host, const slot_grant& grant) {
   if (st.journal && !req.resumed && req.attempt == 0 && req.throttled == 0)
     st.journal->mark(static_cast<int64_t>(req.id), url_state::taken);
   if (h.dead != crawl_errc::none) {
-    self->send(st.limiter, release_atom::value, grant, fetch_feedback{});
+    release(self, host, grant, fetch_feedback{});
     add_record(self,
                make_failure(req, h.dead,
                             "not fetched: the last " + std::to_string(unreachable_limit)
@@ -1016,7 +1175,7 @@ void on_grant(pointer self, const std::string& host, const slot_grant& grant) {
     return pump(self, host);
   }
   if (st.cfg.politeness.obey_robots && !h.rules.allowed(target_of(req.url))) {
-    self->send(st.limiter, release_atom::value, grant, fetch_feedback{});
+    release(self, host, grant, fetch_feedback{});
     add_record(self,
                make_failure(req, crawl_errc::robots_denied,
                             h.robots_problem.empty() ? "disallowed by robots.txt" : h.robots_problem),
@@ -1030,7 +1189,7 @@ void on_grant(pointer self, const std::string& host, const slot_grant& grant) {
 // of --concurrency and while the sinks keep up.
 void pump(pointer self, const std::string& host) {
   auto& st = self->state;
-  if (st.stopping)
+  if (st.stopping || moved(st, host)) // (a moved host waits for its handoff)
     return;
   auto& h = st.hosts[host];
   if (h.queue.empty() && h.spilled == 0)
@@ -1121,6 +1280,8 @@ frontier_stats stats_of(frontier_state& st) {
   s.reowned = st.reowned;
   s.guarded = st.guarded_count;
   s.guard_batches = st.guard_req;
+  s.moved_hosts = st.moved_hosts;
+  s.moved_urls = st.moved_urls;
   bool journalling = tracking(st)
                      && ((st.journal && st.journal->dirty()) || !st.marks.empty()
                          || !st.done_after_links.empty());
@@ -1129,7 +1290,8 @@ frontier_stats stats_of(frontier_state& st) {
   s.idle = (st.queued == 0 || st.stopping) && st.in_flight == 0 && st.acquiring == 0
            && st.waiting_retry == 0 && st.robots_fetching == 0 && !outgoing
            && st.links_unacked.empty() && st.orphans.empty() && !guarding
-           && st.awaiting_takeover.empty() && st.held.empty()
+           && st.awaiting_takeover.empty() && st.held.empty() && st.handoff_to.empty()
+           && !st.handoff_waiting && st.handoffs_unacked == 0 && st.awaiting_handoff.empty()
            && st.pending_records.empty() && !unacked && (!journalling || !st.state_error.empty());
   return s;
 }
@@ -1271,15 +1433,74 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
       auto& s = self->state;
       auto rp = self->make_response_promise<ack>();
       ++s.batches_received;
-      for (auto& req : batch.links)
+      // From a shard with an older view (a node joined since): links for
+      // hosts that moved go on to their owners.
+      std::map<std::size_t, link_batch> onward;
+      for (auto& req : batch.links) {
+        if (s.view.cluster && batch.epoch < s.epoch) {
+          auto k = s.partition.owner_index(url_host(req.url));
+          if (k != s.index) {
+            onward[k].links.push_back(std::move(req));
+            continue;
+          }
+        }
         admit(self, std::move(req), false);
+      }
       // The sender marks the pages these came from done only after this.
       if (s.journal && !s.journal->commit()) {
         state_failed(self);
         rp.deliver(caf::make_error(caf::sec::runtime_error, "state store failed: " + s.state_error));
         return rp;
       }
-      // ... and, in a cluster, once the guardian has them.
+      // ... and, in a cluster, once the guardian has them (and the owners
+      // of those that went on have them).
+      auto left = std::make_shared<std::size_t>(onward.size() + 1);
+      auto failed = std::make_shared<std::string>();
+      auto answer = [rp, left, failed](const char* why) mutable {
+        if (why != nullptr && failed->empty())
+          *failed = why;
+        if (--*left > 0)
+          return;
+        if (failed->empty())
+          rp.deliver(ack{});
+        else
+          rp.deliver(caf::make_error(caf::sec::runtime_error, *failed));
+      };
+      for (auto& [k, b] : onward) {
+        b.epoch = s.epoch;
+        ++s.batches_sent; // (the coordinator's count of batches in transit)
+        self->request(s.peers[k], caf::infinite, std::move(b))
+          .then([=](const ack&) mutable { answer(nullptr); },
+                [=](caf::error&) mutable { answer("the hosts' new owner did not take them"); });
+      }
+      flush_guard(self, [=](bool ok) mutable { answer(ok ? nullptr : "the guardian went away"); });
+      return rp;
+    },
+    [=](handoff_atom, uint64_t from, takeover_batch& batch) -> caf::typed_response_promise<ack> {
+      // Hosts of a live shard that this one (on a node that joined) owns now.
+      auto& s = self->state;
+      auto rp = self->make_response_promise<ack>();
+      add_seen(s, batch.seen);
+      for (auto& req : batch.urls) {
+        // Seen where it was (its fingerprint came along), never fetched.
+        if (!note_seen(s, req.url))
+          --s.seen; // (counted once more below)
+        admit_new(self, std::move(req), false);
+      }
+      for (std::size_t i = 0; i < batch.origins.size() && i < batch.admitted.size(); ++i) {
+        auto& h = s.hosts[batch.origins[i]];
+        if (h.origin.empty())
+          h.origin = batch.origins[i];
+        h.admitted = std::max(h.admitted, batch.admitted[i]);
+      }
+      if (batch.last && s.awaiting_handoff.erase(from) > 0 && s.awaiting_handoff.empty()) {
+        auto held = std::move(s.held);
+        s.held.clear();
+        for (auto& [req, seed] : held)
+          admit(self, std::move(req), seed);
+        try_handoff(self); // (hosts that moved on to a node that joined later)
+      }
+      schedule_tick(self);
       flush_guard(self, [rp](bool ok) mutable {
         if (ok)
           rp.deliver(ack{});
@@ -1287,6 +1508,18 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
           rp.deliver(caf::make_error(caf::sec::runtime_error, "the guardian went away"));
       });
       return rp;
+    },
+    [=](handoff_tick_atom, uint64_t epoch) {
+      auto& s = self->state;
+      s.handoff_waiting = false;
+      if (epoch != s.epoch || s.handoff_to.empty()) {
+        try_handoff(self); // more moved since: wait for those too
+        return;
+      }
+      for (auto& [origin, h] : s.hosts)
+        if (moved(s, origin) && (h.acquiring > 0 || h.granted > 0))
+          return; // (its release tries again)
+      send_handoff(self);
     },
     [=](guard_atom, uint64_t owner, guard_batch& batch) -> ack {
       auto& s = self->state;
@@ -1314,9 +1547,7 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
     },
     [=](takeover_atom, uint64_t dead, takeover_batch& batch) {
       auto& s = self->state;
-      for (std::size_t i = 0; i + 1 < batch.seen.size(); i += 2)
-        if (s.seen_urls.insert(url_fingerprint{batch.seen[i], batch.seen[i + 1]}))
-          ++s.seen;
+      add_seen(s, batch.seen);
       if (batch.last) {
         s.awaiting_takeover.erase(dead);
         s.taken_over.insert(dead);
@@ -1369,6 +1600,26 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
       auto before = std::move(s.view);
       s.view = view;
       apply_guarding(self, before, s.view);
+      if (view.cluster) {
+        auto in_view = [&](shard_id x) {
+          return std::find(view.shards.begin(), view.shards.end(), x) != view.shards.end();
+        };
+        if (first && view.epoch > 1) {
+          // This shard's node joined a running crawl: its hosts come from
+          // the shards of the other nodes.
+          for (std::size_t i = 0; i < view.shards.size(); ++i)
+            if (view.nodes[i] != view.nodes[s.index])
+              s.awaiting_handoff.insert(view.shards[i]);
+        } else if (!first) {
+          for (auto x : view.shards)
+            if (std::find(before.shards.begin(), before.shards.end(), x) == before.shards.end())
+              s.handoff_to.insert(x);
+        }
+        // A shard that left hands nothing over: its guardian's takeover does.
+        for (auto* set : {&s.awaiting_handoff, &s.handoff_to})
+          for (auto i = set->begin(); i != set->end();)
+            i = in_view(*i) ? std::next(i) : set->erase(i);
+      }
       auto orphans = std::move(s.orphans);
       s.orphans.clear();
       for (auto& req : orphans)
@@ -1380,6 +1631,7 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
         admit(self, std::move(req), seed);
       if (first && s.journal)
         resume(self); // the shard is wired up: take up what the store holds
+      try_handoff(self);
       return caf::ok_atom::value;
     },
     [=](caf::put_atom, uint32_t i, sink_actor& sink) {
@@ -1425,6 +1677,13 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
           add_record(self, make_failure(req, crawl_errc::cancelled, "the crawl stopped"));
         return;
       }
+      if (moved(s, host) && s.hosts.count(host) == 0) {
+        // Its host went to a node that joined meanwhile.
+        takeover_batch b;
+        b.urls.push_back(std::move(req));
+        hand_over(self, s.partition.owner_index(url_host(host)), std::move(b));
+        return;
+      }
       ++s.queued;
       ++s.memory_queued;
       s.hosts[host].queue.push_back(std::move(req));
@@ -1433,8 +1692,10 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
     [=](robots_retry_atom, const std::string& host) {
       auto& s = self->state;
       --s.robots_fetching;
-      s.hosts[host].robots = host_entry::robots_t::unknown;
-      pump(self, host); // fetches robots.txt again if the host has work
+      if (auto h = s.hosts.find(host); h != s.hosts.end()) {
+        h->second.robots = host_entry::robots_t::unknown;
+        pump(self, host); // fetches robots.txt again if the host has work
+      }
     },
     [=](flush_tick_atom) {
       auto& s = self->state;

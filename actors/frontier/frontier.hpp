@@ -34,6 +34,7 @@ namespace arachne {
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using robots_retry_atom = caf::atom_constant<caf::atom("robotsretr")>;
 using flush_tick_atom = caf::atom_constant<caf::atom("flushtick")>;
+using handoff_tick_atom = caf::atom_constant<caf::atom("handofftk")>;
 
 /// The frontier's interface including what it sends itself and the peers
 /// it is told about once every shard exists.
@@ -41,7 +42,8 @@ using frontier_impl = frontier_actor::extend<
   caf::reacts_to<caf::put_atom, uint32_t, sink_actor>, // a failed sink, restarted
   caf::reacts_to<retry_atom, crawl_request>,
   caf::reacts_to<robots_retry_atom, std::string>,
-  caf::reacts_to<flush_tick_atom>>;
+  caf::reacts_to<flush_tick_atom>,
+  caf::reacts_to<handoff_tick_atom, uint64_t>>;
 
 /// Everything a shard needs to know; the same for every shard of a crawl.
 struct frontier_config {
@@ -73,6 +75,7 @@ struct host_entry {
   std::string robots_problem;     // why everything is disallowed, if robots.txt stayed unavailable
   caf::actor_clock::time_point robots_expires{}; // fetch robots.txt again after this
   uint32_t acquiring = 0; // slot requests outstanding
+  uint32_t granted = 0;   // slots held: requests to the host under way
   uint64_t admitted = 0;  // URLs admitted (the per-host budget)
   bool starved = false;     // waits for the shard's share of --concurrency
   uint32_t unreachable = 0; // fetches in a row that failed to connect or resolve
@@ -186,6 +189,16 @@ struct frontier_state {
   std::map<shard_id, partition_map> awaiting_takeover;
   std::set<shard_id> taken_over;           // dead shards whose takeover arrived
   std::vector<std::pair<crawl_request, bool>> held; // (URL, is a seed) waiting for a takeover
+  // Nodes that join a running crawl (docs/distributed.md): the hosts the new
+  // shards now own move to them with their queues and seen URLs, once no
+  // request to them is under way here and their delay has passed.
+  std::unordered_map<uint64_t, std::vector<url_fingerprint>> seen_by_host; // by partition hash
+  std::set<shard_id> handoff_to;           // shards that joined and wait for this one's hosts
+  bool handoff_waiting = false;            // the hosts are quiet: their delay runs
+  uint64_t handoffs_unacked = 0;           // parts sent, not yet acknowledged
+  std::set<shard_id> awaiting_handoff;     // (a joined shard) shards whose hosts it waits for
+  uint64_t moved_hosts = 0;
+  uint64_t moved_urls = 0;
   uint64_t guarded_count = 0;
   uint64_t reowned = 0;                    // URLs handed on for a dead shard
   /// Link batches sent and not acknowledged, while guarding: sent again if

@@ -84,13 +84,21 @@ void print_report(std::ostream& out, const crawl_report& r, const std::vector<st
       out << "    " << n.name << ": weight " << std::setprecision(2) << n.weight << ", "
           << n.shards << " shards, hosts " << n.hosts << " (" << std::setprecision(1)
           << pct(n.hosts, hosts) << "%), pages " << n.pages << " (" << pct(n.pages, pages)
-          << "%), records " << n.records << (n.lost ? " (lost during the crawl)" : "") << "\n";
+          << "%), records " << n.records << (n.lost ? " (lost during the crawl)" : "")
+          << (n.joined ? " (joined during the crawl)" : "") << "\n";
   }
   if (!r.nodes.empty())
     out << "  messages between shards: " << r.link_batches << " link batches, " << r.guard_batches
         << " guard batches (" << std::setprecision(3)
         << (t.pages > 0 ? static_cast<double>(r.link_batches + r.guard_batches) / t.pages : 0.0)
         << " per page)\n";
+  if (r.coordinator_resumed)
+    out << "  resumed by a restarted coordinator: the counts above are of what reached it\n";
+  for (auto& n : r.nodes_joined)
+    out << "  joined node " << n << "\n";
+  if (!r.nodes_joined.empty())
+    out << "  " << r.moved_hosts << " sites and " << r.moved_urls
+        << " queued URLs moved to joined nodes\n";
   for (auto& n : r.nodes_lost)
     out << "  lost node " << n << "\n";
   if (!r.nodes_lost.empty())
@@ -137,7 +145,23 @@ int crawl_main(const std::vector<std::string>& args) {
   // A crawl to resume: its sinks are added to, not replaced. A directory
   // that is not a state store is refused before any output file is touched.
   bool resuming = false;
-  if (auto& dir = cfg.crawl.scope.state_dir; !dir.empty()) {
+  if (auto& dir = cfg.crawl.scope.state_dir; !dir.empty() && !cfg.crawl.cluster.nodes.empty()) {
+    // A distributed crawl: the directory holds the coordinator's state.
+    auto saved = read_coordinator_state(dir);
+    if (!saved) {
+      std::cerr << "arachne crawl: " << saved.error().context().get_as<std::string>(0) << "\n";
+      return usage_error;
+    }
+    if (*saved && (*saved)->finished) {
+      std::cerr << "arachne crawl: --state: the distributed crawl in '" << dir
+                << "' is finished; give a new directory to crawl again\n";
+      return usage_error;
+    }
+    resuming = saved->has_value();
+    if (resuming)
+      std::cerr << "arachne crawl: resuming distributed crawl " << (*saved)->crawl_id << " from "
+                << dir << "\n";
+  } else if (auto& dir = cfg.crawl.scope.state_dir; !dir.empty()) {
     auto info = check_state_dir(dir);
     if (!info) {
       std::cerr << "arachne crawl: " << info.error().context().get_as<std::string>(0) << "\n";

@@ -32,12 +32,15 @@ void on_signal(int) {
 int node_main(const std::vector<std::string>& args) {
   config cfg;
   std::string listen;
+  std::string join;
   double weight = 0;
   std::vector<std::string> outs{"jsonl:node.jsonl"};
   uint64_t warc_max_size = default_warc_max_bytes;
   cfg.options()
     .section("node")
     .add("listen", listen, "HOST:PORT to serve the node on (PORT 0: any free port, printed)")
+    .add("join", join,
+         "HOST:PORT of a running crawl's --cluster-listen: join it as soon as the node listens")
     .add("weight", weight, "the node's share of hosts relative to other nodes; 0 = its threads")
     .add("out", outs, "the node's own sinks, used with the coordinator's --cluster-sinks=local")
     .add_size("warc-max-size", warc_max_size, "a WARC file this large is closed and the next begun");
@@ -47,11 +50,16 @@ int node_main(const std::vector<std::string>& args) {
                                 "--cluster=HOST:PORT,...' starts its part of a crawl here (shards,\n"
                                 "fetchers, parsers) with the crawl's options. Cluster traffic is TLS\n"
                                 "with --cluster-cert/--cluster-key/--cluster-ca (or --insecure-cluster).\n"
-                                "Prints 'listening on HOST:PORT'; runs until SIGINT or SIGTERM.\n"))
+                                "Prints 'listening on HOST:PORT'; runs until SIGINT or SIGTERM.\n"
+                                "With --join it joins a running crawl, whose hosts it then shares.\n"))
     return *done;
   auto ep = parse_endpoint(listen, true);
   if (!ep) {
     std::cerr << "arachne node: option --listen expects HOST:PORT, not '" << listen << "'\n";
+    return usage_error;
+  }
+  if (!join.empty() && !parse_endpoint(join)) {
+    std::cerr << "arachne node: option --join expects HOST:PORT, not '" << join << "'\n";
     return usage_error;
   }
   if (weight < 0) {
@@ -99,6 +107,18 @@ int node_main(const std::vector<std::string>& args) {
   std::cout << "listening on " << ep->first << ":" << *bound
             << (cfg.crawl.cluster.insecure ? " (insecure: plaintext, unauthenticated)" : " (TLS)")
             << std::endl;
+  if (!join.empty()) {
+    // The coordinator reaches the node at the address it listens on.
+    auto me = ep->first + ":" + std::to_string(*bound);
+    if (auto err = join_crawl(sys, cfg.crawl.cluster, join, me)) {
+      std::cerr << "arachne node: cannot join the crawl at " << join << ": " << sys.render(err)
+                << "\n";
+      sys.middleman().unpublish(node, *bound);
+      caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+      return 1;
+    }
+    std::cout << "joined the crawl at " << join << std::endl;
+  }
   while (!stop_node)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   sys.middleman().unpublish(node, *bound);

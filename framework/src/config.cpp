@@ -56,6 +56,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<frontier_actor>("arachne::frontier_actor");
   cfg.add_message_type<std::vector<frontier_actor>>("std::vector<arachne::frontier_actor>");
   cfg.add_message_type<node_actor>("arachne::node_actor");
+  cfg.add_message_type<join_actor>("arachne::join_actor");
   cfg.add_error_category(crawl_errc_category,
                          [](uint8_t code, caf::atom_value, const caf::message& ctx) {
                            std::string out{to_string_view(static_cast<crawl_errc>(code))};
@@ -175,6 +176,8 @@ config::config() {
     .section("Cluster")
     .add("cluster", crawl.cluster.nodes,
          "HOST:PORT of each 'arachne node' to crawl on; empty = crawl in this process")
+    .add("cluster-listen", crawl.cluster.listen,
+         "HOST:PORT where nodes join the running crawl ('arachne node --join'); empty = no joins")
     .add("cluster-cert", crawl.cluster.cert, "this process's certificate (PEM), signed by the cluster CA")
     .add("cluster-key", crawl.cluster.key, "the private key of --cluster-cert (PEM)")
     .add("cluster-ca", crawl.cluster.ca,
@@ -184,7 +187,9 @@ config::config() {
     .add_choice("cluster-sinks", crawl.cluster.sinks, {"coordinator", "local"},
                 "where nodes send records: to the coordinator's --out sinks, or their own --out")
     .add("cluster-heartbeat", crawl.cluster.heartbeat, "heartbeat between cluster peers")
-    .add("cluster-timeout", crawl.cluster.timeout, "a cluster peer silent this long is dead");
+    .add("cluster-timeout", crawl.cluster.timeout, "a cluster peer silent this long is dead")
+    .add("cluster-resume-wait", crawl.cluster.resume_wait,
+         "with --state: nodes keep the crawl this long if the coordinator dies, to resume it");
   crawl_options_ = options_.size();
   apply();
 }
@@ -289,9 +294,9 @@ std::string config::enable_cluster() {
 std::vector<std::string> config::crawl_args() const {
   return options_.to_args({"threads", "shards", "parsers", "io-threads", "source-address", "state",
                            "queue-memory",
-                           "proxy-file", "proxy-report", "cluster", "cluster-cert", "cluster-key",
+                           "proxy-file", "proxy-report", "cluster", "cluster-listen", "cluster-cert", "cluster-key",
                            "cluster-ca", "insecure-cluster", "cluster-sinks", "cluster-heartbeat",
-                           "cluster-timeout"},
+                           "cluster-timeout", "cluster-resume-wait"},
                           crawl_options_);
 }
 

@@ -6,8 +6,11 @@
 # by one node only (each node connects from its own --source-address) and no
 # host asked faster than its delay or more than its concurrency; a node killed
 # with SIGKILL mid-crawl loses no URL (only those in flight there are
-# recorded twice, marked "resumed"); clients without a certificate of the
-# cluster CA are refused.
+# recorded twice, marked "resumed"); a node that joins mid-crawl takes over
+# its share of the hosts without a URL fetched twice or a host's pace broken;
+# clients and joining nodes without a certificate of the cluster CA are
+# refused; a coordinator killed mid-crawl and started again (--state)
+# resumes it on the nodes with nothing lost and nothing fetched twice.
 # Usage: cluster.sh PATH/TO/arachne
 set -u
 bin=$1
@@ -15,7 +18,7 @@ bin=$1
 . "$(dirname "$0")/../../scripts/lib/site.sh"
 
 ca=$work/ca
-"$bin" cluster-ca "$ca" --names=n1,n2,n3,coord,stranger --hosts=127.0.0.1 >/dev/null || exit 1
+"$bin" cluster-ca "$ca" --names=n1,n2,n3,n4,coord,stranger --hosts=127.0.0.1 >/dev/null || exit 1
 "$bin" cluster-ca "$work/other-ca" --names=x >/dev/null || exit 1
 # A killed node is noticed when its connections close. The heartbeat timeout
 # (for hung nodes) is long here: under TSan a busy node answers slowly.
@@ -136,6 +139,104 @@ echo "node killed: ${dups} URLs recorded twice, ${reowned:-?} taken over"
 # In flight at the dead node: fetching (--concurrency at most) or recorded and
 # not yet acknowledged by the sinks (4 batches of 64).
 check "... those recorded twice are at most what can be in flight there" [ "$dups" -le $((256 + 4 * 64)) ]
+stop_nodes
+
+# -- a node joins mid-crawl -------------------------------------------------------
+start_nodes || exit 1
+two=$(echo "$endpoints" | cut -d, -f1,2)
+log_settled
+: >"$work/access.log"
+# shellcheck disable=SC2046
+"$bin" crawl "$seed" --cluster="$two" --cluster-listen=127.0.0.1:0 $(tls coord) \
+  --user-agent=arachne --per-host-delay=50ms --per-host-jitter=0 --per-host-concurrency=2 \
+  --progress=false --out=jsonl:"$work/c6.jsonl" >"$work/c6.report" 2>"$work/c6.err" &
+crawl_pid=$!
+desk=""
+for _ in $(seq 200); do
+  desk=$(sed -n 's/^arachne: nodes join at //p' "$work/c6.err")
+  [ -n "$desk" ] && break
+  sleep 0.05
+done
+sleep "1.$((RANDOM % 6))"
+# shellcheck disable=SC2046
+# (Weight 4 of 6: it owns some of the 12 hosts, all but surely.)
+"$bin" node --listen=127.0.0.1:0 --threads=1 --weight=4 --source-address=127.0.2.4 $(tls n4) \
+  --join="$desk" >"$work/node4.out" 2>&1 &
+node_pid[4]=$!
+more_pids+=("$!")
+wait "$crawl_pid"
+check "a crawl that a node joined exits 0" [ $? -eq 0 ] || cat "$work/c6.err" "$work/node4.out" >&2
+check "... it says which node joined" grep -q "^  joined node 127.0.0.1:" "$work/c6.report"
+check "... it records exactly the reachable set" same_set "$work/c6.jsonl"
+check "... each URL once" once_each "$work/c6.jsonl"
+joined_pages=$(sed -n 's/^    127.0.0.1:[0-9]*: .* pages \([0-9]*\) .*(joined during the crawl)$/\1/p' "$work/c6.report")
+grep -E '^    127|joined|moved' "$work/c6.report"
+check "... the joined node fetched pages" [ "${joined_pages:-0}" -gt 0 ]
+check "... from its own address" grep -q $'\t127.0.2.4:' "$work/access.log"
+log_settled
+# one_switch_per_host LOG: a host's requests come from one node, then maybe
+# from another: never back and forth, never from two at once.
+one_switch_per_host() {
+  awk -F'\t' '{ split($7, p, ":"); print $3 "\t" $1 "\t" p[1] }' "$1" | sort -k1,1 -k2,2n |
+    awk -F'\t' '$1 != h { h = $1; from = $3; n = 0 } $3 != from { from = $3; n++ }
+                 n > 1 { print "host " h " switched nodes " n " times" > "/dev/stderr"; bad = 1 }
+                 END { exit bad }'
+}
+check "... each host moved at most once" one_switch_per_host "$work/access.log"
+check "... no host asked sooner than 85% of its delay, across the move too" \
+  gaps_ok "$work/access.log" 42500
+check "... nor more than 2 requests at once" concurrency_ok "$work/access.log" 2
+# A node without a certificate of the cluster CA cannot join.
+"$bin" crawl "$seed" --cluster="$two" --cluster-listen=127.0.0.1:0 $(tls coord) \
+  --user-agent=arachne --per-host-delay=50ms --max-pages-per-host=60 --progress=false \
+  --out=jsonl:"$work/c7.jsonl" >"$work/c7.report" 2>"$work/c7.err" &
+crawl_pid=$!
+desk=""
+for _ in $(seq 200); do
+  desk=$(sed -n 's/^arachne: nodes join at //p' "$work/c7.err")
+  [ -n "$desk" ] && break
+  sleep 0.05
+done
+check "a node with another CA's certificate cannot join: exit 1" \
+  [ "$(exit_code timeout 30 "$bin" node --listen=127.0.0.1:0 --cluster-cert="$work/other-ca/x.pem" \
+        --cluster-key="$work/other-ca/x.key" --cluster-ca="$ca/ca.pem" --join="$desk")" -eq 1 ]
+check "... saying so" grep -q "cannot join the crawl" "$work/err"
+check "... while the crawl still took joins" kill -0 "$crawl_pid"
+wait "$crawl_pid"
+check "... and the crawl goes on without it" grep -q "^  nodes$" "$work/c7.report"
+check "... no node joined" [ "$(grep -c "joined" "$work/c7.report")" -eq 0 ]
+kill "${node_pid[4]}" 2>/dev/null
+stop_nodes
+
+# -- the coordinator is killed and started again ------------------------------------
+start_nodes || exit 1
+log_settled
+: >"$work/access.log"
+restartable() { coordinator "$work/c8.jsonl" --state="$work/cstate" --per-host-delay=50ms --per-host-jitter=0; }
+restartable >"$work/c8.report" 2>"$work/c8.err" &
+crawl_pid=$!
+sleep "1.$((RANDOM % 6))"
+# (The coordinator runs in a subshell: kill the process itself.)
+kill -KILL $(pgrep -P "$crawl_pid") "$crawl_pid" 2>/dev/null
+wait "$crawl_pid" 2>/dev/null
+check "a coordinator killed mid-crawl kept its state" grep -q "^crawl " "$work/cstate/coordinator.state"
+before=$(wc -l <"$work/c8.jsonl")
+check "the same command again exits 0" [ "$(exit_code restartable)" -eq 0 ] ||
+  tail -n 5 "$work/err" "$work"/node[123].out >&2
+cp "$work/out" "$work/c8.report"
+check "... it took the crawl up where it was" grep -q "resumed by a restarted coordinator" "$work/c8.report"
+check "... the output holds exactly the reachable set" same_set "$work/c8.jsonl"
+dups=$(( $(wc -l <"$work/c8.jsonl") - $(wc -l <"$work/truth.txt") ))
+echo "coordinator killed after $before records: $dups records written twice"
+# Written twice: records the dead coordinator stored but had not acknowledged
+# (each shard keeps up to 4 unacknowledged batches of 64).
+check "... records written twice are at most those unacknowledged at the kill" \
+  [ "$dups" -le $((3 * 4 * 64)) ]
+log_settled
+check "... and no URL was fetched twice" \
+  [ "$(awk -F'\t' '$4 != "/robots.txt" { print $3 $4 }' "$work/access.log" | sort | uniq -d | wc -l)" -eq 0 ]
+check "run once more, the finished crawl is refused: exit 2" [ "$(exit_code restartable)" -eq 2 ]
+check "... saying so" grep -q "is finished" "$work/err"
 stop_nodes
 
 # -- strangers are refused -------------------------------------------------------

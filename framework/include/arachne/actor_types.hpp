@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "caf/atom.hpp"
+#include "caf/timespan.hpp"
 #include "caf/replies_to.hpp"
 #include "caf/typed_actor.hpp"
 
@@ -54,6 +55,8 @@ using frontier_actor = caf::typed_actor<
   caf::replies_to<caf::put_atom, cluster_view>::with<caf::ok_atom>, // the shards of the crawl
   caf::replies_to<guard_atom, uint64_t, guard_batch>::with<ack>, // keep a shard's URLs (by its id)
   caf::reacts_to<takeover_atom, uint64_t, takeover_batch>,      // a dead shard's hosts, now ours
+  caf::replies_to<handoff_atom, uint64_t, takeover_batch>::with<ack>, // a live shard's hosts, now
+                                                                      // ours (a node joined)
   caf::replies_to<stats_atom>::with<frontier_stats>,      // counters
   caf::reacts_to<stop_atom>>;                             // finish in-flight work, then idle
 
@@ -67,11 +70,14 @@ struct node_start {
   std::vector<sink_actor> sinks;  // where its shards send records; none: the node's own sinks
   sink_needs needs;               // what records carry for `sinks`
   std::vector<std::string> peers; // nodes started before it: it connects to them (a mesh)
+  uint32_t generation = 0;        // > 0: the Nth node of this name in the crawl (one rejoined)
+  caf::timespan resume_wait{0};   // the coordinator gone: wait this long for it to resume (0: end)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_start& x) {
-  return f(caf::meta::type_name("node_start"), x.name, x.args, x.info, x.sinks, x.needs, x.peers);
+  return f(caf::meta::type_name("node_start"), x.name, x.args, x.info, x.sinks, x.needs, x.peers,
+           x.generation, x.resume_wait);
 }
 
 /// A worker node as the coordinator sees it once a crawl started on it.
@@ -96,18 +102,26 @@ struct cluster_view {
   std::vector<double> weights;          // per shard
   std::vector<frontier_actor> actors;   // per shard
   std::vector<uint32_t> nodes;          // per shard: its node (shards of a node share one)
+  bool cluster = false;                 // a distributed crawl: nodes may join and leave
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_view& x) {
-  return f(caf::meta::type_name("cluster_view"), x.epoch, x.shards, x.weights, x.actors, x.nodes);
+  return f(caf::meta::type_name("cluster_view"), x.epoch, x.shards, x.weights, x.actors, x.nodes, x.cluster);
 }
 
 /// A worker node in a cluster: runs shards, fetchers, parsers and a proxy
 /// manager for the crawls a coordinator starts on it.
 using node_actor = caf::typed_actor<
   caf::replies_to<start_atom, node_start>::with<node_info>, // a crawl starts: spawn its shards
+  caf::replies_to<resume_atom, std::string, std::vector<sink_actor>>::with<node_info>, // a
+                                                            // restarted coordinator takes the crawl
+                                                            // (by id) up again, with its new sinks
   caf::replies_to<stop_atom>::with<crawl_tally>>;           // the crawl is over: flush its own
                                                             // sinks, tear down; what they stored
+
+/// A coordinator's door for nodes that join its crawl while it runs
+/// (`arachne node --join`): the node names the address it listens on.
+using join_actor = caf::typed_actor<caf::replies_to<join_atom, std::string>::with<caf::ok_atom>>;
 
 } // namespace arachne

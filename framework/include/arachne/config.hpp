@@ -25,6 +25,7 @@ void register_message_types(caf::actor_system_config& cfg);
 struct cluster_options {
   /// HOST:PORT of each `arachne node`; empty: the crawl runs in this process.
   std::vector<std::string> nodes;
+  std::string listen;       // HOST:PORT where nodes join a running crawl; empty: none can
   std::string cert;         // this process's certificate (PEM), signed by the cluster CA
   std::string key;          // its private key (PEM)
   std::string ca;           // the cluster CA: peers need a certificate it signed
@@ -32,6 +33,9 @@ struct cluster_options {
   std::string sinks = "coordinator"; // where nodes send records: coordinator | local
   caf::timespan heartbeat = std::chrono::seconds(1); // between peers, to notice a hung one
   caf::timespan timeout = std::chrono::seconds(5);   // silence that counts as a dead peer
+  /// With --state: how long nodes keep a crawl whose coordinator went away,
+  /// for the same command to take it up again.
+  caf::timespan resume_wait = std::chrono::seconds(60);
 };
 
 /// The settings a crawl runs with; every field is an option in `config`.

@@ -60,6 +60,7 @@ struct crawl_report {
     uint64_t pages = 0;    // records with a response
     uint64_t records = 0;
     bool lost = false;     // it died or became unreachable during the crawl
+    bool joined = false;   // it joined the running crawl (--cluster-listen)
   };
   std::vector<node_share> nodes; // in --cluster order; empty for a crawl in one process
 
@@ -70,6 +71,16 @@ struct crawl_report {
   /// URLs of lost nodes taken up by the others; those in flight there may be
   /// recorded twice (marked "resumed").
   uint64_t reowned = 0;
+
+  /// Nodes that joined the running crawl (name, when), and what moved to
+  /// them: sites with their queued URLs (their seen URLs went along).
+  std::vector<std::string> nodes_joined;
+
+  /// A restarted coordinator took the crawl up (--state with --cluster): the
+  /// counts cover what reached it since.
+  bool coordinator_resumed = false;
+  uint64_t moved_hosts = 0;
+  uint64_t moved_urls = 0;
 
   /// Messages between shards: link batches (a shard's own included) and,
   /// in a cluster, batches to guardians.

@@ -39,6 +39,9 @@ using start_atom = caf::atom_constant<caf::atom("start")>;     // start crawling
 using stop_atom = caf::atom_constant<caf::atom("stop")>;       // stop gracefully
 using guard_atom = caf::atom_constant<caf::atom("guard")>;     // keep another shard's URLs
 using takeover_atom = caf::atom_constant<caf::atom("takeover")>; // a dead shard's hosts move
+using handoff_atom = caf::atom_constant<caf::atom("handoff")>;   // a live shard's hosts move (a join)
+using join_atom = caf::atom_constant<caf::atom("join")>;         // a node asks to join a crawl
+using resume_atom = caf::atom_constant<caf::atom("resume")>;     // a restarted coordinator takes a crawl up
 
 // -- shared payloads -----------------------------------------------------------
 
@@ -111,11 +114,12 @@ typename Inspector::result_type inspect(Inspector& f, crawl_request& x) {
 /// Discovered URLs for the hosts one frontier shard owns, sent in one message.
 struct link_batch {
   std::vector<crawl_request> links;
+  uint64_t epoch = 0; // of the sender's cluster view: an older one may send to a former owner
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, link_batch& x) {
-  return f(caf::meta::type_name("link_batch"), x.links);
+  return f(caf::meta::type_name("link_batch"), x.links, x.epoch);
 }
 
 /// URLs a shard admitted and URLs it finished, for its guardian: a shard on
@@ -136,15 +140,21 @@ typename Inspector::result_type inspect(Inspector& f, guard_batch& x) {
 /// that shard had seen and finished (as fingerprints, so that they are not
 /// fetched again) and those it had not finished. Sent in parts; the last
 /// one says the takeover is complete.
+///
+/// The same message moves hosts from a live shard to one that joined
+/// (handoff_atom): then `urls` were never fetched, and `origins` and
+/// `admitted` carry the per-site page budgets used so far.
 struct takeover_batch {
-  std::vector<uint64_t> seen;      // fingerprints, two words each
+  std::vector<uint64_t> seen;      // the host's partition hash and the fingerprint: three words each
   std::vector<crawl_request> urls; // not done: to fetch (again)
+  std::vector<std::string> origins; // (handoff) sites moving ...
+  std::vector<uint64_t> admitted;   // ... and the URLs each admitted so far
   bool last = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, takeover_batch& x) {
-  return f(caf::meta::type_name("takeover_batch"), x.seen, x.urls, x.last);
+  return f(caf::meta::type_name("takeover_batch"), x.seen, x.urls, x.origins, x.admitted, x.last);
 }
 
 /// Counters of one frontier shard, for progress and the final report.
@@ -169,6 +179,8 @@ struct frontier_stats {
   uint64_t reowned = 0;     // URLs it guarded for a dead node, handed to their new owners
   uint64_t guarded = 0;     // URLs it keeps for other shards now
   uint64_t guard_batches = 0; // batches sent to its guardian
+  uint64_t moved_hosts = 0; // sites it handed to shards of a node that joined
+  uint64_t moved_urls = 0;  // ... and their queued URLs
 };
 
 template <class Inspector>
@@ -176,7 +188,7 @@ typename Inspector::result_type inspect(Inspector& f, frontier_stats& x) {
   return f(caf::meta::type_name("frontier_stats"), x.shard, x.hosts, x.seen, x.queued,
            x.in_flight, x.recorded, x.pages, x.failures, x.bytes, x.dropped, x.batches_sent,
            x.batches_received, x.idle, x.sink_errors, x.sink_lost, x.state_error, x.resumed,
-           x.reowned, x.guarded, x.guard_batches);
+           x.reowned, x.guarded, x.guard_batches, x.moved_hosts, x.moved_urls);
 }
 
 // -- fetcher -------------------------------------------------------------------
