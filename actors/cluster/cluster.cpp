@@ -133,6 +133,11 @@ caf::expected<std::optional<coordinator_state>> read_coordinator_state(const std
       words >> st.crawl_id;
     } else if (key == "epoch") {
       words >> st.epoch;
+    } else if (key == "generation") {
+      uint32_t g = 0;
+      std::string name;
+      words >> g >> name;
+      st.generations[name] = g;
     } else if (key == "finished") {
       st.finished = true;
     } else if (key == "node") {
@@ -159,6 +164,8 @@ caf::error write_coordinator_state(const std::string& dir, const coordinator_sta
                      + std::to_string(st.epoch) + "\n";
   for (auto& m : st.nodes)
     text += "node " + std::to_string(m.generation) + " " + (m.joined ? "1 " : "0 ") + m.name + "\n";
+  for (auto& [name, g] : st.generations)
+    text += "generation " + std::to_string(g) + " " + name + "\n";
   if (st.finished)
     text += "finished\n";
   auto fail = [&](const std::string& what) {

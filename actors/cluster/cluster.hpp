@@ -5,6 +5,7 @@
 // cluster's certificates, or plaintext when the cluster is insecure).
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,6 +60,7 @@ struct coordinator_state {
     bool joined = false;     // it joined the running crawl
   };
   std::vector<member> nodes; // live when written
+  std::map<std::string, uint32_t> generations; // the last generation of every name ever used
   bool finished = false;     // the crawl ended: nothing to resume
 };
 

@@ -248,6 +248,9 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
   // With --state the nodes keep the crawl a while if this process dies.
   ns.resume_wait = state_dir.empty() ? caf::timespan{0} : cluster.resume_wait;
   std::vector<uint32_t> node_generation; // per node: node_start::generation
+  std::map<std::string, uint32_t> generations; // the last generation of every node name used
+  if (saved)
+    generations = saved->generations;
   std::vector<std::string> resume_lost;  // nodes that no longer ran the crawl to resume
   auto stop_nodes = [&](std::vector<crawl_tally>* tallies, std::string* failed) {
     for (auto& n : nodes)
@@ -349,6 +352,7 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
       nodes.push_back(*n);
       node_joined.push_back(false);
       node_generation.push_back(0);
+      generations.emplace(where, 0);
       self->monitor(*n); // a node that dies or hangs (heartbeats) sends a DOWN
       for (std::size_t i = 0; i < ni.shards.size() && i < ni.shard_ids.size(); ++i) {
         view.shards.push_back(ni.shard_ids[i]);
@@ -359,6 +363,24 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
       node_infos.push_back(std::move(ni));
     }
   }
+  // The coordinator's state (--state): the crawl and its live nodes.
+  auto save_state = [&](bool finished) {
+    if (!distributed || state_dir.empty())
+      return;
+    coordinator_state cs;
+    cs.crawl_id = info.crawl_id;
+    cs.epoch = view.epoch;
+    cs.finished = finished;
+    for (std::size_t i = 0; i < nodes.size(); ++i)
+      if (nodes[i])
+        cs.nodes.push_back({node_infos[i].name, node_generation[i], node_joined[i]});
+    cs.generations = generations;
+    if (auto err = write_coordinator_state(state_dir, cs))
+      std::cerr << "arachne: " << sys.render(err) << "\n";
+  };
+  // (Kept before the shards get a view: a coordinator that dies in
+  // between resumes with a newer one.)
+  save_state(false);
   auto& shards = view.actors;
   // Every shard knows every other before the first URL moves.
   {
@@ -373,20 +395,6 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
   partition_map partition{view.shards, view.weights};
   crawl_report report;
   report.coordinator_resumed = resuming && distributed;
-  // The coordinator's state (--state): the crawl and its live nodes.
-  auto save_state = [&](bool finished) {
-    if (!distributed || state_dir.empty())
-      return;
-    coordinator_state cs;
-    cs.crawl_id = info.crawl_id;
-    cs.epoch = view.epoch;
-    cs.finished = finished;
-    for (std::size_t i = 0; i < nodes.size(); ++i)
-      if (nodes[i])
-        cs.nodes.push_back({node_infos[i].name, node_generation[i], node_joined[i]});
-    if (auto err = write_coordinator_state(state_dir, cs))
-      std::cerr << "arachne: " << sys.render(err) << "\n";
-  };
   // Nodes that join the running crawl come in through this door.
   join_actor desk;
   uint16_t desk_port = 0;
@@ -420,13 +428,12 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     auto fail = [&](const std::string& why) {
       std::cerr << "arachne: node " << where << " did not join: " << why << "\n";
     };
-    uint32_t generation = 0;
     for (std::size_t i = 0; i < node_infos.size(); ++i)
-      if (node_infos[i].name == where) {
-        if (nodes[i])
-          return fail("it is part of the crawl already");
-        ++generation; // (it was lost and comes back)
-      }
+      if (node_infos[i].name == where && nodes[i])
+        return fail("it is part of the crawl already");
+    // (A node lost before that comes back gets new shard ids.)
+    auto used = generations.find(where);
+    uint32_t generation = used == generations.end() ? 0 : used->second + 1;
     if (d.stop_requested)
       return fail("the crawl is stopping");
     auto n = connect_node(sys, cluster, where);
@@ -449,6 +456,7 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     nodes.push_back(*n);
     node_joined.push_back(true);
     node_generation.push_back(generation);
+    generations[where] = generation;
     self->monitor(*n);
     auto first_new = view.shards.size();
     ++view.epoch;
@@ -459,6 +467,7 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
       view.nodes.push_back(index);
     }
     node_infos.push_back(std::move(ni));
+    save_state(false); // (before any shard has the new view)
     // The new shards learn the view first: no URL reaches them before.
     for (std::size_t k = 0; k < view.actors.size(); ++k) {
       auto i = (first_new + k) % view.actors.size();
@@ -470,7 +479,6 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     char when[32];
     std::snprintf(when, sizeof when, "%.1f", secs);
     report.nodes_joined.push_back(where + " after " + when + "s");
-    save_state(false);
     std::cerr << "arachne: node " << where << " joined; the hosts it owns now move to it\n";
   };
   // Seeds go to the shards that own their hosts; invalid ones are records.

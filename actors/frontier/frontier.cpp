@@ -131,8 +131,13 @@ bool note_seen(frontier_state& st, std::string_view url) {
   auto fp = fingerprint(url);
   if (!st.seen_urls.insert(fp))
     return false;
-  if (st.view.cluster)
-    st.seen_by_host[partition_hash(url_host(url))].push_back(fp);
+  if (st.view.cluster) {
+    // (Only for its own hosts: one it decided about for another owner, a
+    // redirect target, say, does not move with that owner's hosts.)
+    auto hash = partition_hash(url_host(url));
+    if (st.partition.owner_index_of_hash(hash) == st.index)
+      st.seen_by_host[hash].push_back(fp);
+  }
   return true;
 }
 
@@ -552,34 +557,34 @@ void add_seen(frontier_state& st, const std::vector<uint64_t>& seen) {
 // Sends one part of a handoff to peer `k`. Once it has the URLs (and its
 // guardian too) they are done here; if it goes away first they are sent
 // on by the next view.
+void handoff_answered(pointer self, uint64_t seq, bool taken) {
+  auto& st = self->state;
+  auto i = st.handoffs_in_transit.find(seq);
+  if (i == st.handoffs_in_transit.end())
+    return; // (its shard left the view: handled there)
+  auto part = std::move(i->second);
+  st.handoffs_in_transit.erase(i);
+  for (auto& req : part.urls) {
+    mark_done(self, req.id);
+    if (!taken) {
+      req.id = 0;
+      st.orphans.push_back(std::move(req)); // (routed by the next view)
+    }
+  }
+  schedule_tick(self);
+}
+
 void hand_over(pointer self, std::size_t k, takeover_batch batch) {
   auto& st = self->state;
-  ++st.handoffs_unacked;
-  auto urls = std::make_shared<std::vector<crawl_request>>(batch.urls);
-  std::vector<uint64_t> ids;
-  for (auto& req : batch.urls) {
-    ids.push_back(req.id);
+  auto seq = ++st.handoff_seq;
+  st.handoffs_in_transit.emplace(seq, frontier_state::handoff_part{st.partition.shards()[k], batch.urls});
+  for (auto& req : batch.urls)
     req.id = 0;
-  }
   self->request(st.peers[k], caf::infinite, handoff_atom::value, uint64_t{st.id}, std::move(batch))
-    .then(
-      [=](const ack&) {
-        for (auto id : ids)
-          mark_done(self, id);
-        --self->state.handoffs_unacked;
-        schedule_tick(self);
-      },
-      [=](caf::error&) {
-        auto& s = self->state;
-        for (auto id : ids)
-          mark_done(self, id);
-        for (auto req : *urls) {
-          req.id = 0;
-          s.orphans.push_back(std::move(req));
-        }
-        --s.handoffs_unacked;
-        schedule_tick(self);
-      });
+    .then([=](const ack&) { handoff_answered(self, seq, true); },
+          // An error answer comes after the URLs were admitted there (its
+          // guardian went away); no answer at all is seen at the next view.
+          [=](caf::error& err) { handoff_answered(self, seq, err == caf::sec::runtime_error); });
 }
 
 // Moves the hosts that joined shards own now: their queues, page budgets
@@ -829,7 +834,7 @@ void record_decision(pointer self, const crawl_request& req, crawl_errc kind, st
 
 // A URL arrives: seed, link or redirect target. Decisions on seeds and
 // redirect targets are recorded; links out of scope are only counted.
-void admit_new(pointer self, crawl_request req, bool seed);
+void admit_new(pointer self, crawl_request req, bool seed, bool handed = false);
 
 void admit(pointer self, crawl_request req, bool seed) {
   auto& st = self->state;
@@ -849,11 +854,13 @@ void admit(pointer self, crawl_request req, bool seed) {
 }
 
 // A URL not seen before (the caller has added it to the seen set).
-void admit_new(pointer self, crawl_request req, bool seed) {
+// A `handed` one was admitted by the shard that owned its host before (a
+// node joined): scope and budgets were applied there.
+void admit_new(pointer self, crawl_request req, bool seed, bool handed) {
   auto& st = self->state;
   ++st.seen;
   bool recorded_decision = seed || req.hops > 0;
-  if (auto why = out_of_scope(st, req); !why.empty()) {
+  if (auto why = handed ? std::string{} : out_of_scope(st, req); !why.empty()) {
     if (recorded_decision)
       record_decision(self, req, crawl_errc::out_of_scope, std::move(why));
     else
@@ -865,8 +872,9 @@ void admit_new(pointer self, crawl_request req, bool seed) {
   auto& scope = st.cfg.scope;
   auto shards = std::max<std::size_t>(1, st.peers.size());
   auto budget = scope.max_pages == 0 ? 0 : (scope.max_pages + shards - 1) / shards;
-  if ((budget != 0 && st.admitted >= budget)
-      || (scope.max_pages_per_host != 0 && h.admitted >= scope.max_pages_per_host)) {
+  if (!handed
+      && ((budget != 0 && st.admitted >= budget)
+          || (scope.max_pages_per_host != 0 && h.admitted >= scope.max_pages_per_host))) {
     if (recorded_decision)
       record_decision(self, req, crawl_errc::out_of_scope, "over the page budget");
     else
@@ -875,8 +883,10 @@ void admit_new(pointer self, crawl_request req, bool seed) {
   }
   if (h.origin.empty())
     h.origin = origin_of(req.url);
-  ++h.admitted;
-  ++st.admitted;
+  if (!handed) { // (a handed one's host brings its count)
+    ++h.admitted;
+    ++st.admitted;
+  }
   ++st.queued;
   if (st.journal) {
     if (h.db_id == 0)
@@ -1291,7 +1301,7 @@ frontier_stats stats_of(frontier_state& st) {
            && st.waiting_retry == 0 && st.robots_fetching == 0 && !outgoing
            && st.links_unacked.empty() && st.orphans.empty() && !guarding
            && st.awaiting_takeover.empty() && st.held.empty() && st.handoff_to.empty()
-           && !st.handoff_waiting && st.handoffs_unacked == 0 && st.awaiting_handoff.empty()
+           && !st.handoff_waiting && st.handoffs_in_transit.empty() && st.awaiting_handoff.empty()
            && st.pending_records.empty() && !unacked && (!journalling || !st.state_error.empty());
   return s;
 }
@@ -1469,7 +1479,9 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
       for (auto& [k, b] : onward) {
         b.epoch = s.epoch;
         ++s.batches_sent; // (the coordinator's count of batches in transit)
-        self->request(s.peers[k], caf::infinite, std::move(b))
+        // (Bounded: a new owner whose node died never answers; the sender
+        // then sends them again by its view.)
+        self->request(s.peers[k], std::chrono::seconds(60), std::move(b))
           .then([=](const ack&) mutable { answer(nullptr); },
                 [=](caf::error&) mutable { answer("the hosts' new owner did not take them"); });
       }
@@ -1485,7 +1497,7 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
         // Seen where it was (its fingerprint came along), never fetched.
         if (!note_seen(s, req.url))
           --s.seen; // (counted once more below)
-        admit_new(self, std::move(req), false);
+        admit_new(self, std::move(req), false, true);
       }
       for (std::size_t i = 0; i < batch.origins.size() && i < batch.admitted.size(); ++i) {
         auto& h = s.hosts[batch.origins[i]];
@@ -1596,6 +1608,21 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
         auto lost = std::move(i->second);
         i = s.links_in_transit.erase(i);
         links_lost(self, seq, lost.to, *lost.batch, false);
+      }
+      // Handoffs to shards that are gone will not be answered: their URLs
+      // go to the hosts' new owners.
+      for (auto i = s.handoffs_in_transit.begin(); i != s.handoffs_in_transit.end();) {
+        if (std::find(view.shards.begin(), view.shards.end(), i->second.to) != view.shards.end()) {
+          ++i;
+          continue;
+        }
+        for (auto& req : i->second.urls) {
+          mark_done(self, req.id);
+          auto r = req;
+          r.id = 0;
+          s.orphans.push_back(std::move(r));
+        }
+        i = s.handoffs_in_transit.erase(i);
       }
       auto before = std::move(s.view);
       s.view = view;

@@ -195,7 +195,12 @@ struct frontier_state {
   std::unordered_map<uint64_t, std::vector<url_fingerprint>> seen_by_host; // by partition hash
   std::set<shard_id> handoff_to;           // shards that joined and wait for this one's hosts
   bool handoff_waiting = false;            // the hosts are quiet: their delay runs
-  uint64_t handoffs_unacked = 0;           // parts sent, not yet acknowledged
+  struct handoff_part {
+    shard_id to = 0;
+    std::vector<crawl_request> urls; // with their guard ids here
+  };
+  std::map<uint64_t, handoff_part> handoffs_in_transit; // parts sent, not yet acknowledged
+  uint64_t handoff_seq = 0;
   std::set<shard_id> awaiting_handoff;     // (a joined shard) shards whose hosts it waits for
   uint64_t moved_hosts = 0;
   uint64_t moved_urls = 0;

@@ -281,7 +281,7 @@ int crawl_main(const std::vector<std::string>& args) {
       if (!report->state_error.empty())
         std::cout << "  state store FAILED: " << report->state_error << "\n  the crawl stopped; "
                   << "what " << dir << " holds is intact: free space and run the same command to resume\n";
-      else if (report->interrupted && !dir.empty())
+      else if (report->interrupted && !dir.empty() && cfg.crawl.cluster.nodes.empty())
         std::cout << "  state kept in " << dir << ": run the same command to resume\n";
       rc = sink_lost || !report->state_error.empty() || !report->node_failures.empty() ? 1
            : report->interrupted                                                          ? 130
