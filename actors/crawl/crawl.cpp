@@ -267,6 +267,17 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
           });
     nodes.clear();
   };
+  // A node's shards join the view (a shard's weight: its node's share).
+  auto add_node = [&](node_info ni) {
+    auto index = static_cast<uint32_t>(node_infos.size());
+    for (std::size_t i = 0; i < ni.shards.size() && i < ni.shard_ids.size(); ++i) {
+      view.shards.push_back(ni.shard_ids[i]);
+      view.weights.push_back(ni.weight / static_cast<double>(ni.shards.size()));
+      view.actors.push_back(ni.shards[i]);
+      view.nodes.push_back(index);
+    }
+    node_infos.push_back(std::move(ni));
+  };
   auto give_up = [&](caf::error err) -> caf::expected<crawl_report> {
     stop_nodes(nullptr, nullptr);
     std::vector<caf::actor> all{caf::actor_cast<caf::actor>(tally_sink)};
@@ -316,13 +327,7 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
       node_joined.push_back(m.joined);
       node_generation.push_back(m.generation);
       self->monitor(*n);
-      for (std::size_t i = 0; i < ni.shards.size() && i < ni.shard_ids.size(); ++i) {
-        view.shards.push_back(ni.shard_ids[i]);
-        view.weights.push_back(ni.weight / static_cast<double>(ni.shards.size()));
-        view.actors.push_back(ni.shards[i]);
-        view.nodes.push_back(static_cast<uint32_t>(node_infos.size()));
-      }
-      node_infos.push_back(std::move(ni));
+      add_node(std::move(ni));
     }
     if (nodes.empty())
       return give_up(caf::make_error(caf::sec::runtime_error,
@@ -354,13 +359,7 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
       node_generation.push_back(0);
       generations.emplace(where, 0);
       self->monitor(*n); // a node that dies or hangs (heartbeats) sends a DOWN
-      for (std::size_t i = 0; i < ni.shards.size() && i < ni.shard_ids.size(); ++i) {
-        view.shards.push_back(ni.shard_ids[i]);
-        view.weights.push_back(ni.weight / static_cast<double>(ni.shards.size()));
-        view.actors.push_back(ni.shards[i]);
-        view.nodes.push_back(static_cast<uint32_t>(node_infos.size()));
-      }
-      node_infos.push_back(std::move(ni));
+      add_node(std::move(ni));
     }
   }
   // The coordinator's state (--state): the crawl and its live nodes.
@@ -452,7 +451,6 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
                [&](caf::error& err) { failed = std::move(err); });
     if (failed)
       return fail(sys.render(failed));
-    auto index = static_cast<uint32_t>(node_infos.size());
     nodes.push_back(*n);
     node_joined.push_back(true);
     node_generation.push_back(generation);
@@ -460,13 +458,7 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     self->monitor(*n);
     auto first_new = view.shards.size();
     ++view.epoch;
-    for (std::size_t i = 0; i < ni.shards.size() && i < ni.shard_ids.size(); ++i) {
-      view.shards.push_back(ni.shard_ids[i]);
-      view.weights.push_back(ni.weight / static_cast<double>(ni.shards.size()));
-      view.actors.push_back(ni.shards[i]);
-      view.nodes.push_back(index);
-    }
-    node_infos.push_back(std::move(ni));
+    add_node(std::move(ni));
     save_state(false); // (before any shard has the new view)
     // The new shards learn the view first: no URL reaches them before.
     for (std::size_t k = 0; k < view.actors.size(); ++k) {

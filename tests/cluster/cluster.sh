@@ -142,6 +142,16 @@ check "... those recorded twice are at most what can be in flight there" [ "$dup
 stop_nodes
 
 # -- a node joins mid-crawl -------------------------------------------------------
+# join_door ERR: where the coordinator writing to ERR takes joining nodes.
+join_door() {
+  local door=""
+  for _ in $(seq 200); do
+    door=$(sed -n 's/^arachne: nodes join at //p' "$1")
+    [ -n "$door" ] && break
+    sleep 0.05
+  done
+  echo "$door"
+}
 start_nodes || exit 1
 two=$(echo "$endpoints" | cut -d, -f1,2)
 log_settled
@@ -151,12 +161,7 @@ log_settled
   --user-agent=arachne --per-host-delay=50ms --per-host-jitter=0 --per-host-concurrency=2 \
   --progress=false --out=jsonl:"$work/c6.jsonl" >"$work/c6.report" 2>"$work/c6.err" &
 crawl_pid=$!
-desk=""
-for _ in $(seq 200); do
-  desk=$(sed -n 's/^arachne: nodes join at //p' "$work/c6.err")
-  [ -n "$desk" ] && break
-  sleep 0.05
-done
+desk=$(join_door "$work/c6.err")
 sleep "1.$((RANDOM % 6))"
 # shellcheck disable=SC2046
 # (Weight 4 of 6: it owns some of the 12 hosts, all but surely.)
@@ -191,12 +196,7 @@ check "... nor more than 2 requests at once" concurrency_ok "$work/access.log" 2
   --user-agent=arachne --per-host-delay=50ms --max-pages-per-host=60 --progress=false \
   --out=jsonl:"$work/c7.jsonl" >"$work/c7.report" 2>"$work/c7.err" &
 crawl_pid=$!
-desk=""
-for _ in $(seq 200); do
-  desk=$(sed -n 's/^arachne: nodes join at //p' "$work/c7.err")
-  [ -n "$desk" ] && break
-  sleep 0.05
-done
+desk=$(join_door "$work/c7.err")
 check "a node with another CA's certificate cannot join: exit 1" \
   [ "$(exit_code timeout 30 "$bin" node --listen=127.0.0.1:0 --cluster-cert="$work/other-ca/x.pem" \
         --cluster-key="$work/other-ca/x.key" --cluster-ca="$ca/ca.pem" --join="$desk")" -eq 1 ]
