@@ -669,6 +669,8 @@ void release(pointer self, const std::string& origin, const slot_grant& grant,
              fetch_feedback fb) {
   auto& st = self->state;
   self->send(st.limiter, release_atom::value, grant, std::move(fb));
+  if (!st.view.cluster) // (slots are counted per host for handoffs only)
+    return;
   if (auto i = st.hosts.find(origin); i != st.hosts.end() && i->second.granted > 0)
     --i->second.granted;
   if (!st.handoff_to.empty())
@@ -1140,7 +1142,7 @@ void fetch_robots(pointer self, const std::string& host) {
     .then([=](const slot_grant& grant) {
       auto& s = self->state;
       --s.hosts[host].acquiring;
-      ++s.hosts[host].granted;
+      s.hosts[host].granted += s.view.cluster ? 1 : 0;
       --s.acquiring;
       fetch_request fr;
       fr.id = ++s.next_fetch_id;
@@ -1160,7 +1162,7 @@ void fetch_robots(pointer self, const std::string& host) {
 void on_grant(pointer self, const std::string& host, const slot_grant& grant) {
   auto& st = self->state;
   auto& h = st.hosts[host];
-  ++h.granted;
+  h.granted += st.view.cluster ? 1 : 0;
   --h.acquiring;
   --st.acquiring;
   if (h.queue.empty() && h.spilled > 0 && !st.stopping)

@@ -75,7 +75,7 @@ struct host_entry {
   std::string robots_problem;     // why everything is disallowed, if robots.txt stayed unavailable
   caf::actor_clock::time_point robots_expires{}; // fetch robots.txt again after this
   uint32_t acquiring = 0; // slot requests outstanding
-  uint32_t granted = 0;   // slots held: requests to the host under way
+  uint32_t granted = 0;   // slots held: requests to the host under way (in a cluster)
   uint64_t admitted = 0;  // URLs admitted (the per-host budget)
   bool starved = false;     // waits for the shard's share of --concurrency
   uint32_t unreachable = 0; // fetches in a row that failed to connect or resolve
