@@ -5,8 +5,8 @@
 # reachable set, each URL once; the site's access log shows every host served
 # by one node only (each node connects from its own --source-address) and no
 # host asked faster than its delay or more than its concurrency; a node killed
-# with SIGKILL mid-crawl loses no URL (only those in flight there are
-# recorded twice, marked "resumed"); a node that joins mid-crawl takes over
+# with SIGKILL mid-crawl, or hung with SIGSTOP, loses no URL (only those in
+# flight there are recorded twice, marked "resumed"); a node that joins mid-crawl takes over
 # its share of the hosts without a URL fetched twice or a host's pace broken;
 # clients and joining nodes without a certificate of the cluster CA are
 # refused; a coordinator killed mid-crawl and started again (--state)
@@ -139,6 +139,27 @@ echo "node killed: ${dups} URLs recorded twice, ${reowned:-?} taken over"
 # In flight at the dead node: fetching (--concurrency at most) or recorded and
 # not yet acknowledged by the sinks (4 batches of 64).
 check "... those recorded twice are at most what can be in flight there" [ "$dups" -le $((256 + 4 * 64)) ]
+stop_nodes
+
+# -- a node that hangs (SIGSTOP) is noticed by the heartbeats ---------------------------
+start_nodes || exit 1
+coordinator "$work/c9.jsonl" --cluster-heartbeat=250ms --cluster-timeout=2s \
+  >"$work/c9.report" 2>"$work/c9.err" &
+crawl_pid=$!
+sleep "1.$((RANDOM % 6))"
+kill -STOP "${node_pid[3]}"
+wait "$crawl_pid"
+check "a crawl with a hung node exits 0" [ $? -eq 0 ] || cat "$work/c9.err" >&2
+kill -KILL "${node_pid[3]}"
+check "... it says which node it lost" grep -q "^  lost node 127.0.0.1:" "$work/c9.report"
+# (Stopped 1.0-1.5 s into the crawl; the report says when it was dropped.)
+lost_after=$(sed -n 's/^  lost node .* after \([0-9.]*\)s:.*/\1/p' "$work/c9.report" | head -n 1)
+echo "hung node dropped after ${lost_after:-?} s"
+check "... within seconds of the hang (heartbeat timeout 2 s)" \
+  awk -v t="${lost_after:-999}" 'BEGIN { exit !(t <= 10) }'
+check "... it records every reachable URL" same_set "$work/c9.jsonl"
+check "... only URLs marked resumed twice" \
+  [ "$(jq -r 'select(.resumed | not) | .url' "$work/c9.jsonl" | sort | uniq -d | wc -l)" -eq 0 ]
 stop_nodes
 
 # -- a node joins mid-crawl -------------------------------------------------------
