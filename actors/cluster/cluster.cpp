@@ -48,26 +48,43 @@ std::optional<std::pair<std::string, uint16_t>> parse_endpoint(const std::string
 
 void link_openssl_error_fix(); // openssl_errors.cpp
 
-caf::expected<node_actor> connect_node(caf::actor_system& sys, const cluster_options& c,
-                                       const std::string& endpoint) {
+namespace {
+
+// The actor of type Handle served at HOST:PORT, over the cluster's transport.
+template <class Handle>
+caf::expected<Handle> remote(caf::actor_system& sys, const cluster_options& c,
+                             const std::string& endpoint) {
   link_openssl_error_fix();
   auto ep = parse_endpoint(endpoint);
   if (!ep)
-    return caf::make_error(caf::sec::invalid_argument,
-                           "'" + endpoint + "' is not HOST:PORT");
+    return caf::make_error(caf::sec::invalid_argument, "'" + endpoint + "' is not HOST:PORT");
   if (c.insecure)
-    return caf::io::remote_actor<node_actor>(sys, ep->first, ep->second);
-  return caf::openssl::remote_actor<node_actor>(sys, ep->first, ep->second);
+    return caf::io::remote_actor<Handle>(sys, ep->first, ep->second);
+  return caf::openssl::remote_actor<Handle>(sys, ep->first, ep->second);
+}
+
+// Serves `actor` on HOST:PORT over the cluster's transport; the bound port.
+template <class Handle>
+caf::expected<uint16_t> serve(const Handle& actor, const cluster_options& c,
+                              const std::string& host, uint16_t port) {
+  link_openssl_error_fix();
+  if (c.insecure)
+    return caf::io::publish(actor, port, host.c_str(), true);
+  return caf::openssl::publish(actor, port, host.c_str(), true);
+}
+
+} // namespace
+
+caf::expected<node_actor> connect_node(caf::actor_system& sys, const cluster_options& c,
+                                       const std::string& endpoint) {
+  return remote<node_actor>(sys, c, endpoint);
 }
 
 caf::expected<uint16_t> publish_node(caf::actor_system& sys, const node_actor& node,
                                      const cluster_options& c, const std::string& host,
                                      uint16_t port) {
   (void) sys;
-  link_openssl_error_fix();
-  if (c.insecure)
-    return caf::io::publish(node, port, host.c_str(), true);
-  return caf::openssl::publish(node, port, host.c_str(), true);
+  return serve(node, c, host, port);
 }
 
 join_actor spawn_join_desk(caf::actor_system& sys, caf::actor coordinator) {
@@ -85,20 +102,12 @@ caf::expected<uint16_t> publish_join_desk(caf::actor_system& sys, const join_act
                                           const cluster_options& c, const std::string& host,
                                           uint16_t port) {
   (void) sys;
-  link_openssl_error_fix();
-  if (c.insecure)
-    return caf::io::publish(desk, port, host.c_str(), true);
-  return caf::openssl::publish(desk, port, host.c_str(), true);
+  return serve(desk, c, host, port);
 }
 
 caf::error join_crawl(caf::actor_system& sys, const cluster_options& c,
                       const std::string& endpoint, const std::string& node) {
-  link_openssl_error_fix();
-  auto ep = parse_endpoint(endpoint);
-  if (!ep)
-    return caf::make_error(caf::sec::invalid_argument, "'" + endpoint + "' is not HOST:PORT");
-  auto desk = c.insecure ? caf::io::remote_actor<join_actor>(sys, ep->first, ep->second)
-                         : caf::openssl::remote_actor<join_actor>(sys, ep->first, ep->second);
+  auto desk = remote<join_actor>(sys, c, endpoint);
   if (!desk)
     return std::move(desk.error());
   caf::error failed;

@@ -267,6 +267,29 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
           });
     nodes.clear();
   };
+  // Starts the crawl on the node at `where` (it connects to the live nodes
+  // first): the node and its shards, or why not.
+  auto start_node = [&](const std::string& where)
+    -> caf::expected<std::pair<node_actor, node_info>> {
+    auto n = connect_node(sys, cluster, where);
+    if (!n)
+      return caf::make_error(caf::sec::runtime_error,
+                             "cannot reach node " + where + ": " + sys.render(n.error()));
+    ns.name = where;
+    ns.peers.clear();
+    for (std::size_t i = 0; i < nodes.size(); ++i)
+      if (nodes[i])
+        ns.peers.push_back(node_infos[i].name);
+    caf::error failed;
+    node_info ni;
+    self->request(*n, std::chrono::seconds(60), start_atom::value, ns)
+      .receive([&](node_info& x) { ni = std::move(x); },
+               [&](caf::error& err) { failed = std::move(err); });
+    if (failed)
+      return caf::make_error(caf::sec::runtime_error,
+                             "node " + where + " did not start: " + sys.render(failed));
+    return std::make_pair(std::move(*n), std::move(ni));
+  };
   // A node's shards join the view (a shard's weight: its node's share).
   auto add_node = [&](node_info ni) {
     auto index = static_cast<uint32_t>(node_infos.size());
@@ -339,26 +362,16 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     // Each node runs its shards with this crawl's options; records come
     // back to these sinks, or stay in the nodes' own (--cluster-sinks=local).
     for (auto& where : cluster.nodes) {
-      auto n = connect_node(sys, cluster, where);
+      ns.generation = 0;
+      auto n = start_node(where);
       if (!n)
-        return give_up(caf::make_error(caf::sec::runtime_error,
-                                       "cannot reach node " + where + ": " + sys.render(n.error())));
-      ns.name = where;
-      ns.peers.assign(cluster.nodes.begin(), cluster.nodes.begin() + static_cast<std::ptrdiff_t>(nodes.size()));
-      caf::error failed;
-      node_info ni;
-      self->request(*n, std::chrono::seconds(60), start_atom::value, ns)
-        .receive([&](node_info& x) { ni = std::move(x); },
-                 [&](caf::error& err) { failed = std::move(err); });
-      if (failed)
-        return give_up(caf::make_error(caf::sec::runtime_error, "node " + where
-                                                                  + " did not start: "
-                                                                  + sys.render(failed)));
-      nodes.push_back(*n);
+        return give_up(std::move(n.error()));
+      auto ni = std::move(n->second);
+      nodes.push_back(n->first);
       node_joined.push_back(false);
       node_generation.push_back(0);
       generations.emplace(where, 0);
-      self->monitor(*n); // a node that dies or hangs (heartbeats) sends a DOWN
+      self->monitor(n->first); // a node that dies or hangs (heartbeats) sends a DOWN
       add_node(std::move(ni));
     }
   }
@@ -435,27 +448,16 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     uint32_t generation = used == generations.end() ? 0 : used->second + 1;
     if (d.stop_requested)
       return fail("the crawl is stopping");
-    auto n = connect_node(sys, cluster, where);
-    if (!n)
-      return fail("cannot reach it: " + sys.render(n.error()));
-    ns.name = where;
     ns.generation = generation;
-    ns.peers.clear();
-    for (std::size_t i = 0; i < nodes.size(); ++i)
-      if (nodes[i])
-        ns.peers.push_back(node_infos[i].name);
-    caf::error failed;
-    node_info ni;
-    self->request(*n, std::chrono::seconds(60), start_atom::value, ns)
-      .receive([&](node_info& x) { ni = std::move(x); },
-               [&](caf::error& err) { failed = std::move(err); });
-    if (failed)
-      return fail(sys.render(failed));
-    nodes.push_back(*n);
+    auto n = start_node(where);
+    if (!n)
+      return fail(sys.render(n.error()));
+    auto ni = std::move(n->second);
+    nodes.push_back(n->first);
     node_joined.push_back(true);
     node_generation.push_back(generation);
     generations[where] = generation;
-    self->monitor(*n);
+    self->monitor(n->first);
     auto first_new = view.shards.size();
     ++view.epoch;
     add_node(std::move(ni));
