@@ -105,7 +105,9 @@ void jsonl_sink::flush() {
       throw io_error("cannot flush", path_);
     return;
   }
-  if (::fsync(fd_) != 0)
+  // A character device or a pipe (/dev/null, a FIFO) has nothing to sync:
+  // fsync says EINVAL (or EROFS) there.
+  if (::fsync(fd_) != 0 && errno != EINVAL && errno != EROFS)
     throw io_error("cannot sync", path_);
 }
 

@@ -78,7 +78,10 @@ if [ -n "$port" ]; then
     [ "$(grep -c '"kind":"item"' "$work/pages.jsonl")" -eq "$(grep -c '"status":200' "$work/pages.jsonl")" ]
   # Every built-in sink kind, on one crawl: SQLite and WARC agree with JSONL.
   timeout 120 "$bin" crawl "http://127.0.1.1:$port/" --per-host-delay=0 --deny=/calendar/ \
-    --out=jsonl:"$work/all.jsonl.gz" --out=sqlite:"$work/all.db" --out=warc:"$work/all.warc.gz" --out=null >/dev/null
+    --out=jsonl:"$work/all.jsonl.gz" --out=sqlite:"$work/all.db" --out=warc:"$work/all.warc.gz" --out=null \
+    --out=jsonl:/dev/null >"$work/all.txt" 2>&1
+  check "every sink kind at once exits 0 (JSONL to /dev/null too)" [ $? -eq 0 ]
+  check "no sink failed" [ "$(grep -c FAILED "$work/all.txt")" -eq 0 ]
   check "gzip JSONL has a line per record" [ "$(zcat "$work/all.jsonl.gz" | wc -l)" -eq "$(wc -l <"$work/truth-urls")" ]
   check "WARC holds a response per fetched page" [ "$(zcat "$work/all.warc.gz" | grep -ac '^WARC-Type: response')" -eq "$(zcat "$work/all.jsonl.gz" | grep -c '"kind":"page"')" ]
   # Ctrl-C: in-flight requests finish, every sink is flushed, exit code 130.
