@@ -49,6 +49,10 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
+/// Bytes a connection's read buffer has room for (each read asks the socket
+/// for up to this much).
+constexpr std::size_t read_room = 16384;
+
 /// A TLS stream as the next layer of another TLS stream: the tunnel to an
 /// https:// target inside the TLS connection to an https:// proxy. Asio's
 /// SSL stream wants `lowest_layer_type` of its next layer, which Beast's does
@@ -366,6 +370,10 @@ private:
   void connect(std::vector<tcp::endpoint> endpoints) {
     stage_start_ = clock_type::now();
     conn_ = std::make_unique<connection>();
+    // Beast reads as much as the buffer has room for, and a flat buffer
+    // that starts empty stays at 512 bytes: one read per 512 bytes of a
+    // response. Room for a typical page takes one or two reads.
+    conn_->buffer.reserve(read_room);
     conn_->key = pool_key();
     // TLS to the target, or to an https:// proxy (then, for an https target,
     // TLS to the target inside it once the tunnel stands).
