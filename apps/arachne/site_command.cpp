@@ -51,6 +51,9 @@ int site_main(const std::vector<std::string>& args) {
     .add("threads", server_opts.threads, "IO threads")
     .add("latency", server_opts.latency, "delay before every response")
     .add("idle-timeout", server_opts.idle_timeout, "close idle keep-alive connections after")
+    .add_size("cache", server_opts.cache_bytes,
+              "keep generated responses up to this many body bytes and serve them again "
+              "(a cheaper server for benchmarks); 0 = generate every response")
     .add("access-log", server_opts.access_log,
          "append 'start_us end_us host target status bytes peer' lines to this file "
          "(request read, response ready; microseconds since the epoch)")

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio.hpp>
@@ -35,6 +36,30 @@ struct site_server::impl {
   std::vector<std::thread> threads;
   std::optional<asio::steady_timer> flush_timer;
   std::atomic<uint64_t> responses{0};
+
+  // Generated responses by host and target, up to `opts.cache_bytes` of
+  // bodies; once full, later targets are generated every time. The model
+  // is deterministic, so a cached answer is the one it would give again.
+  std::mutex cache_mutex;
+  std::unordered_map<std::string, std::shared_ptr<const response>> cache;
+  uint64_t cached_bytes = 0;
+
+  std::shared_ptr<const response> respond(uint32_t host, const std::string& target) {
+    if (opts.cache_bytes == 0)
+      return std::make_shared<const response>(model.respond(host, target));
+    auto key = std::to_string(host) + ' ' + target;
+    {
+      std::lock_guard<std::mutex> guard{cache_mutex};
+      if (auto i = cache.find(key); i != cache.end())
+        return i->second;
+    }
+    auto fresh = std::make_shared<const response>(model.respond(host, target));
+    std::lock_guard<std::mutex> guard{cache_mutex};
+    auto cost = fresh->body.size() + key.size();
+    if (cached_bytes + cost <= opts.cache_bytes && cache.emplace(std::move(key), fresh).second)
+      cached_bytes += cost;
+    return fresh;
+  }
   std::mutex log_mutex;
   std::FILE* log = nullptr;
   bool running = false;
@@ -121,7 +146,7 @@ private:
     start_ = std::chrono::system_clock::now();
     auto& req = parser_->get();
     target_ = std::string(req.target());
-    auto answer = server_->model.respond(host_, target_);
+    auto answer = server_->respond(host_, target_);
     res_ = {};
     res_.version(req.version());
     res_.keep_alive(req.keep_alive());
@@ -132,11 +157,11 @@ private:
       res_.set(http::field::content_type, "text/plain");
       res_.body() = "method not allowed\n";
     } else {
-      res_.result(answer.status);
-      res_.set(http::field::content_type, answer.content_type);
-      if (!answer.location.empty())
-        res_.set(http::field::location, answer.location);
-      res_.body() = std::move(answer.body);
+      res_.result(answer->status);
+      res_.set(http::field::content_type, answer->content_type);
+      if (!answer->location.empty())
+        res_.set(http::field::location, answer->location);
+      res_.body() = answer->body;
     }
     res_.prepare_payload();
     if (req.method() == http::verb::head)

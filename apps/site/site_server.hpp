@@ -17,6 +17,7 @@ struct server_options {
   caf::timespan latency{0};                                // delay before every response
   caf::timespan idle_timeout = std::chrono::seconds(30);  // keep-alive connections
   std::string access_log;                                  // file path; empty for none
+  uint64_t cache_bytes = 0; // generated responses kept for the next request; 0 = none
 };
 
 /// Serves a `site_model` over HTTP/1.1 (or HTTPS with a generated CA) on one

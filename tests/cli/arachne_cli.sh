@@ -134,6 +134,8 @@ if [ -n "$port" ]; then
   "$bin" site --hosts=3 --pages=10 --crawl-delay=0 --print-truth --port="$port" >"$work/printed.tsv" 2>/dev/null
   check "print-truth equals truth-out" cmp -s "$work/truth.tsv" "$work/printed.tsv"
   check "truth is not empty" [ "$(wc -l <"$work/truth.tsv")" -gt 30 ]
+  paths=(/ /robots.txt /old/4 /p/4 /articles/2.html /nope.html)
+  for p in "${paths[@]}"; do curl -s -i "http://127.0.1.1:$port$p" >>"$work/uncached.txt"; done
   kill -TERM "$site_pid"
   wait "$site_pid"
   rc=$?
@@ -142,5 +144,15 @@ if [ -n "$port" ]; then
   served=$(sed -n 's/.*stopped after \([0-9]*\) responses.*/\1/p' "$work/site.out")
   check "site reports what it served" [ -n "$served" ]
   check "access log has a line per response" [ "$(wc -l <"$work/access.log")" -eq "${served:-0}" ]
+  # --cache: the same site on the same port answers the same bytes, from the
+  # cache (asked twice) or generated (pages that no longer fit in 24k).
+  start_site "$bin" "$work" --hosts=3 --pages=10 --crawl-delay=0 --port="$port" --cache=24k --serve-for=60s
+  for round in 1 2; do
+    for p in "${paths[@]}"; do curl -s -i "http://127.0.1.1:$port$p" >>"$work/cached-$round.txt"; done
+  done
+  check "the compared answers hold pages, a redirect and a 404" \
+    [ "$(grep -c -e '^HTTP/1.1 200' -e '^HTTP/1.1 30' -e '^HTTP/1.1 404' "$work/uncached.txt")" -eq 6 ]
+  check "a cached site answers what a generating one does" cmp -s "$work/uncached.txt" "$work/cached-1.txt"
+  check "answers from the cache are the same" cmp -s "$work/uncached.txt" "$work/cached-2.txt"
 fi
 checks_summary
