@@ -669,8 +669,6 @@ void release(pointer self, const std::string& origin, const slot_grant& grant,
              fetch_feedback fb) {
   auto& st = self->state;
   self->send(st.limiter, release_atom::value, grant, std::move(fb));
-  if (!st.view.cluster) // (slots are counted per host for handoffs only)
-    return;
   if (auto i = st.hosts.find(origin); i != st.hosts.end() && i->second.granted > 0)
     --i->second.granted;
   if (!st.handoff_to.empty())
@@ -1098,6 +1096,7 @@ void fetch(pointer self, crawl_request req, slot_grant grant) {
 void on_robots(pointer self, const std::string& host, const slot_grant& grant, fetch_result& res) {
   auto& st = self->state;
   release(self, host, grant, feedback_of(res));
+  --st.in_flight;
   auto& h = st.hosts[host];
   if (res.error == crawl_errc::none && res.status >= 200 && res.status < 300) {
     h.rules = robots_rules::parse(res.body.view(), st.cfg.user_agent);
@@ -1142,8 +1141,9 @@ void fetch_robots(pointer self, const std::string& host) {
     .then([=](const slot_grant& grant) {
       auto& s = self->state;
       --s.hosts[host].acquiring;
-      s.hosts[host].granted += s.view.cluster ? 1 : 0;
+      ++s.hosts[host].granted;
       --s.acquiring;
+      ++s.in_flight; // (robots.txt counts against --concurrency like any request)
       fetch_request fr;
       fr.id = ++s.next_fetch_id;
       fr.url = s.hosts[host].origin + "/robots.txt";
@@ -1162,7 +1162,7 @@ void fetch_robots(pointer self, const std::string& host) {
 void on_grant(pointer self, const std::string& host, const slot_grant& grant) {
   auto& st = self->state;
   auto& h = st.hosts[host];
-  h.granted += st.view.cluster ? 1 : 0;
+  ++h.granted;
   --h.acquiring;
   --st.acquiring;
   if (h.queue.empty() && h.spilled > 0 && !st.stopping)
@@ -1195,11 +1195,22 @@ void on_grant(pointer self, const std::string& host, const slot_grant& grant) {
     return pump(self, host);
   }
   fetch(self, std::move(req), grant);
+  pump(self, host); // the site's next slot
 }
 
-// Asks for as many slots as the host may use now, within the shard's share
-// of --concurrency and while the sinks keep up.
-void pump(pointer self, const std::string& host) {
+// The requests this shard may have under way: the units it holds, but no
+// more than its share while others need the rest.
+uint64_t usable_budget(const frontier_state& st) {
+  return std::min(st.budget, st.share);
+}
+
+// Asks the rate limiter for the site's next slot, within its per-host
+// concurrency, the shard's share of --concurrency and while the sinks keep
+// up. One request for a slot at a time per site (its grant asks for the
+// next): a request the limiter holds back (the site's delay) keeps at most
+// one unit of the budget from sites that could go now. Sites take the
+// budget in turn: with others in line for it, a site goes behind them.
+void pump_site(pointer self, const std::string& host) {
   auto& st = self->state;
   if (st.stopping || moved(st, host)) // (a moved host waits for its handoff)
     return;
@@ -1210,42 +1221,136 @@ void pump(pointer self, const std::string& host) {
   if (h.robots == host_entry::robots_t::ready && st.cfg.politeness.robots_ttl.count() > 0
       && self->clock().now() >= h.robots_expires)
     h.robots = host_entry::robots_t::unknown;
-  if (st.cfg.politeness.obey_robots && h.robots != host_entry::robots_t::ready) {
-    if (h.robots == host_entry::robots_t::unknown)
-      fetch_robots(self, host);
-    return;
+  bool robots = st.cfg.politeness.obey_robots && h.robots != host_entry::robots_t::ready;
+  if (robots ? h.robots == host_entry::robots_t::fetching
+             : h.acquiring > 0 || h.granted >= st.cfg.politeness.concurrency)
+    return; // (robots.txt, the grant or a release pumps again)
+  bool held_back = st.in_flight + st.acquiring >= usable_budget(st)
+                   || st.pending_records.size() >= st.cfg.max_pending_records
+                   || (!st.starved.empty() && !st.feeding_starved);
+  if (held_back) {
+    if (!h.starved) {
+      h.starved = true;
+      st.starved.push_back(host);
+    }
+    return feed_starved(self);
   }
-  auto shards = std::max<std::size_t>(1, st.peers.size());
-  auto budget = std::max<uint64_t>(1, st.cfg.scope.concurrency / shards);
-  auto waiting = h.queue.size() + h.spilled;
-  while (h.acquiring < std::min<std::size_t>(waiting, st.cfg.politeness.concurrency)
-         && st.in_flight + st.acquiring < budget
-         && st.pending_records.size() < st.cfg.max_pending_records) {
-    ++h.acquiring;
-    ++st.acquiring;
-    self->request(st.limiter, caf::infinite, acquire_atom::value, std::string{url_host(host)})
-      .then([=](const slot_grant& grant) { on_grant(self, host, grant); });
-  }
-  // Out of budget, or the sinks are behind, with work left: wait in line
-  // for the next free slot.
-  bool held_back = st.in_flight + st.acquiring >= budget
-                   || st.pending_records.size() >= st.cfg.max_pending_records;
-  if (held_back && h.acquiring < waiting && !h.starved) {
-    h.starved = true;
-    st.starved.push_back(host);
-  }
-  feed_starved(self);
+  if (robots)
+    return fetch_robots(self, host);
+  ++h.acquiring;
+  ++st.acquiring;
+  self->request(st.limiter, caf::infinite, acquire_atom::value, std::string{url_host(host)})
+    .then([=](const slot_grant& grant) { on_grant(self, host, grant); });
 }
 
-// A slot may have come free, or the sinks caught up: let the sites in line use it.
+// The requests this shard could keep in flight now: those under way, and
+// for every site waiting for the budget as many as a site may have.
+uint32_t demand_of(const frontier_state& st) {
+  auto d = st.in_flight + st.acquiring
+           + st.starved.size() * std::max<uint64_t>(1, st.cfg.politeness.concurrency);
+  return static_cast<uint32_t>(std::min<uint64_t>(d, st.cfg.scope.concurrency));
+}
+
+// Shares of `total` water-filled by the demands: a shard that wants less
+// than an equal share gets what it wants, the rest is split among the others
+// the same way, and what no shard wants is split evenly.
+std::vector<uint64_t> water_fill(const std::vector<uint64_t>& demands, uint64_t total) {
+  auto n = demands.size();
+  std::vector<std::size_t> order(n);
+  for (std::size_t k = 0; k < n; ++k)
+    order[k] = k;
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t x, std::size_t y) { return demands[x] < demands[y]; });
+  std::vector<uint64_t> shares(n, 0);
+  uint64_t left = total;
+  for (std::size_t k = 0; k < n; ++k) {
+    auto fair = left / (n - k);
+    shares[order[k]] = std::min(demands[order[k]], fair);
+    left -= shares[order[k]];
+  }
+  for (auto& x : shares)
+    x += left / n;
+  return shares;
+}
+
+// --concurrency is held by the shards in units that only move, by message,
+// from a shard that has more than its share (and does not use them) to
+// shards that have less: the shards together never hold more than it.
+void rebalance(pointer self) {
+  auto& st = self->state;
+  auto n = st.peers.size();
+  if (n <= 1)
+    return;
+  std::vector<uint64_t> wants(st.demands.begin(), st.demands.end());
+  wants[st.index] = demand_of(st);
+  auto shares = water_fill(wants, std::max<uint64_t>(1, st.cfg.scope.concurrency));
+  st.share = std::max<uint64_t>(1, shares[st.index]);
+  auto used = st.in_flight + st.acquiring;
+  auto keep = std::max<uint64_t>(shares[st.index], used);
+  if (st.budget <= keep)
+    return;
+  auto spare = st.budget - keep;
+  for (std::size_t k = 0; k < n && spare > 0; ++k) {
+    if (k == st.index || st.budgets[k] >= shares[k])
+      continue;
+    auto give = std::min<uint64_t>(spare, shares[k] - st.budgets[k]);
+    self->send(st.peers[k], lend_atom::value, st.epoch, give);
+    st.budgets[k] += give;
+    st.budget -= give;
+    spare -= give;
+    st.demand_stale = true; // (the others learn the new budget at the next tick)
+  }
+  if (st.demand_stale)
+    schedule_tick(self);
+}
+
+// Tells the other shards this shard's demand if it changed much (at the
+// next tick), or it went to or from nothing.
+void note_demand(pointer self) {
+  auto& st = self->state;
+  if (st.peers.size() <= 1 || st.demand_stale)
+    return;
+  // Units held beyond the share and no longer used go to the others.
+  if (st.budget > st.share && st.in_flight + st.acquiring < st.budget)
+    return schedule_tick(self);
+  auto d = demand_of(st);
+  auto said = st.demand_said;
+  if ((d == 0) != (said == 0) || d > said + said / 8 + 2 || d + said / 8 + 2 < said) {
+    st.demand_stale = true;
+    schedule_tick(self);
+  }
+}
+
+// At a tick: says this shard's demand and budget if either changed, and
+// lends what it has beyond its share.
+void say_demand(pointer self) {
+  auto& st = self->state;
+  if (st.peers.size() <= 1)
+    return;
+  rebalance(self);
+  if (!st.demand_stale)
+    return;
+  st.demand_stale = false;
+  st.demand_said = demand_of(st);
+  for (std::size_t k = 0; k < st.peers.size(); ++k)
+    if (k != st.index)
+      self->send(st.peers[k], demand_atom::value, st.epoch, uint64_t{st.id}, st.demand_said,
+                 st.budget);
+}
+
+void pump(pointer self, const std::string& host) {
+  pump_site(self, host);
+  note_demand(self);
+}
+
+// A slot may have come free, or the sinks caught up: the sites in line take
+// it in turn, one slot each.
 void feed_starved(pointer self) {
   auto& st = self->state;
   if (st.feeding_starved || st.stopping)
     return;
-  auto shards = std::max<std::size_t>(1, st.peers.size());
-  auto budget = std::max<uint64_t>(1, st.cfg.scope.concurrency / shards);
   st.feeding_starved = true;
-  while (!st.starved.empty() && st.in_flight + st.acquiring < budget
+  while (!st.starved.empty() && st.in_flight + st.acquiring < usable_budget(st)
          && st.pending_records.size() < st.cfg.max_pending_records) {
     auto next = std::move(st.starved.front());
     st.starved.pop_front();
@@ -1430,6 +1535,8 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
   for (auto& re : st.cfg.scope.deny)
     st.deny.emplace_back(re, std::regex::ECMAScript | std::regex::optimize);
   st.limiter = self->spawn<caf::linked>(rate_limiter, st.cfg.politeness, st.cfg.seed * 31 + id);
+  st.budget = std::max<uint64_t>(1, st.cfg.scope.concurrency); // (shared once the view comes)
+  st.share = st.budget;
   st.journal = std::move(st.cfg.journal);
   if (st.journal)
     restore(self);
@@ -1629,6 +1736,20 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
       auto before = std::move(s.view);
       s.view = view;
       apply_guarding(self, before, s.view);
+      // Each shard starts with an equal share; until the others say what
+      // they could use, they are taken to want all of it.
+      {
+        auto total = std::max<uint64_t>(1, s.cfg.scope.concurrency);
+        auto n = s.peers.size();
+        s.demands.assign(n, static_cast<uint32_t>(std::min<uint64_t>(total, UINT32_MAX)));
+        s.budgets.assign(n, total / n);
+        s.budgets[0] += total % n;
+        s.budget = s.budgets[s.index];
+        s.share = s.budget;
+        s.demand_said = s.demands[s.index];
+        s.demand_stale = true;
+        schedule_tick(self);
+      }
       if (view.cluster) {
         auto in_view = [&](shard_id x) {
           return std::find(view.shards.begin(), view.shards.end(), x) != view.shards.end();
@@ -1662,6 +1783,28 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
         resume(self); // the shard is wired up: take up what the store holds
       try_handoff(self);
       return caf::ok_atom::value;
+    },
+    [=](demand_atom, uint64_t epoch, uint64_t shard, uint32_t demand, uint64_t budget) {
+      auto& s = self->state;
+      if (epoch != s.epoch)
+        return; // (after a new view every shard says it again)
+      auto i = std::find(s.view.shards.begin(), s.view.shards.end(), shard);
+      auto k = static_cast<std::size_t>(i - s.view.shards.begin());
+      if (i == s.view.shards.end() || k >= s.demands.size())
+        return;
+      s.demands[k] = demand;
+      s.budgets[k] = budget;
+      rebalance(self);
+    },
+    [=](lend_atom, uint64_t epoch, uint64_t units) {
+      auto& s = self->state;
+      if (epoch != s.epoch)
+        return; // (a new view shares anew)
+      s.budget += units;
+      s.budgets[s.index] = s.budget;
+      s.demand_stale = true;
+      schedule_tick(self);
+      feed_starved(self);
     },
     [=](caf::put_atom, uint32_t i, sink_actor& sink) {
       // The restarted sink gets what the failed one did not acknowledge, in order.
@@ -1729,6 +1872,7 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
     [=](flush_tick_atom) {
       auto& s = self->state;
       s.tick_set = false;
+      say_demand(self);
       for (std::size_t i = 0; i < s.outbox.size(); ++i)
         flush_outbox(self, i);
       flush_records(self);

@@ -75,7 +75,7 @@ struct host_entry {
   std::string robots_problem;     // why everything is disallowed, if robots.txt stayed unavailable
   caf::actor_clock::time_point robots_expires{}; // fetch robots.txt again after this
   uint32_t acquiring = 0; // slot requests outstanding
-  uint32_t granted = 0;   // slots held: requests to the host under way (in a cluster)
+  uint32_t granted = 0;   // slots held: requests to the site under way
   uint64_t admitted = 0;  // URLs admitted (the per-host budget)
   bool starved = false;     // waits for the shard's share of --concurrency
   uint32_t unreachable = 0; // fetches in a row that failed to connect or resolve
@@ -142,6 +142,17 @@ struct frontier_state {
   fingerprint_set seen_urls;
   std::deque<std::string> starved;         // sites waiting for the concurrency budget
   bool feeding_starved = false;
+  // --concurrency is held by the shards in units: each starts with an equal
+  // share, tells the others what it could use (its demand) when that changes
+  // much, and lends units it does not use to shards whose water-filled share
+  // is above what they hold. Units only move, so together the shards never
+  // start more requests than --concurrency (docs/user-guide.md).
+  std::vector<uint32_t> demands;           // per peer, as it last said
+  std::vector<uint64_t> budgets;           // per peer, as last known
+  uint32_t demand_said = 0;                // what this shard last told the others
+  bool demand_stale = true;                // tell them at the next tick
+  uint64_t budget = 1;                     // the units this shard holds
+  uint64_t share = 1;                      // its water-filled share, by the demands known
   std::vector<link_batch> outbox;          // per peer
   std::vector<record> pending_records;
   /// Per sink: the batches it has not acknowledged (at most the credit), kept

@@ -196,6 +196,59 @@ TEST_CASE("a crawl keeps at most --per-host-concurrency requests in flight per h
   std::remove(log_path.c_str());
 }
 
+TEST_CASE("the shards share --concurrency by demand, and never exceed it together",
+          "[crawl][integration][politeness]") {
+  // Two sites and four shards: at least two shards have nothing to do. An
+  // even split (2 each) would keep at most 4 requests in flight; shared by
+  // demand, the two sites' shards get all 8.
+  auto log_path = std::string{"crawl-shared-access.log"};
+  std::remove(log_path.c_str());
+  site::server_options sopts;
+  sopts.access_log = log_path;
+  sopts.latency = 30ms;
+  sopts.threads = 1;
+  site::site_server server{{2, 60, 5, false, 0s}, sopts};
+  REQUIRE(server.listen() == "");
+  server.start();
+  {
+    config cfg;
+    quick(cfg);
+    cfg.crawl.scope.shards = 4;
+    cfg.crawl.scope.concurrency = 8;
+    cfg.crawl.politeness.concurrency = 4;
+    caf::actor_system sys{cfg};
+    crawl c{sys, cfg};
+    auto report = c.run({server.model().origin(0) + "/", server.model().origin(1) + "/"});
+    REQUIRE(report);
+  }
+  server.stop();
+  std::vector<std::pair<long long, int>> all;
+  std::map<std::string, std::vector<std::pair<long long, int>>> by_host;
+  for (auto& e : read_access_log(log_path)) {
+    for (auto* ev : {&all, &by_host[e.host]}) {
+      ev->push_back({e.start_us, +1});
+      ev->push_back({e.end_us, -1});
+    }
+  }
+  auto most_open = [](std::vector<std::pair<long long, int>>& ev) {
+    std::sort(ev.begin(), ev.end()); // at equal times an end (-1) comes first
+    int open = 0;
+    int most = 0;
+    for (auto& [t, d] : ev)
+      most = std::max(most, open += d);
+    return most;
+  };
+  REQUIRE(by_host.size() == 2);
+  for (auto& [host, ev] : by_host) {
+    INFO(host);
+    CHECK(most_open(ev) <= 4);
+  }
+  auto most = most_open(all);
+  CHECK(most <= 8);
+  CHECK(most > 4);
+  std::remove(log_path.c_str());
+}
+
 TEST_CASE("a crawl retries transient failures and records what remains", "[crawl][integration]") {
   testing::bad_server bad;
   auto records = std::make_shared<std::vector<record>>();

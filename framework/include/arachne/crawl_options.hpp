@@ -12,7 +12,7 @@ namespace arachne {
 /// What a crawl covers and how wide it runs; every field is an option.
 struct crawl_options {
   uint32_t shards = 0;          // frontier shards; 0 = one per scheduler thread
-  uint32_t concurrency = 256;   // requests in flight in all (split over shards)
+  uint32_t concurrency = 256;   // requests in flight in all (shared by the shards by demand)
   uint32_t parsers = 0;         // parser actors; 0 = one per scheduler thread
   int64_t max_depth = -1;       // links followed from seeds; -1 = unlimited
   uint64_t max_pages = 0;       // URLs fetched in all (split over shards); 0 = unlimited

@@ -42,6 +42,8 @@ using takeover_atom = caf::atom_constant<caf::atom("takeover")>; // a dead shard
 using handoff_atom = caf::atom_constant<caf::atom("handoff")>;   // a live shard's hosts move (a join)
 using join_atom = caf::atom_constant<caf::atom("join")>;         // a node asks to join a crawl
 using resume_atom = caf::atom_constant<caf::atom("resume")>;     // a restarted coordinator takes a crawl up
+using demand_atom = caf::atom_constant<caf::atom("demand")>;     // a shard's wish for --concurrency
+using lend_atom = caf::atom_constant<caf::atom("lend")>;         // units of --concurrency to a shard
 
 // -- shared payloads -----------------------------------------------------------
 
