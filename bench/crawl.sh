@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # A CPU-bound crawl of the demo site (no latency, no per-host delay, no
-# calendar trap): Arachne with 1 and 2 scheduler threads, and Debian's wget2,
-# each over the same site in one run. For each: responses the server gave
-# (its access log), wall time, responses/s, CPU-ms per response, peak RSS.
+# calendar trap, responses cached by the site): Arachne with 1 and 2
+# scheduler threads, and Debian's wget2, each over the same site in one run.
+# For each: responses the server gave (its access log), wall time,
+# responses/s, CPU-ms per response, peak RSS. Then the same Arachne crawl on
+# one core and on two (taskset), the site pinned to the second core.
 # Usage: bench/crawl.sh [HOSTS] [PAGES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,9 +17,11 @@ work=$(mktemp -d)
 . scripts/lib/site.sh
 trap 'stop_site; rm -rf "$work"' EXIT
 start_site "$bin" "$work" --hosts="$hosts" --pages="$pages" --crawl-delay=0 --trap=false \
-  --threads=1 --access-log="$work/access.log"
+  --threads=1 --cache=1g --access-log="$work/access.log"
 seed="http://127.0.1.1:$site_port/"
 echo "site: $hosts hosts x $pages pages, one IO thread; every crawler starts at $seed"
+# A first crawl, not measured, fills the site's cache.
+"$bin" crawl "$seed" --per-host-delay=0 --per-host-concurrency=8 --concurrency=128 --out=null >/dev/null
 
 # run LABEL COMMAND...: runs a crawler and reports what the server saw.
 run() {
@@ -31,6 +35,7 @@ run() {
   local after
   after=$(wc -l <"$work/access.log")
   read -r wall user sys maxrss < <(tail -n 1 "$work/time")
+  last_wall=$wall
   awk -v l="$label" -v n="$((after - before))" -v w="$wall" -v u="$user" -v s="$sys" -v m="$maxrss" \
     'BEGIN { printf "%-28s %7d responses in %6.2f s: %7.0f /s, %.3f CPU-ms each, peak RSS %d MiB\n",
              l, n, w, n / w, (u + s) * 1000 / n, m / 1024 }'
@@ -44,4 +49,23 @@ if command -v wget2 >/dev/null; then
   mkdir -p "$work/wget2"
   run "wget2 --max-threads=128" wget2 -r -l inf -H --robots=on --max-threads=128 --no-verbose \
     --delete-after --tries=1 -P "$work/wget2" "$seed"
+fi
+
+# Scaling across cores: the crawler alone on CPU 0 with one scheduler
+# thread, then on CPUs 0-1 with two; the site stays on CPU 1 throughout, so
+# the second run has the second core only in part. Its share of that core is
+# printed: the ratio of the two rates cannot exceed 1 + (1 - that share).
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+  taskset -a -p -c 1 "$site_pid" >/dev/null
+  echo "scaling: the site on CPU 1"
+  site_cpu() { awk '{ print $14 + $15 }' "/proc/$site_pid/stat"; }
+  for cpus in 0 0,1; do
+    threads=$(($(tr -cd , <<<"$cpus" | wc -c) + 1))
+    before=$(site_cpu)
+    run "arachne, CPU $cpus, $threads thread(s)" taskset -c "$cpus" "$bin" crawl "$seed" \
+      --threads="$threads" --io-threads=1 --per-host-delay=0 --per-host-concurrency=8 \
+      --concurrency=128 --out=null
+    awk -v t="$(($(site_cpu) - before))" -v hz="$(getconf CLK_TCK)" -v w="$last_wall" \
+      'BEGIN { printf "%-28s (the site used %.0f%% of CPU 1 meanwhile)\n", "", 100 * t / hz / w }'
+  done
 fi
