@@ -1095,7 +1095,9 @@ void fetch(pointer self, crawl_request req, slot_grant grant) {
 
 void on_robots(pointer self, const std::string& host, const slot_grant& grant, fetch_result& res) {
   auto& st = self->state;
-  release(self, host, grant, feedback_of(res));
+  auto fb = feedback_of(res);
+  fb.latency = {}; // (robots.txt says nothing of how the host copes with pages)
+  release(self, host, grant, std::move(fb));
   --st.in_flight;
   auto& h = st.hosts[host];
   if (res.error == crawl_errc::none && res.status >= 200 && res.status < 300) {

@@ -17,6 +17,7 @@ host_pace& pace_of(pointer self, const std::string& host) {
     host_pace p;
     p.delay = st.opts.delay;
     p.concurrency = std::max(1u, st.opts.concurrency);
+    p.limit = p.concurrency;
     i = st.hosts.emplace(host, std::move(p)).first;
   }
   return i->second;
@@ -27,7 +28,7 @@ host_pace& pace_of(pointer self, const std::string& host) {
 void serve(pointer self, const std::string& host) {
   auto& p = pace_of(self, host);
   auto& st = self->state;
-  while (!p.waiting.empty() && p.in_flight < p.concurrency) {
+  while (!p.waiting.empty() && p.in_flight < std::min(p.concurrency, p.limit)) {
     auto now = self->clock().now();
     auto start = std::max(p.next_start, p.blocked_until);
     if (now < start) {
@@ -50,6 +51,39 @@ void serve(pointer self, const std::string& host) {
   }
 }
 
+// Auto-throttle, per answer (time to first byte): a host whose answers take
+// much longer than its fastest is taken as overloaded by the requests it
+// already has. Once per (smoothed) answer time its cap on requests at once
+// drops by a quarter (at least one); at one request at a time the penalty
+// moves halfway to the extra latency. A host answering close to its fastest
+// gets one more request at once per answer time, up to the configured
+// concurrency. Hosts that are far away but not loaded (slow from the first
+// answer on) are not slowed: only the rise over the fastest counts.
+void throttle(pointer self, host_pace& p, caf::timespan latency) {
+  auto& opts = self->state.opts;
+  auto now = self->clock().now();
+  p.fastest = p.fastest.count() == 0 ? latency : std::min(p.fastest, latency);
+  p.smooth = p.smooth.count() == 0 ? latency : (p.smooth * 3 + latency) / 4;
+  auto scaled = [&](double ratio) {
+    return caf::timespan{static_cast<int64_t>(static_cast<double>(p.fastest.count()) * ratio)};
+  };
+  p.overloaded = p.smooth > scaled(opts.throttle_ratio) + opts.throttle_slack;
+  bool easy = p.smooth <= scaled(1.0 + (opts.throttle_ratio - 1.0) / 2) + opts.throttle_slack / 2;
+  if (p.throttled && now - p.changed < p.smooth)
+    return; // (the last change has not shown in the answers yet)
+  if (p.overloaded) {
+    if (p.limit > 1)
+      p.limit -= std::max(1u, p.limit / 4);
+    else
+      p.penalty = std::min<caf::timespan>((p.penalty + (p.smooth - p.fastest)) / 2, opts.max_backoff);
+    p.changed = now;
+    p.throttled = true;
+  } else if (easy && p.limit < p.concurrency) {
+    ++p.limit;
+    p.changed = now;
+  }
+}
+
 // 429 and 503 double the penalty (at least 1s) and honour Retry-After;
 // timeouts and broken connections grow it by half (at least 500ms); any other
 // answer halves it, so a host that recovers is paced normally again soon.
@@ -67,10 +101,14 @@ void adapt(pointer self, host_pace& p, const fetch_feedback& fb) {
              || fb.error == crawl_errc::connect_failed) {
     p.penalty = std::min<caf::timespan>(std::max<caf::timespan>(p.penalty * 3 / 2, milliseconds(500)), cap);
     p.next_start = std::max(p.next_start, now + p.delay + p.penalty);
-  } else if (p.penalty.count() > 0) {
-    p.penalty /= 2;
-    if (p.penalty < milliseconds(10))
-      p.penalty = caf::timespan{0};
+  } else {
+    if (self->state.opts.auto_throttle && fb.latency.count() > 0 && fb.status > 0 && fb.status < 500)
+      throttle(self, p, fb.latency);
+    if (p.penalty.count() > 0 && !p.overloaded) {
+      p.penalty /= 2;
+      if (p.penalty < milliseconds(10))
+        p.penalty = caf::timespan{0};
+    }
   }
 }
 
@@ -108,7 +146,7 @@ rate_limiter_impl::behavior_type rate_limiter(rate_limiter_impl::stateful_pointe
         p.next_start += delay - p.delay;
       p.delay = delay;
       if (policy.concurrency > 0)
-        p.concurrency = policy.concurrency;
+        p.concurrency = p.limit = policy.concurrency;
       serve(self, host);
     },
     [=](due_atom, const std::string& host) {

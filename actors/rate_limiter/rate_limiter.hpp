@@ -32,6 +32,13 @@ struct host_pace {
   uint32_t in_flight = 0;
   std::deque<caf::typed_response_promise<slot_grant>> waiting;
   bool timer_set = false;
+  // Auto-throttle: time to first byte of the host's answers.
+  caf::timespan fastest{0};             // the fastest answer seen (0: none yet)
+  caf::timespan smooth{0};              // moving average, the newest weighing 1/4
+  uint32_t limit = 0;                   // requests at once it may have now (<= concurrency)
+  caf::actor_clock::time_point changed{}; // when `limit` or the penalty last moved
+  bool overloaded = false;              // by the last answer
+  bool throttled = false;               // `changed` is set
 };
 
 /// The rate limiter's state: every host it paces.
@@ -45,7 +52,8 @@ struct rate_limiter_state {
 
 /// Paces requests per host: a minimum gap between starts (the configured
 /// delay or robots.txt Crawl-delay, plus jitter that only lengthens it), a cap
-/// on requests in flight, and a back-off penalty after 429/503/timeouts that
+/// on requests in flight (lowered while the host answers much slower than its
+/// fastest: auto-throttle), and a back-off penalty after 429/503/timeouts that
 /// shrinks again with every success. `seed` seeds the jitter.
 rate_limiter_impl::behavior_type rate_limiter(rate_limiter_impl::stateful_pointer<rate_limiter_state> self,
                                               politeness_options opts, uint64_t seed);

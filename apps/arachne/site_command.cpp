@@ -50,6 +50,8 @@ int site_main(const std::vector<std::string>& args) {
     .add("port", port, "port on every host's address; 0 = a free one")
     .add("threads", server_opts.threads, "IO threads")
     .add("latency", server_opts.latency, "delay before every response")
+    .add("load-latency", server_opts.load_latency,
+         "more delay per request the host is already answering (an overloaded server)")
     .add("idle-timeout", server_opts.idle_timeout, "close idle keep-alive connections after")
     .add_size("cache", server_opts.cache_bytes,
               "keep generated responses up to this many body bytes and serve them again "

@@ -36,6 +36,7 @@ struct site_server::impl {
   std::vector<std::thread> threads;
   std::optional<asio::steady_timer> flush_timer;
   std::atomic<uint64_t> responses{0};
+  std::unique_ptr<std::atomic<uint32_t>[]> busy; // per host: requests read, not yet answered
 
   // Generated responses by host and target, up to `opts.cache_bytes` of
   // bodies; once full, later targets are generated every time. The model
@@ -166,7 +167,10 @@ private:
     res_.prepare_payload();
     if (req.method() == http::verb::head)
       res_.body().clear(); // Content-Length stays that of the GET
-    auto latency = server_->opts.latency;
+    // An overloaded server: every request the host is already answering
+    // adds --load-latency.
+    auto others = server_->busy[host_]++;
+    auto latency = server_->opts.latency + server_->opts.load_latency * others;
     if (latency.count() > 0) {
       timer_.expires_after(latency);
       timer_.async_wait([self = this->shared_from_this()](beast::error_code) { self->write(); });
@@ -179,6 +183,7 @@ private:
     // Logged before the write so that a client that has its answer also
     // finds the line in the log.
     ++server_->responses;
+    --server_->busy[host_];
     server_->log_line(host_, target_, res_.result_int(), res_.body().size(), start_, peer_);
     beast::get_lowest_layer(stream_).expires_after(server_->opts.idle_timeout);
     http::async_write(stream_, res_,
@@ -261,6 +266,9 @@ std::string site_server::listen(uint16_t port) {
   s.addresses.clear();
   for (uint32_t h = 0; h < hosts; ++h)
     s.addresses.push_back(s.model.host_address(h));
+  s.busy = std::make_unique<std::atomic<uint32_t>[]>(hosts);
+  for (uint32_t h = 0; h < hosts; ++h)
+    s.busy[h] = 0;
   // With port 0 the first host picks a free port and the others follow; if one
   // of them finds it taken, start over with another port.
   std::string last_error;

@@ -15,6 +15,7 @@ namespace arachne::site {
 struct server_options {
   uint32_t threads = 1;                                    // IO threads
   caf::timespan latency{0};                                // delay before every response
+  caf::timespan load_latency{0}; // more delay per other request the host is answering
   caf::timespan idle_timeout = std::chrono::seconds(30);  // keep-alive connections
   std::string access_log;                                  // file path; empty for none
   uint64_t cache_bytes = 0; // generated responses kept for the next request; 0 = none

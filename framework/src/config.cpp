@@ -117,6 +117,13 @@ config::config() {
          "longest extra gap after 429/503/timeouts, and longest Retry-After obeyed")
     .add("obey-robots", crawl.politeness.obey_robots, "fetch robots.txt per host and obey it")
     .add("robots-ttl", crawl.politeness.robots_ttl, "how long a robots.txt is obeyed before it is fetched again")
+    .add("auto-throttle", crawl.politeness.auto_throttle,
+         "fewer requests at once to a host whose answers slow down under the crawl's load")
+    .add("throttle-ratio", crawl.politeness.throttle_ratio,
+         "auto-throttle: a host answering slower than this times its fastest (plus the slack) "
+         "is overloaded")
+    .add("throttle-slack", crawl.politeness.throttle_slack,
+         "auto-throttle: latency above the ratio a host may add before it counts as overloaded")
     .section("Fetching")
     .add("io-threads", crawl.http.io_threads, "network IO threads; 0 = one per core")
     .add("source-address", crawl.http.source_address,
@@ -195,6 +202,8 @@ config::config() {
 }
 
 std::string settings::check() {
+  if (!(politeness.throttle_ratio >= 1.0))
+    return "option --throttle-ratio expects a number of at least 1";
   // Proxies: every URL parses, the file is read into the list.
   if (!proxies.proxy_file.empty()) {
     auto more = read_proxy_file(proxies.proxy_file);

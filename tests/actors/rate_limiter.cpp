@@ -247,3 +247,69 @@ TEST_CASE("rate_limiter jitter only ever lengthens the gap", "[rate_limiter]") {
   }
   CHECK(varied);
 }
+
+TEST_CASE("rate_limiter gives a host fewer requests at once while its answers slow down (auto-throttle)",
+          "[rate_limiter]") {
+  auto opts = no_jitter(0ms, 8);
+  opts.throttle_ratio = 2.0;
+  opts.throttle_slack = 50ms; // overloaded above 2 x fastest + 50ms
+  fixture f{opts};
+  for (int i = 0; i < 100; ++i)
+    f.acquire("a.test");
+  REQUIRE(f.grants.size() == 8);
+  std::size_t released = 0;
+  auto answer = [&](caf::timespan latency) {
+    fetch_feedback fb;
+    fb.status = 200;
+    fb.latency = latency;
+    f.release(f.grants[released++].grant, fb);
+  };
+  auto in_flight = [&] { return f.grants.size() - released; };
+  answer(20ms); // the fastest: 20ms
+  CHECK(in_flight() == 8);
+  // Answers ten times slower: the average passes 90ms, the cap drops by a
+  // quarter at once and not again before an answer time has passed.
+  answer(400ms);
+  CHECK(in_flight() == 7); // (limit 6: the freed slot is not given again)
+  answer(400ms);
+  CHECK(in_flight() == 6);
+  answer(400ms);
+  CHECK(in_flight() == 6); // (still 6 within the answer time)
+  f.advance(300ms);
+  answer(400ms); // limit 5
+  CHECK(in_flight() == 5);
+  CHECK(f.grants.size() == 10);
+  // A host that answers fast again gets one more request at once per answer
+  // time, back up to --per-host-concurrency.
+  for (int i = 0; i < 30; ++i) {
+    answer(20ms);
+    f.advance(100ms);
+  }
+  CHECK(in_flight() == 8);
+  // Far but not loaded: slow from the first answer on is not throttled.
+  fixture far{opts};
+  for (int i = 0; i < 12; ++i)
+    far.acquire("b.test");
+  for (int i = 0; i < 4; ++i) {
+    fetch_feedback fb;
+    fb.status = 200;
+    fb.latency = 900ms;
+    far.release(far.grants[static_cast<std::size_t>(i)].grant, fb);
+  }
+  CHECK(far.grants.size() == 12); // every release let the next one go
+  // Off: no throttling.
+  opts.auto_throttle = false;
+  fixture off{opts};
+  for (int i = 0; i < 12; ++i)
+    off.acquire("c.test");
+  fetch_feedback fast;
+  fast.status = 200;
+  fast.latency = 20ms;
+  off.release(off.grants[0].grant, fast);
+  for (std::size_t i = 1; i < 4; ++i) {
+    fetch_feedback slow = fast;
+    slow.latency = 400ms;
+    off.release(off.grants[i].grant, slow);
+  }
+  CHECK(off.grants.size() == 12);
+}

@@ -249,6 +249,55 @@ TEST_CASE("the shards share --concurrency by demand, and never exceed it togethe
   std::remove(log_path.c_str());
 }
 
+TEST_CASE("auto-throttle keeps fewer requests at a host that slows down under them",
+          "[crawl][integration][politeness]") {
+  // The site answers in 10ms plus 20ms per request it is already answering.
+  // Mean requests at once over the second half of each crawl, from the
+  // access log: with auto-throttle the crawl keeps the host near its fast
+  // answers; without, it keeps all 8 it may.
+  auto mean_busy = [](bool throttle) {
+    auto log_path = std::string{"crawl-throttle-access.log"};
+    std::remove(log_path.c_str());
+    site::server_options sopts;
+    sopts.access_log = log_path;
+    sopts.latency = 10ms;
+    sopts.load_latency = 20ms;
+    sopts.threads = 1;
+    site::site_server server{{1, 60, 7, false, 0s}, sopts};
+    REQUIRE(server.listen() == "");
+    server.start();
+    {
+      config cfg;
+      quick(cfg);
+      cfg.crawl.politeness.concurrency = 8;
+      cfg.crawl.politeness.auto_throttle = throttle;
+      cfg.crawl.politeness.throttle_slack = 10ms;
+      caf::actor_system sys{cfg};
+      crawl c{sys, cfg};
+      REQUIRE(c.run({server.model().origin(0) + "/"}));
+    }
+    server.stop();
+    auto log = read_access_log(log_path);
+    std::remove(log_path.c_str());
+    std::sort(log.begin(), log.end(),
+              [](const access_entry& x, const access_entry& y) { return x.start_us < y.start_us; });
+    REQUIRE(log.size() > 60);
+    auto half = log.begin() + static_cast<std::ptrdiff_t>(log.size() / 2);
+    long long busy = 0;
+    long long end = 0;
+    for (auto i = half; i != log.end(); ++i) {
+      busy += i->end_us - i->start_us;
+      end = std::max(end, i->end_us);
+    }
+    return static_cast<double>(busy) / static_cast<double>(end - half->start_us);
+  };
+  auto with = mean_busy(true);
+  auto without = mean_busy(false);
+  INFO("mean requests at once: " << with << " with auto-throttle, " << without << " without");
+  CHECK(with < 4.0);
+  CHECK(without > 6.0);
+}
+
 TEST_CASE("a crawl retries transient failures and records what remains", "[crawl][integration]") {
   testing::bad_server bad;
   auto records = std::make_shared<std::vector<record>>();

@@ -16,6 +16,12 @@ struct politeness_options {
   caf::timespan max_backoff = std::chrono::seconds(60);     // cap of the back-off penalty and Retry-After
   bool obey_robots = true;         // fetch robots.txt and obey it
   caf::timespan robots_ttl = std::chrono::hours(24);       // a robots.txt is fetched again after
+  // Latency-based throttling per host (docs/user-guide.md#politeness): a host
+  // answering slower than `throttle_ratio` x its fastest + `throttle_slack`
+  // is taken as overloaded and gets fewer requests at once.
+  bool auto_throttle = true;
+  double throttle_ratio = 2.0;
+  caf::timespan throttle_slack = std::chrono::milliseconds(50);
 };
 
 } // namespace arachne
