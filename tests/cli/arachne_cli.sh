@@ -43,6 +43,8 @@ check "fetch failure is one line on stderr" [ "$(wc -l <"$work/err")" -eq 1 ]
 check "fetch failure still prints its record" grep -q '"error":"unsupported_scheme"' "$work/out"
 check "fetch without a URL exits 2" [ "$(exit_code "$bin" fetch)" -eq 2 ]
 check "fetch with an unreadable CA exits 2" [ "$(exit_code "$bin" fetch --ca-file=/nonexistent http://x.test/)" -eq 2 ]
+check "a throttle ratio below 1 exits 2" [ "$(exit_code "$bin" crawl --throttle-ratio=0.5 http://x.test/)" -eq 2 ]
+check "a throttle ratio below 1 is one line" one_line_error
 check "a bad proxy URL exits 2" [ "$(exit_code "$bin" crawl --proxy=http://u:hunter2@h:x http://x.test/)" -eq 2 ]
 check "a bad proxy URL is one line" [ "$(wc -l <"$work/err")" -eq 1 ]
 check "a bad proxy URL error masks the password" sh -c "! grep -q hunter2 '$work/err'"
