@@ -1119,7 +1119,7 @@ void on_robots(pointer self, const std::string& host, const slot_grant& grant, f
       auto wait = st.cfg.scope.retry_delay * (1u << std::min(h.robots_failures, 10u));
       ++h.robots_failures;
       self->delayed_send(self, wait, robots_retry_atom::value, host);
-      return;
+      return feed_starved(self); // (its unit of the budget is free)
     }
     h.rules = robots_rules::disallow_all();
     h.robots_problem = "robots.txt unavailable after " + std::to_string(h.robots_failures + 1)
@@ -1314,7 +1314,7 @@ void note_demand(pointer self) {
     return;
   // Units held beyond the share and no longer used go to the others.
   if (st.budget > st.share && st.in_flight + st.acquiring < st.budget)
-    return schedule_tick(self);
+    schedule_tick(self);
   auto d = demand_of(st);
   auto said = st.demand_said;
   if ((d == 0) != (said == 0) || d > said + said / 8 + 2 || d + said / 8 + 2 < said) {
@@ -1340,8 +1340,11 @@ void say_demand(pointer self) {
                  st.budget);
 }
 
+// After any change to a site or to what is under way: the site's next slot,
+// a freed unit of the budget to the sites in line, the demand to the others.
 void pump(pointer self, const std::string& host) {
   pump_site(self, host);
+  feed_starved(self);
   note_demand(self);
 }
 

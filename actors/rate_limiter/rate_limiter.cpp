@@ -54,11 +54,12 @@ void serve(pointer self, const std::string& host) {
 // Auto-throttle, per answer (time to first byte): a host whose answers take
 // much longer than its fastest is taken as overloaded by the requests it
 // already has. Once per (smoothed) answer time its cap on requests at once
-// drops by a quarter (at least one); at one request at a time the penalty
-// moves halfway to the extra latency. A host answering close to its fastest
-// gets one more request at once per answer time, up to the configured
-// concurrency. Hosts that are far away but not loaded (slow from the first
-// answer on) are not slowed: only the rise over the fastest counts.
+// drops by a quarter (at least one), down to one. A host answering close to
+// its fastest gets one more request at once per answer time, up to the
+// configured concurrency. Hosts that are far away but not loaded (slow from
+// the first answer on) are not slowed: only the rise over the fastest
+// counts. It adds no delay: answers measured late because the crawler itself
+// is short of CPU look like a slow host, and cost at most the concurrency.
 void throttle(pointer self, host_pace& p, caf::timespan latency) {
   auto& opts = self->state.opts;
   auto now = self->clock().now();
@@ -67,15 +68,12 @@ void throttle(pointer self, host_pace& p, caf::timespan latency) {
   auto scaled = [&](double ratio) {
     return caf::timespan{static_cast<int64_t>(static_cast<double>(p.fastest.count()) * ratio)};
   };
-  p.overloaded = p.smooth > scaled(opts.throttle_ratio) + opts.throttle_slack;
+  bool overloaded = p.smooth > scaled(opts.throttle_ratio) + opts.throttle_slack;
   bool easy = p.smooth <= scaled(1.0 + (opts.throttle_ratio - 1.0) / 2) + opts.throttle_slack / 2;
   if (p.throttled && now - p.changed < p.smooth)
     return; // (the last change has not shown in the answers yet)
-  if (p.overloaded) {
-    if (p.limit > 1)
-      p.limit -= std::max(1u, p.limit / 4);
-    else
-      p.penalty = std::min<caf::timespan>((p.penalty + (p.smooth - p.fastest)) / 2, opts.max_backoff);
+  if (overloaded && p.limit > 1) {
+    p.limit -= std::max(1u, p.limit / 4);
     p.changed = now;
     p.throttled = true;
   } else if (easy && p.limit < p.concurrency) {
@@ -104,7 +102,7 @@ void adapt(pointer self, host_pace& p, const fetch_feedback& fb) {
   } else {
     if (self->state.opts.auto_throttle && fb.latency.count() > 0 && fb.status > 0 && fb.status < 500)
       throttle(self, p, fb.latency);
-    if (p.penalty.count() > 0 && !p.overloaded) {
+    if (p.penalty.count() > 0) {
       p.penalty /= 2;
       if (p.penalty < milliseconds(10))
         p.penalty = caf::timespan{0};

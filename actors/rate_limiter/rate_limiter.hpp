@@ -36,8 +36,7 @@ struct host_pace {
   caf::timespan fastest{0};             // the fastest answer seen (0: none yet)
   caf::timespan smooth{0};              // moving average, the newest weighing 1/4
   uint32_t limit = 0;                   // requests at once it may have now (<= concurrency)
-  caf::actor_clock::time_point changed{}; // when `limit` or the penalty last moved
-  bool overloaded = false;              // by the last answer
+  caf::actor_clock::time_point changed{}; // when `limit` last moved
   bool throttled = false;               // `changed` is set
 };
 
