@@ -1800,6 +1800,7 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
       s.demands[k] = demand;
       s.budgets[k] = budget;
       rebalance(self);
+      feed_starved(self); // (its share may have grown)
     },
     [=](lend_atom, uint64_t epoch, uint64_t units) {
       auto& s = self->state;

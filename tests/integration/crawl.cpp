@@ -250,7 +250,7 @@ TEST_CASE("auto-throttle keeps fewer requests at a host that slows down under th
   // The site answers in 10ms plus 20ms per request it is already answering.
   // Mean requests at once over the second half of each crawl, from the
   // access log: with auto-throttle the crawl keeps the host near its fast
-  // answers; without, it keeps all 8 it may. The site must be the slower
+  // answers; without, it keeps (nearly) all 8 it may. The site must be the slower
   // side: under a sanitizer (TSan makes the crawler ~100x slower) its times
   // are longer.
 #if defined(__SANITIZE_THREAD__)
@@ -299,8 +299,8 @@ TEST_CASE("auto-throttle keeps fewer requests at a host that slows down under th
   auto with = mean_busy(true);
   auto without = mean_busy(false);
   INFO("mean requests at once: " << with << " with auto-throttle, " << without << " without");
-  CHECK(with < 4.0);
-  CHECK(without > 6.0);
+  CHECK(with < 4.0);             // at most half of --per-host-concurrency
+  CHECK(with < 0.6 * without);  // (without: 7.4 in Release; under TSan the crawler is slower)
 }
 
 TEST_CASE("a crawl retries transient failures and records what remains", "[crawl][integration]") {
