@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -64,6 +65,36 @@ void quick(config& cfg) {
   cfg.crawl.http.io_threads = 1;
   cfg.crawl.scope.deny = {"/calendar/"};
   cfg.apply();
+}
+
+/// Serves `site` with an access log (one IO thread), crawls it from the
+/// front pages of its first `seeds` hosts with `quick` settings changed by
+/// `tune`, and returns the log.
+std::vector<access_entry> crawl_logged(site::site_params site, site::server_options sopts,
+                                       const std::function<void(config&)>& tune,
+                                       uint32_t seeds = 1) {
+  auto log_path = std::string{"crawl-logged-access.log"};
+  std::remove(log_path.c_str());
+  sopts.access_log = log_path;
+  sopts.threads = 1;
+  site::site_server server{site, sopts};
+  REQUIRE(server.listen() == "");
+  server.start();
+  {
+    config cfg;
+    quick(cfg);
+    tune(cfg);
+    caf::actor_system sys{cfg};
+    crawl c{sys, cfg};
+    std::vector<std::string> urls;
+    for (uint32_t h = 0; h < seeds; ++h)
+      urls.push_back(server.model().origin(h) + "/");
+    REQUIRE(c.run(urls));
+  }
+  server.stop();
+  auto log = read_access_log(log_path);
+  std::remove(log_path.c_str());
+  return log;
 }
 
 std::string outcome(const record& r) {
@@ -168,26 +199,12 @@ TEST_CASE("a crawl never asks a host faster than its delay or Crawl-delay",
 
 TEST_CASE("a crawl keeps at most --per-host-concurrency requests in flight per host",
           "[crawl][integration][politeness]") {
-  auto log_path = std::string{"crawl-concurrency-access.log"};
-  std::remove(log_path.c_str());
   site::server_options sopts;
-  sopts.access_log = log_path;
   sopts.latency = 30ms;
-  sopts.threads = 1;
-  site::site_server server{{2, 20, 3, false, 0s}, sopts};
-  REQUIRE(server.listen() == "");
-  server.start();
-  {
-    config cfg;
-    quick(cfg);
-    cfg.crawl.politeness.concurrency = 3;
-    caf::actor_system sys{cfg};
-    crawl c{sys, cfg};
-    REQUIRE(c.run({server.model().origin(0) + "/"}));
-  }
-  server.stop();
+  auto log = crawl_logged({2, 20, 3, false, 0s}, sopts,
+                          [](config& cfg) { cfg.crawl.politeness.concurrency = 3; });
   std::map<std::string, std::vector<std::pair<long long, int>>> events;
-  for (auto& e : read_access_log(log_path)) {
+  for (auto& e : log) {
     events[e.host].push_back({e.start_us, +1});
     events[e.host].push_back({e.end_us, -1});
   }
@@ -197,7 +214,6 @@ TEST_CASE("a crawl keeps at most --per-host-concurrency requests in flight per h
     CHECK(most <= 3);
     CHECK(most >= 2); // the crawl did use the concurrency it may
   }
-  std::remove(log_path.c_str());
 }
 
 TEST_CASE("the shards share --concurrency by demand, and never exceed it together",
@@ -205,30 +221,16 @@ TEST_CASE("the shards share --concurrency by demand, and never exceed it togethe
   // Two sites and four shards: at least two shards have nothing to do. An
   // even split (2 each) would keep at most 4 requests in flight; shared by
   // demand, the two sites' shards get all 8.
-  auto log_path = std::string{"crawl-shared-access.log"};
-  std::remove(log_path.c_str());
   site::server_options sopts;
-  sopts.access_log = log_path;
   sopts.latency = 30ms;
-  sopts.threads = 1;
-  site::site_server server{{2, 60, 5, false, 0s}, sopts};
-  REQUIRE(server.listen() == "");
-  server.start();
-  {
-    config cfg;
-    quick(cfg);
+  auto log = crawl_logged({2, 60, 5, false, 0s}, sopts, [](config& cfg) {
     cfg.crawl.scope.shards = 4;
     cfg.crawl.scope.concurrency = 8;
     cfg.crawl.politeness.concurrency = 4;
-    caf::actor_system sys{cfg};
-    crawl c{sys, cfg};
-    auto report = c.run({server.model().origin(0) + "/", server.model().origin(1) + "/"});
-    REQUIRE(report);
-  }
-  server.stop();
+  }, 2);
   std::vector<std::pair<long long, int>> all;
   std::map<std::string, std::vector<std::pair<long long, int>>> by_host;
-  for (auto& e : read_access_log(log_path)) {
+  for (auto& e : log) {
     for (auto* ev : {&all, &by_host[e.host]}) {
       ev->push_back({e.start_us, +1});
       ev->push_back({e.end_us, -1});
@@ -242,7 +244,6 @@ TEST_CASE("the shards share --concurrency by demand, and never exceed it togethe
   auto most = most_open(all);
   CHECK(most <= 8);
   CHECK(most > 4);
-  std::remove(log_path.c_str());
 }
 
 TEST_CASE("auto-throttle keeps fewer requests at a host that slows down under them",
@@ -261,29 +262,14 @@ TEST_CASE("auto-throttle keeps fewer requests at a host that slows down under th
   static constexpr int slower = 1;
 #endif
   auto mean_busy = [](bool throttle) {
-    auto log_path = std::string{"crawl-throttle-access.log"};
-    std::remove(log_path.c_str());
     site::server_options sopts;
-    sopts.access_log = log_path;
     sopts.latency = 10ms * slower;
     sopts.load_latency = 20ms * slower;
-    sopts.threads = 1;
-    site::site_server server{{1, 60, 7, false, 0s}, sopts};
-    REQUIRE(server.listen() == "");
-    server.start();
-    {
-      config cfg;
-      quick(cfg);
+    auto log = crawl_logged({1, 60, 7, false, 0s}, sopts, [&](config& cfg) {
       cfg.crawl.politeness.concurrency = 8;
       cfg.crawl.politeness.auto_throttle = throttle;
       cfg.crawl.politeness.throttle_slack = 10ms * slower;
-      caf::actor_system sys{cfg};
-      crawl c{sys, cfg};
-      REQUIRE(c.run({server.model().origin(0) + "/"}));
-    }
-    server.stop();
-    auto log = read_access_log(log_path);
-    std::remove(log_path.c_str());
+    });
     std::sort(log.begin(), log.end(),
               [](const access_entry& x, const access_entry& y) { return x.start_us < y.start_us; });
     REQUIRE(log.size() > 60);
