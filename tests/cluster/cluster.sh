@@ -236,7 +236,13 @@ log_settled
 restartable() { coordinator "$work/c8.jsonl" --state="$work/cstate" --per-host-delay=50ms --per-host-jitter=0; }
 restartable >"$work/c8.report" 2>"$work/c8.err" &
 crawl_pid=$!
-sleep "1.$((RANDOM % 6))"
+# Killed mid-crawl: once it has saved its state and records arrive (at most
+# 30 s; a sanitizer build starts slowly), at a random moment within 0.5 s.
+for _ in $(seq 300); do
+  grep -qs "^crawl " "$work/cstate/coordinator.state" && [ -s "$work/c8.jsonl" ] && break
+  sleep 0.1
+done
+sleep "0.$((RANDOM % 6))"
 # (The coordinator runs in a subshell: kill the process itself.)
 kill -KILL $(pgrep -P "$crawl_pid") "$crawl_pid" 2>/dev/null
 wait "$crawl_pid" 2>/dev/null
