@@ -13,6 +13,8 @@
 #include <sstream>
 #include <thread>
 
+#include <unistd.h>
+
 #include "caf/actor_system.hpp"
 #include "caf/stateful_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
@@ -73,7 +75,8 @@ void quick(config& cfg) {
 std::vector<access_entry> crawl_logged(site::site_params site, site::server_options sopts,
                                        const std::function<void(config&)>& tune,
                                        uint32_t seeds = 1) {
-  auto log_path = std::string{"crawl-logged-access.log"};
+  // (ctest runs test cases at once in one directory, each in its own process)
+  auto log_path = "crawl-logged-access-" + std::to_string(::getpid()) + ".log";
   std::remove(log_path.c_str());
   sopts.access_log = log_path;
   sopts.threads = 1;
