@@ -1235,7 +1235,7 @@ void pump_site(pointer self, const std::string& host) {
       h.starved = true;
       st.starved.push_back(host);
     }
-    return feed_starved(self);
+    return; // (pump feeds the sites in line next)
   }
   if (robots)
     return fetch_robots(self, host);
