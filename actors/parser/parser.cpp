@@ -1,6 +1,6 @@
 #include "parser/parser.hpp"
 
-#include <unordered_set>
+#include <functional>
 
 #include "arachne/html.hpp"
 
@@ -20,6 +20,50 @@ bool is_html(const fetch_result& res) {
 
 namespace {
 
+/// The links of one page in order, each once. An open-addressing table of
+/// indices into the list: one allocation for the table, none per link.
+class link_list {
+public:
+  explicit link_list(std::size_t expected) {
+    std::size_t size = 16;
+    while (size < 2 * expected)
+      size *= 2;
+    slots_.assign(size, 0);
+    links_.reserve(expected);
+  }
+
+  /// Appends `link` unless the list has it already.
+  void add(std::string link) {
+    if (2 * (links_.size() + 1) > slots_.size())
+      grow();
+    auto& slot = find(link);
+    if (slot != 0)
+      return;
+    links_.push_back(std::move(link));
+    slot = static_cast<uint32_t>(links_.size());
+  }
+
+  std::vector<std::string> take() && { return std::move(links_); }
+
+private:
+  // The slot holding `link`'s index + 1, or the empty slot where it belongs.
+  uint32_t& find(std::string_view link) {
+    auto mask = slots_.size() - 1;
+    for (auto i = std::hash<std::string_view>{}(link) & mask;; i = (i + 1) & mask)
+      if (slots_[i] == 0 || links_[slots_[i] - 1] == link)
+        return slots_[i];
+  }
+
+  void grow() {
+    slots_.assign(2 * slots_.size(), 0);
+    for (std::size_t i = 0; i < links_.size(); ++i)
+      find(links_[i]) = static_cast<uint32_t>(i + 1);
+  }
+
+  std::vector<uint32_t> slots_;
+  std::vector<std::string> links_;
+};
+
 parse_result parse_page(const parser_state& st, const crawl_request& req, const fetch_result& res) {
   parse_result out;
   out.id = res.id;
@@ -30,7 +74,7 @@ parse_result parse_page(const parser_state& st, const crawl_request& req, const 
   out.nofollow = scan.nofollow;
   out.noindex = scan.noindex;
   // Links resolve against <base href> if the page has one, else its URL.
-  std::vector<std::string> links;
+  link_list links{scan.links.size()};
   auto page_url = parse_url(res.final_url.empty() ? req.url : res.final_url, st.opts.urls);
   if (page_url) {
     auto base = *page_url;
@@ -39,27 +83,25 @@ parse_result parse_page(const parser_state& st, const crawl_request& req, const 
         base = std::move(*b);
     bool follow_all = st.opts.follow_nofollow;
     if (!scan.nofollow || follow_all) {
-      std::unordered_set<std::string> seen;
       for (auto& l : scan.links) {
         if (l.nofollow && !follow_all)
           continue;
-        auto u = resolve_url(base, l.href, st.opts.urls);
-        if (u && seen.insert(u->str()).second)
-          links.push_back(u->str());
+        if (auto u = resolve_url(base, l.href, st.opts.urls))
+          links.add(std::move(*u).str());
       }
     }
   }
   if (!st.handler) {
-    out.links = std::move(links);
+    out.links = std::move(links).take();
     return out;
   }
-  page p{req, res, std::move(scan), std::move(links)};
+  page p{req, res, std::move(scan), std::move(links).take()};
   context ctx{p, st.opts.urls};
   (*st.handler)(p, ctx);
-  std::unordered_set<std::string> seen;
+  link_list followed{ctx.followed().size()};
   for (auto& l : ctx.followed())
-    if (seen.insert(l).second)
-      out.links.push_back(std::move(l));
+    followed.add(std::move(l));
+  out.links = std::move(followed).take();
   for (auto& it : ctx.emitted()) {
     record r;
     r.kind = record::kind_t::item;

@@ -483,63 +483,24 @@ bool plain_host(std::string_view h) noexcept {
   return parts == 4;
 }
 
-std::optional<caf::expected<url>> resolve_plain_path(const url& base, std::string_view ref,
-                                                     const url_options& opts);
+// What plain resolution needs of a base: its scheme, canonical authority
+// ("host" or "host:port") and the directory relative paths start in.
+struct plain_base {
+  bool https = false;
+  std::string_view authority;
+  std::size_t host_len = 0;
+  uint16_t port = 0;
+  std::string_view path; // "/" at least
+};
 
-// The common absolute link, "http(s)://host[:port]/path?query" with a
-// canonical host and a plain path: put together without the general
-// machinery. Returns nullopt for anything else.
-std::optional<caf::expected<url>> resolve_plain_absolute(std::string_view ref,
-                                                         const url_options& opts) {
-  bool https = ref.substr(0, 8) == "https://";
-  if (!https && ref.substr(0, 7) != "http://")
-    return std::nullopt;
-  auto rest = ref.substr(https ? 8 : 7);
-  auto end = rest.find_first_of("/?#");
-  auto authority = rest.substr(0, end);
-  auto colon = authority.find(':');
-  auto host = authority.substr(0, colon);
-  if (!plain_host(host))
-    return std::nullopt;
-  uint16_t port = https ? 443 : 80;
-  if (colon != std::string_view::npos) {
-    auto digits = authority.substr(colon + 1);
-    if (digits.empty() || digits.size() > 5 || digits[0] == '0')
-      return std::nullopt;
-    uint32_t n = 0;
-    for (char c : digits) {
-      if (c < '0' || c > '9')
-        return std::nullopt;
-      n = n * 10 + static_cast<uint32_t>(c - '0');
-    }
-    if (n == 0 || n > 65535)
-      return std::nullopt;
-    port = static_cast<uint16_t>(n);
-  }
-  // The origin alone makes the base; the rest resolves as an absolute path.
-  std::string origin = https ? "https://" : "http://";
-  origin += host;
-  if (port != (https ? 443 : 80)) {
-    origin += ':';
-    origin += std::to_string(port);
-  }
-  auto authority_len = origin.size() - (https ? 8 : 7);
-  origin += '/';
-  auto base = make_url(std::move(origin), https, host.size(), authority_len, port);
-  if (!base)
-    return std::nullopt;
-  auto tail = end == std::string_view::npos ? std::string_view{} : rest.substr(end);
-  if (tail.empty() || tail[0] != '/') {
-    // "http://host", "http://host?q": the path is "/".
-    std::string with_slash = "/";
-    with_slash += tail;
-    return resolve_plain_path(*base, with_slash, opts);
-  }
-  return resolve_plain_path(*base, tail, opts);
+plain_base plain_base_of(const url& base) {
+  return {base.is_https(), base.authority(), base.host().size(), base.port(), base.path()};
 }
 
-std::optional<caf::expected<url>> resolve_plain_path(const url& base, std::string_view ref,
-                                                     const url_options& opts) {
+// A reference made of plain characters only, resolved against `base`:
+// "/a/b?q", "page.html", "../x/y". Returns nullopt for anything else.
+std::optional<caf::expected<url>> resolve_plain(const plain_base& base, std::string_view ref,
+                                                const url_options& opts) {
   if (ref.empty() || ref[0] == '?' || ref[0] == '#' || (ref.size() > 1 && ref[0] == '/' && ref[1] == '/'))
     return std::nullopt;
   auto hash = ref.find('#');
@@ -556,8 +517,7 @@ std::optional<caf::expected<url>> resolve_plain_path(const url& base, std::strin
     auto first_segment = path.substr(0, path.find('/'));
     if (first_segment.find(':') != std::string_view::npos)
       return std::nullopt; // "mailto:x", "a:b": a scheme, or ambiguous
-    auto base_path = base.path();
-    joined.assign(base_path.substr(0, base_path.rfind('/') + 1)); // its directory, "/" at least
+    joined.assign(base.path.substr(0, base.path.rfind('/') + 1)); // its directory, "/" at least
     for (;;) {
       if (path.substr(0, 2) == "./") {
         path.remove_prefix(2);
@@ -582,13 +542,13 @@ std::optional<caf::expected<url>> resolve_plain_path(const url& base, std::strin
     if (rest.empty() || rest[0] == '/' || (rest[0] == '.' && (rest.size() == 1 || rest[1] == '/')))
       return std::nullopt;
   }
-  auto prefix_len = (base.is_https() ? 8 : 7) + base.authority().size();
   std::string spec;
   std::string query;
   if (qmark != std::string_view::npos)
     query = canonical_query(body.substr(qmark + 1), opts);
-  spec.reserve(prefix_len + path.size() + 1 + query.size());
-  spec.append(base.str(), 0, prefix_len);
+  spec.reserve(8 + base.authority.size() + path.size() + 1 + query.size());
+  spec += base.https ? "https://" : "http://";
+  spec += base.authority;
   spec += path;
   if (!query.empty()) {
     spec += '?';
@@ -596,8 +556,56 @@ std::optional<caf::expected<url>> resolve_plain_path(const url& base, std::strin
   }
   if (spec.size() > opts.max_length)
     return caf::expected<url>{invalid("longer than " + std::to_string(opts.max_length) + " characters")};
-  return make_url(std::move(spec), base.is_https(), base.host().size(), base.authority().size(),
-                  base.port());
+  return make_url(std::move(spec), base.https, base.host_len, base.authority.size(), base.port);
+}
+
+// The common link to another origin, "host[:port]/path?query" after its
+// "http(s)://" or "//", with a canonical host and a plain path: put together
+// without the general machinery. Returns nullopt for anything else.
+std::optional<caf::expected<url>> resolve_plain_origin(bool https, std::string_view rest,
+                                                       const url_options& opts) {
+  auto end = rest.find_first_of("/?#");
+  auto authority = rest.substr(0, end);
+  auto colon = authority.find(':');
+  auto host = authority.substr(0, colon);
+  if (!plain_host(host))
+    return std::nullopt;
+  uint16_t port = https ? 443 : 80;
+  if (colon != std::string_view::npos) {
+    auto digits = authority.substr(colon + 1);
+    if (digits.empty() || digits.size() > 5 || digits[0] == '0')
+      return std::nullopt;
+    uint32_t n = 0;
+    for (char c : digits) {
+      if (c < '0' || c > '9')
+        return std::nullopt;
+      n = n * 10 + static_cast<uint32_t>(c - '0');
+    }
+    if (n == 0 || n > 65535)
+      return std::nullopt;
+    if (n == port)
+      authority = host; // a default port written out is dropped
+    port = static_cast<uint16_t>(n);
+  }
+  plain_base base{https, authority, host.size(), port, "/"};
+  auto tail = end == std::string_view::npos ? std::string_view{} : rest.substr(end);
+  if (tail.empty() || tail[0] != '/') {
+    // "http://host", "http://host?q": the path is "/".
+    std::string with_slash = "/";
+    with_slash += tail;
+    return resolve_plain(base, with_slash, opts);
+  }
+  return resolve_plain(base, tail, opts);
+}
+
+// An absolute "http(s)://..." link through resolve_plain_origin.
+std::optional<caf::expected<url>> resolve_plain_absolute(std::string_view ref,
+                                                         const url_options& opts) {
+  if (ref.substr(0, 8) == "https://")
+    return resolve_plain_origin(true, ref.substr(8), opts);
+  if (ref.substr(0, 7) == "http://")
+    return resolve_plain_origin(false, ref.substr(7), opts);
+  return std::nullopt;
 }
 
 } // namespace
@@ -606,10 +614,21 @@ caf::expected<url> resolve_url(const url& base, std::string_view ref_text,
                                const url_options& opts) {
   if (ref_text.size() > 4 * opts.max_length + 64)
     return invalid("longer than " + std::to_string(opts.max_length) + " characters");
-  if (auto plain = resolve_plain_path(base, ref_text, opts))
+  // The fast paths see the reference as clean() would start it: without the
+  // spaces and controls around it (any left inside send it the general way).
+  auto trimmed = ref_text;
+  while (!trimmed.empty() && static_cast<unsigned char>(trimmed.front()) <= 0x20)
+    trimmed.remove_prefix(1);
+  while (!trimmed.empty() && static_cast<unsigned char>(trimmed.back()) <= 0x20)
+    trimmed.remove_suffix(1);
+  if (auto plain = resolve_plain(plain_base_of(base), trimmed, opts))
     return std::move(*plain);
-  if (auto plain = resolve_plain_absolute(ref_text, opts))
+  if (trimmed.substr(0, 2) == "//") {
+    if (auto plain = resolve_plain_origin(base.is_https(), trimmed.substr(2), opts))
+      return std::move(*plain);
+  } else if (auto plain = resolve_plain_absolute(trimmed, opts)) {
     return std::move(*plain);
+  }
   auto cleaned = clean(ref_text);
   auto ref = urls::parse_uri_reference(cleaned);
   if (!ref)

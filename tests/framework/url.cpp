@@ -66,6 +66,11 @@ const url_case cases[] = {
   // -- links as pages write them --
   {"https://example.com:8443/dir/page.html?x=1", "other.html", "https://example.com:8443/dir/other.html"},
   {"https://example.com:8443/dir/page.html?x=1", "//cdn.test/lib.js", "https://cdn.test/lib.js"},
+  {"https://example.com:8443/dir/page.html?x=1", "//cdn.test:443/lib.js", "https://cdn.test/lib.js"},
+  {"https://example.com:8443/dir/page.html?x=1", "//cdn.test:80/lib.js", "https://cdn.test:80/lib.js"},
+  {"http://example.com/", " //127.0.1.12:8080/p/1?x=1#f\n", "http://127.0.1.12:8080/p/1?x=1"},
+  {"http://example.com/dir/", "  /p/344 ", "http://example.com/p/344"},
+  {"http://example.com/dir/", "\t\tx/y.html\r\n", "http://example.com/dir/x/y.html"},
   {"https://example.com:8443/dir/page.html?x=1", "?only=query", "https://example.com:8443/dir/page.html?only=query"},
   {"https://example.com:8443/dir/page.html?x=1", "#top", "https://example.com:8443/dir/page.html?x=1"},
   {"https://example.com:8443/dir/page.html?x=1", "HTTP://Other.Test", "http://other.test/"},
@@ -353,6 +358,18 @@ TEST_CASE("absolute links read by the fast path come out as the general path rea
       REQUIRE(bool(fast) == bool(general));
       if (fast)
         CHECK(fast->str() == general->str());
+      // The same link with spaces around it, and written scheme-relative
+      // ("//host/...", against the http base).
+      auto spaced = resolve_url(*base, " \t" + ref + "\n ", opts);
+      REQUIRE(bool(spaced) == bool(general));
+      if (spaced)
+        CHECK(spaced->str() == general->str());
+      if (ref.compare(0, 7, "http://") == 0) {
+        auto network = resolve_url(*base, ref.substr(5), opts);
+        REQUIRE(bool(network) == bool(general));
+        if (network)
+          CHECK(network->str() == general->str());
+      }
     }
   }
 }
