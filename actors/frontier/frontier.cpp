@@ -463,7 +463,7 @@ void send_takeover(pointer self, shard_id dead, frontier_state::guarded_shard g)
 }
 
 // True if `url`'s host belonged to a dead shard whose takeover has not arrived.
-bool awaits_takeover(const frontier_state& st, const std::string& url) {
+bool awaits_takeover(const frontier_state& st, std::string_view url) {
   auto hash = partition_hash(url_host(url));
   for (auto& [dead, before] : st.awaiting_takeover)
     if (before.shards()[before.owner_index_of_hash(hash)] == dead)
@@ -953,7 +953,7 @@ void on_parsed(pointer self, record page, uint64_t id, parse_result& pr) {
   auto& st = self->state;
   page.title = std::move(pr.title);
   if (st.cfg.needs.links)
-    page.links = pr.links;
+    page.links = pr.links.strings();
   auto depth = page.depth;
   auto from = page.url;
   add_record(self, std::move(page), id);
@@ -961,21 +961,22 @@ void on_parsed(pointer self, record page, uint64_t id, parse_result& pr) {
     add_record(self, std::move(item));
   auto& scope = st.cfg.scope;
   if (scope.max_depth < 0 || depth < static_cast<uint64_t>(scope.max_depth))
-    for (auto& link : pr.links) {
+    for (std::size_t i = 0; i < pr.links.size(); ++i) {
+      auto link = pr.links[i];
       // Links to this shard's own hosts are checked against the seen set
       // right here, before a request is built: most links were seen before.
       if (st.partition.owner_index(url_host(link)) == st.index) {
         // (A host of a lost shard: wait for what that shard had done.)
         if (!st.awaiting_handoff.empty()
             || (!st.awaiting_takeover.empty() && awaits_takeover(st, link))) {
-          st.held.emplace_back(crawl_request{std::move(link), depth + 1u, from, 0, 0, 0}, false);
+          st.held.emplace_back(crawl_request{std::string{link}, depth + 1u, from, 0, 0, 0}, false);
           continue;
         }
         if (note_seen(st, link))
-          admit_new(self, crawl_request{std::move(link), depth + 1u, from, 0, 0, 0}, false);
+          admit_new(self, crawl_request{std::string{link}, depth + 1u, from, 0, 0, 0}, false);
         continue;
       }
-      route(self, crawl_request{std::move(link), depth + 1u, from, 0, 0, 0});
+      route(self, crawl_request{std::string{link}, depth + 1u, from, 0, 0, 0});
     }
   --st.in_flight;
   pump(self, origin_of(from));

@@ -20,8 +20,9 @@ bool is_html(const fetch_result& res) {
 
 namespace {
 
-/// The links of one page in order, each once. An open-addressing table of
-/// indices into the list: one allocation for the table, none per link.
+/// The links of one page in order, each once, in one buffer. An
+/// open-addressing table of indices into the list finds repeats: one
+/// allocation for the table, none per link.
 class link_list {
 public:
   explicit link_list(std::size_t expected) {
@@ -29,21 +30,21 @@ public:
     while (size < 2 * expected)
       size *= 2;
     slots_.assign(size, 0);
-    links_.reserve(expected);
+    links_.reserve(expected, expected * 48);
   }
 
   /// Appends `link` unless the list has it already.
-  void add(std::string link) {
+  void add(std::string_view link) {
     if (2 * (links_.size() + 1) > slots_.size())
       grow();
     auto& slot = find(link);
     if (slot != 0)
       return;
-    links_.push_back(std::move(link));
+    links_.push_back(link);
     slot = static_cast<uint32_t>(links_.size());
   }
 
-  std::vector<std::string> take() && { return std::move(links_); }
+  url_list take() && { return std::move(links_); }
 
 private:
   // The slot holding `link`'s index + 1, or the empty slot where it belongs.
@@ -61,7 +62,7 @@ private:
   }
 
   std::vector<uint32_t> slots_;
-  std::vector<std::string> links_;
+  url_list links_;
 };
 
 parse_result parse_page(const parser_state& st, const crawl_request& req, const fetch_result& res) {
@@ -87,7 +88,7 @@ parse_result parse_page(const parser_state& st, const crawl_request& req, const 
         if (l.nofollow && !follow_all)
           continue;
         if (auto u = resolve_url(base, l.href, st.opts.urls))
-          links.add(std::move(*u).str());
+          links.add(u->str());
       }
     }
   }
@@ -95,12 +96,12 @@ parse_result parse_page(const parser_state& st, const crawl_request& req, const 
     out.links = std::move(links).take();
     return out;
   }
-  page p{req, res, std::move(scan), std::move(links).take()};
+  page p{req, res, std::move(scan), std::move(links).take().strings()};
   context ctx{p, st.opts.urls};
   (*st.handler)(p, ctx);
   link_list followed{ctx.followed().size()};
   for (auto& l : ctx.followed())
-    followed.add(std::move(l));
+    followed.add(l);
   out.links = std::move(followed).take();
   for (auto& it : ctx.emitted()) {
     record r;

@@ -60,6 +60,34 @@ TEST_CASE("shared_bytes shares locally and copies only when serialised", "[messa
   CHECK(c.view().data() != a.view().data());
 }
 
+TEST_CASE("url_list packs URLs into one buffer and reads them back", "[messages]") {
+  url_list l;
+  CHECK(l.empty());
+  l.push_back("http://a.test/");
+  l.push_back("");
+  l.push_back("http://b.test/x?y=1");
+  REQUIRE(l.size() == 3);
+  CHECK(l[0] == "http://a.test/");
+  CHECK(l[1].empty());
+  CHECK(l[2] == "http://b.test/x?y=1");
+  CHECK(l.strings() == std::vector<std::string>{"http://a.test/", "", "http://b.test/x?y=1"});
+  config cfg;
+  caf::actor_system sys{cfg};
+  auto copy = round_trip(sys, l);
+  CHECK(copy.strings() == l.strings());
+  // Ends that do not fit the text (a peer's bytes) give views inside it.
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  REQUIRE(!sink(std::string{"abcdef"}, std::vector<uint32_t>{4, 2, 100}));
+  url_list bad;
+  caf::binary_deserializer source{sys, buf};
+  REQUIRE(!source(bad));
+  REQUIRE(bad.size() == 3);
+  CHECK(bad[0] == "abcd");
+  CHECK(bad[1].empty());
+  CHECK(bad[2] == "cdef");
+}
+
 TEST_CASE("every message survives a binary round trip", "[messages]") {
   config cfg;
   caf::actor_system sys{cfg};

@@ -4,6 +4,7 @@
 // atoms. Every type that may cross a process boundary is registered in
 // `register_message_types` (config.cpp), the one place that does so.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -448,10 +449,54 @@ typename Inspector::result_type inspect(Inspector& f, sink_needs& x) {
   return f(caf::meta::type_name("sink_needs"), x.bodies, x.http, x.links);
 }
 
+/// URLs packed into one buffer: a page's links go from a parser to its
+/// shard in two allocations however many there are, and the shard makes a
+/// string only of those it has not seen.
+class url_list {
+public:
+  void push_back(std::string_view u) {
+    text_ += u;
+    ends_.push_back(static_cast<uint32_t>(text_.size()));
+  }
+
+  void reserve(std::size_t count, std::size_t bytes) {
+    ends_.reserve(count);
+    text_.reserve(bytes);
+  }
+
+  std::size_t size() const noexcept { return ends_.size(); }
+  bool empty() const noexcept { return ends_.empty(); }
+
+  /// The i-th URL (i < size()); a list read from a peer that is not
+  /// consistent gives empty or cut views, never memory outside the buffer.
+  std::string_view operator[](std::size_t i) const noexcept {
+    std::size_t end = std::min<std::size_t>(ends_[i], text_.size());
+    std::size_t begin = i == 0 ? 0 : std::min<std::size_t>(ends_[i - 1], end);
+    return std::string_view{text_}.substr(begin, end - begin);
+  }
+
+  std::vector<std::string> strings() const {
+    std::vector<std::string> out;
+    out.reserve(size());
+    for (std::size_t i = 0; i < size(); ++i)
+      out.emplace_back((*this)[i]);
+    return out;
+  }
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, url_list& x) {
+    return f(caf::meta::type_name("url_list"), x.text_, x.ends_);
+  }
+
+private:
+  std::string text_;
+  std::vector<uint32_t> ends_; // where each URL ends in text_
+};
+
 /// What a parser found on a page.
 struct parse_result {
   uint64_t id = 0;                 // the fetch's id
-  std::vector<std::string> links;  // absolute, normalised, deduplicated within the page
+  url_list links;                  // absolute, normalised, deduplicated within the page
   std::vector<record> items;       // emitted by the page handler
   std::string title;
   bool nofollow = false;           // meta robots nofollow
