@@ -8,6 +8,7 @@
 start_site() {
   local bin=$1 work=$2
   shift 2
+  : >"$work/site.out" # (read below before the site may have opened it)
   "$bin" site "$@" >"$work/site.out" 2>&1 &
   site_pid=$!
   site_port=""
