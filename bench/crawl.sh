@@ -3,8 +3,8 @@
 # calendar trap, responses cached by the site): Arachne with 1 and 2
 # scheduler threads, and Debian's wget2, each over the same site in one run.
 # For each: responses the server gave (its access log), wall time,
-# responses/s, CPU-ms per response, peak RSS. Then the same Arachne crawl on
-# one core and on two (taskset), the site pinned to the second core.
+# responses/s, CPU-ms per response, peak RSS. Scaling across cores is
+# bench/scaling.sh.
 # Usage: bench/crawl.sh [HOSTS] [PAGES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +35,6 @@ run() {
   local after
   after=$(wc -l <"$work/access.log")
   read -r wall user sys maxrss < <(tail -n 1 "$work/time")
-  last_wall=$wall
   awk -v l="$label" -v n="$((after - before))" -v w="$wall" -v u="$user" -v s="$sys" -v m="$maxrss" \
     'BEGIN { printf "%-28s %7d responses in %6.2f s: %7.0f /s, %.3f CPU-ms each, peak RSS %d MiB\n",
              l, n, w, n / w, (u + s) * 1000 / n, m / 1024 }'
@@ -49,23 +48,4 @@ if command -v wget2 >/dev/null; then
   mkdir -p "$work/wget2"
   run "wget2 --max-threads=128" wget2 -r -l inf -H --robots=on --max-threads=128 --no-verbose \
     --delete-after --tries=1 -P "$work/wget2" "$seed"
-fi
-
-# Scaling across cores: the crawler alone on CPU 0 with one scheduler
-# thread, then on CPUs 0-1 with two; the site stays on CPU 1 throughout, so
-# the second run has the second core only in part. Its share of that core is
-# printed: the ratio of the two rates cannot exceed 1 + (1 - that share).
-if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
-  taskset -a -p -c 1 "$site_pid" >/dev/null
-  echo "scaling: the site on CPU 1"
-  site_cpu() { awk '{ print $14 + $15 }' "/proc/$site_pid/stat"; }
-  for cpus in 0 0,1; do
-    threads=$(($(tr -cd , <<<"$cpus" | wc -c) + 1))
-    before=$(site_cpu)
-    run "arachne, CPU $cpus, $threads thread(s)" taskset -c "$cpus" "$bin" crawl "$seed" \
-      --threads="$threads" --io-threads=1 --per-host-delay=0 --per-host-concurrency=8 \
-      --concurrency=128 --out=null
-    awk -v t="$(($(site_cpu) - before))" -v hz="$(getconf CLK_TCK)" -v w="$last_wall" \
-      'BEGIN { printf "%-28s (the site used %.0f%% of CPU 1 meanwhile)\n", "", 100 * t / hz / w }'
-  done
 fi
