@@ -255,8 +255,8 @@ TEST_CASE("auto-throttle keeps fewer requests at a host that slows down under th
   // Mean requests at once over the second half of each crawl, from the
   // access log: with auto-throttle the crawl keeps the host near its fast
   // answers; without, it keeps (nearly) all 8 it may. The site must be the slower
-  // side: under a sanitizer (TSan makes the crawler ~100x slower) its times
-  // are longer.
+  // side: under a sanitizer (TSan makes the crawler several times slower)
+  // its times are longer.
 #if defined(__SANITIZE_THREAD__)
   static constexpr int slower = 20;
 #elif defined(__SANITIZE_ADDRESS__)
