@@ -502,9 +502,10 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
   if (!invalid.records.empty() && !resuming)
     for (auto& s : sinks)
       self->request(s, std::chrono::seconds(30), invalid).receive([](const ack&) {}, [](caf::error&) {});
-  // (A resumed crawl has them, unless a node was lost meanwhile.)
+  // Resumed or not: a crawl killed before its shards stored the seeds has
+  // none, and the shards admit only seeds they have not seen.
   for (std::size_t i = 0; i < shards.size(); ++i)
-    if (!seed_batches[i].links.empty() && (!resuming || !resume_lost.empty()))
+    if (!seed_batches[i].links.empty())
       self->send(shards[i], seed_atom::value, std::move(seed_batches[i]));
   for (auto& lost : resume_lost)
     report.nodes_lost.push_back(lost);

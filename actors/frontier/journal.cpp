@@ -78,6 +78,17 @@ caf::expected<uint32_t> check_file(const std::string& path, uint32_t shard) {
   }
 }
 
+// True if the shard file at `path` holds any URL (false if it cannot be read).
+bool holds_urls(const std::string& path) {
+  try {
+    sqlite_db db{path, false};
+    sqlite_stmt q{db, "SELECT EXISTS (SELECT 1 FROM urls)"};
+    return q.next() && q.number_at(0) != 0;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 } // namespace
 
 caf::expected<std::unique_ptr<state_dir_lock>> state_dir_lock::acquire(const std::string& dir) {
@@ -129,17 +140,29 @@ caf::expected<state_dir_info> check_state_dir(const std::string& dir, bool check
   auto shards = check_file(first, 0);
   if (!shards)
     return std::move(shards.error());
+  // The shard files are made one after the other before the crawl starts: a
+  // crawl killed meanwhile leaves some missing and the others empty. They are
+  // made again; a file missing beside URLs is lost state.
+  std::string missing;
+  std::vector<std::string> present{first};
   for (uint32_t i = 1; i < *shards; ++i) {
     auto path = shard_file(dir, i);
-    if (!fs::exists(path, ec))
-      return state_error("--state: '" + dir + "' misses '" + path + "' of its " + std::to_string(*shards)
-                         + " shards");
+    if (!fs::exists(path, ec)) {
+      if (missing.empty())
+        missing = path;
+      continue;
+    }
+    present.push_back(path);
     auto n = check_file(path, i);
     if (!n)
       return std::move(n.error());
     if (*n != *shards)
       return state_error("--state: the shard files in '" + dir + "' disagree on the shard count");
   }
+  if (!missing.empty()
+      && std::any_of(present.begin(), present.end(), [](auto& p) { return holds_urls(p); }))
+    return state_error("--state: '" + dir + "' misses '" + missing + "' of its " + std::to_string(*shards)
+                       + " shards");
   return state_dir_info{true, *shards};
 }
 
@@ -155,6 +178,9 @@ caf::expected<state_summary> read_state(const std::string& dir) {
   try {
     for (uint32_t i = 0; i < info->shards; ++i) {
       auto path = shard_file(dir, i);
+      std::error_code missing;
+      if (!fs::exists(path, missing))
+        continue; // (not made yet: a crawl killed while making them; the others are empty)
       sqlite_db db{path, false};
       sqlite_stmt q{db, "SELECT coalesce(h.origin, '(decided without a fetch)'), u.state, count(*) "
                         "FROM urls u LEFT JOIN hosts h ON h.id = u.host GROUP BY u.host, u.state"};

@@ -48,7 +48,10 @@ int state_main(const std::vector<std::string>& args) {
             << static_cast<double>(s.bytes) / (1024.0 * 1024.0) << " MiB\n"
             << "  seen " << (t.queued + t.taken + t.done) << ", queued " << t.queued
             << ", taken up (fetched again on resume) " << t.taken << ", done " << t.done
-            << (t.queued + t.taken == 0 ? " (the crawl is complete)" : "") << "\n";
+            << (t.queued + t.taken + t.done == 0
+                  ? " (no URL stored yet: a resumed crawl starts from its seeds)"
+                  : t.queued + t.taken == 0 ? " (the crawl is complete)" : "")
+            << "\n";
   std::size_t n = 0;
   for (auto& [host, c] : s.hosts) {
     if (show_hosts != 0 && n++ == show_hosts) {

@@ -101,11 +101,22 @@ TEST_CASE("directories that are not a crawl's state are refused with one line", 
     REQUIRE_FALSE(j);
     CHECK(message(j.error()).find("--shards=1") != std::string::npos);
   }
-  SECTION("a missing shard file") {
-    REQUIRE(frontier_journal::open(dir.path.string(), 0, 2));
+  SECTION("a missing shard file beside URLs") {
+    auto j = frontier_journal::open(dir.path.string(), 0, 2);
+    REQUIRE(j);
+    (*j)->add_url((*j)->add_host("http://a.test"), req("http://a.test/1"), url_state::queued);
+    REQUIRE((*j)->commit());
     auto info = check_state_dir(dir.path.string());
     REQUIRE_FALSE(info);
     CHECK(message(info.error()).find("misses") != std::string::npos);
+  }
+  SECTION("a missing shard file beside empty ones (killed while making them)") {
+    REQUIRE(frontier_journal::open(dir.path.string(), 0, 2));
+    auto info = check_state_dir(dir.path.string());
+    REQUIRE(info);
+    CHECK(info->exists);
+    CHECK(info->shards == 2);
+    CHECK(frontier_journal::open(dir.path.string(), 1, 2));
   }
 }
 
