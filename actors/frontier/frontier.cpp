@@ -717,7 +717,9 @@ void send_batch(pointer self, std::size_t i, std::shared_ptr<const record_batch>
         if (s.sinks[i] != sink)
           return; // an answer from a sink that has been replaced
         s.marks.erase(seq); // not in every sink: its URLs stay taken (fetched again on resume)
-        if (s.sink_errors[i].empty())
+        // (A request that found the sink gone says only that: its DOWN
+        // message, which follows, says why.)
+        if (s.sink_errors[i].empty() && err != caf::sec::request_receiver_down)
           s.sink_errors[i] = self->system().render(err);
         if (!s.cfg.hold_for_restart || s.sink_given_up[i]) {
           // (Given up meanwhile: the batch was counted then.)

@@ -333,6 +333,7 @@ TEST_CASE("a sink that fails mid-crawl is reported with what it lost, and the cr
     }
     REQUIRE(report.sink_failures.size() == 1);
     auto& f = report.sink_failures[0];
+    INFO(f.error);
     CHECK(f.sink == 1);
     CHECK(f.error.find("no space left on device") != std::string::npos);
     CHECK(f.lost > 0);
