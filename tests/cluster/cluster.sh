@@ -98,11 +98,16 @@ check "... each URL once" once_each "$work/c2-all.jsonl"
 check "... and the coordinator's --out is left alone" [ ! -e "$work/c2.jsonl" ]
 
 # Politeness across the cluster: a host's delay and concurrency hold, as if
-# one process crawled it.
+# one process crawled it. Under a sanitizer the nodes and the site (which
+# stamps a request when it has read it) run late and unevenly, by tens of
+# ms: the delay is stretched there so that 15% of it still exceeds that.
+delay_ms=50
+ldd "$bin" 2>/dev/null | grep -qE 'lib(t|a)san' && delay_ms=200
+floor_us=$((delay_ms * 850))
 log_settled
 : >"$work/access.log"
-check "a crawl with a 50 ms delay per host exits 0" \
-  [ "$(exit_code coordinator "$work/c3.jsonl" --per-host-delay=50ms --per-host-jitter=0 \
+check "a crawl with a $delay_ms ms delay per host exits 0" \
+  [ "$(exit_code coordinator "$work/c3.jsonl" --per-host-delay=${delay_ms}ms --per-host-jitter=0 \
         --per-host-concurrency=2 --max-pages-per-host=30)" -eq 0 ]
 log_settled
 # gaps_ok LOG US: consecutive request starts to a host are US apart at least.
@@ -117,14 +122,25 @@ concurrency_ok() {
     awk -F'\t' -v max="$2" '$1 != h { h = $1; n = 0 } { n += $3; if (n > max) bad = 1 } END { exit bad }'
 }
 check "... no host asked sooner than 85% of its delay after the last request" \
-  gaps_ok "$work/access.log" 42500
+  gaps_ok "$work/access.log" "$floor_us"
 check "... nor more than 2 requests at once" concurrency_ok "$work/access.log" 2
 check "... every host was served by one node only" one_node_per_host "$work/access.log"
+
+# crawling OUT.jsonl: waits until the crawl writing OUT.jsonl has started on
+# every node and records arrive (at most 30 s: a sanitizer build starts
+# slowly), then a random moment within 0.5 s.
+crawling() {
+  for _ in $(seq 300); do
+    [ -s "$1" ] && break
+    sleep 0.1
+  done
+  sleep "0.$((RANDOM % 6))"
+}
 
 # -- a node killed mid-crawl -----------------------------------------------------
 coordinator "$work/c4.jsonl" >"$work/c4.report" 2>"$work/c4.err" &
 crawl_pid=$!
-sleep "1.$((RANDOM % 6))"
+crawling "$work/c4.jsonl"
 kill -KILL "${node_pid[2]}"
 wait "$crawl_pid"
 check "a crawl that lost a node exits 0" [ $? -eq 0 ]
@@ -143,20 +159,22 @@ stop_nodes
 
 # -- a node that hangs (SIGSTOP) is noticed by the heartbeats ---------------------------
 start_nodes || exit 1
+started=$(date +%s.%N)
 coordinator "$work/c9.jsonl" --cluster-heartbeat=250ms --cluster-timeout=2s \
   >"$work/c9.report" 2>"$work/c9.err" &
 crawl_pid=$!
-sleep "1.$((RANDOM % 6))"
+crawling "$work/c9.jsonl"
 kill -STOP "${node_pid[3]}"
+hung=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
 wait "$crawl_pid"
 check "a crawl with a hung node exits 0" [ $? -eq 0 ] || cat "$work/c9.err" >&2
 kill -KILL "${node_pid[3]}"
 check "... it says which node it lost" grep -q "^  lost node 127.0.0.1:" "$work/c9.report"
-# (Stopped 1.0-1.5 s into the crawl; the report says when it was dropped.)
+# (The report says when, after the crawl's start, the node was dropped.)
 lost_after=$(sed -n 's/^  lost node .* after \([0-9.]*\)s:.*/\1/p' "$work/c9.report" | head -n 1)
-echo "hung node dropped after ${lost_after:-?} s"
+echo "node hung after $hung s, dropped after ${lost_after:-?} s"
 check "... within seconds of the hang (heartbeat timeout 2 s)" \
-  awk -v t="${lost_after:-999}" 'BEGIN { exit !(t <= 10) }'
+  awk -v t="${lost_after:-999}" -v h="$hung" 'BEGIN { exit !(t - h <= 8) }'
 check "... it records every reachable URL" same_set "$work/c9.jsonl"
 check "... only URLs marked resumed twice" \
   [ "$(jq -r 'select(.resumed | not) | .url' "$work/c9.jsonl" | sort | uniq -d | wc -l)" -eq 0 ]
@@ -179,7 +197,7 @@ log_settled
 : >"$work/access.log"
 # shellcheck disable=SC2046
 "$bin" crawl "$seed" --cluster="$two" --cluster-listen=127.0.0.1:0 $(tls coord) \
-  --user-agent=arachne --per-host-delay=50ms --per-host-jitter=0 --per-host-concurrency=2 \
+  --user-agent=arachne --per-host-delay=${delay_ms}ms --per-host-jitter=0 --per-host-concurrency=2 \
   --progress=false --out=jsonl:"$work/c6.jsonl" >"$work/c6.report" 2>"$work/c6.err" &
 crawl_pid=$!
 desk=$(join_door "$work/c6.err")
@@ -210,7 +228,7 @@ one_switch_per_host() {
 }
 check "... each host moved at most once" one_switch_per_host "$work/access.log"
 check "... no host asked sooner than 85% of its delay, across the move too" \
-  gaps_ok "$work/access.log" 42500
+  gaps_ok "$work/access.log" "$floor_us"
 check "... nor more than 2 requests at once" concurrency_ok "$work/access.log" 2
 # A node without a certificate of the cluster CA cannot join.
 "$bin" crawl "$seed" --cluster="$two" --cluster-listen=127.0.0.1:0 $(tls coord) \
