@@ -1290,15 +1290,19 @@ void rebalance(pointer self) {
   wants[st.index] = demand_of(st);
   auto shares = water_fill(wants, std::max<uint64_t>(1, st.cfg.scope.concurrency));
   st.share = std::max<uint64_t>(1, shares[st.index]);
-  auto used = st.in_flight + st.acquiring;
-  auto keep = std::max<uint64_t>(shares[st.index], used);
+  // Units go to shards that want more than they hold, up to their shares,
+  // from those that hold more than they want: an idle shard holds none back
+  // from a shard that waits for them (what nobody wants stays where it is).
+  auto keep = std::max<uint64_t>(std::min(shares[st.index], wants[st.index]),
+                                 st.in_flight + st.acquiring);
   if (st.budget <= keep)
     return;
   auto spare = st.budget - keep;
   for (std::size_t k = 0; k < n && spare > 0; ++k) {
-    if (k == st.index || st.budgets[k] >= shares[k])
+    auto wanted = std::min(shares[k], wants[k]);
+    if (k == st.index || st.budgets[k] >= wanted)
       continue;
-    auto give = std::min<uint64_t>(spare, shares[k] - st.budgets[k]);
+    auto give = std::min<uint64_t>(spare, wanted - st.budgets[k]);
     self->send(st.peers[k], lend_atom::value, st.epoch, give);
     st.budgets[k] += give;
     st.budget -= give;
@@ -1315,15 +1319,39 @@ void note_demand(pointer self) {
   auto& st = self->state;
   if (st.peers.size() <= 1 || st.demand_stale)
     return;
-  // Units held beyond the share and no longer used go to the others.
-  if (st.budget > st.share && st.in_flight + st.acquiring < st.budget)
-    schedule_tick(self);
+  // Units held beyond what the shard wants and no longer used may go to the
+  // others.
   auto d = demand_of(st);
+  if (st.budget > std::max<uint64_t>(std::min<uint64_t>(st.share, d), st.in_flight + st.acquiring))
+    schedule_tick(self);
   auto said = st.demand_said;
   if ((d == 0) != (said == 0) || d > said + said / 8 + 2 || d + said / 8 + 2 < said) {
     st.demand_stale = true;
     schedule_tick(self);
   }
+}
+
+// Another shard's demand and budget, as it said them under this view.
+void take_demand(pointer self, uint64_t shard, uint32_t demand, uint64_t budget) {
+  auto& s = self->state;
+  auto i = std::find(s.view.shards.begin(), s.view.shards.end(), shard);
+  auto k = static_cast<std::size_t>(i - s.view.shards.begin());
+  if (i == s.view.shards.end() || k >= s.demands.size())
+    return;
+  s.demands[k] = demand;
+  s.budgets[k] = budget;
+  rebalance(self);
+  feed_starved(self); // (its share may have grown)
+}
+
+// Units another shard lent this one under this view.
+void take_lend(pointer self, uint64_t units) {
+  auto& s = self->state;
+  s.budget += units;
+  s.budgets[s.index] = s.budget;
+  s.demand_stale = true;
+  schedule_tick(self);
+  feed_starved(self);
 }
 
 // At a tick: says this shard's demand and budget if either changed, and
@@ -1407,6 +1435,7 @@ frontier_stats stats_of(frontier_state& st) {
   s.guard_batches = st.guard_req;
   s.moved_hosts = st.moved_hosts;
   s.moved_urls = st.moved_urls;
+  s.budget = st.budget;
   bool journalling = tracking(st)
                      && ((st.journal && st.journal->dirty()) || !st.marks.empty()
                          || !st.done_after_links.empty());
@@ -1790,30 +1819,32 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
       if (first && s.journal)
         resume(self); // the shard is wired up: take up what the store holds
       try_handoff(self);
+      // Demands and lends the others sent under this view before it came.
+      auto early = std::move(s.early_shares);
+      s.early_shares.clear();
+      for (auto& m : early) {
+        if (m.epoch > s.epoch)
+          s.early_shares.push_back(m);
+        else if (m.epoch == s.epoch && m.lend)
+          take_lend(self, m.units);
+        else if (m.epoch == s.epoch)
+          take_demand(self, m.shard, m.demand, m.units);
+      }
       return caf::ok_atom::value;
     },
     [=](demand_atom, uint64_t epoch, uint64_t shard, uint32_t demand, uint64_t budget) {
       auto& s = self->state;
-      if (epoch != s.epoch)
-        return; // (after a new view every shard says it again)
-      auto i = std::find(s.view.shards.begin(), s.view.shards.end(), shard);
-      auto k = static_cast<std::size_t>(i - s.view.shards.begin());
-      if (i == s.view.shards.end() || k >= s.demands.size())
-        return;
-      s.demands[k] = demand;
-      s.budgets[k] = budget;
-      rebalance(self);
-      feed_starved(self); // (its share may have grown)
+      if (epoch > s.epoch) // (sent under a view that is on its way here)
+        s.early_shares.push_back({epoch, shard, demand, budget, false});
+      else if (epoch == s.epoch) // (an older view's is void: the new one shares anew)
+        take_demand(self, shard, demand, budget);
     },
     [=](lend_atom, uint64_t epoch, uint64_t units) {
       auto& s = self->state;
-      if (epoch != s.epoch)
-        return; // (a new view shares anew)
-      s.budget += units;
-      s.budgets[s.index] = s.budget;
-      s.demand_stale = true;
-      schedule_tick(self);
-      feed_starved(self);
+      if (epoch > s.epoch) // (units of a view on its way here: not to be lost)
+        s.early_shares.push_back({epoch, 0, 0, units, true});
+      else if (epoch == s.epoch)
+        take_lend(self, units);
     },
     [=](caf::put_atom, uint32_t i, sink_actor& sink) {
       // The restarted sink gets what the failed one did not acknowledge, in order.

@@ -148,6 +148,14 @@ struct frontier_state {
   // is above what they hold. Units only move, so together the shards never
   // start more requests than --concurrency (docs/user-guide.md).
   std::vector<uint32_t> demands;           // per peer, as it last said
+  struct early_share {                     // a demand or lend of a view not here yet
+    uint64_t epoch = 0;
+    uint64_t shard = 0;                    // the sayer (a demand)
+    uint32_t demand = 0;
+    uint64_t units = 0;                    // its budget (a demand), the units (a lend)
+    bool lend = false;
+  };
+  std::vector<early_share> early_shares;   // applied when that view comes
   std::vector<uint64_t> budgets;           // per peer, as last known
   uint32_t demand_said = 0;                // what this shard last told the others
   bool demand_stale = true;                // tell them at the next tick

@@ -428,3 +428,79 @@ TEST_CASE("Retry-After reads seconds and HTTP-dates", "[frontier]") {
   CHECK(parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now) == caf::timespan{0});
   CHECK(parse_retry_after("soon", now) == caf::timespan{60s});
 }
+
+TEST_CASE("shards keep every unit of --concurrency when lends come before the view, and an idle "
+          "shard lends to one that waits",
+          "[frontier][cluster]") {
+  // Two shards; the view reaches shard 0 first, which lends its units to
+  // shard 1 before shard 1 has the view. Then shard 1 lends them back while
+  // it has nothing to do, and only then gets a site to crawl.
+  config cfg;
+  cfg.set("scheduler.policy", caf::atom("testing"));
+  caf::actor_system sys{cfg};
+  auto& sched = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+  auto net = std::make_shared<script>();
+  auto records = std::make_shared<std::vector<record>>();
+  auto fc = test_config();
+  fc.scope.concurrency = 8;
+  auto f = sys.spawn(scripted_fetcher, net);
+  auto p = sys.spawn(parser, parser_options{fc.urls, false}, nullptr);
+  auto sink = sys.spawn(testing::memory_sink, records);
+  std::vector<frontier_actor> shards;
+  for (shard_id id : {shard_id{0}, shard_id{1}})
+    shards.push_back(sys.spawn(frontier, fc, id, std::vector<fetcher_actor>{f},
+                               std::vector<parser_actor>{p}, std::vector<sink_actor>{sink}));
+  cluster_view view{1, {0, 1}, {1.0, 1.0}, shards, {0, 1}};
+  auto settle = [&] {
+    for (int i = 0; i < 20; ++i) {
+      sched.run();
+      sched.clock().advance_time(10ms);
+    }
+    sched.run();
+  };
+  caf::anon_send(shards[0], caf::put_atom::value, view);
+  settle(); // shard 0 takes shard 1 to want everything: it lends its units
+  caf::anon_send(shards[1], caf::put_atom::value, view);
+  settle();
+  // A site of shard 1's, 20 pages in a chain.
+  partition_map partition{{0, 1}, {1.0, 1.0}};
+  std::string host;
+  for (int i = 0; host.empty(); ++i)
+    if (partition.owner_index("h" + std::to_string(i) + ".test") == 1)
+      host = "h" + std::to_string(i) + ".test";
+  for (int i = 0; i < 20; ++i)
+    net->answers["http://" + host + "/" + std::to_string(i)] = {
+      html_page("<a href=\"/" + std::to_string(i + 1) + "\">next</a>")};
+  caf::anon_send(shards[1], seed_atom::value,
+                 link_batch{{crawl_request{"http://" + host + "/0", 0, {}, 0, 0, 0}}, 1});
+  std::vector<frontier_stats> stats(2);
+  for (int step = 0; step < 2000; ++step) {
+    sched.run();
+
+    for (std::size_t i = 0; i < 2; ++i) {
+      bool got = false;
+      auto probe = sys.spawn([&, i](caf::event_based_actor* self) {
+        self->request(shards[i], caf::infinite, stats_atom::value).then([&, i](frontier_stats& s) {
+          stats[i] = s;
+          got = true;
+        });
+      });
+      sched.run();
+      REQUIRE(got);
+    }
+    if (stats[0].idle && stats[1].idle && stats[0].batches_sent == stats[1].batches_received
+        && stats[1].batches_sent == stats[0].batches_received)
+      break;
+    sched.clock().advance_time(10ms);
+  }
+  CHECK(stats[1].idle);
+  CHECK(stats[1].queued == 0);
+  CHECK(records->size() == 21); // pages 0-19 and /20 (404); robots.txt is no record
+  CHECK(stats[0].budget + stats[1].budget == 8); // no unit lost on the way
+  for (auto& a : std::vector<caf::actor>{caf::actor_cast<caf::actor>(shards[0]),
+                                        caf::actor_cast<caf::actor>(shards[1]),
+                                        caf::actor_cast<caf::actor>(f), caf::actor_cast<caf::actor>(p),
+                                        caf::actor_cast<caf::actor>(sink)})
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  sched.run();
+}

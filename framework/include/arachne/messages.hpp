@@ -184,6 +184,7 @@ struct frontier_stats {
   uint64_t guard_batches = 0; // batches sent to its guardian
   uint64_t moved_hosts = 0; // sites it handed to shards of a node that joined
   uint64_t moved_urls = 0;  // ... and their queued URLs
+  uint64_t budget = 0;      // units of --concurrency it holds
 };
 
 template <class Inspector>
@@ -191,7 +192,7 @@ typename Inspector::result_type inspect(Inspector& f, frontier_stats& x) {
   return f(caf::meta::type_name("frontier_stats"), x.shard, x.hosts, x.seen, x.queued,
            x.in_flight, x.recorded, x.pages, x.failures, x.bytes, x.dropped, x.batches_sent,
            x.batches_received, x.idle, x.sink_errors, x.sink_lost, x.state_error, x.resumed,
-           x.reowned, x.guarded, x.guard_batches, x.moved_hosts, x.moved_urls);
+           x.reowned, x.guarded, x.guard_batches, x.moved_hosts, x.moved_urls, x.budget);
 }
 
 // -- fetcher -------------------------------------------------------------------
