@@ -78,7 +78,8 @@ one_node_per_host() {
 
 # -- a crawl on three nodes ------------------------------------------------------
 start_nodes || exit 1
-check "a 3-node crawl over TLS exits 0" [ "$(exit_code coordinator "$work/c1.jsonl")" -eq 0 ]
+check "a 3-node crawl over TLS exits 0" [ "$(exit_code coordinator "$work/c1.jsonl")" -eq 0 ] ||
+  tail -n 3 "$work/out" "$work/err" >&2
 cp "$work/out" "$work/c1.report"
 check "... records exactly the reachable set" same_set "$work/c1.jsonl"
 check "... each URL once" once_each "$work/c1.jsonl"
@@ -91,7 +92,8 @@ check "... by more than one node in all" \
 
 # Records in the nodes' own sinks instead.
 check "with --cluster-sinks=local the crawl exits 0" \
-  [ "$(exit_code coordinator "$work/c2.jsonl" --cluster-sinks=local)" -eq 0 ]
+  [ "$(exit_code coordinator "$work/c2.jsonl" --cluster-sinks=local)" -eq 0 ] ||
+  tail -n 3 "$work/out" "$work/err" >&2
 cat "$work"/local[123].jsonl >"$work/c2-all.jsonl"
 check "... the nodes' files hold the reachable set" same_set "$work/c2-all.jsonl"
 check "... each URL once" once_each "$work/c2-all.jsonl"
