@@ -502,10 +502,12 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
   if (!invalid.records.empty() && !resuming)
     for (auto& s : sinks)
       self->request(s, std::chrono::seconds(30), invalid).receive([](const ack&) {}, [](caf::error&) {});
-  // Resumed or not: a crawl killed before its shards stored the seeds has
-  // none, and the shards admit only seeds they have not seen.
+  // A resumed crawl on this machine gets its seeds again (killed before its
+  // shards stored them, it has none; the shards admit only seeds they have
+  // not seen). A distributed one has them on its nodes, unless a node was
+  // lost meanwhile.
   for (std::size_t i = 0; i < shards.size(); ++i)
-    if (!seed_batches[i].links.empty())
+    if (!seed_batches[i].links.empty() && (!resuming || !distributed || !resume_lost.empty()))
       self->send(shards[i], seed_atom::value, std::move(seed_batches[i]));
   for (auto& lost : resume_lost)
     report.nodes_lost.push_back(lost);
