@@ -33,10 +33,7 @@ public:
   url() = default;
 
   /// The normalised text, e.g. `https://example.com/a/b?x=1`.
-  const std::string& str() const& noexcept { return spec_; }
-
-  /// The normalised text, moved out of a URL that is no longer needed.
-  std::string str() && noexcept { return std::move(spec_); }
+  const std::string& str() const noexcept { return spec_; }
 
   /// `http` or `https`.
   std::string_view scheme() const noexcept;
