@@ -6,13 +6,12 @@
 #include <memory>
 #include <optional>
 
-#include <boost/url.hpp>
-#include <idn2.h>
 #include <libpsl.h>
 
 #include "arachne/errors.hpp"
-
-namespace urls = boost::urls; // from <boost/url.hpp>
+#include "url/host.hpp"
+#include "url/parser.hpp"
+#include "url/percent.hpp"
 
 namespace arachne {
 
@@ -21,234 +20,17 @@ caf::expected<url> make_url(std::string spec, bool https, std::size_t host_len,
 
 namespace {
 
-bool is_hex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  return (c | 0x20) - 'a' + 10;
-}
-
-void append_pct(std::string& out, unsigned char c) {
-  static constexpr char digits[] = "0123456789ABCDEF";
-  out += '%';
-  out += digits[c >> 4];
-  out += digits[c & 0x0F];
-}
-
-std::string pct_decode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size() && is_hex(in[i + 1]) && is_hex(in[i + 2])) {
-      out += static_cast<char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2]));
-      i += 2;
-    } else {
-      out += in[i];
-    }
-  }
-  return out;
-}
-
-// Brings text as found in pages into a form RFC 3986 parsers accept, the way
-// browsers do (WHATWG URL): surrounding spaces and controls go, tabs and line
-// breaks inside vanish, a backslash before the query is a slash, and bytes that
-// may not appear in a URL (spaces, quotes, non-ASCII UTF-8, a `%` that starts
-// no escape, a second `#`) are percent-encoded.
-std::string clean(std::string_view in) {
-  auto is_trim = [](char c) { return static_cast<unsigned char>(c) <= 0x20; };
-  while (!in.empty() && is_trim(in.front()))
-    in.remove_prefix(1);
-  while (!in.empty() && is_trim(in.back()))
-    in.remove_suffix(1);
-  std::string out;
-  out.reserve(in.size() + 8);
-  // Where the authority ends; '[' and ']' are legal only inside it.
-  std::size_t authority_end = 0;
-  {
-    auto scheme_end = in.find("://");
-    std::size_t start = std::string_view::npos;
-    if (in.substr(0, 2) == "//")
-      start = 2;
-    else if (scheme_end != std::string_view::npos
-             && in.find_first_of("/?#") == scheme_end + 1)
-      start = scheme_end + 3;
-    if (start != std::string_view::npos) {
-      auto end = in.find_first_of("/?#\\", start);
-      authority_end = end == std::string_view::npos ? in.size() : end;
-    }
-  }
-  bool in_query_or_fragment = false;
-  bool seen_fragment = false;
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    auto c = static_cast<unsigned char>(in[i]);
-    if (c == '\t' || c == '\n' || c == '\r')
-      continue;
-    switch (c) {
-      case '\\':
-        if (in_query_or_fragment)
-          append_pct(out, c);
-        else
-          out += '/';
-        continue;
-      case '%':
-        if (i + 2 < in.size() && is_hex(in[i + 1]) && is_hex(in[i + 2]))
-          out += '%';
-        else
-          out += "%25";
-        continue;
-      case '?':
-        in_query_or_fragment = true;
-        out += '?';
-        continue;
-      case '#':
-        if (seen_fragment) {
-          append_pct(out, c);
-        } else {
-          seen_fragment = in_query_or_fragment = true;
-          out += '#';
-        }
-        continue;
-      case '[':
-      case ']':
-        if (i < authority_end)
-          out += static_cast<char>(c);
-        else
-          append_pct(out, c);
-        continue;
-      case ' ':
-      case '"':
-      case '<':
-      case '>':
-      case '`':
-      case '{':
-      case '}':
-      case '|':
-      case '^':
-        append_pct(out, c);
-        continue;
-      default:
-        if (c < 0x20 || c >= 0x7F)
-          append_pct(out, c);
-        else
-          out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
+using url_detail::escape_at;
+using url_detail::hex_value;
+using url_detail::percent_decode;
 
 bool unreserved(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'
          || c == '.' || c == '_' || c == '~';
 }
 
-// Decodes escapes of unreserved characters and upper-cases the others
-// (RFC 3986 section 6.2.2.2).
-std::string normalize_pct(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size() && is_hex(in[i + 1]) && is_hex(in[i + 2])) {
-      auto c = static_cast<char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2]));
-      if (unreserved(c)) {
-        out += c;
-      } else {
-        out += '%';
-        out += static_cast<char>(std::toupper(static_cast<unsigned char>(in[i + 1])));
-        out += static_cast<char>(std::toupper(static_cast<unsigned char>(in[i + 2])));
-      }
-      i += 2;
-    } else {
-      out += in[i];
-    }
-  }
-  return out;
-}
-
-// RFC 3986 section 5.2.4 for an absolute path ("" counts as "/"); ".." never
-// climbs above the root.
-std::string remove_dot_segments(std::string_view path) {
-  std::vector<std::string_view> out;
-  bool trailing_slash = false;
-  if (!path.empty() && path.front() == '/')
-    path.remove_prefix(1);
-  while (true) {
-    auto slash = path.find('/');
-    auto seg = path.substr(0, slash);
-    bool last = slash == std::string_view::npos;
-    if (seg == ".") {
-      trailing_slash = last;
-    } else if (seg == "..") {
-      if (!out.empty())
-        out.pop_back();
-      trailing_slash = last;
-    } else {
-      out.push_back(seg);
-      trailing_slash = false;
-    }
-    if (last)
-      break;
-    path.remove_prefix(slash + 1);
-  }
-  std::string result;
-  for (auto seg : out) {
-    result += '/';
-    result += seg;
-  }
-  if (trailing_slash || result.empty())
-    result += '/';
-  return result;
-}
-
 caf::error invalid(std::string reason) {
   return make_error(crawl_errc::invalid_url, std::move(reason));
-}
-
-// Hosts may not contain these once decoded (WHATWG's forbidden host code points).
-bool forbidden_host_char(unsigned char c) {
-  return c <= 0x20 || c == 0x7F || c == '#' || c == '%' || c == '/' || c == ':'
-         || c == '<' || c == '>' || c == '?' || c == '@' || c == '[' || c == '\\'
-         || c == ']' || c == '^' || c == '|';
-}
-
-// The host in its canonical ASCII form: lower case, IDNA (UTS #46) for Unicode.
-caf::expected<std::string> canonical_host(const urls::url& u) {
-  switch (u.host_type()) {
-    case urls::host_type::ipv4:
-      return std::string(u.encoded_host());
-    case urls::host_type::ipv6:
-      return "[" + u.host_ipv6_address().to_string() + "]";
-    case urls::host_type::ipvfuture:
-      return invalid("unsupported IP literal in host");
-    default:
-      break;
-  }
-  auto host = pct_decode(u.encoded_host());
-  if (host.empty())
-    return invalid("empty host");
-  bool ascii = std::all_of(host.begin(), host.end(),
-                           [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-  if (!ascii) {
-    char* out = nullptr;
-    auto rc = idn2_to_ascii_8z(host.c_str(), &out, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
-    if (rc != IDN2_OK) {
-      auto reason = std::string{"invalid internationalised host: "} + idn2_strerror(rc);
-      return invalid(std::move(reason));
-    }
-    host = out;
-    idn2_free(out);
-  }
-  for (auto& c : host) {
-    if (forbidden_host_char(static_cast<unsigned char>(c)))
-      return invalid("forbidden character in host");
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c | 0x20);
-  }
-  if (host.size() > 253)
-    return invalid("host longer than 253 characters");
-  return host;
 }
 
 bool param_stripped(std::string_view key, const std::vector<std::string>& patterns) {
@@ -275,7 +57,7 @@ std::string canonical_query(std::string_view q, const url_options& opts) {
     q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
     if (param.empty())
       continue;
-    auto key = pct_decode(param.substr(0, param.find('=')));
+    auto key = percent_decode(param.substr(0, param.find('=')));
     if (!param_stripped(key, opts.strip_params))
       params.push_back(param);
   }
@@ -290,58 +72,73 @@ std::string canonical_query(std::string_view q, const url_options& opts) {
   return out;
 }
 
-// Turns a resolved URL into its canonical text and checks what a crawler needs.
-caf::expected<url> finish(urls::url& u, const url_options& opts) {
-  auto scheme = u.scheme_id();
-  if (scheme != urls::scheme::http && scheme != urls::scheme::https) {
-    return make_error(crawl_errc::unsupported_scheme,
-                      "unsupported scheme '" + std::string(u.scheme()) + "'");
-  }
-  if (!u.has_authority())
-    return invalid("no host");
-  auto host = canonical_host(u);
-  if (!host)
-    return std::move(host.error());
-  bool https = scheme == urls::scheme::https;
-  uint16_t port = https ? 443 : 80;
-  if (u.has_port() && !u.port().empty()) {
-    auto p = u.port();
-    if (p.size() > 5 || !std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      return invalid("invalid port");
-    auto n = std::strtoul(std::string(p).c_str(), nullptr, 10);
-    if (n == 0 || n > 65535)
-      return invalid("port out of range");
-    port = static_cast<uint16_t>(n);
-  }
-  auto raw_path = u.encoded_path();
-  if (!raw_path.empty() && raw_path.front() != '/')
-    return invalid("path does not start with '/'");
-  // Boost.URL 1.81's normalize() decodes %2F into '/', changing the path, and
-  // its resolve() keeps ".." segments above the root (boostorg/url#808), so
-  // percent-encoding and dot segments are normalised here.
-  auto path = remove_dot_segments(normalize_pct(raw_path));
-  std::string query = u.has_query() ? canonical_query(normalize_pct(u.encoded_query()), opts)
-                                    : std::string{};
-  std::string spec;
-  spec.reserve(8 + host->size() + 6 + path.size() + query.size() + 1);
-  spec += https ? "https://" : "http://";
-  spec += *host;
-  if (port != (https ? 443 : 80)) {
-    spec += ':';
-    spec += std::to_string(port);
-  }
-  auto authority_len = spec.size() - (https ? 8 : 7);
-  spec += path;
-  if (!query.empty()) {
+// Appends "?query" to a URL being built: the query as the options want it.
+// An empty query ("/p?") is kept, as the standard keeps it; one that the
+// options empty (all parameters stripped, or dropped) goes with its '?'.
+void append_query(std::string& spec, bool has_query, std::string_view query,
+                  const url_options& opts) {
+  if (!has_query || opts.query == url_options::query_mode::drop)
+    return;
+  if (query.empty()) {
     spec += '?';
-    spec += query;
+    return;
   }
+  auto canonical = canonical_query(query, opts);
+  if (canonical.empty())
+    return;
+  spec += '?';
+  spec += canonical;
+}
+
+// Arachne's normalisation of what the standard's parser returns: escapes of
+// unreserved characters decoded, the others' hex digits upper case (RFC 3986
+// section 6.2.2.2), the query as the options say; then the length limit.
+caf::expected<url> from_parts(const url_detail::url_parts& p, const url_options& opts) {
+  auto path = normalize_percent_encoding(p.path);
+  std::string spec;
+  spec.reserve(8 + p.host.size() + 6 + path.size() + p.query.size() + 1);
+  spec += p.https ? "https://" : "http://";
+  spec += p.host;
+  if (p.port != (p.https ? 443 : 80)) {
+    spec += ':';
+    spec += std::to_string(p.port);
+  }
+  auto authority_len = spec.size() - (p.https ? 8 : 7);
+  spec += path;
+  append_query(spec, p.has_query, normalize_percent_encoding(p.query), opts);
   if (spec.size() > opts.max_length)
     return invalid("longer than " + std::to_string(opts.max_length) + " characters");
-  return make_url(std::move(spec), https, host->size(), authority_len, port);
+  return make_url(std::move(spec), p.https, p.host.size(), authority_len, p.port);
 }
 
 } // namespace
+
+std::string normalize_percent_encoding(std::string_view in) {
+  static constexpr char digits[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    auto c = static_cast<unsigned char>(in[i]);
+    if (escape_at(in, i)) {
+      auto decoded = static_cast<char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2]));
+      if (unreserved(decoded)) {
+        out += decoded;
+      } else {
+        out += '%';
+        out += static_cast<char>(std::toupper(static_cast<unsigned char>(in[i + 1])));
+        out += static_cast<char>(std::toupper(static_cast<unsigned char>(in[i + 2])));
+      }
+      i += 2;
+    } else if (c <= 0x20 || c >= 0x7F) {
+      out += '%';
+      out += digits[c >> 4];
+      out += digits[c & 0x0F];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
 
 caf::expected<url> make_url(std::string spec, bool https, std::size_t host_len,
                             std::size_t authority_len, uint16_t port) {
@@ -409,78 +206,23 @@ caf::expected<url> parse_url(std::string_view text, const url_options& opts) {
 caf::expected<url> detail::parse_url_general(std::string_view text, const url_options& opts) {
   if (text.size() > 4 * opts.max_length + 64)
     return invalid("longer than " + std::to_string(opts.max_length) + " characters");
-  auto cleaned = clean(text);
-  auto ref = urls::parse_uri_reference(cleaned);
-  if (!ref)
-    return invalid("not a URL (" + ref.error().message() + ")");
-  if (!ref->has_scheme())
-    return invalid("relative URL without a base");
-  urls::url u{*ref};
-  u.remove_fragment();
-  u.remove_userinfo();
-  return finish(u, opts);
+  auto parts = url_detail::parse_http_url(text, nullptr);
+  if (!parts)
+    return std::move(parts.error());
+  return from_parts(*parts, opts);
 }
 
 namespace {
 
-// Characters an absolute-path reference may hold without any rewriting:
-// unreserved, sub-delims, ':', '@', '/', '?' (no '%', no '\\', no spaces or
-// controls, nothing clean() would percent-encode).
+// Characters a reference may hold that the standard's parser copies as they
+// are, in the path and the query alike (but for '\'' in a query):
+// unreserved, sub-delims, ':', '@', '/', '?'. No '%', no '\\', no spaces or
+// controls: nothing to decode, encode or drop.
 constexpr bool plain_char(char c) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'
          || c == '.' || c == '_' || c == '~' || c == '!' || c == '$' || c == '&' || c == '\''
          || c == '(' || c == ')' || c == '*' || c == '+' || c == ',' || c == ';' || c == '='
          || c == ':' || c == '@' || c == '/' || c == '?';
-}
-
-// The common link, "/path?query", needs no general resolution: it is the
-// base's origin plus the reference, when the reference has no dot segments,
-// no percent-escapes and nothing to clean. Returns nullopt for anything else
-// (the general path then decides, with the same result for these).
-// A host that is already canonical: lower-case LDH labels (no IDNA), or a
-// dotted quad without leading zeros. Anything else takes the general path.
-bool plain_host(std::string_view h) noexcept {
-  if (h.empty() || h.size() > 253 || h.front() == '.' || h.back() == '.' || h.front() == '-')
-    return false;
-  bool all_digits = true;
-  std::size_t label = 0;
-  for (std::size_t i = 0; i < h.size(); ++i) {
-    char c = h[i];
-    if (c == '.') {
-      if (label == 0)
-        return false;
-      label = 0;
-      continue;
-    }
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
-      return false;
-    all_digits = all_digits && c >= '0' && c <= '9';
-    if (++label > 63)
-      return false;
-  }
-  if (h.find("xn--") != std::string_view::npos)
-    return false; // punycode: validated by the general path
-  if (!all_digits)
-    return h.back() < '0' || h.back() > '9'; // "a.1" (numeric last label): general path
-  // Digits and dots only: four parts 0-255, no leading zeros.
-  int parts = 0;
-  std::size_t start = 0;
-  while (start <= h.size()) {
-    auto end = h.find('.', start);
-    auto part = h.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
-    if (part.empty() || part.size() > 3 || (part.size() > 1 && part[0] == '0'))
-      return false;
-    int v = 0;
-    for (char c : part)
-      v = v * 10 + (c - '0');
-    if (v > 255)
-      return false;
-    ++parts;
-    if (end == std::string_view::npos)
-      break;
-    start = end + 1;
-  }
-  return parts == 4;
 }
 
 // What plain resolution needs of a base: its scheme, canonical authority
@@ -510,6 +252,8 @@ std::optional<caf::expected<url>> resolve_plain(const plain_base& base, std::str
   for (char c : body)
     if (!plain_char(c))
       return std::nullopt;
+  if (qmark != std::string_view::npos && body.find('\'', qmark) != std::string_view::npos)
+    return std::nullopt; // encoded as %27 in a query
   // A relative path ("page.html", "../x/y"): leading "./" and "../" step
   // through the base's directory (never above the root), the rest is plain.
   std::string joined;
@@ -543,17 +287,12 @@ std::optional<caf::expected<url>> resolve_plain(const plain_base& base, std::str
       return std::nullopt;
   }
   std::string spec;
-  std::string query;
-  if (qmark != std::string_view::npos)
-    query = canonical_query(body.substr(qmark + 1), opts);
-  spec.reserve(8 + base.authority.size() + path.size() + 1 + query.size());
+  spec.reserve(8 + base.authority.size() + body.size() + 1);
   spec += base.https ? "https://" : "http://";
   spec += base.authority;
   spec += path;
-  if (!query.empty()) {
-    spec += '?';
-    spec += query;
-  }
+  if (qmark != std::string_view::npos)
+    append_query(spec, true, body.substr(qmark + 1), opts);
   if (spec.size() > opts.max_length)
     return caf::expected<url>{invalid("longer than " + std::to_string(opts.max_length) + " characters")};
   return make_url(std::move(spec), base.https, base.host_len, base.authority.size(), base.port);
@@ -568,7 +307,7 @@ std::optional<caf::expected<url>> resolve_plain_origin(bool https, std::string_v
   auto authority = rest.substr(0, end);
   auto colon = authority.find(':');
   auto host = authority.substr(0, colon);
-  if (!plain_host(host))
+  if (!url_detail::is_plain_host(host))
     return std::nullopt;
   uint16_t port = https ? 443 : 80;
   if (colon != std::string_view::npos) {
@@ -614,8 +353,9 @@ caf::expected<url> resolve_url(const url& base, std::string_view ref_text,
                                const url_options& opts) {
   if (ref_text.size() > 4 * opts.max_length + 64)
     return invalid("longer than " + std::to_string(opts.max_length) + " characters");
-  // The fast paths see the reference as clean() would start it: without the
-  // spaces and controls around it (any left inside send it the general way).
+  // The fast paths see the reference as the standard's parser starts it:
+  // without the spaces and controls around it (any left inside send it the
+  // general way).
   auto trimmed = ref_text;
   while (!trimmed.empty() && static_cast<unsigned char>(trimmed.front()) <= 0x20)
     trimmed.remove_prefix(1);
@@ -629,24 +369,20 @@ caf::expected<url> resolve_url(const url& base, std::string_view ref_text,
   } else if (auto plain = resolve_plain_absolute(trimmed, opts)) {
     return std::move(*plain);
   }
-  auto cleaned = clean(ref_text);
-  auto ref = urls::parse_uri_reference(cleaned);
-  if (!ref)
-    return invalid("not a URL (" + ref.error().message() + ")");
-  if (ref->has_scheme() && ref->scheme_id() != urls::scheme::http
-      && ref->scheme_id() != urls::scheme::https) {
-    return make_error(crawl_errc::unsupported_scheme,
-                      "unsupported scheme '" + std::string(ref->scheme()) + "'");
-  }
-  auto base_view = urls::parse_uri(base.str());
-  if (!base_view)
-    return invalid("base is not an absolute URL");
-  urls::url u;
-  if (auto r = urls::resolve(*base_view, *ref, u); !r)
-    return invalid("cannot resolve (" + r.error().message() + ")");
-  u.remove_fragment();
-  u.remove_userinfo();
-  return finish(u, opts);
+  return detail::resolve_url_general(base, ref_text, opts);
+}
+
+caf::expected<url> detail::resolve_url_general(const url& base, std::string_view ref_text,
+                                               const url_options& opts) {
+  if (ref_text.size() > 4 * opts.max_length + 64)
+    return invalid("longer than " + std::to_string(opts.max_length) + " characters");
+  auto has_query = base.target().find('?') != std::string_view::npos;
+  url_detail::url_base parent{base.is_https(), base.host(), base.port(), base.path(), has_query,
+                              base.query()};
+  auto parts = url_detail::parse_http_url(ref_text, &parent);
+  if (!parts)
+    return std::move(parts.error());
+  return from_parts(*parts, opts);
 }
 
 std::string_view host_key(const url& u) noexcept {
@@ -657,7 +393,7 @@ std::string registrable_domain(std::string_view host) {
   std::string h{host};
   if (h.empty() || h.front() == '[')
     return h;
-  if (auto v4 = urls::parse_ipv4_address(h); v4)
+  if (url_detail::is_ipv4_literal(h))
     return h;
   // Loaded once: the list Debian's publicsuffix package keeps up to date, or
   // libpsl's built-in copy. psl_ctx_t is read-only after loading.

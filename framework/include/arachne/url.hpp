@@ -77,7 +77,7 @@ private:
   bool https_ = false;
 };
 
-/// Parses and normalises an absolute URL (errors are `crawl_errc::invalid_url` or
+/// Parses and normalises an absolute URL as `resolve_url` does, without a base (errors are `crawl_errc::invalid_url` or
 /// `crawl_errc::unsupported_scheme`, with a reason).
 caf::expected<url> parse_url(std::string_view text, const url_options& opts = {});
 
@@ -87,11 +87,26 @@ namespace detail {
 /// machinery alone, for tests that check the two agree.
 caf::expected<url> parse_url_general(std::string_view text, const url_options& opts = {});
 
+/// `resolve_url` without its fast paths: the standard's parser alone, for
+/// tests that check the two agree.
+caf::expected<url> resolve_url_general(const url& base, std::string_view ref,
+                                       const url_options& opts = {});
+
 } // namespace detail
 
-/// Resolves a reference found on the page at `base` (RFC 3986 section 5) and normalises it.
+/// Resolves a reference found on the page at `base` as a browser does (the
+/// WHATWG URL Standard's parser for http and https) and normalises it:
+/// fragment and userinfo dropped, only escapes of unreserved characters
+/// decoded (see docs/urls.md). Other schemes fail as `unsupported_scheme`.
 caf::expected<url> resolve_url(const url& base, std::string_view ref,
                                const url_options& opts = {});
+
+/// Percent-encoding in the one form URLs, robots.txt paths and robots.txt
+/// patterns are compared in, without changing what the text means (RFC 3986
+/// section 6.2.2): escapes of unreserved characters decoded, the other
+/// escapes' hex digits upper case, bytes outside printable ASCII encoded. A
+/// `%` that starts no escape stays as it is.
+std::string normalize_percent_encoding(std::string_view text);
 
 /// The key politeness and partitioning use for a URL's host: its host name, no port.
 std::string_view host_key(const url& u) noexcept;
