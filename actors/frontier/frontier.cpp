@@ -1103,17 +1103,18 @@ void on_robots(pointer self, const std::string& host, const slot_grant& grant, f
   release(self, host, grant, std::move(fb));
   --st.in_flight;
   auto& h = st.hosts[host];
-  if (res.error == crawl_errc::none && res.status >= 200 && res.status < 300) {
+  auto outcome = classify_robots_fetch(res.status, res.error);
+  if (outcome == robots_status::parsed) {
     h.rules = robots_rules::parse(res.body.view(), st.cfg.user_agent);
     if (auto delay = h.rules.crawl_delay())
       self->send(st.limiter, caf::put_atom::value, std::string{url_host(host)},
                  host_policy{*delay, 0});
     h.robots_problem.clear();
-  } else if (res.error == crawl_errc::none && res.status >= 400 && res.status < 500) {
+  } else if (outcome == robots_status::unavailable) {
     h.rules = robots_rules::allow_all(); // RFC 9309: unavailable means allowed
     h.robots_problem.clear();
   } else {
-    // Unreachable (5xx, network): assume complete disallow until retried.
+    // Unreachable (5xx, 429, network): assume complete disallow until retried.
     // Retries back off like a page's; the host's URLs wait meanwhile (the
     // fetch still counts as under way, so the shard is not idle).
     auto why = res.error != crawl_errc::none ? to_string(res.error) + ": " + res.error_message

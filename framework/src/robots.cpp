@@ -2,9 +2,13 @@
 
 #include "text.hpp"
 
+#include "arachne/url.hpp"
+
 #include <cmath>
-#include <cctype>
 #include <cstdlib>
+#include <initializer_list>
+#include <optional>
+#include <utility>
 
 namespace arachne {
 
@@ -13,29 +17,49 @@ namespace {
 using text::iequals;
 using text::trim;
 
-// Upper-cases percent escapes and encodes bytes outside printable ASCII, so
-// that patterns and targets compare in one form.
+// RFC 9309 section 2.2.2: patterns and paths compare after the same
+// percent-encoding normalisation as URLs (`%7E` is `~`, `%2F` is not `/`).
 std::string canonical(std::string_view s) {
-  static constexpr char digits[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1]))
-        && std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += '%';
-      out += static_cast<char>(std::toupper(static_cast<unsigned char>(s[i + 1])));
-      out += static_cast<char>(std::toupper(static_cast<unsigned char>(s[i + 2])));
-      i += 2;
-    } else if (c <= 0x20 || c >= 0x7F) {
-      out += '%';
-      out += digits[c >> 4];
-      out += digits[c & 0x0F];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
+  return normalize_percent_encoding(s);
+}
+
+// The directives, with the misspellings many files carry (a documented
+// choice, as Google's parser makes it: docs/robots.md).
+enum class directive { user_agent, allow, disallow, sitemap, crawl_delay, other };
+
+directive directive_of(std::string_view key) {
+  auto any_of = [&](std::initializer_list<std::string_view> names) {
+    for (auto n : names)
+      if (iequals(key, n))
+        return true;
+    return false;
+  };
+  if (any_of({"user-agent", "useragent", "user agent"}))
+    return directive::user_agent;
+  if (any_of({"allow"}))
+    return directive::allow;
+  if (any_of({"disallow", "dissallow", "dissalow", "disalow", "diasllow", "disallaw"}))
+    return directive::disallow;
+  if (any_of({"sitemap", "site-map"}))
+    return directive::sitemap;
+  if (any_of({"crawl-delay"}))
+    return directive::crawl_delay;
+  return directive::other;
+}
+
+// A line's key and value: "key: value", or "key value" with the colon
+// forgotten (accepted only for a known directive and a one-word value).
+std::optional<std::pair<std::string_view, std::string_view>> split_line(std::string_view line) {
+  if (auto colon = line.find(':'); colon != std::string_view::npos)
+    return std::make_pair(trim(line.substr(0, colon)), trim(line.substr(colon + 1)));
+  auto space = line.find_first_of(" \t");
+  if (space == std::string_view::npos)
+    return std::nullopt;
+  auto key = line.substr(0, space);
+  auto value = trim(line.substr(space));
+  if (directive_of(key) == directive::other || value.find_first_of(" \t") != std::string_view::npos)
+    return std::nullopt;
+  return std::make_pair(key, value);
 }
 
 struct group {
@@ -84,11 +108,33 @@ robots_rules robots_rules::disallow_all() {
   return r;
 }
 
+bool is_product_token(std::string_view token) noexcept {
+  if (token.empty())
+    return false;
+  for (char c : token)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '-'))
+      return false;
+  return true;
+}
+
+std::string_view product_token(std::string_view user_agent) noexcept {
+  return user_agent.substr(0, user_agent.find_first_of("/ \t"));
+}
+
 robots_rules robots_rules::parse(std::string_view text, std::string_view user_agent,
                                  std::size_t max_bytes) {
-  if (text.size() > max_bytes)
+  if (text.size() > max_bytes) {
+    // Only whole lines within the limit: a line cut short could allow more.
     text = text.substr(0, max_bytes);
-  auto token = user_agent.substr(0, user_agent.find_first_of("/ "));
+    text = text.substr(0, text.find_last_of("\r\n") + 1);
+  }
+  // A UTF-8 byte order mark (or the start of one) before the first line.
+  for (std::string_view bom : {"\xEF\xBB\xBF", "\xEF\xBB", "\xEF"})
+    if (text.substr(0, bom.size()) == bom) {
+      text.remove_prefix(bom.size());
+      break;
+    }
+  auto token = product_token(user_agent);
   robots_rules result;
   std::vector<group> groups;
   bool in_agents = false; // consecutive user-agent lines open one group
@@ -96,43 +142,43 @@ robots_rules robots_rules::parse(std::string_view text, std::string_view user_ag
     auto eol = text.find_first_of("\r\n");
     auto line = text.substr(0, eol);
     text = eol == std::string_view::npos ? std::string_view{} : text.substr(eol + 1);
-    line = trim(line.substr(0, line.find('#')));
-    auto colon = line.find(':');
-    if (colon == std::string_view::npos)
+    auto pair = split_line(trim(line.substr(0, line.find('#'))));
+    if (!pair)
       continue;
-    auto key = trim(line.substr(0, colon));
-    auto value = trim(line.substr(colon + 1));
-    if (iequals(key, "user-agent")) {
-      if (!in_agents)
-        groups.emplace_back();
-      in_agents = true;
-      groups.back().agents.emplace_back(value.substr(0, value.find_first_of("/ \t")));
-      continue;
+    auto [key, value] = *pair;
+    switch (directive_of(key)) {
+      case directive::user_agent:
+        if (!in_agents)
+          groups.emplace_back();
+        in_agents = true;
+        groups.back().agents.emplace_back(product_token(value));
+        continue;
+      case directive::sitemap:
+        if (!value.empty())
+          result.sitemaps_.emplace_back(value);
+        continue;
+      case directive::crawl_delay:
+        // Not in RFC 9309: read where a group is open, and closes no group.
+        if (!groups.empty()) {
+          char* end = nullptr;
+          std::string v{value};
+          auto seconds = std::strtod(v.c_str(), &end);
+          if (!v.empty() && *end == '\0' && std::isfinite(seconds) && seconds >= 0)
+            groups.back().crawl_delay = caf::timespan{static_cast<int64_t>(seconds * 1e9)};
+        }
+        continue;
+      case directive::other:
+        continue; // unknown lines close no group either
+      case directive::allow:
+      case directive::disallow:
+        break;
     }
-    if (iequals(key, "sitemap")) {
-      if (!value.empty())
-        result.sitemaps_.emplace_back(value);
-      continue;
-    }
-    bool allow = iequals(key, "allow");
-    bool disallow = iequals(key, "disallow");
-    bool delay = iequals(key, "crawl-delay");
-    if (!allow && !disallow && !delay)
-      continue;
     in_agents = false;
     if (groups.empty())
       continue; // rules before any user-agent line belong to no group
-    if (delay) {
-      char* end = nullptr;
-      std::string v{value};
-      auto seconds = std::strtod(v.c_str(), &end);
-      if (!v.empty() && *end == '\0' && std::isfinite(seconds) && seconds >= 0)
-        groups.back().crawl_delay = caf::timespan{static_cast<int64_t>(seconds * 1e9)};
-      continue;
-    }
     if (value.empty())
       continue; // "Disallow:" with no path allows everything: no rule needed
-    groups.back().rules.push_back(rule{allow, canonical(value)});
+    groups.back().rules.push_back(rule{directive_of(key) == directive::allow, canonical(value)});
   }
   // Every group naming our token applies (merged); otherwise every '*' group.
   auto collect = [&](auto&& pred) {
@@ -148,9 +194,28 @@ robots_rules robots_rules::parse(std::string_view text, std::string_view user_ag
         }
     return any;
   };
-  if (token.empty() || !collect([&](const std::string& a) { return iequals(a, token); }))
+  if (!is_product_token(token) || !collect([&](const std::string& a) { return iequals(a, token); }))
     collect([](const std::string& a) { return a == "*"; });
   return result;
+}
+
+robots_status classify_robots_fetch(uint16_t status, crawl_errc error) noexcept {
+  switch (error) {
+    case crawl_errc::none:
+      break;
+    case crawl_errc::too_many_redirects:
+    case crawl_errc::redirect_loop:
+      return robots_status::unavailable; // section 2.3.1.2
+    default:
+      return robots_status::unreachable;
+  }
+  if (status >= 200 && status < 300)
+    return robots_status::parsed;
+  if (status == 429)
+    return robots_status::unreachable; // rate limited: not "unavailable" (docs/robots.md)
+  if ((status >= 300 && status < 400) || (status >= 400 && status < 500))
+    return robots_status::unavailable;
+  return robots_status::unreachable;
 }
 
 bool robots_rules::allowed(std::string_view target) const {

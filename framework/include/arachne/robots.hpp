@@ -8,6 +8,8 @@
 
 #include "caf/timespan.hpp"
 
+#include "arachne/errors.hpp"
+
 namespace arachne {
 
 /// A parsed robots.txt (RFC 9309), ready to answer for one user agent.
@@ -26,8 +28,9 @@ public:
   static robots_rules disallow_all();
 
   /// Parses `text` and keeps the rules for `user_agent`'s product token (the
-  /// part before '/', e.g. `arachne` for `arachne/0.1`); only the first
-  /// `max_bytes` are read, as RFC 9309 allows.
+  /// part before '/', e.g. `arachne` for `arachne/0.1`, matched without regard
+  /// to case; the `*` groups if none names it); only the whole lines within
+  /// the first `max_bytes` are read, as RFC 9309 allows.
   static robots_rules parse(std::string_view text, std::string_view user_agent,
                             std::size_t max_bytes = 500 * 1024);
 
@@ -49,6 +52,22 @@ private:
   std::vector<std::string> sitemaps_;
   bool disallow_all_ = false;
 };
+
+/// What a robots.txt fetch's outcome means (RFC 9309 section 2.3.1).
+enum class robots_status : uint8_t {
+  parsed,      // 2xx: its rules apply
+  unavailable, // 3xx not followed, 4xx, more than five redirects: everything allowed
+  unreachable, // 5xx, 429, network failures: everything disallowed, try again later
+};
+
+/// Classifies a robots.txt fetch by its final status and failure kind.
+robots_status classify_robots_fetch(uint16_t status, crawl_errc error) noexcept;
+
+/// True for a valid RFC 9309 product token: letters, `_` and `-` only.
+bool is_product_token(std::string_view token) noexcept;
+
+/// The product token of a user agent: `arachne` for `arachne/0.1 (+url)`.
+std::string_view product_token(std::string_view user_agent) noexcept;
 
 /// True if a robots.txt path pattern matches `target` (RFC 9309 section 2.2.2).
 bool robots_pattern_matches(std::string_view pattern, std::string_view target);
