@@ -6,6 +6,8 @@
 # responses/s, CPU-ms per response, peak RSS. Scaling across cores is
 # bench/scaling.sh.
 # Usage: bench/crawl.sh [HOSTS] [PAGES]
+# BASELINE=path/to/other/arachne also runs that binary, in turn with this
+# one (ROUNDS=3 rounds), for a before/after comparison in one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hosts=${1:-40}
@@ -40,10 +42,22 @@ run() {
              l, n, w, n / w, (u + s) * 1000 / n, m / 1024 }'
 }
 
-for threads in 1 2; do
-  run "arachne --threads=$threads" "$bin" crawl "$seed" --threads="$threads" --io-threads=1 \
+crawl_with() { # crawl_with LABEL BINARY THREADS
+  run "$1 --threads=$3" "$2" crawl "$seed" --threads="$3" --io-threads=1 \
     --per-host-delay=0 --per-host-concurrency=8 --concurrency=128 --out=jsonl:/dev/null
-done
+}
+if [ -n "${BASELINE:-}" ]; then
+  for round in $(seq "${ROUNDS:-3}"); do
+    for threads in 1 2; do
+      crawl_with arachne "$bin" "$threads"
+      crawl_with baseline "$BASELINE" "$threads"
+    done
+  done
+else
+  for threads in 1 2; do
+    crawl_with arachne "$bin" "$threads"
+  done
+fi
 if command -v wget2 >/dev/null; then
   mkdir -p "$work/wget2"
   run "wget2 --max-threads=128" wget2 -r -l inf -H --robots=on --max-threads=128 --no-verbose \
