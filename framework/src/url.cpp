@@ -121,7 +121,13 @@ std::string normalize_percent_encoding(std::string_view in) {
     auto c = static_cast<unsigned char>(in[i]);
     if (escape_at(in, i)) {
       auto decoded = static_cast<char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2]));
-      if (unreserved(decoded)) {
+      // A decoded hex digit must not complete an escape with a lone '%'
+      // before it ("%3%65" is not "%3e"): then it stays encoded.
+      auto n = out.size();
+      bool joins = hex_value(decoded) >= 0
+                   && ((n >= 1 && out[n - 1] == '%') || (n >= 2 && out[n - 2] == '%'
+                                                          && hex_value(out[n - 1]) >= 0));
+      if (unreserved(decoded) && !joins) {
         out += decoded;
       } else {
         out += '%';
