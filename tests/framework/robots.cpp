@@ -172,6 +172,14 @@ TEST_CASE("robots fetch outcomes mean what RFC 9309 says", "[robots]") {
   }
 }
 
+TEST_CASE("robots collects Sitemap lines anywhere in the file", "[robots]") {
+  // RFC 9309 section 2.2.4 (other records): before, inside and after groups.
+  auto r = robots_rules::parse("Sitemap: http://h/a.xml\nUser-agent: x\nSitemap: http://h/b.xml\n"
+                               "Disallow: /\n\nsitemap: http://h/c.xml\n",
+                               "arachne");
+  CHECK(r.sitemaps() == std::vector<std::string>{"http://h/a.xml", "http://h/b.xml", "http://h/c.xml"});
+}
+
 TEST_CASE("robots product tokens are letters, '_' and '-'", "[robots]") {
   // RFC 9309 section 2.2.1.
   CHECK(product_token("arachne/0.1 (+https://example.test/bot)") == "arachne");
