@@ -1154,6 +1154,7 @@ void fetch_robots(pointer self, const std::string& host) {
       fr.id = ++s.next_fetch_id;
       fr.url = s.hosts[host].origin + "/robots.txt";
       fr.follow_redirects = true; // RFC 9309: follow up to five
+      fr.max_body_bytes = robots_max_bytes; // and read the first 500 KiB of a larger file
       auto& f = s.fetchers[s.next_fetcher++ % s.fetchers.size()];
       self->request(f, caf::infinite, fetch_atom::value, std::move(fr))
         .then([=](fetch_result& res) { on_robots(self, host, grant, res); },

@@ -146,3 +146,43 @@ TEST_CASE("a crawl requests links with reserved escapes byte for byte as linked,
   CHECK(outcome["/"] == "200");
   CHECK(outcome["/a%2Fb"] == "404");
 }
+
+TEST_CASE("a robots.txt larger than the fetcher's body limit is read as far as RFC 9309 asks",
+          "[crawl][integration][robots]") {
+  // 9 MiB, over the default --max-body of 8 MiB: its first 500 KiB are
+  // fetched once and obeyed (section 2.5); a rule past them is not read.
+  testing::temp_dir tmp{"real-web-robots"};
+  fs::create_directories(tmp.path / "www" / "private");
+  {
+    std::ofstream page{tmp.path / "www" / "index.html"};
+    page << "<a href=\"/a.html\">a</a> <a href=\"/private/b.html\">b</a>\n";
+    std::ofstream{tmp.path / "www" / "a.html"} << "a\n";
+    std::ofstream{tmp.path / "www" / "private" / "b.html"} << "b\n";
+    std::ofstream robots{tmp.path / "www" / "robots.txt"};
+    robots << "User-agent: *\nDisallow: /private/\n";
+    std::string comment = "# " + std::string(1022, 'x') + "\n";
+    for (int i = 0; i < 9 * 1024; ++i)
+      robots << comment;
+    robots << "Disallow: /\n";
+  }
+  nginx_server server{tmp.path};
+  auto records = std::make_shared<std::vector<record>>();
+  {
+    config cfg;
+    cfg.crawl.threads = 2;
+    cfg.crawl.politeness.delay = 0ms;
+    cfg.crawl.http.io_threads = 1;
+    cfg.apply();
+    caf::actor_system sys{cfg};
+    crawl c{sys, cfg};
+    c.add_sink(sys.spawn(testing::memory_sink, records));
+    REQUIRE(c.run({server.origin() + "/"}));
+  }
+  CHECK(server.targets() == std::multiset<std::string>{"/robots.txt", "/", "/a.html"});
+  std::map<std::string, std::string> outcome;
+  for (auto& r : *records)
+    outcome[r.url.substr(server.origin().size())]
+      = r.error == crawl_errc::none ? std::to_string(r.status) : to_string(r.error);
+  CHECK(outcome == std::map<std::string, std::string>{
+                     {"/", "200"}, {"/a.html", "200"}, {"/private/b.html", "robots_denied"}});
+}

@@ -207,12 +207,13 @@ struct fetch_request {
   bool follow_redirects = true;      // false: a redirect is the result
   std::string session;               // sticky proxy policy key; empty: the host
   bool keep_request = false;         // return the request head as sent (for WARC)
+  uint64_t max_body_bytes = 0;       // 0: the fetcher's limit; else the body is cut there
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fetch_request& x) {
   return f(caf::meta::type_name("fetch_request"), x.id, x.url, x.proxy, x.lease, x.headers,
-           x.follow_redirects, x.session, x.keep_request);
+           x.follow_redirects, x.session, x.keep_request, x.max_body_bytes);
 }
 
 /// Where the time of one fetch went.

@@ -12,6 +12,10 @@
 
 namespace arachne {
 
+/// How much of a robots.txt is read: RFC 9309 section 2.5 asks for at least
+/// 500 KiB. A larger file is fetched only this far, and what is read applies.
+constexpr std::size_t robots_max_bytes = 500 * 1024;
+
 /// A parsed robots.txt (RFC 9309), ready to answer for one user agent.
 class robots_rules {
 public:
@@ -32,7 +36,7 @@ public:
   /// to case; the `*` groups if none names it); only the whole lines within
   /// the first `max_bytes` are read, as RFC 9309 allows.
   static robots_rules parse(std::string_view text, std::string_view user_agent,
-                            std::size_t max_bytes = 500 * 1024);
+                            std::size_t max_bytes = robots_max_bytes);
 
   /// True if the path and query of a URL (`/a/b?c`) may be fetched.
   bool allowed(std::string_view target) const;

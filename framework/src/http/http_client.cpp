@@ -211,6 +211,12 @@ public:
       dns_timer_(w.ioc) {
     res_.id = req_.id;
     res_.url = req_.url;
+    // A request may ask for less of the body than the client's limit (a
+    // robots.txt: the first 500 KiB); what is over it is cut, not a failure.
+    if (req_.max_body_bytes != 0 && req_.max_body_bytes < body_limit_) {
+      body_limit_ = req_.max_body_bytes;
+      truncate_ = true;
+    }
   }
 
   void start() {
@@ -757,10 +763,10 @@ private:
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(
       std::min<uint64_t>(client_.opts.max_header_bytes, UINT32_MAX)));
-    if (client_.opts.truncate_body)
+    if (truncate_)
       parser_->body_limit(boost::none);
     else
-      parser_->body_limit(client_.opts.max_body_bytes);
+      parser_->body_limit(body_limit_);
     conn_->with_stream([this](auto& stream) {
       http::async_read_header(stream, conn_->buffer, *parser_,
                               [self = shared_from_this()](beast::error_code ec, std::size_t n) {
@@ -807,7 +813,7 @@ private:
       // A Content-Length over the limit is refused with the headers.
       if (ec == http::error::body_limit)
         return fail(crawl_errc::too_large, "body larger than "
-                                             + std::to_string(client_.opts.max_body_bytes)
+                                             + std::to_string(body_limit_)
                                              + " bytes");
       blame_forwarding_proxy(ec);
       if (ec == http::error::end_of_stream)
@@ -831,7 +837,7 @@ private:
       return fail(crawl_errc::decode_failed, "unsupported Content-Encoding '"
                                                + std::string{msg[http::field::content_encoding]}
                                                + "'");
-    decoder_.emplace(*coding, client_.opts.max_body_bytes, client_.opts.max_compression_ratio);
+    decoder_.emplace(*coding, body_limit_, client_.opts.max_compression_ratio);
     body_.clear();
     read_body();
   }
@@ -858,7 +864,7 @@ private:
     auto got = sizeof(buffer_) - parser_->get().body().size;
     if (got > 0) {
       auto kind = decoder_->feed(std::string_view{buffer_, got}, body_);
-      if (kind == crawl_errc::too_large && client_.opts.truncate_body
+      if (kind == crawl_errc::too_large && truncate_
           && decoder_->message().find("ratio") == std::string::npos) {
         res_.truncated = true;
         keep_alive_ = false;
@@ -874,7 +880,7 @@ private:
         return body_done();
       if (ec == http::error::body_limit)
         return fail(crawl_errc::too_large, "body larger than "
-                                             + std::to_string(client_.opts.max_body_bytes)
+                                             + std::to_string(body_limit_)
                                              + " bytes");
       if (ec == http::error::partial_message || ec == asio::error::connection_reset
           || ec == asio::error::eof || ec == ssl::error::stream_truncated)
@@ -1009,6 +1015,8 @@ private:
   http_client::impl& client_;
   worker& worker_;
   fetch_request req_;
+  uint64_t body_limit_ = client_.opts.max_body_bytes; // the body's limit for this request
+  bool truncate_ = client_.opts.truncate_body;         // over it: cut, not failed
   url url_;
   http_client::callback done_;
   fetch_result res_;
