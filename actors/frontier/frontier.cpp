@@ -1,5 +1,7 @@
 #include "frontier/frontier.hpp"
 
+#include "arachne/http_semantics.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -22,64 +24,8 @@ uint64_t mix(uint64_t x) noexcept {
   return x ^ (x >> 31);
 }
 
-bool transient(const fetch_result& res) {
-  switch (res.error) {
-    case crawl_errc::connect_failed:
-    case crawl_errc::timeout:
-    case crawl_errc::connection_reset:
-    case crawl_errc::protocol_error:
-    case crawl_errc::proxy_failed: // the fetcher tried several proxies; later, others may be back
-      return true;
-    case crawl_errc::none:
-      return res.status == 500 || res.status == 502 || res.status == 503 || res.status == 504;
-    default:
-      return false;
-  }
-}
-
-bool is_redirect(uint16_t status) {
-  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
-}
-
-std::string header(const fetch_result& res, std::string_view name) {
-  for (auto& [k, v] : res.headers) {
-    if (k.size() != name.size())
-      continue;
-    bool same = true;
-    for (std::size_t i = 0; i < k.size() && same; ++i)
-      same = (k[i] | 0x20) == (name[i] | 0x20);
-    if (same)
-      return v;
-  }
-  return {};
-}
-
-} // namespace
-
-caf::timespan parse_retry_after(std::string_view value, caf::timestamp now) {
-  std::string v{value};
-  while (!v.empty() && v.back() == ' ')
-    v.pop_back();
-  if (v.empty())
-    return caf::timespan{0};
-  char* end = nullptr;
-  auto secs = std::strtol(v.c_str(), &end, 10);
-  if (end != v.c_str() && *end == '\0')
-    return secs > 0 ? caf::timespan{std::chrono::seconds(secs)} : caf::timespan{0};
-  // An HTTP-date (RFC 9110 IMF-fixdate): "Sun, 06 Nov 1994 08:49:37 GMT".
-  std::tm tm{};
-  auto* rest = ::strptime(v.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  if (rest == nullptr || *rest != '\0')
-    return std::chrono::seconds(60); // unreadable: a server that asks for a pause gets one
-  auto at = std::chrono::system_clock::from_time_t(::timegm(&tm));
-  auto wait = at - now;
-  return wait.count() > 0 ? std::chrono::duration_cast<caf::timespan>(wait) : caf::timespan{0};
-}
-
-namespace {
-
 caf::timespan retry_after(const fetch_result& res) {
-  return parse_retry_after(header(res, "retry-after"), caf::make_timestamp());
+  return parse_retry_after(header_value(res.headers, "retry-after"), caf::make_timestamp());
 }
 
 std::string_view target_of(std::string_view u) {
@@ -984,89 +930,95 @@ void on_parsed(pointer self, record page, uint64_t id, parse_result& pr) {
   pump(self, origin_of(from));
 }
 
+// Records the outcome of a redirect and routes its target, unless the
+// chain from the seed or link is too long; an unusable Location ends there.
+void follow_redirect(pointer self, const crawl_request& req, const fetch_result& res) {
+  auto& st = self->state;
+  add_record(self, make_record(st.cfg.needs, req, res, {}), req.id);
+  auto location = header_value(res.headers, "location");
+  auto base = parse_url(res.final_url.empty() ? req.url : res.final_url, st.cfg.urls);
+  if (!base)
+    return;
+  auto target = resolve_url(*base, location, st.cfg.urls);
+  if (!target)
+    return;
+  crawl_request next{target->str(), req.depth, req.url, 0, req.hops + 1, 0};
+  if (next.hops <= st.cfg.max_redirects)
+    return route(self, std::move(next));
+  if (note_seen(st, next.url)) {
+    ++st.seen;
+    record_decision(self, next, crawl_errc::too_many_redirects,
+                    "more than " + std::to_string(st.cfg.max_redirects)
+                      + " redirects from a seed or link");
+  }
+}
+
+// Hands an HTML page to a parser; its record (made now) is sent with the
+// links the parser finds.
+void parse(pointer self, crawl_request req, fetch_result& res) {
+  auto& st = self->state;
+  auto host = origin_of(req.url);
+  auto& p = st.parsers[st.next_parser++ % st.parsers.size()];
+  // The record is made now; the request and result move to the parser.
+  auto page = std::make_shared<record>(make_record(st.cfg.needs, req, res, {}));
+  auto id = req.id;
+  self->request(p, caf::infinite, parse_atom::value, std::move(req), std::move(res))
+    .then([=](parse_result& pr) { on_parsed(self, std::move(*page), id, pr); },
+          [=](caf::error& err) {
+            auto r = std::move(*page);
+            r.error_message = "parser failed: " + self->system().render(err);
+            add_record(self, std::move(r), id);
+            --self->state.in_flight;
+            pump(self, host);
+          });
+}
+
 void on_fetched(pointer self, crawl_request req, const slot_grant& grant, fetch_result& res) {
   auto& st = self->state;
   auto host = origin_of(req.url);
   release(self, host, grant, feedback_of(res));
   st.bytes += res.body.size();
-  auto& scope = st.cfg.scope;
   auto& site = st.hosts[host];
-  bool unreachable = res.error == crawl_errc::connect_failed || res.error == crawl_errc::dns_failed;
+  bool unreachable = is_unreachable(res);
   if (!unreachable)
     site.unreachable = 0;
-  if (site.dead != crawl_errc::none && unreachable) {
-    add_record(self, make_record(self->state.cfg.needs, req, res, {}), req.id);
-    --st.in_flight;
-    return pump(self, host);
-  }
-  // 429 slows the host (the limiter backs off) without using up a retry.
-  if (res.status == 429 && req.throttled < 10 && !st.stopping) {
-    ++req.throttled;
-    --st.in_flight;
-    ++st.queued;
-    ++st.memory_queued;
-    st.hosts[host].queue.push_back(std::move(req));
-    return pump(self, host);
-  }
-  if (transient(res) && req.attempt < scope.retries && !st.stopping) {
-    ++req.attempt;
-    auto base = scope.retry_delay * (1u << std::min(req.attempt - 1, 10u));
-    std::uniform_real_distribution<double> jitter{1.0, 1.5};
-    auto wait = caf::timespan{static_cast<int64_t>(static_cast<double>(base.count()) * jitter(st.rng))};
-    --st.in_flight;
-    ++st.waiting_retry;
-    self->delayed_send(self, wait, retry_atom::value, std::move(req));
-    return;
-  }
-  if (unreachable && ++site.unreachable >= unreachable_limit)
-    site.dead = res.error;
-  if (transient(res) && req.attempt > 0 && res.error != crawl_errc::none) {
-    auto r = make_record(self->state.cfg.needs, req, res, {});
-    r.error = crawl_errc::retries_exhausted;
-    r.error_message = to_string(res.error) + " after " + std::to_string(req.attempt)
-                      + " retries: " + res.error_message;
-    add_record(self, std::move(r), req.id);
-    --st.in_flight;
-    return pump(self, host);
-  }
-  if (res.error == crawl_errc::none && is_redirect(res.status)) {
-    add_record(self, make_record(self->state.cfg.needs, req, res, {}), req.id);
-    auto location = header(res, "location");
-    if (auto base = parse_url(res.final_url.empty() ? req.url : res.final_url, st.cfg.urls)) {
-      if (auto target = resolve_url(*base, location, st.cfg.urls)) {
-        crawl_request next{target->str(), req.depth, req.url, 0, req.hops + 1, 0};
-        if (next.hops > st.cfg.max_redirects) {
-          if (note_seen(st, next.url)) {
-            ++st.seen;
-            record_decision(self, next, crawl_errc::too_many_redirects,
-                            "more than " + std::to_string(st.cfg.max_redirects)
-                              + " redirects from a seed or link");
-          }
-        } else {
-          route(self, std::move(next));
-        }
-      }
+  bool parsable = is_html(res) && !st.parsers.empty();
+  auto action = st.policy.decide(req, res, st.stopping, site.dead != crawl_errc::none, parsable);
+  switch (action) {
+    case fetch_action::requeue_throttled:
+      ++req.throttled;
+      --st.in_flight;
+      ++st.queued;
+      ++st.memory_queued;
+      site.queue.push_back(std::move(req));
+      return pump(self, host);
+    case fetch_action::retry: {
+      ++req.attempt;
+      std::uniform_real_distribution<double> jitter{1.0, 1.5};
+      auto wait = st.policy.retry_wait(req.attempt, jitter(st.rng));
+      --st.in_flight;
+      ++st.waiting_retry;
+      self->delayed_send(self, wait, retry_atom::value, std::move(req));
+      return;
     }
-    --st.in_flight;
-    return pump(self, host);
+    case fetch_action::parse:
+      return parse(self, std::move(req), res);
+    default:
+      break;
   }
-  if (res.error == crawl_errc::none && res.status == 200 && is_html(res) && !st.parsers.empty()) {
-    auto& p = st.parsers[st.next_parser++ % st.parsers.size()];
-    // The record is made now; the request and result move to the parser.
-    auto page = std::make_shared<record>(make_record(st.cfg.needs, req, res, {}));
-    auto id = req.id;
-    self->request(p, caf::infinite, parse_atom::value, std::move(req), std::move(res))
-      .then([=](parse_result& pr) { on_parsed(self, std::move(*page), id, pr); },
-            [=](caf::error& err) {
-              auto r = std::move(*page);
-              r.error_message = "parser failed: " + self->system().render(err);
-              add_record(self, std::move(r), id);
-              --self->state.in_flight;
-              pump(self, host);
-            });
-    return;
+  bool dead_end = unreachable && site.dead != crawl_errc::none;
+  if (unreachable && !dead_end && ++site.unreachable >= unreachable_limit)
+    site.dead = res.error;
+  if (action == fetch_action::retries_exhausted) {
+    auto r = make_record(st.cfg.needs, req, res, {});
+    r.error = crawl_errc::retries_exhausted;
+    r.error_message = retries_exhausted_message(res, req.attempt);
+    add_record(self, std::move(r), req.id);
+  } else if (action == fetch_action::follow_redirect) {
+    follow_redirect(self, req, res);
+  } else {
+    add_record(self, make_record(st.cfg.needs, req, res, {}), req.id);
   }
-  add_record(self, make_record(self->state.cfg.needs, req, res, {}), req.id);
   --st.in_flight;
   pump(self, host);
 }
@@ -1543,6 +1495,8 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
                                       std::vector<sink_actor> sinks) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
+  st.policy.retries = st.cfg.scope.retries;
+  st.policy.retry_delay = st.cfg.scope.retry_delay;
   st.id = id;
   st.fetchers = std::move(fetchers);
   st.parsers = std::move(parsers);

@@ -24,6 +24,7 @@
 #include "arachne/politeness.hpp"
 #include "arachne/robots.hpp"
 #include "arachne/url.hpp"
+#include "frontier/fetch_policy.hpp"
 #include "frontier/journal.hpp"
 #include "rate_limiter/rate_limiter.hpp"
 
@@ -127,6 +128,7 @@ url_fingerprint fingerprint(std::string_view normalised_url) noexcept;
 /// A shard's state: its hosts, seen set, outgoing batches and counters.
 struct frontier_state {
   frontier_config cfg;
+  fetch_policy policy;                     // what a fetch's outcome leads to (from cfg)
   shard_id id = 0;                         // unique among all shards of the crawl
   uint32_t index = 0;                      // position in the cluster view
   uint64_t epoch = 0;                      // of the cluster view; 0 before the first
@@ -273,9 +275,5 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
                                       std::vector<fetcher_actor> fetchers,
                                       std::vector<parser_actor> parsers,
                                       std::vector<sink_actor> sinks);
-
-/// How long a Retry-After header value (seconds or an HTTP-date) asks to
-/// wait from `now`; 0 for none or a date in the past, 60 s if unreadable.
-caf::timespan parse_retry_after(std::string_view value, caf::timestamp now);
 
 } // namespace arachne

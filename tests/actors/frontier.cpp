@@ -420,15 +420,6 @@ TEST_CASE("frontier applies scope rules and budgets", "[frontier]") {
   CHECK(st.dropped == 2); // /skip-me and elsewhere.test; /two is past the depth
 }
 
-TEST_CASE("Retry-After reads seconds and HTTP-dates", "[frontier]") {
-  auto now = caf::timestamp{std::chrono::seconds(784111777)}; // Sun, 06 Nov 1994 08:49:37 GMT
-  CHECK(parse_retry_after("120", now) == caf::timespan{120s});
-  CHECK(parse_retry_after("", now) == caf::timespan{0});
-  CHECK(parse_retry_after("Sun, 06 Nov 1994 08:50:37 GMT", now) == caf::timespan{60s});
-  CHECK(parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now) == caf::timespan{0});
-  CHECK(parse_retry_after("soon", now) == caf::timespan{60s});
-}
-
 TEST_CASE("shards keep every unit of --concurrency when lends come before the view, and an idle "
           "shard lends to one that waits",
           "[frontier][cluster]") {

@@ -34,6 +34,7 @@
 #include "arachne/partition.hpp"
 #include "arachne/proxy.hpp"
 #include "arachne/url.hpp"
+#include "arachne/http_semantics.hpp"
 #include "http/content_decoder.hpp"
 #include "text.hpp"
 
@@ -176,10 +177,6 @@ struct http_client::impl {
 };
 
 namespace {
-
-bool is_redirect(unsigned status) {
-  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
-}
 
 bool is_tls_error(const beast::error_code& ec) {
   return ec.category() == asio::error::get_ssl_category()
