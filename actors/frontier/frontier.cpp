@@ -1159,8 +1159,8 @@ void on_grant(pointer self, const std::string& host, const slot_grant& grant) {
 
 // The requests this shard may have under way: the units it holds, but no
 // more than its share while others need the rest.
-uint64_t usable_budget(const frontier_state& st) {
-  return std::min(st.budget, st.share);
+uint64_t busy(const frontier_state& st) {
+  return st.in_flight + st.acquiring;
 }
 
 // Asks the rate limiter for the site's next slot, within its per-host
@@ -1184,7 +1184,7 @@ void pump_site(pointer self, const std::string& host) {
   if (robots ? h.robots == host_entry::robots_t::fetching
              : h.acquiring > 0 || h.granted >= st.cfg.politeness.concurrency)
     return; // (robots.txt, the grant or a release pumps again)
-  bool held_back = st.in_flight + st.acquiring >= usable_budget(st)
+  bool held_back = busy(st) >= st.budget.usable()
                    || st.pending_records.size() >= st.cfg.max_pending_records
                    || (!st.starved.empty() && !st.feeding_starved);
   if (held_back) {
@@ -1202,108 +1202,36 @@ void pump_site(pointer self, const std::string& host) {
     .then([=](const slot_grant& grant) { on_grant(self, host, grant); });
 }
 
-// The requests this shard could keep in flight now: those under way, and
-// for every site waiting for the budget as many as a site may have.
-uint32_t demand_of(const frontier_state& st) {
-  auto d = st.in_flight + st.acquiring
-           + st.starved.size() * std::max<uint64_t>(1, st.cfg.politeness.concurrency);
-  return static_cast<uint32_t>(std::min<uint64_t>(d, st.cfg.scope.concurrency));
-}
-
-// Shares of `total` water-filled by the demands: a shard that wants less
-// than an equal share gets what it wants, the rest is split among the others
-// the same way, and what no shard wants is split evenly.
-std::vector<uint64_t> water_fill(const std::vector<uint64_t>& demands, uint64_t total) {
-  auto n = demands.size();
-  std::vector<std::size_t> order(n);
-  for (std::size_t k = 0; k < n; ++k)
-    order[k] = k;
-  std::sort(order.begin(), order.end(),
-            [&](std::size_t x, std::size_t y) { return demands[x] < demands[y]; });
-  std::vector<uint64_t> shares(n, 0);
-  uint64_t left = total;
-  for (std::size_t k = 0; k < n; ++k) {
-    auto fair = left / (n - k);
-    shares[order[k]] = std::min(demands[order[k]], fair);
-    left -= shares[order[k]];
-  }
-  for (auto& x : shares)
-    x += left / n;
-  return shares;
-}
-
-// --concurrency is held by the shards in units that only move, by message,
-// from a shard that has more than its share (and does not use them) to
-// shards that have less: the shards together never hold more than it.
+// Lends units of --concurrency this shard does not use to shards that wait
+// for them (concurrency_budget decides; the units only move).
 void rebalance(pointer self) {
   auto& st = self->state;
-  auto n = st.peers.size();
-  if (n <= 1)
-    return;
-  std::vector<uint64_t> wants(st.demands.begin(), st.demands.end());
-  wants[st.index] = demand_of(st);
-  auto shares = water_fill(wants, std::max<uint64_t>(1, st.cfg.scope.concurrency));
-  st.share = std::max<uint64_t>(1, shares[st.index]);
-  // Units go to shards that want more than they hold, up to their shares,
-  // from those that hold more than they want: an idle shard holds none back
-  // from a shard that waits for them (what nobody wants stays where it is).
-  auto keep = std::max<uint64_t>(std::min(shares[st.index], wants[st.index]),
-                                 st.in_flight + st.acquiring);
-  if (st.budget <= keep)
-    return;
-  auto spare = st.budget - keep;
-  for (std::size_t k = 0; k < n && spare > 0; ++k) {
-    auto wanted = std::min(shares[k], wants[k]);
-    if (k == st.index || st.budgets[k] >= wanted)
-      continue;
-    auto give = std::min<uint64_t>(spare, wanted - st.budgets[k]);
-    self->send(st.peers[k], lend_atom::value, st.epoch, give);
-    st.budgets[k] += give;
-    st.budget -= give;
-    spare -= give;
-    st.demand_stale = true; // (the others learn the new budget at the next tick)
-  }
-  if (st.demand_stale)
+  auto out = st.budget.rebalance(busy(st), st.starved.size());
+  for (auto& l : out.to_send)
+    self->send(st.peers[l.to], lend_atom::value, st.epoch, l.units);
+  if (out.tick)
     schedule_tick(self);
 }
 
 // Tells the other shards this shard's demand if it changed much (at the
-// next tick), or it went to or from nothing.
+// next tick), or lends what it no longer uses.
 void note_demand(pointer self) {
   auto& st = self->state;
-  if (st.peers.size() <= 1 || st.demand_stale)
-    return;
-  // Units held beyond what the shard wants and no longer used may go to the
-  // others.
-  auto d = demand_of(st);
-  if (st.budget > std::max<uint64_t>(std::min<uint64_t>(st.share, d), st.in_flight + st.acquiring))
+  if (st.peers.size() > 1 && st.budget.note(busy(st), st.starved.size()))
     schedule_tick(self);
-  auto said = st.demand_said;
-  if ((d == 0) != (said == 0) || d > said + said / 8 + 2 || d + said / 8 + 2 < said) {
-    st.demand_stale = true;
-    schedule_tick(self);
-  }
 }
 
 // Another shard's demand and budget, as it said them under this view.
 void take_demand(pointer self, uint64_t shard, uint32_t demand, uint64_t budget) {
-  auto& s = self->state;
-  auto i = std::find(s.view.shards.begin(), s.view.shards.end(), shard);
-  auto k = static_cast<std::size_t>(i - s.view.shards.begin());
-  if (i == s.view.shards.end() || k >= s.demands.size())
+  if (!self->state.budget.take_demand(shard, demand, budget))
     return;
-  s.demands[k] = demand;
-  s.budgets[k] = budget;
   rebalance(self);
   feed_starved(self); // (its share may have grown)
 }
 
 // Units another shard lent this one under this view.
 void take_lend(pointer self, uint64_t units) {
-  auto& s = self->state;
-  s.budget += units;
-  s.budgets[s.index] = s.budget;
-  s.demand_stale = true;
+  self->state.budget.take_lend(units);
   schedule_tick(self);
   feed_starved(self);
 }
@@ -1315,14 +1243,13 @@ void say_demand(pointer self) {
   if (st.peers.size() <= 1)
     return;
   rebalance(self);
-  if (!st.demand_stale)
+  auto demand = st.budget.say(busy(st), st.starved.size());
+  if (!demand)
     return;
-  st.demand_stale = false;
-  st.demand_said = demand_of(st);
   for (std::size_t k = 0; k < st.peers.size(); ++k)
     if (k != st.index)
-      self->send(st.peers[k], demand_atom::value, st.epoch, uint64_t{st.id}, st.demand_said,
-                 st.budget);
+      self->send(st.peers[k], demand_atom::value, st.epoch, uint64_t{st.id}, *demand,
+                 st.budget.held());
 }
 
 // After any change to a site or to what is under way: the site's next slot,
@@ -1340,7 +1267,7 @@ void feed_starved(pointer self) {
   if (st.feeding_starved || st.stopping)
     return;
   st.feeding_starved = true;
-  while (!st.starved.empty() && st.in_flight + st.acquiring < usable_budget(st)
+  while (!st.starved.empty() && busy(st) < st.budget.usable()
          && st.pending_records.size() < st.cfg.max_pending_records) {
     auto next = std::move(st.starved.front());
     st.starved.pop_front();
@@ -1389,7 +1316,7 @@ frontier_stats stats_of(frontier_state& st) {
   s.guard_batches = st.guard_req;
   s.moved_hosts = st.moved_hosts;
   s.moved_urls = st.moved_urls;
-  s.budget = st.budget;
+  s.budget = st.budget.held();
   bool journalling = tracking(st)
                      && ((st.journal && st.journal->dirty()) || !st.marks.empty()
                          || !st.done_after_links.empty());
@@ -1528,8 +1455,7 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
   for (auto& re : st.cfg.scope.deny)
     st.deny.emplace_back(re, std::regex::ECMAScript | std::regex::optimize);
   st.limiter = self->spawn<caf::linked>(rate_limiter, st.cfg.politeness, st.cfg.seed * 31 + id);
-  st.budget = std::max<uint64_t>(1, st.cfg.scope.concurrency); // (shared once the view comes)
-  st.share = st.budget;
+  st.budget = concurrency_budget{st.cfg.scope.concurrency, st.cfg.politeness.concurrency};
   st.journal = std::move(st.cfg.journal);
   if (st.journal)
     restore(self);
@@ -1731,18 +1657,8 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
       apply_guarding(self, before, s.view);
       // Each shard starts with an equal share; until the others say what
       // they could use, they are taken to want all of it.
-      {
-        auto total = std::max<uint64_t>(1, s.cfg.scope.concurrency);
-        auto n = s.peers.size();
-        s.demands.assign(n, static_cast<uint32_t>(std::min<uint64_t>(total, UINT32_MAX)));
-        s.budgets.assign(n, total / n);
-        s.budgets[0] += total % n;
-        s.budget = s.budgets[s.index];
-        s.share = s.budget;
-        s.demand_said = s.demands[s.index];
-        s.demand_stale = true;
-        schedule_tick(self);
-      }
+      s.budget.reset(view.shards, s.index);
+      schedule_tick(self);
       if (view.cluster) {
         auto in_view = [&](shard_id x) {
           return std::find(view.shards.begin(), view.shards.end(), x) != view.shards.end();
@@ -1776,14 +1692,10 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
         resume(self); // the shard is wired up: take up what the store holds
       try_handoff(self);
       // Demands and lends the others sent under this view before it came.
-      auto early = std::move(s.early_shares);
-      s.early_shares.clear();
-      for (auto& m : early) {
-        if (m.epoch > s.epoch)
-          s.early_shares.push_back(m);
-        else if (m.epoch == s.epoch && m.lend)
+      for (auto& m : s.budget.take_early(s.epoch)) {
+        if (m.lend)
           take_lend(self, m.units);
-        else if (m.epoch == s.epoch)
+        else
           take_demand(self, m.shard, m.demand, m.units);
       }
       return caf::ok_atom::value;
@@ -1791,14 +1703,14 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
     [=](demand_atom, uint64_t epoch, uint64_t shard, uint32_t demand, uint64_t budget) {
       auto& s = self->state;
       if (epoch > s.epoch) // (sent under a view that is on its way here)
-        s.early_shares.push_back({epoch, shard, demand, budget, false});
+        s.budget.hold({epoch, shard, demand, budget, false});
       else if (epoch == s.epoch) // (an older view's is void: the new one shares anew)
         take_demand(self, shard, demand, budget);
     },
     [=](lend_atom, uint64_t epoch, uint64_t units) {
       auto& s = self->state;
       if (epoch > s.epoch) // (units of a view on its way here: not to be lost)
-        s.early_shares.push_back({epoch, 0, 0, units, true});
+        s.budget.hold({epoch, 0, 0, units, true});
       else if (epoch == s.epoch)
         take_lend(self, units);
     },

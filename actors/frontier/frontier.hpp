@@ -24,6 +24,7 @@
 #include "arachne/politeness.hpp"
 #include "arachne/robots.hpp"
 #include "arachne/url.hpp"
+#include "frontier/budget.hpp"
 #include "frontier/fetch_policy.hpp"
 #include "frontier/journal.hpp"
 #include "rate_limiter/rate_limiter.hpp"
@@ -144,25 +145,7 @@ struct frontier_state {
   fingerprint_set seen_urls;
   std::deque<std::string> starved;         // sites waiting for the concurrency budget
   bool feeding_starved = false;
-  // --concurrency is held by the shards in units: each starts with an equal
-  // share, tells the others what it could use (its demand) when that changes
-  // much, and lends units it does not use to shards whose water-filled share
-  // is above what they hold. Units only move, so together the shards never
-  // start more requests than --concurrency (docs/user-guide.md).
-  std::vector<uint32_t> demands;           // per peer, as it last said
-  struct early_share {                     // a demand or lend of a view not here yet
-    uint64_t epoch = 0;
-    uint64_t shard = 0;                    // the sayer (a demand)
-    uint32_t demand = 0;
-    uint64_t units = 0;                    // its budget (a demand), the units (a lend)
-    bool lend = false;
-  };
-  std::vector<early_share> early_shares;   // applied when that view comes
-  std::vector<uint64_t> budgets;           // per peer, as last known
-  uint32_t demand_said = 0;                // what this shard last told the others
-  bool demand_stale = true;                // tell them at the next tick
-  uint64_t budget = 1;                     // the units this shard holds
-  uint64_t share = 1;                      // its water-filled share, by the demands known
+  concurrency_budget budget{1, 1};         // this shard's part of --concurrency
   std::vector<link_batch> outbox;          // per peer
   std::vector<record> pending_records;
   /// Per sink: the batches it has not acknowledged (at most the credit), kept
