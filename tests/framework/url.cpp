@@ -441,9 +441,9 @@ TEST_CASE("registrable_domain uses the public suffix list", "[url]") {
 }
 
 TEST_CASE("absolute-path links resolve by the fast path exactly as by the general one", "[url]") {
-  // The same reference written absolute ("http://host/..." is resolved by
-  // Boost.URL and our normalisation) and as a path ("/...", the fast path for
-  // the plain ones) must give the same URL, or the same failure.
+  // The same reference written absolute ("http://host/...": the fast path
+  // for absolute links or the WHATWG parser) and as a path ("/...", the fast
+  // path for the plain ones) must give the same URL, or the same failure.
   std::vector<std::string> refs{
     "/", "/a", "/a/b/c.html", "/a/b/?x=1&y=2", "/p/4?ref=nav", "/p?", "/p?#frag", "/p#x?y",
     "/a/./b", "/a/../b", "/a/b/..", "/a/b/.", "/.hidden/x", "/a..b/c", "/..a", "/a/...",

@@ -35,7 +35,6 @@ using seed_atom = caf::atom_constant<caf::atom("seed")>;       // add seed URLs
 using stats_atom = caf::atom_constant<caf::atom("stats")>;     // ask for counters
 using idle_atom = caf::atom_constant<caf::atom("idle")>;       // a shard has nothing to do
 using open_atom = caf::atom_constant<caf::atom("open")>;       // a sink's crawl starts
-using join_atom = caf::atom_constant<caf::atom("join")>;       // a node joins a cluster
 using start_atom = caf::atom_constant<caf::atom("start")>;     // start crawling
 using stop_atom = caf::atom_constant<caf::atom("stop")>;       // stop gracefully
 using guard_atom = caf::atom_constant<caf::atom("guard")>;     // keep another shard's URLs
