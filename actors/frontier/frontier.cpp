@@ -1248,8 +1248,8 @@ void say_demand(pointer self) {
     return;
   for (std::size_t k = 0; k < st.peers.size(); ++k)
     if (k != st.index)
-      self->send(st.peers[k], demand_atom::value, st.epoch, uint64_t{st.id}, *demand,
-                 st.budget.held());
+      self->send(st.peers[k], demand_atom::value,
+                 concurrency_demand{st.epoch, st.id, *demand, st.budget.held()});
 }
 
 // After any change to a site or to what is under way: the site's next slot,
@@ -1700,12 +1700,12 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
       }
       return caf::ok_atom::value;
     },
-    [=](demand_atom, uint64_t epoch, uint64_t shard, uint32_t demand, uint64_t budget) {
+    [=](demand_atom, const concurrency_demand& d) {
       auto& s = self->state;
-      if (epoch > s.epoch) // (sent under a view that is on its way here)
-        s.budget.hold({epoch, shard, demand, budget, false});
-      else if (epoch == s.epoch) // (an older view's is void: the new one shares anew)
-        take_demand(self, shard, demand, budget);
+      if (d.epoch > s.epoch) // (sent under a view that is on its way here)
+        s.budget.hold({d.epoch, d.shard, d.demand, d.budget, false});
+      else if (d.epoch == s.epoch) // (an older view's is void: the new one shares anew)
+        take_demand(self, d.shard, d.demand, d.budget);
     },
     [=](lend_atom, uint64_t epoch, uint64_t units) {
       auto& s = self->state;

@@ -124,6 +124,9 @@ TEST_CASE("every message survives a binary round trip", "[messages]") {
   cluster_view view{3, {1, 2, 3}, {1.0, 1.0, 2.0}, {}, {0, 1, 1}};
   CHECK(round_trip(sys, view).weights == view.weights);
   CHECK(round_trip(sys, view).nodes == view.nodes);
+  concurrency_demand d{4, 17, 9, 12};
+  auto d2 = round_trip(sys, d);
+  CHECK((d2.epoch == 4 && d2.shard == 17 && d2.demand == 9 && d2.budget == 12));
   CHECK(to_string(caf::make_message(r)).find("fetch_result") != std::string::npos);
 }
 

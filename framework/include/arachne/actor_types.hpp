@@ -57,9 +57,7 @@ using frontier_actor = caf::typed_actor<
   caf::reacts_to<takeover_atom, uint64_t, takeover_batch>,      // a dead shard's hosts, now ours
   caf::replies_to<handoff_atom, uint64_t, takeover_batch>::with<ack>, // a live shard's hosts, now
                                                                       // ours (a node joined)
-  caf::reacts_to<demand_atom, uint64_t, uint64_t, uint32_t, uint64_t>, // epoch, shard id, the
-                                                  // requests it could keep in flight, the units
-                                                  // of --concurrency it holds
+  caf::reacts_to<demand_atom, concurrency_demand>,  // another shard's wish for --concurrency
   caf::reacts_to<lend_atom, uint64_t, uint64_t>,  // epoch, units of --concurrency, now the receiver's
   caf::replies_to<stats_atom>::with<frontier_stats>,      // counters
   caf::reacts_to<stop_atom>>;                             // finish in-flight work, then idle

@@ -194,6 +194,20 @@ typename Inspector::result_type inspect(Inspector& f, frontier_stats& x) {
            x.reowned, x.guarded, x.guard_batches, x.moved_hosts, x.moved_urls, x.budget);
 }
 
+/// What a shard could use of --concurrency, said to the other shards when it
+/// changes much (they water-fill --concurrency by these, docs/user-guide.md).
+struct concurrency_demand {
+  uint64_t epoch = 0;  // the cluster view it is said under
+  uint64_t shard = 0;  // the shard that says it
+  uint32_t demand = 0; // requests it could keep in flight
+  uint64_t budget = 0; // units of --concurrency it holds
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, concurrency_demand& x) {
+  return f(caf::meta::type_name("concurrency_demand"), x.epoch, x.shard, x.demand, x.budget);
+}
+
 // -- fetcher -------------------------------------------------------------------
 
 /// One HTTP request for a fetcher.
