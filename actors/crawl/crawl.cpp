@@ -146,7 +146,7 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     }
   auto& cluster = d.cfg.cluster;
   auto distributed = !cluster.nodes.empty();
-  auto own_sinks = !distributed || cluster.sinks == "coordinator";
+  auto own_sinks = !distributed || cluster.sinks == cluster_sinks::coordinator;
   auto threads = std::max<std::size_t>(1, sys.scheduler().num_workers());
   auto shard_count = d.cfg.scope.shards != 0 ? d.cfg.scope.shards : threads;
   // The state store: one file per shard; a crawl found there is resumed
@@ -513,7 +513,7 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     report.nodes_lost.push_back(lost);
   save_state(false);
   auto proxies = local ? local->proxies : proxy_manager_actor{};
-  auto restart = d.cfg.scope.on_sink_failure == "restart";
+  auto restart = d.cfg.scope.on_sink_failure == sink_failure_policy::restart;
   // Poll until every shard is idle and no link batch is in transit: the sums
   // of batches sent and received agree, twice in a row with nothing changed.
   bool stop_sent = false;
@@ -663,7 +663,7 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
                                        what) != report.node_failures.end())
             continue;
           report.node_failures.push_back(what);
-          if (d.cfg.scope.on_sink_failure != "continue")
+          if (d.cfg.scope.on_sink_failure != sink_failure_policy::continue_without)
             d.stop_requested = true;
         }
     // A failed sink: restarted if asked and possible, else the crawl stops
@@ -690,7 +690,7 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
         }
         f.error += "; restart failed: " + sys.render(fresh ? open_err : fresh.error());
       }
-      if (restart || d.cfg.scope.on_sink_failure == "stop")
+      if (restart || d.cfg.scope.on_sink_failure == sink_failure_policy::stop)
         d.stop_requested = true;
       if (restart || ns.resume_wait.count() > 0) {
         // No restart after all: the shards stop holding records for it.

@@ -45,7 +45,7 @@ caf::expected<crawl_workers> spawn_workers(caf::actor_system& sys, const setting
   fcfg.user_agent = cfg.http.user_agent;
   fcfg.max_redirects = cfg.http.max_redirects;
   fcfg.needs = plan.needs;
-  fcfg.hold_for_restart = cfg.scope.on_sink_failure == "restart" || plan.hold_records;
+  fcfg.hold_for_restart = cfg.scope.on_sink_failure == sink_failure_policy::restart || plan.hold_records;
   fcfg.queue_memory = std::max<uint64_t>(1, cfg.scope.queue_memory);
   for (std::size_t i = 0; i < plan.ids.size(); ++i) {
     fcfg.journal = i < plan.journals.size() ? std::move(plan.journals[i]) : nullptr;

@@ -188,7 +188,7 @@ int crawl_main(const std::vector<std::string>& args) {
         std::cerr << "arachne crawl: option --cluster expects HOST:PORT, not '" << n << "'\n";
         return usage_error;
       }
-    if (cluster.sinks == "local")
+    if (cluster.sinks == cluster_sinks::local)
       outs.clear();
   }
   // Remote sinks need CAF's network layer; heartbeats notice a dead peer.

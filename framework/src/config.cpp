@@ -97,7 +97,10 @@ config::config() {
     .add("retries", crawl.scope.retries,
          "retries of transient failures (connect, timeout, reset, 5xx)")
     .add("retry-delay", crawl.scope.retry_delay, "wait before the first retry; doubles each time")
-    .add_choice("on-sink-failure", crawl.scope.on_sink_failure, {"stop", "continue", "restart"},
+    .add_choice("on-sink-failure", crawl.scope.on_sink_failure,
+                {{"stop", sink_failure_policy::stop},
+                 {"continue", sink_failure_policy::continue_without},
+                 {"restart", sink_failure_policy::restart}},
                 "when a sink fails: stop the crawl gracefully, continue without it, or open it "
                 "again (up to 3 times) and resend what it had not acknowledged")
     .add("follow-nofollow", crawl.scope.follow_nofollow,
@@ -192,7 +195,8 @@ config::config() {
          "the cluster CA (PEM): only peers with a certificate it signed are accepted")
     .add("insecure-cluster", crawl.cluster.insecure,
          "cluster traffic in plaintext, unauthenticated (a trusted network only)")
-    .add_choice("cluster-sinks", crawl.cluster.sinks, {"coordinator", "local"},
+    .add_choice("cluster-sinks", crawl.cluster.sinks,
+                {{"coordinator", cluster_sinks::coordinator}, {"local", cluster_sinks::local}},
                 "where nodes send records: to the coordinator's --out sinks, or their own --out")
     .add("cluster-heartbeat", crawl.cluster.heartbeat, "heartbeat between cluster peers")
     .add("cluster-timeout", crawl.cluster.timeout, "a cluster peer silent this long is dead")

@@ -344,19 +344,28 @@ option_set& option_set::add_size(std::string name, uint64_t& var, std::string he
 
 option_set& option_set::add_choice(std::string name, std::string& var,
                                    std::vector<std::string> choices, std::string help) {
+  auto get = [&var] { return var; };
+  auto set = [&var, choices](std::size_t i) { var = choices[i]; };
+  return add_named(std::move(name), std::move(choices), get, set, std::move(help));
+}
+
+option_set& option_set::add_named(std::string name, std::vector<std::string> choices,
+                                  std::function<std::string()> get,
+                                  std::function<void(std::size_t)> set, std::string help) {
   option o;
   o.name = std::move(name);
   std::string kinds;
   for (auto& c : choices)
     kinds += (kinds.empty() ? "" : "|") + c;
   o.kind = kinds;
-  o.default_text = var;
+  o.default_text = get();
   o.help = std::move(help);
-  o.get = [&var] { return std::vector<std::string>{var}; };
-  o.set = [&var, choices = std::move(choices), kinds](std::string_view v) -> std::string {
-    if (std::find(choices.begin(), choices.end(), v) == choices.end())
+  o.get = [get] { return std::vector<std::string>{get()}; };
+  o.set = [set, choices = std::move(choices), kinds](std::string_view v) -> std::string {
+    auto i = std::find(choices.begin(), choices.end(), v);
+    if (i == choices.end())
       return "expects one of " + kinds;
-    var = std::string{v};
+    set(static_cast<std::size_t>(i - choices.begin()));
     return {};
   };
   return add_option(std::move(o));

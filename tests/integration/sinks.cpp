@@ -315,8 +315,9 @@ TEST_CASE("a sink that fails mid-crawl is reported with what it lost, and the cr
   REQUIRE(server.listen() == "");
   server.start();
   auto truth = server.model().truth({}).size();
-  for (auto policy : {"stop", "continue"}) {
-    INFO(policy);
+  for (auto [name, policy] : {std::pair{"stop", sink_failure_policy::stop},
+                               std::pair{"continue", sink_failure_policy::continue_without}}) {
+    INFO(name);
     auto records = std::make_shared<std::vector<record>>();
     crawl_report report;
     {
@@ -337,7 +338,7 @@ TEST_CASE("a sink that fails mid-crawl is reported with what it lost, and the cr
     CHECK(f.sink == 1);
     CHECK(f.error.find("no space left on device") != std::string::npos);
     CHECK(f.lost > 0);
-    if (std::string{policy} == "stop") {
+    if (policy == sink_failure_policy::stop) {
       CHECK(report.interrupted);
       CHECK(records->size() < truth);
     } else {
@@ -380,7 +381,7 @@ TEST_CASE("a sink restarted after a failure gets what it had not acknowledged: n
   {
     config cfg;
     quick(cfg);
-    cfg.crawl.scope.on_sink_failure = "restart";
+    cfg.crawl.scope.on_sink_failure = sink_failure_policy::restart;
     caf::actor_system sys{cfg};
     crawl c{sys, cfg};
     c.add_sink([&]() -> caf::expected<sink_actor> {

@@ -22,6 +22,12 @@ void register_message_types(caf::actor_system_config& cfg);
 
 /// A distributed crawl: where its worker nodes are and how the cluster's
 /// processes authenticate each other (docs/distributed.md).
+/// Where the nodes of a distributed crawl send their records (--cluster-sinks).
+enum class cluster_sinks : uint8_t {
+  coordinator, // to the coordinator's sinks
+  local,       // to each node's own sinks
+};
+
 struct cluster_options {
   /// HOST:PORT of each `arachne node`; empty: the crawl runs in this process.
   std::vector<std::string> nodes;
@@ -30,7 +36,7 @@ struct cluster_options {
   std::string key;          // its private key (PEM)
   std::string ca;           // the cluster CA: peers need a certificate it signed
   bool insecure = false;    // plaintext and unauthenticated (a trusted network only)
-  std::string sinks = "coordinator"; // where nodes send records: coordinator | local
+  cluster_sinks sinks = cluster_sinks::coordinator; // where nodes send records
   caf::timespan heartbeat = std::chrono::seconds(1); // between peers, to notice a hung one
   caf::timespan timeout = std::chrono::seconds(5);   // silence that counts as a dead peer
   /// With --state: how long nodes keep a crawl whose coordinator went away,

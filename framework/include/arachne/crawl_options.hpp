@@ -9,6 +9,13 @@
 
 namespace arachne {
 
+/// What a crawl does when a sink fails (--on-sink-failure).
+enum class sink_failure_policy : uint8_t {
+  stop,             // stop the crawl gracefully
+  continue_without, // go on with the other sinks
+  restart,          // open it again (up to 3 times) and resend what it had not acknowledged
+};
+
 /// What a crawl covers and how wide it runs; every field is an option.
 struct crawl_options {
   uint32_t shards = 0;          // frontier shards; 0 = one per scheduler thread
@@ -23,7 +30,7 @@ struct crawl_options {
   uint32_t retries = 2;         // for transient failures (connect, timeout, reset, 5xx)
   caf::timespan retry_delay = std::chrono::seconds(1); // first retry; doubles each time
   bool follow_nofollow = false; // follow rel=nofollow links and meta nofollow pages
-  std::string on_sink_failure = "stop"; // stop the crawl, continue without the sink, or restart it
+  sink_failure_policy on_sink_failure = sink_failure_policy::stop;
   std::string state_dir;        // the crawl's state store (resumable after a crash); empty = none
   uint64_t queue_memory = 100000; // with a state store: queued URLs per shard kept in memory
 };

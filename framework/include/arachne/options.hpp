@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "caf/timespan.hpp"
@@ -77,6 +78,23 @@ public:
   option_set& add_choice(std::string name, std::string& var, std::vector<std::string> choices,
                          std::string help);
 
+  /// A value of an enum, named by one of `choices` (name, value).
+  template <class Enum>
+  option_set& add_choice(std::string name, Enum& var,
+                         std::vector<std::pair<std::string, Enum>> choices, std::string help) {
+    std::vector<std::string> names;
+    for (auto& c : choices)
+      names.push_back(c.first);
+    auto get = [&var, choices] {
+      for (auto& c : choices)
+        if (c.second == var)
+          return c.first;
+      return std::string{};
+    };
+    auto set = [&var, choices](std::size_t i) { var = choices[i].second; };
+    return add_named(std::move(name), std::move(names), get, set, std::move(help));
+  }
+
   /// Parses `args` (no program name). `--config=FILE` reads `name = value`
   /// lines first; the command line overrides them.
   result parse(const std::vector<std::string>& args);
@@ -114,6 +132,9 @@ private:
   };
 
   option_set& add_option(option opt);
+  option_set& add_named(std::string name, std::vector<std::string> choices,
+                        std::function<std::string()> get, std::function<void(std::size_t)> set,
+                        std::string help);
   const option* find(std::string_view name) const;
   std::string apply(std::string_view name, std::optional<std::string_view> value,
                     std::vector<std::string>& touched_lists);
