@@ -388,10 +388,8 @@ void send_takeover(pointer self, shard_id dead, frontier_state::guarded_shard g)
   };
   for (auto& [hash, fp] : g.done) {
     auto k = st.partition.owner_index_of_hash(hash);
-    out[k].seen.push_back(hash);
-    out[k].seen.push_back(fp.hi);
-    out[k].seen.push_back(fp.lo);
-    if (out[k].seen.size() >= 3 * 65536)
+    out[k].seen.push_back({hash, fp.hi, fp.lo});
+    if (out[k].seen.size() >= 65536)
       send(k, false);
   }
   for (auto& [gid, req] : g.live) {
@@ -488,15 +486,15 @@ void apply_guarding(pointer self, const cluster_view& before, const cluster_view
 
 // -- nodes that join ------------------------------------------------------------
 
-// Adds fingerprints sent by another shard (host hash, two words) to the seen set.
-void add_seen(frontier_state& st, const std::vector<uint64_t>& seen) {
-  for (std::size_t i = 0; i + 2 < seen.size(); i += 3) {
-    url_fingerprint fp{seen[i + 1], seen[i + 2]};
+// Adds URLs another shard had seen to the seen set.
+void add_seen(frontier_state& st, const std::vector<seen_url>& seen) {
+  for (auto& u : seen) {
+    url_fingerprint fp{u.hi, u.lo};
     if (!st.seen_urls.insert(fp))
       continue;
     ++st.seen;
     if (st.view.cluster)
-      st.seen_by_host[seen[i]].push_back(fp);
+      st.seen_by_host[u.host_hash].push_back(fp);
   }
 }
 
@@ -573,8 +571,8 @@ void send_handoff(pointer self) {
       continue;
     }
     for (auto& fp : i->second) {
-      out[k].seen.insert(out[k].seen.end(), {i->first, fp.hi, fp.lo});
-      if (out[k].seen.size() >= 3 * 65536)
+      out[k].seen.push_back({i->first, fp.hi, fp.lo});
+      if (out[k].seen.size() >= 65536)
         send(k, false);
     }
     i = st.seen_by_host.erase(i);

@@ -24,6 +24,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<frontier_stats>("arachne::frontier_stats");
   cfg.add_message_type<guard_batch>("arachne::guard_batch");
   cfg.add_message_type<concurrency_demand>("arachne::concurrency_demand");
+  cfg.add_message_type<seen_url>("arachne::seen_url");
   cfg.add_message_type<takeover_batch>("arachne::takeover_batch");
   cfg.add_message_type<std::vector<frontier_stats>>("std::vector<arachne::frontier_stats>");
   cfg.add_message_type<fetch_request>("arachne::fetch_request");

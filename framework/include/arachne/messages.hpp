@@ -138,6 +138,19 @@ typename Inspector::result_type inspect(Inspector& f, guard_batch& x) {
   return f(caf::meta::type_name("guard_batch"), x.add, x.done, x.full);
 }
 
+/// A URL a shard has seen, as its host's partition hash and the URL's
+/// 128-bit fingerprint: enough for the host's new owner not to fetch it again.
+struct seen_url {
+  uint64_t host_hash = 0;
+  uint64_t hi = 0;
+  uint64_t lo = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, seen_url& x) {
+  return f(caf::meta::type_name("seen_url"), x.host_hash, x.hi, x.lo);
+}
+
 /// What a guardian hands the new owner of a dead shard's hosts: the URLs
 /// that shard had seen and finished (as fingerprints, so that they are not
 /// fetched again) and those it had not finished. Sent in parts; the last
@@ -147,7 +160,7 @@ typename Inspector::result_type inspect(Inspector& f, guard_batch& x) {
 /// (handoff_atom): then `urls` were never fetched, and `origins` and
 /// `admitted` carry the per-site page budgets used so far.
 struct takeover_batch {
-  std::vector<uint64_t> seen;      // the host's partition hash and the fingerprint: three words each
+  std::vector<seen_url> seen;      // seen and done: not to fetch again
   std::vector<crawl_request> urls; // not done: to fetch (again)
   std::vector<std::string> origins; // (handoff) sites moving ...
   std::vector<uint64_t> admitted;   // ... and the URLs each admitted so far
