@@ -518,7 +518,7 @@ void handoff_answered(pointer self, uint64_t seq, bool taken) {
   schedule_tick(self);
 }
 
-void hand_over(pointer self, std::size_t k, takeover_batch batch) {
+void hand_over(pointer self, std::size_t k, handoff_batch batch) {
   auto& st = self->state;
   auto seq = ++st.handoff_seq;
   st.handoffs_in_transit.emplace(seq, frontier_state::handoff_part{st.partition.shards()[k], batch.urls});
@@ -535,10 +535,10 @@ void hand_over(pointer self, std::size_t k, takeover_batch batch) {
 // and seen URLs, in parts; the last part to each joined shard says so.
 void send_handoff(pointer self) {
   auto& st = self->state;
-  std::vector<takeover_batch> out(st.peers.size());
+  std::vector<handoff_batch> out(st.peers.size());
   auto send = [&](std::size_t k, bool last) {
     auto b = std::move(out[k]);
-    out[k] = takeover_batch{};
+    out[k] = handoff_batch{};
     b.last = last;
     hand_over(self, k, std::move(b));
   };
@@ -549,8 +549,7 @@ void send_handoff(pointer self) {
     }
     auto& h = i->second;
     auto k = st.partition.owner_index(url_host(i->first));
-    out[k].origins.push_back(i->first);
-    out[k].admitted.push_back(h.admitted);
+    out[k].sites.push_back({i->first, h.admitted});
     st.queued -= std::min<uint64_t>(st.queued, h.queue.size());
     st.memory_queued -= std::min<uint64_t>(st.memory_queued, h.queue.size());
     ++st.moved_hosts;
@@ -580,7 +579,7 @@ void send_handoff(pointer self) {
   auto& ids = st.partition.shards();
   for (std::size_t k = 0; k < out.size(); ++k) {
     bool joined = st.handoff_to.count(ids[k]) > 0;
-    if (joined || !out[k].urls.empty() || !out[k].seen.empty() || !out[k].origins.empty())
+    if (joined || !out[k].urls.empty() || !out[k].seen.empty() || !out[k].sites.empty())
       send(k, joined);
   }
   st.handoff_to.clear();
@@ -1514,7 +1513,7 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
       flush_guard(self, [=](bool ok) mutable { answer(ok ? nullptr : "the guardian went away"); });
       return rp;
     },
-    [=](handoff_atom, uint64_t from, takeover_batch& batch) -> caf::typed_response_promise<ack> {
+    [=](handoff_atom, uint64_t from, handoff_batch& batch) -> caf::typed_response_promise<ack> {
       // Hosts of a live shard that this one (on a node that joined) owns now.
       auto& s = self->state;
       auto rp = self->make_response_promise<ack>();
@@ -1525,11 +1524,11 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
           --s.seen; // (counted once more below)
         admit_new(self, std::move(req), false, true);
       }
-      for (std::size_t i = 0; i < batch.origins.size() && i < batch.admitted.size(); ++i) {
-        auto& h = s.hosts[batch.origins[i]];
+      for (auto& site : batch.sites) {
+        auto& h = s.hosts[site.origin];
         if (h.origin.empty())
-          h.origin = batch.origins[i];
-        h.admitted = std::max(h.admitted, batch.admitted[i]);
+          h.origin = site.origin;
+        h.admitted = std::max(h.admitted, site.admitted);
       }
       if (batch.last && s.awaiting_handoff.erase(from) > 0 && s.awaiting_handoff.empty()) {
         auto held = std::move(s.held);
@@ -1757,7 +1756,7 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
       }
       if (moved(s, host) && s.hosts.count(host) == 0) {
         // Its host went to a node that joined meanwhile.
-        takeover_batch b;
+        handoff_batch b;
         b.urls.push_back(std::move(req));
         hand_over(self, s.partition.owner_index(url_host(host)), std::move(b));
         return;

@@ -26,6 +26,8 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<concurrency_demand>("arachne::concurrency_demand");
   cfg.add_message_type<seen_url>("arachne::seen_url");
   cfg.add_message_type<takeover_batch>("arachne::takeover_batch");
+  cfg.add_message_type<moved_site>("arachne::moved_site");
+  cfg.add_message_type<handoff_batch>("arachne::handoff_batch");
   cfg.add_message_type<std::vector<frontier_stats>>("std::vector<arachne::frontier_stats>");
   cfg.add_message_type<fetch_request>("arachne::fetch_request");
   cfg.add_message_type<fetch_timings>("arachne::fetch_timings");

@@ -55,7 +55,7 @@ using frontier_actor = caf::typed_actor<
   caf::replies_to<caf::put_atom, cluster_view>::with<caf::ok_atom>, // the shards of the crawl
   caf::replies_to<guard_atom, uint64_t, guard_batch>::with<ack>, // keep a shard's URLs (by its id)
   caf::reacts_to<takeover_atom, uint64_t, takeover_batch>,      // a dead shard's hosts, now ours
-  caf::replies_to<handoff_atom, uint64_t, takeover_batch>::with<ack>, // a live shard's hosts, now
+  caf::replies_to<handoff_atom, uint64_t, handoff_batch>::with<ack>, // a live shard's hosts, now
                                                                       // ours (a node joined)
   caf::reacts_to<demand_atom, concurrency_demand>,  // another shard's wish for --concurrency
   caf::reacts_to<lend_atom, uint64_t, uint64_t>,  // epoch, units of --concurrency, now the receiver's

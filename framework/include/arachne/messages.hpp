@@ -155,21 +155,41 @@ typename Inspector::result_type inspect(Inspector& f, seen_url& x) {
 /// that shard had seen and finished (as fingerprints, so that they are not
 /// fetched again) and those it had not finished. Sent in parts; the last
 /// one says the takeover is complete.
-///
-/// The same message moves hosts from a live shard to one that joined
-/// (handoff_atom): then `urls` were never fetched, and `origins` and
-/// `admitted` carry the per-site page budgets used so far.
 struct takeover_batch {
   std::vector<seen_url> seen;      // seen and done: not to fetch again
   std::vector<crawl_request> urls; // not done: to fetch (again)
-  std::vector<std::string> origins; // (handoff) sites moving ...
-  std::vector<uint64_t> admitted;   // ... and the URLs each admitted so far
   bool last = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, takeover_batch& x) {
-  return f(caf::meta::type_name("takeover_batch"), x.seen, x.urls, x.origins, x.admitted, x.last);
+  return f(caf::meta::type_name("takeover_batch"), x.seen, x.urls, x.last);
+}
+
+/// A site that moves to a shard of a node that joined, with its page budget used.
+struct moved_site {
+  std::string origin;    // scheme://authority
+  uint64_t admitted = 0; // URLs it admitted so far (--max-pages-per-host)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, moved_site& x) {
+  return f(caf::meta::type_name("moved_site"), x.origin, x.admitted);
+}
+
+/// What a live shard hands a shard of a node that joined: the hosts that
+/// shard owns now, with their queued URLs (never fetched) and seen URLs.
+/// Sent in parts; the last one says the handoff is complete.
+struct handoff_batch {
+  std::vector<moved_site> sites;
+  std::vector<seen_url> seen;      // seen: not to fetch again
+  std::vector<crawl_request> urls; // queued: to fetch there
+  bool last = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, handoff_batch& x) {
+  return f(caf::meta::type_name("handoff_batch"), x.sites, x.seen, x.urls, x.last);
 }
 
 /// Counters of one frontier shard, for progress and the final report.
