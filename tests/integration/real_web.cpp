@@ -88,6 +88,29 @@ struct nginx_server {
   }
 };
 
+/// Crawls `server` from its front page (no per-host delay) and returns each
+/// URL's outcome by path: the status, or the failure kind.
+std::map<std::string, std::string> crawl_outcomes(const nginx_server& server) {
+  auto records = std::make_shared<std::vector<record>>();
+  {
+    config cfg;
+    cfg.crawl.threads = 2;
+    cfg.crawl.politeness.delay = 0ms;
+    cfg.crawl.http.io_threads = 1;
+    cfg.apply();
+    caf::actor_system sys{cfg};
+    crawl c{sys, cfg};
+    c.add_sink(sys.spawn(testing::memory_sink, records));
+    REQUIRE(c.run({server.origin() + "/"}));
+  }
+  std::map<std::string, std::string> outcome;
+  for (auto& r : *records)
+    outcome[r.url.substr(server.origin().size())]
+      = r.error == crawl_errc::none ? std::to_string(r.status) : to_string(r.error);
+  REQUIRE(outcome.size() == records->size()); // one record per URL
+  return outcome;
+}
+
 } // namespace
 
 TEST_CASE("a crawl requests links with reserved escapes byte for byte as linked, and robots "
@@ -117,18 +140,7 @@ TEST_CASE("a crawl requests links with reserved escapes byte for byte as linked,
     robots << "User-agent: *\nDisallow: /%7Esecret/\n";
   }
   nginx_server server{tmp.path};
-  auto records = std::make_shared<std::vector<record>>();
-  {
-    config cfg;
-    cfg.crawl.threads = 2;
-    cfg.crawl.politeness.delay = 0ms;
-    cfg.crawl.http.io_threads = 1;
-    cfg.apply();
-    caf::actor_system sys{cfg};
-    crawl c{sys, cfg};
-    c.add_sink(sys.spawn(testing::memory_sink, records));
-    REQUIRE(c.run({server.origin() + "/"}));
-  }
+  auto outcome = crawl_outcomes(server);
   // On the wire: each link once, as linked; unreserved escapes decoded, hex
   // upper case; nothing under /~secret/.
   std::multiset<std::string> expected{"/robots.txt", "/", "/~plain", "/lower%2Fcase",
@@ -136,10 +148,6 @@ TEST_CASE("a crawl requests links with reserved escapes byte for byte as linked,
   expected.insert(as_linked.begin(), as_linked.end());
   CHECK(server.targets() == expected);
   // Every URL has its record; the two under /~secret/ are robots-denied.
-  std::map<std::string, std::string> outcome;
-  for (auto& r : *records)
-    outcome[r.url.substr(server.origin().size())]
-      = r.error == crawl_errc::none ? std::to_string(r.status) : to_string(r.error);
   CHECK(outcome.size() == expected.size() + 1); // robots.txt has none; two denied
   CHECK(outcome["/~secret/page"] == "robots_denied");
   CHECK(outcome["/~secret/other"] == "robots_denied");
@@ -166,23 +174,8 @@ TEST_CASE("a robots.txt larger than the fetcher's body limit is read as far as R
     robots << "Disallow: /\n";
   }
   nginx_server server{tmp.path};
-  auto records = std::make_shared<std::vector<record>>();
-  {
-    config cfg;
-    cfg.crawl.threads = 2;
-    cfg.crawl.politeness.delay = 0ms;
-    cfg.crawl.http.io_threads = 1;
-    cfg.apply();
-    caf::actor_system sys{cfg};
-    crawl c{sys, cfg};
-    c.add_sink(sys.spawn(testing::memory_sink, records));
-    REQUIRE(c.run({server.origin() + "/"}));
-  }
+  auto outcome = crawl_outcomes(server);
   CHECK(server.targets() == std::multiset<std::string>{"/robots.txt", "/", "/a.html"});
-  std::map<std::string, std::string> outcome;
-  for (auto& r : *records)
-    outcome[r.url.substr(server.origin().size())]
-      = r.error == crawl_errc::none ? std::to_string(r.status) : to_string(r.error);
   CHECK(outcome == std::map<std::string, std::string>{
                      {"/", "200"}, {"/a.html", "200"}, {"/private/b.html", "robots_denied"}});
 }
