@@ -114,7 +114,6 @@ caf::expected<url> from_parts(const url_detail::url_parts& p, const url_options&
 } // namespace
 
 std::string normalize_percent_encoding(std::string_view in) {
-  static constexpr char digits[] = "0123456789ABCDEF";
   std::string out;
   out.reserve(in.size());
   for (std::size_t i = 0; i < in.size(); ++i) {
@@ -127,18 +126,13 @@ std::string normalize_percent_encoding(std::string_view in) {
       bool joins = hex_value(decoded) >= 0
                    && ((n >= 1 && out[n - 1] == '%') || (n >= 2 && out[n - 2] == '%'
                                                           && hex_value(out[n - 1]) >= 0));
-      if (unreserved(decoded) && !joins) {
+      if (unreserved(decoded) && !joins)
         out += decoded;
-      } else {
-        out += '%';
-        out += static_cast<char>(std::toupper(static_cast<unsigned char>(in[i + 1])));
-        out += static_cast<char>(std::toupper(static_cast<unsigned char>(in[i + 2])));
-      }
+      else
+        url_detail::append_escape(out, static_cast<unsigned char>(decoded));
       i += 2;
     } else if (c <= 0x20 || c >= 0x7F) {
-      out += '%';
-      out += digits[c >> 4];
-      out += digits[c & 0x0F];
+      url_detail::append_escape(out, c);
     } else {
       out += static_cast<char>(c);
     }

@@ -9,6 +9,7 @@
 
 #include "arachne/errors.hpp"
 #include "url/percent.hpp"
+#include "text.hpp"
 
 namespace arachne::url_detail {
 
@@ -181,14 +182,27 @@ std::vector<std::string_view> split_dots(std::string_view in) {
   }
 }
 
-bool ends_in_a_number(std::string_view domain) {
-  auto parts = split_dots(domain);
-  if (parts.back().empty()) {
-    if (parts.size() == 1)
+// True if `pred` holds for some dot-separated label of `domain` (no
+// allocation: the fast path asks this of every absolute link).
+template <class Predicate>
+bool any_label(std::string_view domain, Predicate pred) {
+  for (;;) {
+    auto dot = domain.find('.');
+    if (pred(domain.substr(0, dot)))
+      return true;
+    if (dot == std::string_view::npos)
       return false;
-    parts.pop_back();
+    domain.remove_prefix(dot + 1);
   }
-  auto last = parts.back();
+}
+
+bool ends_in_a_number(std::string_view domain) {
+  // The last label, not counting one empty label after a final dot.
+  if (domain.empty())
+    return false;
+  if (domain.back() == '.')
+    domain.remove_suffix(1);
+  auto last = domain.substr(domain.rfind('.') + 1); // (npos + 1 == 0)
   if (!last.empty() && std::all_of(last.begin(), last.end(), is_digit))
     return true;
   return parse_ipv4_number(last).has_value();
@@ -249,11 +263,10 @@ bool valid_utf8(std::string_view s) noexcept {
 }
 
 bool has_xn_label(std::string_view domain) noexcept {
-  for (auto label : split_dots(domain))
-    if (label.size() >= 4 && (label[0] | 0x20) == 'x' && (label[1] | 0x20) == 'n'
-        && label[2] == '-' && label[3] == '-')
-      return true;
-  return false;
+  return any_label(domain, [](std::string_view label) {
+    return label.size() >= 4 && (label[0] | 0x20) == 'x' && (label[1] | 0x20) == 'n'
+           && label[2] == '-' && label[3] == '-';
+  });
 }
 
 // Forbidden domain code points: the forbidden host code points, C0
@@ -270,9 +283,7 @@ caf::expected<std::string> domain_to_ascii(std::string domain) {
   bool ascii = std::all_of(domain.begin(), domain.end(),
                            [](char c) { return static_cast<unsigned char>(c) < 0x80; });
   if (ascii && !has_xn_label(domain)) {
-    for (auto& c : domain)
-      if (c >= 'A' && c <= 'Z')
-        c = static_cast<char>(c | 0x20);
+    domain = text::lower(domain);
   } else {
     char* out = nullptr;
     auto rc = idn2_to_ascii_8z(domain.c_str(), &out, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
@@ -314,17 +325,18 @@ caf::expected<std::string> parse_host(std::string_view input) {
 }
 
 bool is_ipv4_literal(std::string_view h) noexcept {
-  auto parts = split_dots(h);
-  if (parts.size() != 4)
-    return false;
-  for (auto part : parts) {
+  int parts = 0;
+  bool bad = any_label(h, [&](std::string_view part) {
+    ++parts;
     if (part.empty() || part.size() > 3 || (part.size() > 1 && part[0] == '0')
         || !std::all_of(part.begin(), part.end(), is_digit))
-      return false;
-    if (std::stoi(std::string{part}) > 255)
-      return false;
-  }
-  return true;
+      return true;
+    int v = 0;
+    for (char c : part)
+      v = v * 10 + (c - '0');
+    return v > 255;
+  });
+  return !bad && parts == 4;
 }
 
 bool is_plain_host(std::string_view h) noexcept {

@@ -1,7 +1,11 @@
 #include "url/parser.hpp"
 
+#include <algorithm>
+
 #include "arachne/errors.hpp"
 #include "url/host.hpp"
+#include "url/percent.hpp"
+#include "text.hpp"
 
 namespace arachne::url_detail {
 
@@ -34,27 +38,16 @@ bool in_special_query_set(unsigned char c) noexcept {
 
 template <class Predicate>
 void append_encoded(std::string& out, std::string_view in, Predicate in_set) {
-  static constexpr char digits[] = "0123456789ABCDEF";
   for (char ch : in) {
     auto c = static_cast<unsigned char>(ch);
-    if (in_set(c)) {
-      out += '%';
-      out += digits[c >> 4];
-      out += digits[c & 0x0F];
-    } else {
+    if (in_set(c))
+      append_escape(out, c);
+    else
       out += ch;
-    }
   }
 }
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size())
-    return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if ((a[i] | 0x20) != (b[i] | 0x20))
-      return false;
-  return true;
-}
+using text::iequals;
 
 bool single_dot(std::string_view s) noexcept {
   return s == "." || iequals(s, "%2e");
@@ -106,9 +99,17 @@ void parse_query_and_fragment(url_parts& out, std::string_view in) {
   append_encoded(out.query, in.substr(0, in.find('#')), in_special_query_set);
 }
 
-std::size_t path_end(std::string_view in) noexcept {
-  auto end = in.find_first_of("?#");
-  return end == std::string_view::npos ? in.size() : end;
+// The path and what follows it: `in` starts after the path's first slash.
+void parse_path_and_query(url_parts& out, std::string_view in) {
+  auto end = std::min(in.find_first_of("?#"), in.size());
+  parse_path(out.path, in.substr(0, end));
+  parse_query_and_fragment(out, in.substr(end));
+}
+
+// The special authority ignore slashes state: any number of '/' and '\'.
+std::string_view skip_slashes(std::string_view in) noexcept {
+  auto start = in.find_first_not_of("/\\");
+  return start == std::string_view::npos ? std::string_view{} : in.substr(start);
 }
 
 // The authority, host, port and path start states, then the path: `in`
@@ -165,9 +166,7 @@ caf::expected<url_parts> parse_authority_and_rest(bool https, std::string_view i
   // The path start state takes one slash (or backslash).
   if (!rest.empty() && is_slash(rest.front()))
     rest.remove_prefix(1);
-  auto pend = path_end(rest);
-  parse_path(out.path, rest.substr(0, pend));
-  parse_query_and_fragment(out, rest.substr(pend));
+  parse_path_and_query(out, rest);
   return out;
 }
 
@@ -175,9 +174,7 @@ caf::expected<url_parts> parse_authority_and_rest(bool https, std::string_view i
 caf::expected<url_parts> parse_relative(const url_base& base, std::string_view in) {
   if (in.size() >= 2 && is_slash(in[0]) && is_slash(in[1])) {
     // Two slashes (either kind): a new authority ("//host/..."); any more are skipped.
-    auto start = in.find_first_not_of("/\\");
-    return parse_authority_and_rest(base.https, start == std::string_view::npos ? std::string_view{}
-                                                                               : in.substr(start));
+    return parse_authority_and_rest(base.https, skip_slashes(in));
   }
   url_parts out;
   out.https = base.https;
@@ -197,9 +194,7 @@ caf::expected<url_parts> parse_relative(const url_base& base, std::string_view i
     out.path = std::string{base.path};
     shorten(out.path);
   }
-  auto pend = path_end(in);
-  parse_path(out.path, in.substr(0, pend));
-  parse_query_and_fragment(out, in.substr(pend));
+  parse_path_and_query(out, in);
   return out;
 }
 
@@ -244,10 +239,8 @@ caf::expected<url_parts> parse_http_url(std::string_view input, const url_base* 
   auto scheme = in.substr(0, scheme_end);
   bool https = iequals(scheme, "https");
   if (!https && !iequals(scheme, "http")) {
-    std::string name{scheme};
-    for (auto& c : name)
-      c = static_cast<char>(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
-    return make_error(crawl_errc::unsupported_scheme, "unsupported scheme '" + name + "'");
+    return make_error(crawl_errc::unsupported_scheme,
+                      "unsupported scheme '" + text::lower(scheme) + "'");
   }
   auto rest = in.substr(scheme_end + 1);
   // The special relative or authority state: "http:foo" against an http
@@ -255,9 +248,7 @@ caf::expected<url_parts> parse_http_url(std::string_view input, const url_base* 
   if (base != nullptr && base->https == https)
     return parse_relative(*base, rest);
   // The special authority slashes and ignore slashes states.
-  auto start = rest.find_first_not_of("/\\");
-  return parse_authority_and_rest(https, start == std::string_view::npos ? std::string_view{}
-                                                                        : rest.substr(start));
+  return parse_authority_and_rest(https, skip_slashes(rest));
 }
 
 } // namespace arachne::url_detail

@@ -25,6 +25,14 @@ inline bool escape_at(std::string_view s, std::size_t i) noexcept {
          && hex_value(s[i + 2]) >= 0;
 }
 
+/// Appends `c` as an escape with upper-case hex digits (`%2F`).
+inline void append_escape(std::string& out, unsigned char c) {
+  static constexpr char digits[] = "0123456789ABCDEF";
+  out += '%';
+  out += digits[c >> 4];
+  out += digits[c & 0x0F];
+}
+
 /// `s` with every escape decoded (a `%` that starts none is kept).
 inline std::string percent_decode(std::string_view s) {
   std::string out;
