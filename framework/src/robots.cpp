@@ -17,12 +17,6 @@ namespace {
 using text::iequals;
 using text::trim;
 
-// RFC 9309 section 2.2.2: patterns and paths compare after the same
-// percent-encoding normalisation as URLs (`%7E` is `~`, `%2F` is not `/`).
-std::string canonical(std::string_view s) {
-  return normalize_percent_encoding(s);
-}
-
 // The directives, with the misspellings many files carry (a documented
 // choice, as Google's parser makes it: docs/robots.md).
 enum class directive { user_agent, allow, disallow, sitemap, crawl_delay, other };
@@ -47,19 +41,19 @@ directive directive_of(std::string_view key) {
   return directive::other;
 }
 
-// A line's key and value: "key: value", or "key value" with the colon
-// forgotten (accepted only for a known directive and a one-word value).
-std::optional<std::pair<std::string_view, std::string_view>> split_line(std::string_view line) {
+// A line's directive and value: "key: value", or "key value" with the
+// colon forgotten (accepted only for a known directive and a one-word value).
+std::optional<std::pair<directive, std::string_view>> split_line(std::string_view line) {
   if (auto colon = line.find(':'); colon != std::string_view::npos)
-    return std::make_pair(trim(line.substr(0, colon)), trim(line.substr(colon + 1)));
+    return std::make_pair(directive_of(trim(line.substr(0, colon))), trim(line.substr(colon + 1)));
   auto space = line.find_first_of(" \t");
   if (space == std::string_view::npos)
     return std::nullopt;
-  auto key = line.substr(0, space);
+  auto kind = directive_of(line.substr(0, space));
   auto value = trim(line.substr(space));
-  if (directive_of(key) == directive::other || value.find_first_of(" \t") != std::string_view::npos)
+  if (kind == directive::other || value.find_first_of(" \t") != std::string_view::npos)
     return std::nullopt;
-  return std::make_pair(key, value);
+  return std::make_pair(kind, value);
 }
 
 struct group {
@@ -145,8 +139,8 @@ robots_rules robots_rules::parse(std::string_view text, std::string_view user_ag
     auto pair = split_line(trim(line.substr(0, line.find('#'))));
     if (!pair)
       continue;
-    auto [key, value] = *pair;
-    switch (directive_of(key)) {
+    auto [kind, value] = *pair;
+    switch (kind) {
       case directive::user_agent:
         if (!in_agents)
           groups.emplace_back();
@@ -178,7 +172,9 @@ robots_rules robots_rules::parse(std::string_view text, std::string_view user_ag
       continue; // rules before any user-agent line belong to no group
     if (value.empty())
       continue; // "Disallow:" with no path allows everything: no rule needed
-    groups.back().rules.push_back(rule{directive_of(key) == directive::allow, canonical(value)});
+    // RFC 9309 section 2.2.2: patterns compare in the URLs' percent-encoding.
+    groups.back().rules.push_back(
+      rule{kind == directive::allow, normalize_percent_encoding(value)});
   }
   // Every group naming our token applies (merged); otherwise every '*' group.
   auto collect = [&](auto&& pred) {
@@ -223,7 +219,7 @@ bool robots_rules::allowed(std::string_view target) const {
     return true;
   if (disallow_all_)
     return false;
-  auto t = canonical(target);
+  auto t = normalize_percent_encoding(target);
   // The longest matching pattern wins; Allow wins a tie.
   std::size_t best_len = 0;
   bool best_allow = true;
