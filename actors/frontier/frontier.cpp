@@ -981,6 +981,11 @@ void on_fetched(pointer self, crawl_request req, const slot_grant& grant, fetch_
     site.unreachable = 0;
   bool parsable = is_html(res) && !st.parsers.empty();
   auto action = st.policy.decide(req, res, st.stopping, site.dead != crawl_errc::none, parsable);
+  // A site that fails to connect or resolve too often in a row is dead: its
+  // other URLs end with that failure, unfetched (retries wait and count later).
+  if (unreachable && action != fetch_action::retry && site.dead == crawl_errc::none
+      && ++site.unreachable >= unreachable_limit)
+    site.dead = res.error;
   switch (action) {
     case fetch_action::requeue_throttled:
       ++req.throttled;
@@ -1000,21 +1005,19 @@ void on_fetched(pointer self, crawl_request req, const slot_grant& grant, fetch_
     }
     case fetch_action::parse:
       return parse(self, std::move(req), res);
-    default:
+    case fetch_action::retries_exhausted: {
+      auto r = make_record(st.cfg.needs, req, res, {});
+      r.error = crawl_errc::retries_exhausted;
+      r.error_message = retries_exhausted_message(res, req.attempt);
+      add_record(self, std::move(r), req.id);
       break;
-  }
-  bool dead_end = unreachable && site.dead != crawl_errc::none;
-  if (unreachable && !dead_end && ++site.unreachable >= unreachable_limit)
-    site.dead = res.error;
-  if (action == fetch_action::retries_exhausted) {
-    auto r = make_record(st.cfg.needs, req, res, {});
-    r.error = crawl_errc::retries_exhausted;
-    r.error_message = retries_exhausted_message(res, req.attempt);
-    add_record(self, std::move(r), req.id);
-  } else if (action == fetch_action::follow_redirect) {
-    follow_redirect(self, req, res);
-  } else {
-    add_record(self, make_record(st.cfg.needs, req, res, {}), req.id);
+    }
+    case fetch_action::follow_redirect:
+      follow_redirect(self, req, res);
+      break;
+    case fetch_action::record:
+      add_record(self, make_record(st.cfg.needs, req, res, {}), req.id);
+      break;
   }
   --st.in_flight;
   pump(self, host);
