@@ -1,5 +1,5 @@
-// The crawl facade: wires the actors together, detects the end of the crawl,
-// and reports.
+// crawl::run: wires the actors together, detects the end of the crawl, and
+// reports (the facade's setup is in facade.cpp).
 
 #include "arachne/crawl.hpp"
 #include "arachne/json.hpp"
@@ -21,67 +21,13 @@
 #include "caf/scoped_actor.hpp"
 
 #include "cluster/cluster.hpp"
+#include "crawl/impl.hpp"
 #include "crawl/workers.hpp"
 #include "frontier/frontier.hpp"
 #include "frontier/journal.hpp"
 #include "sinks/stats_sink.hpp"
 
 namespace arachne {
-
-double crawl_report::pages_per_second() const {
-  auto s = std::chrono::duration<double>(elapsed).count();
-  return s > 0 ? static_cast<double>(tally.pages) / s : 0.0;
-}
-
-struct crawl::impl {
-  impl(caf::actor_system& s, const settings& c) : sys(s), cfg(c) {}
-
-  caf::actor_system& sys;
-  settings cfg;
-  std::shared_ptr<const page_handler> handler;
-  std::vector<sink_actor> sinks;
-  std::vector<std::function<caf::expected<sink_actor>()>> reopen; // per sink; empty if none
-  caf::error sink_open_failed;
-  std::function<void(const crawl_progress&)> progress;
-  caf::timespan progress_every{std::chrono::seconds(1)};
-  std::atomic<bool> stop_requested{false};
-  std::vector<std::string> args; // the options, for the nodes of a distributed crawl
-};
-
-crawl::crawl(caf::actor_system& sys, const config& cfg)
-  : impl_(std::make_unique<impl>(sys, cfg.crawl)) {
-  impl_->args = cfg.crawl_args();
-}
-
-crawl::~crawl() = default;
-
-void crawl::on_page(page_handler handler) {
-  impl_->handler = std::make_shared<const page_handler>(std::move(handler));
-}
-
-void crawl::add_sink(sink_actor sink) {
-  impl_->sinks.push_back(std::move(sink));
-  impl_->reopen.emplace_back();
-}
-
-void crawl::add_sink(std::function<caf::expected<sink_actor>()> open) {
-  auto sink = open();
-  if (!sink) {
-    impl_->sink_open_failed = std::move(sink.error());
-    return;
-  }
-  impl_->sinks.push_back(std::move(*sink));
-  impl_->reopen.push_back(std::move(open));
-}
-
-void crawl::on_progress(std::function<void(const crawl_progress&)> f, caf::timespan every) {
-  impl_->progress = std::move(f);
-  impl_->progress_every = every;
-}
-
-void crawl::stop() {
-  impl_->stop_requested = true;
-}
 
 namespace {
 
