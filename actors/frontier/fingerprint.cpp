@@ -1,0 +1,56 @@
+#include "frontier/fingerprint.hpp"
+
+#include <algorithm>
+
+namespace arachne {
+
+uint64_t mix64(uint64_t x) noexcept {
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+bool fingerprint_set::insert(url_fingerprint f) {
+  if (f.hi == 0 && f.lo == 0)
+    f.lo = 1; // {0, 0} marks empty slots
+  if ((size_ + 1) * 10 > slots_.size() * 7)
+    grow();
+  auto mask = slots_.size() - 1;
+  for (auto i = static_cast<std::size_t>(f.lo) & mask;; i = (i + 1) & mask) {
+    auto& slot = slots_[i];
+    if (slot == f)
+      return false;
+    if (slot.hi == 0 && slot.lo == 0) {
+      slot = f;
+      ++size_;
+      return true;
+    }
+  }
+}
+
+void fingerprint_set::grow() {
+  std::vector<url_fingerprint> old(std::max<std::size_t>(1024, slots_.size() * 2));
+  old.swap(slots_);
+  auto mask = slots_.size() - 1;
+  for (auto& f : old) {
+    if (f.hi == 0 && f.lo == 0)
+      continue;
+    auto i = static_cast<std::size_t>(f.lo) & mask;
+    while (slots_[i].hi != 0 || slots_[i].lo != 0)
+      i = (i + 1) & mask;
+    slots_[i] = f;
+  }
+}
+
+url_fingerprint fingerprint(std::string_view u) noexcept {
+  uint64_t a = 0xCBF29CE484222325ull;
+  uint64_t b = 0x84222325CBF29CE4ull;
+  for (auto c : u) {
+    a = (a ^ static_cast<unsigned char>(c)) * 0x100000001B3ull;
+    b = (b + static_cast<unsigned char>(c)) * 0x9E3779B97F4A7C15ull;
+    b ^= b >> 29;
+  }
+  return {mix64(a), mix64(b ^ u.size())};
+}
+
+} // namespace arachne

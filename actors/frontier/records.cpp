@@ -1,0 +1,216 @@
+// The shard's records: made, batched to the sinks with credits, and the
+// URLs they stand for marked done (the state store or the guardian).
+
+#include "frontier/shard.hpp"
+
+#include <algorithm>
+
+namespace arachne::shard {
+
+using url_state = frontier_journal::url_state;
+
+// The store stopped working (a full disk, say): the shard stops taking up
+// URLs and sends no record whose URL the store could not note as taken (it
+// is fetched again on resume). What was committed stays intact.
+void state_failed(pointer self) {
+  auto& st = self->state;
+  if (st.state_error.empty())
+    st.state_error = st.journal->error();
+  st.stopping = true;
+  st.delivery.clear_pending();
+}
+
+void commit(pointer self) {
+  auto& st = self->state;
+  if (st.journal && !st.journal->commit())
+    state_failed(self);
+}
+
+bool tracking(const frontier_state& st) {
+  return st.journal != nullptr || st.guard.active || st.view.cluster;
+}
+
+void schedule_tick(pointer self) {
+  auto& st = self->state;
+  if (st.tick_set)
+    return;
+  st.tick_set = true;
+  self->delayed_send(self, std::chrono::milliseconds(10), flush_tick_atom::value);
+}
+
+// `id` is the record's URL row in the state store or its guard id (0: none).
+void mark_done(pointer self, uint64_t id) {
+  auto& st = self->state;
+  if (id == 0)
+    return;
+  if (st.journal)
+    st.journal->mark(static_cast<int64_t>(id), url_state::done);
+  if (st.view.cluster)
+    st.guard.done(id);
+}
+
+void mark_all_done(pointer self, const std::vector<uint64_t>& ids) {
+  if (ids.empty())
+    return;
+  for (auto id : ids)
+    mark_done(self, id);
+  schedule_tick(self); // commits, tells the guardian
+}
+
+void add_record(pointer self, record r, uint64_t id) {
+  auto& st = self->state;
+  ++st.recorded;
+  if (r.kind != record::kind_t::item) {
+    if (r.error == crawl_errc::none)
+      ++st.pages;
+    else
+      ++st.failures;
+  }
+  st.delivery.add(std::move(r), id);
+  if (st.delivery.batch_ready())
+    flush_records(self);
+  else
+    schedule_tick(self);
+}
+
+record make_failure(const crawl_request& req, crawl_errc kind, std::string message) {
+  record r;
+  r.kind = record::kind_t::failure;
+  r.url = req.url;
+  r.final_url = req.url;
+  r.error = kind;
+  r.error_message = std::move(message);
+  r.depth = req.depth;
+  r.fetched_at = caf::make_timestamp();
+  r.resumed = req.resumed;
+  return r;
+}
+
+record make_record(const sink_needs& needs, const crawl_request& req, const fetch_result& res,
+                   std::string title) {
+  record r;
+  r.kind = res.error == crawl_errc::none ? record::kind_t::page : record::kind_t::failure;
+  r.url = req.url;
+  r.final_url = res.final_url.empty() ? req.url : res.final_url;
+  r.status = res.status;
+  r.error = res.error;
+  r.error_message = res.error_message;
+  r.depth = req.depth;
+  r.fetched_at = res.fetched_at;
+  r.content_type = res.content_type;
+  r.bytes = res.body.size();
+  r.elapsed = res.timings.total;
+  r.proxy = res.proxy;
+  r.title = std::move(title);
+  r.resumed = req.resumed;
+  // What only some sinks want travels only if one of them asked.
+  if (needs.bodies)
+    r.body = res.body;
+  if (needs.http) {
+    r.headers = res.headers;
+    r.request = res.request;
+    r.remote_address = res.remote_address;
+  }
+  return r;
+}
+
+// Sends pending records to every sink while each has credit; the rest wait
+// for acks (a slow sink slows the crawl, it does not grow memory).
+void flush_records(pointer self) {
+  auto& st = self->state;
+  while (st.delivery.pending() > 0) {
+    if (st.sinks.empty())
+      return st.delivery.clear_pending();
+    if (st.delivery.held_back())
+      return;
+    // A record reaches the sinks only once the store knows its URL was taken up.
+    if (st.journal && !st.journal->commit())
+      return state_failed(self);
+    auto n = st.delivery.pending();
+    // In a cluster a record goes out only once the guardian has its URL: if
+    // this node dies after the sinks stored it, the guardian knows the URL.
+    if (st.guard.active && (n = st.delivery.ready_upto(st.guard.acked)) == 0)
+      return;
+    auto out = st.delivery.take(n, tracking(st));
+    for (auto i : out->to)
+      send_batch(self, i, out->batch);
+  }
+}
+
+// URLs whose records every sink has: done once the links their pages gave
+// (sent by now) are journalled or guarded by the shards that own them.
+void on_stored(pointer self, std::vector<uint64_t> ids) {
+  if (ids.empty())
+    return;
+  flush_outboxes(self);
+  auto ready = self->state.done.records_stored(std::move(ids));
+  for (auto id : ready)
+    mark_done(self, id);
+  if (!self->state.done.links_out())
+    schedule_tick(self); // commits
+}
+
+void send_batch(pointer self, std::size_t i, std::shared_ptr<const record_batch> batch) {
+  auto& st = self->state;
+  st.delivery.sent(i, batch);
+  auto seq = batch->seq;
+  auto generation = st.delivery.generation(i);
+  self->request(st.sinks[i], caf::infinite, *batch)
+    .then(
+      [=](const ack&) {
+        on_stored(self, self->state.delivery.stored(i, generation, seq));
+        flush_records(self);
+        feed_starved(self);
+      },
+      [=](caf::error& err) {
+        // The sink failed (crashed, or refused the batch): the batch stays
+        // unacknowledged, nothing more goes to it, and the crawl decides
+        // (stop, go on without it, or restart it and send the batch again).
+        // (A request that found the sink gone says only that: its DOWN
+        // message, which follows, says why.)
+        auto why = err == caf::sec::request_receiver_down ? std::string{}
+                                                          : self->system().render(err);
+        self->state.delivery.failed(i, generation, seq, why);
+        flush_records(self);
+        feed_starved(self);
+      });
+}
+
+// Reads the store at start: hosts with their budgets and pending counts
+// (their URLs stay in the store until needed), and the seen set.
+void restore(pointer self) {
+  auto& st = self->state;
+  for (auto& row : st.journal->hosts()) {
+    auto& h = st.sites[row.origin];
+    h.db_id = row.id;
+    h.admitted = row.admitted;
+    st.sites.restore(h, row.pending);
+    st.admitted += row.admitted;
+  }
+  st.journal->each_url([&](std::string_view u) {
+    st.seen_urls.insert(fingerprint(u));
+    ++st.seen;
+  });
+  if (!st.journal->error().empty())
+    state_failed(self);
+}
+
+// Takes up what the store holds: decisions made again, hosts pumped.
+void resume(pointer self) {
+  auto& st = self->state;
+  int64_t after = 0;
+  for (;;) {
+    auto rows = st.journal->pending(0, after, 1024);
+    if (rows.empty())
+      break;
+    for (auto& row : rows) {
+      after = static_cast<int64_t>(row.req.id);
+      row.req.resumed = true;
+      ++st.resumed;
+      add_record(self, make_failure(row.req, row.decided, std::move(row.why)), row.req.id);
+    }
+  }
+  pump_all(self);
+}
+
+} // namespace arachne::shard

@@ -1,0 +1,157 @@
+#pragma once
+
+// The frontier shard's actor, inside: the functions its handlers call, in
+// three files by concern. Not part of any interface.
+//   records.cpp     records to the sinks, what is done, the state store
+//   scheduling.cpp  admitting URLs, sites, robots.txt, fetching, the budget
+//   replicating.cpp links to other shards, guardians, takeovers, handoffs,
+//                   cluster views
+
+#include <string>
+#include <string_view>
+
+#include "frontier/frontier.hpp"
+
+namespace arachne::shard {
+
+using pointer = frontier_impl::stateful_pointer<frontier_state>;
+
+/// The site of URL `u`: scheme://authority.
+std::string origin_of(std::string_view u);
+
+// -- records.cpp ---------------------------------------------------------------
+
+/// Adds a record for the sinks; `id`: its URL's store row or guard id (0: none).
+void add_record(pointer self, record r, uint64_t id = 0);
+
+/// A record of a URL that ended without a page.
+record make_failure(const crawl_request& req, crawl_errc kind, std::string message);
+
+/// A record of a fetch's outcome.
+record make_record(const sink_needs& needs, const crawl_request& req, const fetch_result& res,
+                   std::string title);
+
+/// Sends waiting records to the sinks while each has credit.
+void flush_records(pointer self);
+
+/// Sends one batch to sink `i`, kept until the sink acknowledges it.
+void send_batch(pointer self, std::size_t i, std::shared_ptr<const record_batch> batch);
+
+/// A URL is done: its record is in every sink, its links with their owners.
+void mark_done(pointer self, uint64_t id);
+
+/// Marks done URLs the done marks released (and has them committed).
+void mark_all_done(pointer self, const std::vector<uint64_t>& ids);
+
+/// Commits the state store, if any; on failure stops the shard.
+void commit(pointer self);
+
+/// The state store stopped working: the shard stops taking up URLs.
+void state_failed(pointer self);
+
+/// True while URLs are tracked until done (a state store or a guardian).
+bool tracking(const frontier_state& st);
+
+/// Flushes outgoing links and records at the next tick (10 ms).
+void schedule_tick(pointer self);
+
+/// Reads the state store at start: sites, budgets, the seen set.
+void restore(pointer self);
+
+/// Takes up what the state store holds, once the shard is wired up.
+void resume(pointer self);
+
+// -- scheduling.cpp ------------------------------------------------------------
+
+/// A URL arrives (seed, link, redirect target, takeover): held, or admitted
+/// if not seen before.
+void admit(pointer self, crawl_request req, bool seed);
+
+/// A URL not seen before (already added to the seen set). A `handed` one
+/// was admitted by the shard that owned its host before a node joined.
+void admit_new(pointer self, crawl_request req, bool seed, bool handed = false);
+
+/// Adds a URL to the seen set; false if it was there.
+bool note_seen(frontier_state& st, std::string_view url);
+
+/// Adds URLs another shard had seen to the seen set.
+void add_seen(frontier_state& st, const std::vector<seen_url>& seen);
+
+/// After any change to a site or to what is under way: its next slot, the
+/// sites in line for the budget, the demand to the other shards.
+void pump(pointer self, const std::string& origin);
+
+/// Gives every site with work a chance again.
+void pump_all(pointer self);
+
+/// A unit of the budget may have come free: the sites in line take it in turn.
+void feed_starved(pointer self);
+
+/// Gives a slot back to the rate limiter.
+void release(pointer self, const std::string& origin, const slot_grant& grant, fetch_feedback fb);
+
+/// A URL that waited out its back-off.
+void retry(pointer self, crawl_request req);
+
+/// robots.txt of `origin` is to be fetched again.
+void retry_robots(pointer self, const std::string& origin);
+
+/// At a tick: this shard's demand to the others, lends.
+void say_demand(pointer self);
+
+/// Another shard's demand and budget, as it said them under this view.
+void take_demand(pointer self, uint64_t shard, uint32_t demand, uint64_t budget);
+
+/// Units another shard lent this one under this view.
+void take_lend(pointer self, uint64_t units);
+
+// -- replicating.cpp -----------------------------------------------------------
+
+/// Sends a link to the shard that owns its host (batched).
+void route(pointer self, crawl_request req);
+
+/// Sends the links waiting for `peer`.
+void flush_outbox(pointer self, std::size_t peer);
+
+/// Sends the links waiting for every peer.
+void flush_outboxes(pointer self);
+
+/// True if the host of `origin` is another shard's now (a node joined).
+bool moved(const frontier_state& st, std::string_view origin);
+
+/// True if `url`'s host belonged to a dead shard whose takeover has not arrived.
+bool awaits_takeover(const frontier_state& st, std::string_view url);
+
+/// Sends the guardian what it should know; `then` (if given) runs once it
+/// has it, or with false if it went away.
+void flush_guard(pointer self, std::function<void(bool)> then);
+
+/// Hands the moved hosts over once no request to them is under way.
+void try_handoff(pointer self);
+
+/// Sends URLs to the shard at index `k` that owns their hosts now.
+void hand_over(pointer self, std::size_t k, handoff_batch batch);
+
+/// Admits the URLs that waited for a takeover or a handoff.
+void admit_held(pointer self);
+
+/// Links from another shard (or seeds routed there), acknowledged once
+/// journalled and guarded.
+caf::typed_response_promise<ack> on_link_batch(pointer self, link_batch& batch);
+
+/// As a guardian: what shard `owner` says of its URLs.
+ack on_guard(pointer self, uint64_t owner, guard_batch& batch);
+
+/// Part of a dead shard's URLs, from its guardian.
+void on_takeover(pointer self, uint64_t dead, takeover_batch& batch);
+
+/// Part of the hosts of a live shard that this one owns now.
+caf::typed_response_promise<ack> on_handoff(pointer self, uint64_t from, handoff_batch& batch);
+
+/// The moved hosts' delay has passed: hand them over if they are quiet.
+void on_handoff_tick(pointer self, uint64_t epoch);
+
+/// A new cluster view.
+caf::result<caf::ok_atom> on_view(pointer self, cluster_view& view);
+
+} // namespace arachne::shard
