@@ -400,49 +400,112 @@ void start_crawl(node_pointer self, node_start start, caf::actor_addr coordinato
       });
 }
 
+/// A monitored actor went down: the last crawl's (its teardown may be
+/// over), or the coordinator's (its crawl ends here, or once it did not
+/// come back in time: a coordinator with --state resumes it).
+void on_down(node_pointer self, caf::down_msg& dm) {
+  auto& st = self->state;
+  if (st.stopping.erase(dm.source) > 0) {
+    if (st.stopping.empty() && st.stopped)
+      std::exchange(st.stopped, nullptr)();
+    return;
+  }
+  if (dm.source == st.coordinator && st.crawl) {
+    st.coordinator = caf::actor_addr{};
+    if (st.resume_wait.count() <= 0) {
+      tear_down(self, [] {});
+      return;
+    }
+    std::cerr << "arachne node: the coordinator of crawl " << st.crawl_id
+              << " went away; it may resume the crawl within "
+              << std::chrono::duration<double>(st.resume_wait).count() << "s\n";
+    self->delayed_send(self, st.resume_wait, orphaned_atom::value, ++st.orphaned);
+  }
+}
+
+/// A coordinator asks for a crawl: it starts now, after the last one's
+/// teardown, or not at all while another runs.
+caf::typed_response_promise<node_info> on_start(node_pointer self, node_start& start) {
+  auto rp = self->make_response_promise<node_info>();
+  auto& st = self->state;
+  auto from = self->current_sender() ? self->current_sender()->address() : caf::actor_addr{};
+  if (!st.stopping.empty()) {
+    // The last crawl is still being torn down: this one starts after.
+    st.waiting.push_back({std::move(start), from, rp});
+    return rp;
+  }
+  if (st.crawl) {
+    rp.deliver(caf::make_error(caf::sec::runtime_error,
+                               "node " + start.name + " is busy with another crawl"));
+    return rp;
+  }
+  start_crawl(self, std::move(start), from, rp);
+  return rp;
+}
+
+/// A restarted coordinator takes its crawl up: its sinks replace the old
+/// ones, and the shards send them what the old ones missed.
+caf::result<node_info> on_resume(node_pointer self, const std::string& crawl_id,
+                                 std::vector<sink_actor>& sinks) {
+  auto& st = self->state;
+  if (!st.crawl || st.crawl_id != crawl_id || !st.stopping.empty())
+    return caf::make_error(caf::sec::runtime_error,
+                           "it does not run crawl " + crawl_id
+                             + " (the crawl ended there, or never ran there)");
+  ++st.orphaned;
+  st.coordinator = self->current_sender() ? self->current_sender()->address()
+                                          : caf::actor_addr{};
+  if (auto c = caf::actor_cast<caf::actor>(st.coordinator))
+    self->monitor(c);
+  for (auto& shard : st.crawl->shards)
+    for (uint32_t i = 0; i < sinks.size(); ++i)
+      self->send(caf::actor_cast<frontier_impl>(shard), caf::put_atom::value, i, sinks[i]);
+  return st.info;
+}
+
+/// The crawl is over: own sinks are flushed (durable), the tally taken,
+/// then all goes.
+caf::typed_response_promise<crawl_tally> on_stop(node_pointer self) {
+  auto rp = self->make_response_promise<crawl_tally>();
+  auto& st = self->state;
+  auto sinks = st.own_sinks;
+  auto finish = [=](caf::expected<crawl_tally> tally) mutable {
+    tear_down(self, [rp, tally]() mutable {
+      if (tally)
+        rp.deliver(std::move(*tally));
+      else
+        rp.deliver(tally.error());
+    });
+  };
+  if (sinks.empty()) {
+    finish(crawl_tally{});
+    return rp;
+  }
+  auto tally = st.tally;
+  self->request(st.all_own, std::chrono::seconds(60), caf::flush_atom::value)
+    .then(
+      [=](caf::ok_atom) mutable {
+        self->request(tally, std::chrono::seconds(30), caf::get_atom::value)
+          .then([=](crawl_tally& t) mutable { finish(std::move(t)); },
+                [=](caf::error& err) mutable { finish(std::move(err)); });
+      },
+      [=](caf::error& err) mutable {
+        finish(caf::make_error(caf::sec::runtime_error,
+                               "a sink of this node failed to flush: "
+                                 + self->system().render(err)));
+      });
+  return rp;
+}
+
 } // namespace
 
 node_actor spawn_node(caf::actor_system& sys, node_options opts) {
   return sys.spawn([opts = std::move(opts)](node_pointer self) -> node_impl::behavior_type {
     self->state.opts = opts;
-    self->set_down_handler([=](caf::down_msg& dm) {
-      auto& st = self->state;
-      if (st.stopping.erase(dm.source) > 0) {
-        if (st.stopping.empty() && st.stopped)
-          std::exchange(st.stopped, nullptr)();
-        return;
-      }
-      // The coordinator went away: its crawl ends here, or once it did not
-      // come back in time (a coordinator with --state resumes it).
-      if (dm.source == st.coordinator && st.crawl) {
-        st.coordinator = caf::actor_addr{};
-        if (st.resume_wait.count() <= 0) {
-          tear_down(self, [] {});
-          return;
-        }
-        std::cerr << "arachne node: the coordinator of crawl " << st.crawl_id
-                  << " went away; it may resume the crawl within "
-                  << std::chrono::duration<double>(st.resume_wait).count() << "s\n";
-        self->delayed_send(self, st.resume_wait, orphaned_atom::value, ++st.orphaned);
-      }
-    });
+    self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
     return {
       [=](start_atom, node_start& start) -> caf::typed_response_promise<node_info> {
-        auto rp = self->make_response_promise<node_info>();
-        auto& st = self->state;
-        auto from = self->current_sender() ? self->current_sender()->address() : caf::actor_addr{};
-        if (!st.stopping.empty()) {
-          // The last crawl is still being torn down: this one starts after.
-          st.waiting.push_back({std::move(start), from, rp});
-          return rp;
-        }
-        if (st.crawl) {
-          rp.deliver(caf::make_error(caf::sec::runtime_error,
-                                     "node " + start.name + " is busy with another crawl"));
-          return rp;
-        }
-        start_crawl(self, std::move(start), from, rp);
-        return rp;
+        return on_start(self, start);
       },
       [=](orphaned_atom, uint64_t n) {
         auto& st = self->state;
@@ -454,55 +517,9 @@ node_actor spawn_node(caf::actor_system& sys, node_options opts) {
       },
       [=](resume_atom, const std::string& crawl_id,
           std::vector<sink_actor>& sinks) -> caf::result<node_info> {
-        // A restarted coordinator takes its crawl up: its sinks replace the
-        // old ones, and the shards send them what the old ones missed.
-        auto& st = self->state;
-        if (!st.crawl || st.crawl_id != crawl_id || !st.stopping.empty())
-          return caf::make_error(caf::sec::runtime_error,
-                                 "it does not run crawl " + crawl_id
-                                   + " (the crawl ended there, or never ran there)");
-        ++st.orphaned;
-        st.coordinator = self->current_sender() ? self->current_sender()->address()
-                                                : caf::actor_addr{};
-        if (auto c = caf::actor_cast<caf::actor>(st.coordinator))
-          self->monitor(c);
-        for (auto& shard : st.crawl->shards)
-          for (uint32_t i = 0; i < sinks.size(); ++i)
-            self->send(caf::actor_cast<frontier_impl>(shard), caf::put_atom::value, i, sinks[i]);
-        return st.info;
+        return on_resume(self, crawl_id, sinks);
       },
-      [=](stop_atom) -> caf::typed_response_promise<crawl_tally> {
-        // Own sinks are flushed (durable), the tally taken, then all goes.
-        auto rp = self->make_response_promise<crawl_tally>();
-        auto& st = self->state;
-        auto sinks = st.own_sinks;
-        auto finish = [=](caf::expected<crawl_tally> tally) mutable {
-          tear_down(self, [rp, tally]() mutable {
-            if (tally)
-              rp.deliver(std::move(*tally));
-            else
-              rp.deliver(tally.error());
-          });
-        };
-        if (sinks.empty()) {
-          finish(crawl_tally{});
-          return rp;
-        }
-        auto tally = st.tally;
-        self->request(st.all_own, std::chrono::seconds(60), caf::flush_atom::value)
-          .then(
-            [=](caf::ok_atom) mutable {
-              self->request(tally, std::chrono::seconds(30), caf::get_atom::value)
-                .then([=](crawl_tally& t) mutable { finish(std::move(t)); },
-                      [=](caf::error& err) mutable { finish(std::move(err)); });
-            },
-            [=](caf::error& err) mutable {
-              finish(caf::make_error(caf::sec::runtime_error,
-                                     "a sink of this node failed to flush: "
-                                       + self->system().render(err)));
-            });
-        return rp;
-      },
+      [=](stop_atom) -> caf::typed_response_promise<crawl_tally> { return on_stop(self); },
     };
   });
 }

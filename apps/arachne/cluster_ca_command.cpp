@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "arachne/options.hpp"
@@ -47,6 +48,69 @@ bool is_ip(const std::string& s) {
   return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
 }
 
+// Why the arguments make no certificates, if they do not.
+std::optional<std::string> invalid(const std::vector<std::string>& positional,
+                                   const std::vector<std::string>& names, uint64_t days) {
+  if (positional.size() != 1)
+    return "expects one directory (see --help)";
+  if (names.empty())
+    return "expects --names=NAME,... (see --help)";
+  if (days == 0 || days > 36500)
+    return "option --days expects 1 to 36500, not '" + std::to_string(days) + "'";
+  for (auto& n : names)
+    if (n.find_first_of("/\\") != std::string::npos || n == "ca" || n.front() == '.')
+      return "'" + n + "' cannot name a certificate file";
+  return std::nullopt;
+}
+
+// The cluster CA in `dir`, made and written there if there is none yet;
+// nothing (after saying why) if it cannot be written. Throws as make_ca.
+std::optional<site::pem_pair> cluster_ca(const std::string& dir, const std::string& org,
+                                         std::chrono::seconds valid) {
+  site::pem_pair ca;
+  auto ca_cert = dir + "/ca.pem";
+  auto ca_key = dir + "/ca.key";
+  if (exists(ca_cert) && exists(ca_key)) {
+    ca = {read_all(ca_cert), read_all(ca_key)};
+    std::cout << "using the cluster CA in " << ca_cert << "\n";
+    return ca;
+  }
+  ca = site::make_ca(org, valid);
+  if (!write_new(ca_key, ca.key_pem, true) || !write_new(ca_cert, ca.cert_pem, false)) {
+    std::cerr << "arachne cluster-ca: cannot write " << ca_cert << "\n";
+    return std::nullopt;
+  }
+  std::cout << "made the cluster CA: " << ca_cert << " (its key " << ca_key
+            << " signs more; keep it off the nodes)\n";
+  return ca;
+}
+
+// Writes DIR/NAME.pem and DIR/NAME.key for every name, signed by the
+// cluster CA; the exit code. Throws as make_ca and make_peer_cert.
+int make_certificates(const std::string& dir, const std::vector<std::string>& names,
+                      const std::vector<std::string>& hosts, uint64_t days) {
+  const std::string org = "Arachne cluster";
+  std::chrono::seconds valid{static_cast<int64_t>(days) * 86400};
+  auto ca = cluster_ca(dir, org, valid);
+  if (!ca)
+    return 1;
+  site::tls_request req;
+  req.not_after = valid;
+  for (auto& h : hosts)
+    (is_ip(h) ? req.ip_names : req.dns_names).push_back(h);
+  for (auto& n : names) {
+    auto cert = site::make_peer_cert(*ca, org, n, req);
+    auto base = dir + "/" + n;
+    if (!write_new(base + ".key", cert.key_pem, true)
+        || !write_new(base + ".pem", cert.cert_pem, false)) {
+      std::cerr << "arachne cluster-ca: cannot write " << base << ".pem\n";
+      return 1;
+    }
+    std::cout << "made " << base << ".pem and " << base << ".key\n";
+  }
+  return 0;
+}
+
 } // namespace
 
 int cluster_ca_main(const std::vector<std::string>& args) {
@@ -76,23 +140,10 @@ int cluster_ca_main(const std::vector<std::string>& args) {
     opts.print_help(std::cout);
     return 0;
   }
-  if (parsed.positional.size() != 1) {
-    std::cerr << "arachne cluster-ca: expects one directory (see --help)\n";
+  if (auto msg = invalid(parsed.positional, names, days)) {
+    std::cerr << "arachne cluster-ca: " << *msg << "\n";
     return usage_error;
   }
-  if (names.empty()) {
-    std::cerr << "arachne cluster-ca: expects --names=NAME,... (see --help)\n";
-    return usage_error;
-  }
-  if (days == 0 || days > 36500) {
-    std::cerr << "arachne cluster-ca: option --days expects 1 to 36500, not '" << days << "'\n";
-    return usage_error;
-  }
-  for (auto& n : names)
-    if (n.find_first_of("/\\") != std::string::npos || n == "ca" || n.front() == '.') {
-      std::cerr << "arachne cluster-ca: '" << n << "' cannot name a certificate file\n";
-      return usage_error;
-    }
   auto& dir = parsed.positional.front();
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
     std::cerr << "arachne cluster-ca: cannot create '" << dir << "': " << std::strerror(errno) << "\n";
@@ -104,43 +155,12 @@ int cluster_ca_main(const std::vector<std::string>& args) {
                 << "remove it to make a new one\n";
       return usage_error;
     }
-  const std::string org = "Arachne cluster";
-  std::chrono::seconds valid{static_cast<int64_t>(days) * 86400};
   try {
-    site::pem_pair ca;
-    auto ca_cert = dir + "/ca.pem";
-    auto ca_key = dir + "/ca.key";
-    if (exists(ca_cert) && exists(ca_key)) {
-      ca = {read_all(ca_cert), read_all(ca_key)};
-      std::cout << "using the cluster CA in " << ca_cert << "\n";
-    } else {
-      ca = site::make_ca(org, valid);
-      if (!write_new(ca_key, ca.key_pem, true) || !write_new(ca_cert, ca.cert_pem, false)) {
-        std::cerr << "arachne cluster-ca: cannot write " << ca_cert << "\n";
-        return 1;
-      }
-      std::cout << "made the cluster CA: " << ca_cert << " (its key " << ca_key
-                << " signs more; keep it off the nodes)\n";
-    }
-    site::tls_request req;
-    req.not_after = valid;
-    for (auto& h : hosts)
-      (is_ip(h) ? req.ip_names : req.dns_names).push_back(h);
-    for (auto& n : names) {
-      auto cert = site::make_peer_cert(ca, org, n, req);
-      auto base = dir + "/" + n;
-      if (!write_new(base + ".key", cert.key_pem, true)
-          || !write_new(base + ".pem", cert.cert_pem, false)) {
-        std::cerr << "arachne cluster-ca: cannot write " << base << ".pem\n";
-        return 1;
-      }
-      std::cout << "made " << base << ".pem and " << base << ".key\n";
-    }
+    return make_certificates(dir, names, hosts, days);
   } catch (const std::exception& e) {
     std::cerr << "arachne cluster-ca: " << e.what() << "\n";
     return 1;
   }
-  return 0;
 }
 
 } // namespace arachne::cli

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -32,7 +33,10 @@ void on_signal(int) {
   interrupted = 1;
 }
 
-void print_report(std::ostream& out, const crawl_report& r, const std::vector<std::string>& outs) {
+// -- the report --
+
+// The counts of every crawl: records, statuses, errors, hosts, cost.
+void print_totals(std::ostream& out, const crawl_report& r) {
   auto secs = std::chrono::duration<double>(r.elapsed).count();
   auto& t = r.tally;
   out << std::fixed << std::setprecision(1) << "crawl " << (r.interrupted ? "interrupted" : "finished")
@@ -61,6 +65,10 @@ void print_report(std::ostream& out, const crawl_report& r, const std::vector<st
   out << "\n  cpu " << std::setprecision(2) << cpu << "s ("
       << (t.pages > 0 ? cpu * 1000 / static_cast<double>(t.pages) : 0.0) << " ms per page), peak rss "
       << ru.ru_maxrss / 1024 << " MiB\n";
+}
+
+// Sinks that failed, named by their --out (or "remote:HOST:PORT").
+void print_sink_failures(std::ostream& out, const crawl_report& r, const std::vector<std::string>& outs) {
   for (auto& f : r.sink_failures) {
     out << "  sink --out=" << (f.sink < outs.size() ? outs[f.sink] : std::string{"(report tally)"});
     if (f.working)
@@ -71,27 +79,35 @@ void print_report(std::ostream& out, const crawl_report& r, const std::vector<st
           << (f.restarts > 0 ? " (after " + std::to_string(f.restarts) + " restarts)" : "")
           << "\n";
   }
-  if (!r.nodes.empty()) {
-    out << "  nodes\n";
-    uint64_t hosts = 0;
-    uint64_t pages = 0;
-    for (auto& n : r.nodes) {
-      hosts += n.hosts;
-      pages += n.pages;
-    }
-    auto pct = [](uint64_t x, uint64_t all) { return all > 0 ? 100.0 * x / all : 0.0; };
-    for (auto& n : r.nodes)
-      out << "    " << n.name << ": weight " << std::setprecision(2) << n.weight << ", "
-          << n.shards << " shards, hosts " << n.hosts << " (" << std::setprecision(1)
-          << pct(n.hosts, hosts) << "%), pages " << n.pages << " (" << pct(n.pages, pages)
-          << "%), records " << n.records << (n.lost ? " (lost during the crawl)" : "")
-          << (n.joined ? " (joined during the crawl)" : "") << "\n";
+}
+
+// A distributed crawl: each node's share, and the messages between shards.
+void print_nodes(std::ostream& out, const crawl_report& r) {
+  if (r.nodes.empty())
+    return;
+  out << "  nodes\n";
+  uint64_t hosts = 0;
+  uint64_t pages = 0;
+  for (auto& n : r.nodes) {
+    hosts += n.hosts;
+    pages += n.pages;
   }
-  if (!r.nodes.empty())
-    out << "  messages between shards: " << r.link_batches << " link batches, " << r.guard_batches
-        << " guard batches (" << std::setprecision(3)
-        << (t.pages > 0 ? static_cast<double>(r.link_batches + r.guard_batches) / t.pages : 0.0)
-        << " per page)\n";
+  auto pct = [](uint64_t x, uint64_t all) { return all > 0 ? 100.0 * x / all : 0.0; };
+  for (auto& n : r.nodes)
+    out << "    " << n.name << ": weight " << std::setprecision(2) << n.weight << ", "
+        << n.shards << " shards, hosts " << n.hosts << " (" << std::setprecision(1)
+        << pct(n.hosts, hosts) << "%), pages " << n.pages << " (" << pct(n.pages, pages)
+        << "%), records " << n.records << (n.lost ? " (lost during the crawl)" : "")
+        << (n.joined ? " (joined during the crawl)" : "") << "\n";
+  auto& t = r.tally;
+  out << "  messages between shards: " << r.link_batches << " link batches, " << r.guard_batches
+      << " guard batches (" << std::setprecision(3)
+      << (t.pages > 0 ? static_cast<double>(r.link_batches + r.guard_batches) / t.pages : 0.0)
+      << " per page)\n";
+}
+
+// Nodes that came and went during the crawl, and what moved with them.
+void print_cluster_changes(std::ostream& out, const crawl_report& r) {
   if (r.coordinator_resumed)
     out << "  resumed by a restarted coordinator: the counts above are of what reached it\n";
   for (auto& n : r.nodes_joined)
@@ -106,33 +122,241 @@ void print_report(std::ostream& out, const crawl_report& r, const std::vector<st
         << "may be recorded twice, marked \"resumed\")\n";
   for (auto& f : r.node_failures)
     out << "  cluster FAILED: " << f << "\n";
-  if (!r.proxies.empty()) {
-    out << "  proxies\n";
-    for (auto& p : r.proxies)
-      out << "    " << p.label << ": " << p.state << ", " << p.requests << " requests, "
-          << p.successes << " ok, " << p.failures << " failed, " << p.bans << " bans, "
-          << p.quarantines << " quarantines, median " << std::setprecision(0)
-          << std::chrono::duration<double, std::milli>(p.median_latency).count() << " ms\n";
+}
+
+void print_proxies(std::ostream& out, const crawl_report& r) {
+  if (r.proxies.empty())
+    return;
+  out << "  proxies\n";
+  for (auto& p : r.proxies)
+    out << "    " << p.label << ": " << p.state << ", " << p.requests << " requests, "
+        << p.successes << " ok, " << p.failures << " failed, " << p.bans << " bans, "
+        << p.quarantines << " quarantines, median " << std::setprecision(0)
+        << std::chrono::duration<double, std::milli>(p.median_latency).count() << " ms\n";
+}
+
+void print_report(std::ostream& out, const crawl_report& r, const std::vector<std::string>& outs) {
+  print_totals(out, r);
+  print_sink_failures(out, r, outs);
+  print_nodes(out, r);
+  print_cluster_changes(out, r);
+  print_proxies(out, r);
+}
+
+// The progress line on standard error; `\r` keeps it on one line.
+void print_progress(const crawl_progress& p) {
+  auto secs = std::chrono::duration<double>(p.elapsed).count();
+  std::cerr << std::fixed << std::setprecision(1) << "\r[" << secs << "s] " << p.pages
+            << " pages, " << p.failures << " failures, " << p.queued << " queued, "
+            << p.in_flight << " in flight, " << (secs > 0 ? p.pages / secs : 0.0)
+            << " pages/s";
+  if (p.proxies > 0)
+    std::cerr << ", proxies " << p.proxies_usable << "/" << p.proxies << " usable";
+  std::cerr << "   " << std::flush;
+}
+
+// -- setting up --
+
+// What `arachne crawl` adds to the common options.
+struct crawl_args {
+  std::vector<std::string> outs{"jsonl:crawl.jsonl"};
+  uint64_t warc_max_size = default_warc_max_bytes;
+  std::vector<std::string> remote_sinks;
+  bool progress = ::isatty(2) != 0;
+};
+
+void add_options(config& cfg, crawl_args& a) {
+  cfg.options()
+    .section("crawl")
+    .add("out", a.outs,
+         "sinks: jsonl:PATH (.gz compresses, - is stdout), sqlite:PATH, warc:PATH.warc[.gz], "
+         "null, stats; repeatable")
+    .add_size("warc-max-size", a.warc_max_size, "a WARC file this large is closed and the next begun")
+    .add("sink-remote", a.remote_sinks,
+         "HOST:PORT of an 'arachne sink-node' that gets every record too; repeatable")
+    .add("progress", a.progress, "show a progress line on standard error (default: if a terminal)");
+}
+
+// Whether the crawl resumes the one in --state (its sinks are then added to,
+// not replaced). A directory that is not a state store is refused, with
+// nothing returned, before any output file is touched.
+std::optional<bool> resumes(const config& cfg) {
+  auto& dir = cfg.crawl.scope.state_dir;
+  if (dir.empty())
+    return false;
+  if (!cfg.crawl.cluster.nodes.empty()) {
+    // A distributed crawl: the directory holds the coordinator's state.
+    auto saved = read_coordinator_state(dir);
+    if (!saved) {
+      std::cerr << "arachne crawl: " << saved.error().context().get_as<std::string>(0) << "\n";
+      return std::nullopt;
+    }
+    if (*saved && (*saved)->finished) {
+      std::cerr << "arachne crawl: --state: the distributed crawl in '" << dir
+                << "' is finished; give a new directory to crawl again\n";
+      return std::nullopt;
+    }
+    if (saved->has_value())
+      std::cerr << "arachne crawl: resuming distributed crawl " << (*saved)->crawl_id << " from "
+                << dir << "\n";
+    return saved->has_value();
   }
+  auto info = check_state_dir(dir);
+  if (!info) {
+    std::cerr << "arachne crawl: " << info.error().context().get_as<std::string>(0) << "\n";
+    return std::nullopt;
+  }
+  if (info->exists) {
+    if (auto s = read_state(dir))
+      std::cerr << "arachne crawl: resuming the crawl in " << dir << ": " << s->total.queued
+                << " queued, " << s->total.taken << " taken up before it stopped (fetched again), "
+                << s->total.done << " done\n";
+  }
+  return info->exists;
+}
+
+// A distributed crawl: TLS (or --insecure-cluster) to its nodes. With
+// --cluster-sinks=local the nodes write to their own --out, not this one.
+// Remote sinks need CAF's network layer; heartbeats notice a dead peer.
+// False (after saying why) if the cluster options are wrong.
+bool prepare_network(config& cfg, crawl_args& a) {
+  auto& cluster = cfg.crawl.cluster;
+  if (!cluster.nodes.empty()) {
+    if (auto err = cfg.enable_cluster(); !err.empty()) {
+      std::cerr << "arachne crawl: " << err << "\n";
+      return false;
+    }
+    for (auto& n : cluster.nodes)
+      if (!parse_endpoint(n)) {
+        std::cerr << "arachne crawl: option --cluster expects HOST:PORT, not '" << n << "'\n";
+        return false;
+      }
+    if (cluster.sinks == cluster_sinks::local)
+      a.outs.clear();
+  }
+  if (!a.remote_sinks.empty()) {
+    cfg.enable_network();
+    if (cluster.nodes.empty()) {
+      cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
+      cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(10)});
+    }
+  }
+  return true;
+}
+
+// -- running --
+
+void stop_sinks(const std::vector<sink_actor>& sinks) {
+  for (auto& s : sinks)
+    caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+}
+
+// Opens the --out sinks and adds them to the crawl, each with a way to open
+// it again after a failure (--on-sink-failure=restart), appending. False
+// (after saying why) if one does not open.
+bool add_local_sinks(caf::actor_system& sys, crawl& c, std::vector<sink_actor>& sinks,
+                     const crawl_args& a, bool resuming) {
+  for (auto& spec : a.outs) {
+    auto sink = open_sink(sys, spec, a.warc_max_size, resuming);
+    if (!sink) {
+      std::cerr << "arachne crawl: " << sink.error().context().get_as<std::string>(0) << "\n";
+      return false;
+    }
+    sinks.push_back(*sink);
+    c.add_sink([&sys, &sinks, spec, warc_max_size = a.warc_max_size,
+                first = *sink]() mutable -> caf::expected<sink_actor> {
+      if (first) {
+        auto s = std::move(first);
+        first = sink_actor{};
+        return s;
+      }
+      auto again = open_sink(sys, spec, warc_max_size, true);
+      if (again)
+        sinks.push_back(*again);
+      return again;
+    });
+  }
+  return true;
+}
+
+// Connects to the --sink-remote nodes and adds them to the crawl, each
+// named in `a.outs` for the report. False (after saying why) if one fails.
+bool add_remote_sinks(caf::actor_system& sys, crawl& c, crawl_args& a) {
+  for (auto& where : a.remote_sinks) {
+    caf::expected<sink_actor> remote = caf::make_error(caf::sec::invalid_argument, "expects HOST:PORT");
+    if (auto ep = parse_endpoint(where))
+      remote = caf::io::remote_actor<sink_actor>(sys, ep->first, ep->second);
+    if (!remote) {
+      std::cerr << "arachne crawl: --sink-remote=" << where << ": " << sys.render(remote.error())
+                << "\n";
+      return false;
+    }
+    a.outs.push_back("remote:" + where); // names it in the report
+    c.add_sink(*remote);
+  }
+  return true;
+}
+
+// Reports how the crawl went and returns the exit code: 1 if records or
+// state were lost, 130 if interrupted, 2 if it could not start.
+int finish(caf::actor_system& sys, const config& cfg, const caf::expected<crawl_report>& report,
+           const std::vector<std::string>& outs) {
+  if (!report) {
+    auto& ctx = report.error().context();
+    std::cerr << "arachne crawl: "
+              << (ctx.match_elements<std::string>() ? ctx.get_as<std::string>(0)
+                                                    : sys.render(report.error()))
+              << "\n";
+    return usage_error;
+  }
+  print_report(std::cout, *report, outs);
+  auto sink_lost = std::any_of(report->sink_failures.begin(), report->sink_failures.end(),
+                               [](auto& f) { return !f.working; });
+  auto& dir = cfg.crawl.scope.state_dir;
+  if (!report->state_error.empty())
+    std::cout << "  state store FAILED: " << report->state_error << "\n  the crawl stopped; "
+              << "what " << dir << " holds is intact: free space and run the same command to resume\n";
+  else if (report->interrupted && !dir.empty() && cfg.crawl.cluster.nodes.empty())
+    std::cout << "  state kept in " << dir << ": run the same command to resume\n";
+  return sink_lost || !report->state_error.empty() || !report->node_failures.empty() ? 1
+         : report->interrupted                                                          ? 130
+                                                                                        : 0;
+}
+
+// Runs the crawl with its sinks and progress line; returns the exit code.
+int run_crawl(config& cfg, crawl_args& a, bool resuming) {
+  caf::actor_system sys{cfg};
+  crawl c{sys, cfg};
+  std::vector<sink_actor> sinks;
+  if (!add_local_sinks(sys, c, sinks, a, resuming) || !add_remote_sinks(sys, c, a)) {
+    stop_sinks(sinks);
+    return usage_error;
+  }
+  auto last_print = std::chrono::steady_clock::now();
+  c.on_progress(
+    [&](const crawl_progress& p) {
+      if (interrupted)
+        c.stop();
+      if (!a.progress || std::chrono::steady_clock::now() - last_print < std::chrono::seconds(1))
+        return;
+      last_print = std::chrono::steady_clock::now();
+      print_progress(p);
+    },
+    std::chrono::milliseconds(100));
+  auto report = c.run(cfg.positional);
+  // The sinks end with the crawl (remote nodes may still hold handles).
+  stop_sinks(sinks);
+  if (a.progress)
+    std::cerr << "\n";
+  return finish(sys, cfg, report, a.outs);
 }
 
 } // namespace
 
 int crawl_main(const std::vector<std::string>& args) {
   config cfg;
-  std::vector<std::string> outs{"jsonl:crawl.jsonl"};
-  uint64_t warc_max_size = default_warc_max_bytes;
-  std::vector<std::string> remote_sinks;
-  bool progress = ::isatty(2) != 0;
-  cfg.options()
-    .section("crawl")
-    .add("out", outs,
-         "sinks: jsonl:PATH (.gz compresses, - is stdout), sqlite:PATH, warc:PATH.warc[.gz], "
-         "null, stats; repeatable")
-    .add_size("warc-max-size", warc_max_size, "a WARC file this large is closed and the next begun")
-    .add("sink-remote", remote_sinks,
-         "HOST:PORT of an 'arachne sink-node' that gets every record too; repeatable")
-    .add("progress", progress, "show a progress line on standard error (default: if a terminal)");
+  crawl_args a;
+  add_options(cfg, a);
   if (auto done = parse_command(cfg, args, "crawl",
                                 "usage: arachne crawl SEED... [--option=value ...]\n\n"
                                 "Crawls from the seed URLs politely (robots.txt, per-host pacing) and\n"
@@ -142,153 +366,12 @@ int crawl_main(const std::vector<std::string>& args) {
     std::cerr << "arachne crawl: expects at least one seed URL (see --help)\n";
     return usage_error;
   }
-  // A crawl to resume: its sinks are added to, not replaced. A directory
-  // that is not a state store is refused before any output file is touched.
-  bool resuming = false;
-  if (auto& dir = cfg.crawl.scope.state_dir; !dir.empty() && !cfg.crawl.cluster.nodes.empty()) {
-    // A distributed crawl: the directory holds the coordinator's state.
-    auto saved = read_coordinator_state(dir);
-    if (!saved) {
-      std::cerr << "arachne crawl: " << saved.error().context().get_as<std::string>(0) << "\n";
-      return usage_error;
-    }
-    if (*saved && (*saved)->finished) {
-      std::cerr << "arachne crawl: --state: the distributed crawl in '" << dir
-                << "' is finished; give a new directory to crawl again\n";
-      return usage_error;
-    }
-    resuming = saved->has_value();
-    if (resuming)
-      std::cerr << "arachne crawl: resuming distributed crawl " << (*saved)->crawl_id << " from "
-                << dir << "\n";
-  } else if (auto& dir = cfg.crawl.scope.state_dir; !dir.empty()) {
-    auto info = check_state_dir(dir);
-    if (!info) {
-      std::cerr << "arachne crawl: " << info.error().context().get_as<std::string>(0) << "\n";
-      return usage_error;
-    }
-    resuming = info->exists;
-    if (resuming) {
-      if (auto s = read_state(dir))
-        std::cerr << "arachne crawl: resuming the crawl in " << dir << ": " << s->total.queued
-                  << " queued, " << s->total.taken << " taken up before it stopped (fetched again), "
-                  << s->total.done << " done\n";
-    }
-  }
-  // A distributed crawl: TLS (or --insecure-cluster) to its nodes. With
-  // --cluster-sinks=local the nodes write to their own --out, not this one.
-  auto& cluster = cfg.crawl.cluster;
-  if (!cluster.nodes.empty()) {
-    if (auto err = cfg.enable_cluster(); !err.empty()) {
-      std::cerr << "arachne crawl: " << err << "\n";
-      return usage_error;
-    }
-    for (auto& n : cluster.nodes)
-      if (!parse_endpoint(n)) {
-        std::cerr << "arachne crawl: option --cluster expects HOST:PORT, not '" << n << "'\n";
-        return usage_error;
-      }
-    if (cluster.sinks == cluster_sinks::local)
-      outs.clear();
-  }
-  // Remote sinks need CAF's network layer; heartbeats notice a dead peer.
-  if (!remote_sinks.empty()) {
-    cfg.enable_network();
-    if (cluster.nodes.empty()) {
-      cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
-      cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(10)});
-    }
-  }
+  auto resuming = resumes(cfg);
+  if (!resuming || !prepare_network(cfg, a))
+    return usage_error;
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
-  int rc = 0;
-  {
-    caf::actor_system sys{cfg};
-    crawl c{sys, cfg};
-    std::vector<sink_actor> sinks;
-    for (auto& spec : outs) {
-      auto sink = open_sink(sys, spec, warc_max_size, resuming);
-      if (!sink) {
-        std::cerr << "arachne crawl: " << sink.error().context().get_as<std::string>(0) << "\n";
-        for (auto& opened : sinks)
-          caf::anon_send_exit(opened, caf::exit_reason::user_shutdown);
-        return usage_error;
-      }
-      sinks.push_back(*sink);
-      // Opened again after a failure (--on-sink-failure=restart), it appends.
-      c.add_sink([&sys, &sinks, spec, warc_max_size, first = *sink]() mutable -> caf::expected<sink_actor> {
-        if (first) {
-          auto s = std::move(first);
-          first = sink_actor{};
-          return s;
-        }
-        auto again = open_sink(sys, spec, warc_max_size, true);
-        if (again)
-          sinks.push_back(*again);
-        return again;
-      });
-    }
-    for (auto& where : remote_sinks) {
-      caf::expected<sink_actor> remote = caf::make_error(caf::sec::invalid_argument, "expects HOST:PORT");
-      if (auto ep = parse_endpoint(where))
-        remote = caf::io::remote_actor<sink_actor>(sys, ep->first, ep->second);
-      if (!remote) {
-        std::cerr << "arachne crawl: --sink-remote=" << where << ": " << sys.render(remote.error())
-                  << "\n";
-        for (auto& opened : sinks)
-          caf::anon_send_exit(opened, caf::exit_reason::user_shutdown);
-        return usage_error;
-      }
-      outs.push_back("remote:" + where); // names it in the report
-      c.add_sink(*remote);
-    }
-    auto last_print = std::chrono::steady_clock::now();
-    c.on_progress(
-      [&](const crawl_progress& p) {
-        if (interrupted)
-          c.stop();
-        if (!progress || std::chrono::steady_clock::now() - last_print < std::chrono::seconds(1))
-          return;
-        last_print = std::chrono::steady_clock::now();
-        auto secs = std::chrono::duration<double>(p.elapsed).count();
-        std::cerr << std::fixed << std::setprecision(1) << "\r[" << secs << "s] " << p.pages
-                  << " pages, " << p.failures << " failures, " << p.queued << " queued, "
-                  << p.in_flight << " in flight, " << (secs > 0 ? p.pages / secs : 0.0)
-                  << " pages/s";
-        if (p.proxies > 0)
-          std::cerr << ", proxies " << p.proxies_usable << "/" << p.proxies << " usable";
-        std::cerr << "   " << std::flush;
-      },
-      std::chrono::milliseconds(100));
-    auto report = c.run(cfg.positional);
-    // The sinks end with the crawl (remote nodes may still hold handles).
-    for (auto& s : sinks)
-      caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
-    if (progress)
-      std::cerr << "\n";
-    if (!report) {
-      auto& ctx = report.error().context();
-      std::cerr << "arachne crawl: "
-                << (ctx.match_elements<std::string>() ? ctx.get_as<std::string>(0)
-                                                      : sys.render(report.error()))
-                << "\n";
-      rc = usage_error;
-    } else {
-      print_report(std::cout, *report, outs);
-      auto sink_lost = std::any_of(report->sink_failures.begin(), report->sink_failures.end(),
-                                   [](auto& f) { return !f.working; });
-      auto& dir = cfg.crawl.scope.state_dir;
-      if (!report->state_error.empty())
-        std::cout << "  state store FAILED: " << report->state_error << "\n  the crawl stopped; "
-                  << "what " << dir << " holds is intact: free space and run the same command to resume\n";
-      else if (report->interrupted && !dir.empty() && cfg.crawl.cluster.nodes.empty())
-        std::cout << "  state kept in " << dir << ": run the same command to resume\n";
-      rc = sink_lost || !report->state_error.empty() || !report->node_failures.empty() ? 1
-           : report->interrupted                                                          ? 130
-                                                                                          : 0;
-    }
-  }
-  return rc;
+  return run_crawl(cfg, a, *resuming);
 }
 
 } // namespace arachne::cli

@@ -133,6 +133,218 @@ std::string format_seconds(caf::timespan d) {
   return s;
 }
 
+// The id a catalog query names: its first id= parameter (others, ref=...,
+// make variants of the same page).
+std::string_view catalog_id(std::string_view query) {
+  for (auto rest = query; !rest.empty();) {
+    auto amp = rest.find('&');
+    auto param = rest.substr(0, amp);
+    if (starts_with(param, "id="))
+      return param.substr(3);
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+  }
+  return {};
+}
+
+// The page `path` (with `query`) names in the shape `site_model::page_path`
+// gives page k (k % 4 picks the shape), if it is one of the `pages` pages.
+std::optional<uint32_t> page_number(std::string_view path, std::string_view query, uint32_t pages) {
+  std::optional<uint32_t> k;
+  uint32_t shape = 0;
+  if (path == "/") {
+    k = 0u;
+  } else if (starts_with(path, "/articles/") && path.size() > 15
+             && path.substr(path.size() - 5) == ".html") {
+    k = parse_index(path.substr(10, path.size() - 15));
+    shape = 1;
+  } else if (path == "/catalog/item") {
+    k = parse_index(catalog_id(query));
+    shape = 2;
+  } else if (starts_with(path, "/docs/") && path.size() > 7 && path.back() == '/') {
+    k = parse_index(path.substr(6, path.size() - 7));
+    shape = 3;
+  } else if (starts_with(path, "/p/")) {
+    k = parse_index(path.substr(3));
+    if (k && *k == 0) // the front page is "/" only
+      return std::nullopt;
+  }
+  if (k && *k < pages && (*k % 4 == shape) && (*k != 0 || shape == 0))
+    return k;
+  return std::nullopt;
+}
+
+// The month (year*12 + month-1) a /calendar/YEAR/MONTH/ path names.
+std::optional<uint32_t> calendar_month(std::string_view path) {
+  if (!starts_with(path, "/calendar/") || path.back() != '/')
+    return std::nullopt;
+  auto rest = path.substr(10, path.size() - 11);
+  auto slash = rest.find('/');
+  if (slash == std::string_view::npos)
+    return std::nullopt;
+  auto y = parse_index(rest.substr(0, slash));
+  auto m = parse_index(rest.substr(slash + 1));
+  if (!(y && m && *y >= 1 && *y <= 9999 && *m >= 1 && *m <= 12))
+    return std::nullopt;
+  return *y * 12 + (*m - 1);
+}
+
+// A calendar page links the next month and, but for the first, the previous
+// one: the endless trap.
+std::vector<std::string> calendar_links(uint32_t month) {
+  auto at = [](uint32_t mm) {
+    return "/calendar/" + std::to_string(mm / 12) + "/" + std::to_string(mm % 12 + 1) + "/";
+  };
+  std::vector<std::string> hrefs = {"/", at(month + 1)};
+  if (month > 12)
+    hrefs.push_back(at(month - 1));
+  return hrefs;
+}
+
+// One link of a page's random mix (`j` a page, `pick` the kind): relative,
+// root-relative, absolute, cross-host, fragment, query variant, duplicate,
+// 404, redirect, private, not HTTP, or padded with spaces.
+void add_random_link(std::vector<std::string>& out, rng& r, const site_model& m, uint32_t h,
+                     const std::string& here) {
+  auto H = m.params().hosts;
+  auto j = r.below(m.params().pages);
+  auto pick = r.below(100);
+  if (pick < 30) {
+    out.push_back(relative_href(here, m.page_path(j)));
+  } else if (pick < 45) {
+    out.push_back(m.page_path(j));
+  } else if (pick < 53) {
+    out.push_back(m.origin(h) + m.page_path(j));
+  } else if (pick < 57) {
+    out.push_back("//" + m.host_address(r.below(H)) + ":" + std::to_string(m.port()) + m.page_path(j));
+  } else if (pick < 69) {
+    out.push_back(m.origin(r.below(H)) + m.page_path(j));
+  } else if (pick < 75) {
+    out.push_back(r.below(3) == 0 ? std::string{"#top"}
+                                  : m.page_path(j) + "#s" + std::to_string(r.below(5)));
+  } else if (pick < 80) {
+    auto p = m.page_path(j);
+    p += p.find('?') == std::string::npos ? '?' : '&';
+    p += r.below(2) == 0 ? "ref=nav" : "ref=related";
+    out.push_back(std::move(p));
+  } else if (pick < 85) {
+    out.push_back(out[r.below(static_cast<uint32_t>(out.size()))]);
+  } else if (pick < 88) {
+    out.push_back("/missing/" + std::to_string(r.below(10)));
+  } else if (pick < 92) {
+    // A few redirecting URLs per host, linked from many pages.
+    out.push_back((r.below(2) == 0 ? "/old/" : "/moved/") + std::to_string(j % 10));
+  } else if (pick < 95) {
+    out.push_back("/private/" + std::to_string(j % 10));
+  } else if (pick < 98) {
+    static constexpr const char* other[] = {"mailto:info@site.test", "javascript:void(0)",
+                                            "tel:+1-555-0100"};
+    out.push_back(other[r.below(3)]);
+  } else {
+    out.push_back("  " + m.page_path(j) + " ");
+  }
+}
+
+// The links of regular page `k` of host `h`: the next pages, the front page
+// (or, from it, the next host and the calendar), then a random mix.
+std::vector<std::string> page_links(const site_model& m, uint32_t h, uint32_t k) {
+  auto& params = m.params();
+  auto P = params.pages;
+  rng r{seed_of(params.seed, h, k)};
+  auto here = m.page_path(k);
+  std::vector<std::string> out;
+  auto n = 20 + r.below(41);
+  out.reserve(n);
+  out.push_back(relative_href(here, m.page_path((k + 1) % P)));
+  out.push_back(relative_href(here, m.page_path(static_cast<uint32_t>((2ull * k + 1) % P))));
+  out.push_back(relative_href(here, m.page_path(static_cast<uint32_t>((2ull * k + 2) % P))));
+  if (k == 0) {
+    out.push_back(m.origin((h + 1) % params.hosts) + "/");
+    if (params.trap)
+      out.push_back("/calendar/2026/1/");
+  } else {
+    out.push_back("/");
+  }
+  if (k % 50 == 7)
+    out.push_back("/loop/a");
+  while (out.size() < n)
+    add_random_link(out, r, m, h, here);
+  return out;
+}
+
+// Writes a regular page's text, its links spread through it in order.
+struct page_writer {
+  std::string& out;
+  rng r;
+  const std::vector<std::string>& hrefs;
+  std::size_t next = 0; // the next link to write
+
+  std::size_t remaining_links() const {
+    return hrefs.size() - next;
+  }
+
+  void link() {
+    out += "<a href=\"";
+    append_escaped(out, hrefs[next++]);
+    out += "\">";
+    append_words(out, r, 1 + r.below(3));
+    out += "</a>";
+  }
+
+  // A paragraph of words with its share of the links still to write.
+  void paragraph(std::size_t target_size) {
+    out += "<p>";
+    auto words_in_paragraph = 40 + r.below(80);
+    // Spread the links evenly over the paragraphs still to come.
+    auto paragraphs_left = std::max<std::size_t>(1, (target_size - std::min(out.size(), target_size)) / 700);
+    auto links_here = std::min<std::size_t>(remaining_links(), (remaining_links() + paragraphs_left - 1) / paragraphs_left);
+    for (uint32_t w = 0; w < words_in_paragraph; ++w) {
+      out += w == 0 ? "" : " ";
+      if (links_here > 0 && r.below(words_in_paragraph) < links_here + 1) {
+        link();
+        --links_here;
+      } else {
+        out += words[r.below(word_count)];
+      }
+    }
+    while (links_here-- > 0) {
+      out += ' ';
+      link();
+    }
+    out += ".</p>\n";
+  }
+};
+
+// A regular page: 15-30 KB of text with the links spread through it.
+void write_page(std::string& out, uint32_t h, uint32_t k, const std::vector<std::string>& hrefs,
+                uint64_t seed) {
+  page_writer w{out, rng{seed}, hrefs};
+  std::size_t target_size = 15000 + w.r.below(14000);
+  out.reserve(target_size + 4096);
+  static constexpr const char* kinds[] = {"Page", "Article", "Product", "Guide"};
+  auto title = std::string{kinds[k % 4]} + " " + std::to_string(k) + " of host " + std::to_string(h);
+  out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+         "<meta name=\"viewport\" content=\"width=device-width\">\n<title>";
+  out += title;
+  out += "</title>\n</head>\n<body>\n<header>\n<h1>";
+  out += title;
+  out += "</h1>\n<nav>\n";
+  for (int i = 0; i < 4 && w.next < hrefs.size(); ++i) {
+    w.link();
+    out += '\n';
+  }
+  out += "</nav>\n</header>\n<main>\n";
+  if (k % 4 == 2) {
+    auto& r = w.r;
+    out += "<div class=\"product\">\n<h2 class=\"name\">Product " + std::to_string(h) + "-"
+           + std::to_string(k) + "</h2>\n<span class=\"price\">"
+           + std::to_string(5 + r.below(495)) + "." + std::to_string(10 + r.below(90))
+           + "</span>\n</div>\n";
+  }
+  while (out.size() + 40 < target_size || w.remaining_links() > 0)
+    w.paragraph(target_size);
+  out += "</main>\n<footer>Arachne demo site</footer>\n</body>\n</html>\n";
+}
+
 } // namespace
 
 struct site_model::page_info {
@@ -214,42 +426,16 @@ site_model::page_info site_model::describe(uint32_t h, std::string_view target) 
   auto path = target.substr(0, q);
   auto query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
   auto P = params_.pages;
-  auto as_page = [&](std::optional<uint32_t> k, uint32_t rest) {
-    if (k && *k < P && (*k % 4 == rest) && (*k != 0 || rest == 0)) {
-      info.kind = kind_t::page;
-      info.status = 200;
-      info.index = *k;
-    }
-  };
   if (path == "/robots.txt") {
     if (robots_txt(h)) {
       info.kind = kind_t::robots;
       info.status = 200;
     }
-  } else if (path == "/") {
-    as_page(0u, 0);
-  } else if (starts_with(path, "/articles/") && path.size() > 15
-             && path.substr(path.size() - 5) == ".html") {
-    as_page(parse_index(path.substr(10, path.size() - 15)), 1);
-  } else if (path == "/catalog/item") {
-    // The first id= parameter names the page; others (ref=...) are variants.
-    std::string_view id;
-    for (auto rest = query; !rest.empty();) {
-      auto amp = rest.find('&');
-      auto param = rest.substr(0, amp);
-      if (starts_with(param, "id=")) {
-        id = param.substr(3);
-        break;
-      }
-      rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
-    }
-    as_page(parse_index(id), 2);
-  } else if (starts_with(path, "/docs/") && path.size() > 7 && path.back() == '/') {
-    as_page(parse_index(path.substr(6, path.size() - 7)), 3);
-  } else if (starts_with(path, "/p/")) {
-    auto k = parse_index(path.substr(3));
-    if (k && *k != 0)
-      as_page(k, 0);
+  } else if (auto page = page_number(path, query, P)) {
+    info.kind = kind_t::page;
+    info.status = 200;
+    info.index = *page;
+    info.hrefs = page_links(*this, h, *page);
   } else if (starts_with(path, "/old/")) {
     if (auto k = parse_index(path.substr(5)); k && *k < P) {
       info.kind = kind_t::redirect;
@@ -273,85 +459,11 @@ site_model::page_info site_model::describe(uint32_t h, std::string_view target) 
       info.index = *k;
       info.hrefs = {"/", page_path(*k)};
     }
-  } else if (starts_with(path, "/calendar/") && path.back() == '/') {
-    auto rest = path.substr(10, path.size() - 11);
-    auto slash = rest.find('/');
-    if (slash != std::string_view::npos) {
-      auto y = parse_index(rest.substr(0, slash));
-      auto m = parse_index(rest.substr(slash + 1));
-      if (y && m && *y >= 1 && *y <= 9999 && *m >= 1 && *m <= 12) {
-        info.kind = kind_t::calendar;
-        info.status = 200;
-        auto month = *y * 12 + (*m - 1);
-        info.index = month;
-        auto at = [](uint32_t mm) {
-          return "/calendar/" + std::to_string(mm / 12) + "/" + std::to_string(mm % 12 + 1) + "/";
-        };
-        info.hrefs = {"/", at(month + 1)};
-        if (month > 12)
-          info.hrefs.push_back(at(month - 1));
-      }
-    }
-  }
-  if (info.kind != kind_t::page)
-    return info;
-  // The links of a regular page.
-  auto k = info.index;
-  auto H = params_.hosts;
-  rng r{seed_of(params_.seed, h, k)};
-  auto here = page_path(k);
-  auto& out = info.hrefs;
-  auto n = 20 + r.below(41);
-  out.reserve(n);
-  out.push_back(relative_href(here, page_path((k + 1) % P)));
-  out.push_back(relative_href(here, page_path(static_cast<uint32_t>((2ull * k + 1) % P))));
-  out.push_back(relative_href(here, page_path(static_cast<uint32_t>((2ull * k + 2) % P))));
-  if (k == 0) {
-    out.push_back(origin((h + 1) % H) + "/");
-    if (params_.trap)
-      out.push_back("/calendar/2026/1/");
-  } else {
-    out.push_back("/");
-  }
-  if (k % 50 == 7)
-    out.push_back("/loop/a");
-  while (out.size() < n) {
-    auto j = r.below(P);
-    auto pick = r.below(100);
-    if (pick < 30) {
-      out.push_back(relative_href(here, page_path(j)));
-    } else if (pick < 45) {
-      out.push_back(page_path(j));
-    } else if (pick < 53) {
-      out.push_back(origin(h) + page_path(j));
-    } else if (pick < 57) {
-      out.push_back("//" + host_address(r.below(H)) + ":" + std::to_string(port_) + page_path(j));
-    } else if (pick < 69) {
-      out.push_back(origin(r.below(H)) + page_path(j));
-    } else if (pick < 75) {
-      out.push_back(r.below(3) == 0 ? std::string{"#top"}
-                                    : page_path(j) + "#s" + std::to_string(r.below(5)));
-    } else if (pick < 80) {
-      auto p = page_path(j);
-      p += p.find('?') == std::string::npos ? '?' : '&';
-      p += r.below(2) == 0 ? "ref=nav" : "ref=related";
-      out.push_back(std::move(p));
-    } else if (pick < 85) {
-      out.push_back(out[r.below(static_cast<uint32_t>(out.size()))]);
-    } else if (pick < 88) {
-      out.push_back("/missing/" + std::to_string(r.below(10)));
-    } else if (pick < 92) {
-      // A few redirecting URLs per host, linked from many pages.
-      out.push_back((r.below(2) == 0 ? "/old/" : "/moved/") + std::to_string(j % 10));
-    } else if (pick < 95) {
-      out.push_back("/private/" + std::to_string(j % 10));
-    } else if (pick < 98) {
-      static constexpr const char* other[] = {"mailto:info@site.test", "javascript:void(0)",
-                                              "tel:+1-555-0100"};
-      out.push_back(other[r.below(3)]);
-    } else {
-      out.push_back("  " + page_path(j) + " ");
-    }
+  } else if (auto month = calendar_month(path)) {
+    info.kind = kind_t::calendar;
+    info.status = 200;
+    info.index = *month;
+    info.hrefs = calendar_links(*month);
   }
   return info;
 }
@@ -389,63 +501,7 @@ response site_model::respond(uint32_t h, std::string_view target) const {
     case kind_t::page:
       break;
   }
-  // A regular page: 15-30 KB of text with the links spread through it.
-  auto k = info.index;
-  rng r{seed_of(params_.seed, h, k) ^ 0xA5A5A5A5ull};
-  std::size_t target_size = 15000 + r.below(14000);
-  auto& out = res.body;
-  out.reserve(target_size + 4096);
-  static constexpr const char* kinds[] = {"Page", "Article", "Product", "Guide"};
-  auto title = std::string{kinds[k % 4]} + " " + std::to_string(k) + " of host " + std::to_string(h);
-  out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-         "<meta name=\"viewport\" content=\"width=device-width\">\n<title>";
-  out += title;
-  out += "</title>\n</head>\n<body>\n<header>\n<h1>";
-  out += title;
-  out += "</h1>\n<nav>\n";
-  auto& hrefs = info.hrefs;
-  std::size_t next = 0;
-  auto link = [&] {
-    out += "<a href=\"";
-    append_escaped(out, hrefs[next++]);
-    out += "\">";
-    append_words(out, r, 1 + r.below(3));
-    out += "</a>";
-  };
-  for (int i = 0; i < 4 && next < hrefs.size(); ++i) {
-    link();
-    out += '\n';
-  }
-  out += "</nav>\n</header>\n<main>\n";
-  if (k % 4 == 2) {
-    out += "<div class=\"product\">\n<h2 class=\"name\">Product " + std::to_string(h) + "-"
-           + std::to_string(k) + "</h2>\n<span class=\"price\">"
-           + std::to_string(5 + r.below(495)) + "." + std::to_string(10 + r.below(90))
-           + "</span>\n</div>\n";
-  }
-  auto remaining_links = [&] { return hrefs.size() - next; };
-  while (out.size() + 40 < target_size || remaining_links() > 0) {
-    out += "<p>";
-    auto words_in_paragraph = 40 + r.below(80);
-    // Spread the links evenly over the paragraphs still to come.
-    auto paragraphs_left = std::max<std::size_t>(1, (target_size - std::min(out.size(), target_size)) / 700);
-    auto links_here = std::min<std::size_t>(remaining_links(), (remaining_links() + paragraphs_left - 1) / paragraphs_left);
-    for (uint32_t w = 0; w < words_in_paragraph; ++w) {
-      out += w == 0 ? "" : " ";
-      if (links_here > 0 && r.below(words_in_paragraph) < links_here + 1) {
-        link();
-        --links_here;
-      } else {
-        out += words[r.below(word_count)];
-      }
-    }
-    while (links_here-- > 0) {
-      out += ' ';
-      link();
-    }
-    out += ".</p>\n";
-  }
-  out += "</main>\n<footer>Arachne demo site</footer>\n</body>\n</html>\n";
+  write_page(res.body, h, info.index, info.hrefs, seed_of(params_.seed, h, info.index) ^ 0xA5A5A5A5ull);
   return res;
 }
 

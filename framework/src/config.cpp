@@ -81,130 +81,159 @@ url_options settings::url_rules() const {
   return opts;
 }
 
-config::config() {
-  register_message_types(*this);
-  options_.section("General")
-    .add("threads", crawl.threads, "actor scheduler threads; 0 = one per core")
-    .add("user-agent", crawl.http.user_agent, "User-Agent header and robots.txt token")
+namespace {
+
+// General options and what a crawl covers: its scope, limits and state.
+void add_crawling_options(option_set& o, settings& s) {
+  o.section("General")
+    .add("threads", s.threads, "actor scheduler threads; 0 = one per core")
+    .add("user-agent", s.http.user_agent, "User-Agent header and robots.txt token")
     .section("Crawling")
-    .add("shards", crawl.scope.shards, "frontier shards; 0 = one per thread")
-    .add("concurrency", crawl.scope.concurrency, "requests in flight in all")
-    .add("parsers", crawl.scope.parsers, "parser actors; 0 = one per thread")
-    .add("max-depth", crawl.scope.max_depth, "links followed from the seeds; -1 = unlimited")
-    .add("max-pages", crawl.scope.max_pages, "URLs fetched in all; 0 = unlimited")
-    .add("max-pages-per-host", crawl.scope.max_pages_per_host, "URLs fetched per host; 0 = unlimited")
-    .add("allowed-domains", crawl.scope.allowed_domains,
+    .add("shards", s.scope.shards, "frontier shards; 0 = one per thread")
+    .add("concurrency", s.scope.concurrency, "requests in flight in all")
+    .add("parsers", s.scope.parsers, "parser actors; 0 = one per thread")
+    .add("max-depth", s.scope.max_depth, "links followed from the seeds; -1 = unlimited")
+    .add("max-pages", s.scope.max_pages, "URLs fetched in all; 0 = unlimited")
+    .add("max-pages-per-host", s.scope.max_pages_per_host, "URLs fetched per host; 0 = unlimited")
+    .add("allowed-domains", s.scope.allowed_domains,
          "only these hosts and their subdomains; empty = any")
-    .add("allow", crawl.scope.allow, "URL regexes; if given, a URL must match one")
-    .add("deny", crawl.scope.deny, "URL regexes; URLs matching one are not crawled")
-    .add("retries", crawl.scope.retries,
+    .add("allow", s.scope.allow, "URL regexes; if given, a URL must match one")
+    .add("deny", s.scope.deny, "URL regexes; URLs matching one are not crawled")
+    .add("retries", s.scope.retries,
          "retries of transient failures (connect, timeout, reset, 5xx)")
-    .add("retry-delay", crawl.scope.retry_delay, "wait before the first retry; doubles each time")
-    .add_choice("on-sink-failure", crawl.scope.on_sink_failure,
+    .add("retry-delay", s.scope.retry_delay, "wait before the first retry; doubles each time")
+    .add_choice("on-sink-failure", s.scope.on_sink_failure,
                 {{"stop", sink_failure_policy::stop},
                  {"continue", sink_failure_policy::continue_without},
                  {"restart", sink_failure_policy::restart}},
                 "when a sink fails: stop the crawl gracefully, continue without it, or open it "
                 "again (up to 3 times) and resend what it had not acknowledged")
-    .add("follow-nofollow", crawl.scope.follow_nofollow,
+    .add("follow-nofollow", s.scope.follow_nofollow,
          "follow rel=nofollow links and pages with meta robots nofollow")
-    .add("state", crawl.scope.state_dir,
+    .add("state", s.scope.state_dir,
          "directory for the crawl's state (queues, seen URLs, what is done); a crawl killed "
          "at any moment resumes when run again with it; empty = no state kept")
-    .add("queue-memory", crawl.scope.queue_memory,
-         "with --state: queued URLs per shard kept in memory; more wait in the state store")
-    .section("Politeness")
-    .add("per-host-delay", crawl.politeness.delay, "minimum gap between request starts to one host")
-    .add("per-host-jitter", crawl.politeness.jitter,
+    .add("queue-memory", s.scope.queue_memory,
+         "with --state: queued URLs per shard kept in memory; more wait in the state store");
+}
+
+// How hard a host is pressed: gaps, concurrency, robots.txt, throttling.
+void add_politeness_options(option_set& o, settings& s) {
+  o.section("Politeness")
+    .add("per-host-delay", s.politeness.delay, "minimum gap between request starts to one host")
+    .add("per-host-jitter", s.politeness.jitter,
          "each gap is the delay times a random factor from 1 to 1 + this (never shorter)")
-    .add("per-host-concurrency", crawl.politeness.concurrency, "requests in flight to one host")
-    .add("max-crawl-delay", crawl.politeness.max_crawl_delay,
+    .add("per-host-concurrency", s.politeness.concurrency, "requests in flight to one host")
+    .add("max-crawl-delay", s.politeness.max_crawl_delay,
          "robots.txt Crawl-delay is obeyed up to this")
-    .add("max-backoff", crawl.politeness.max_backoff,
+    .add("max-backoff", s.politeness.max_backoff,
          "longest extra gap after 429/503/timeouts, and longest Retry-After obeyed")
-    .add("obey-robots", crawl.politeness.obey_robots, "fetch robots.txt per host and obey it")
-    .add("robots-ttl", crawl.politeness.robots_ttl, "how long a robots.txt is obeyed before it is fetched again")
-    .add("auto-throttle", crawl.politeness.auto_throttle,
+    .add("obey-robots", s.politeness.obey_robots, "fetch robots.txt per host and obey it")
+    .add("robots-ttl", s.politeness.robots_ttl, "how long a robots.txt is obeyed before it is fetched again")
+    .add("auto-throttle", s.politeness.auto_throttle,
          "fewer requests at once to a host whose answers slow down under the crawl's load")
-    .add("throttle-ratio", crawl.politeness.throttle_ratio,
+    .add("throttle-ratio", s.politeness.throttle_ratio,
          "auto-throttle: a host answering slower than this times its fastest (plus the slack) "
          "is overloaded")
-    .add("throttle-slack", crawl.politeness.throttle_slack,
-         "auto-throttle: latency above the ratio a host may add before it counts as overloaded")
-    .section("Fetching")
-    .add("io-threads", crawl.http.io_threads, "network IO threads; 0 = one per core")
-    .add("source-address", crawl.http.source_address,
+    .add("throttle-slack", s.politeness.throttle_slack,
+         "auto-throttle: latency above the ratio a host may add before it counts as overloaded");
+}
+
+// One request: timeouts, size limits, redirects, TLS, connections, DNS.
+void add_fetching_options(option_set& o, settings& s) {
+  o.section("Fetching")
+    .add("io-threads", s.http.io_threads, "network IO threads; 0 = one per core")
+    .add("source-address", s.http.source_address,
          "local IP address to connect from (a host with several); empty = any")
-    .add("connect-timeout", crawl.http.connect_timeout, "limit for DNS lookup and TCP connect")
-    .add("tls-timeout", crawl.http.tls_timeout, "limit for the TLS handshake")
-    .add("ttfb-timeout", crawl.http.ttfb_timeout,
+    .add("connect-timeout", s.http.connect_timeout, "limit for DNS lookup and TCP connect")
+    .add("tls-timeout", s.http.tls_timeout, "limit for the TLS handshake")
+    .add("ttfb-timeout", s.http.ttfb_timeout,
          "limit from sending the request to reading the response headers")
-    .add("total-timeout", crawl.http.total_timeout, "limit for a whole fetch, redirects included")
-    .add_size("max-header-size", crawl.http.max_header_bytes, "larger response headers fail as too_large")
-    .add_size("max-body-size", crawl.http.max_body_bytes,
+    .add("total-timeout", s.http.total_timeout, "limit for a whole fetch, redirects included")
+    .add_size("max-header-size", s.http.max_header_bytes, "larger response headers fail as too_large")
+    .add_size("max-body-size", s.http.max_body_bytes,
               "larger (decoded) bodies fail as too_large, or are cut with --truncate-body")
-    .add("truncate-body", crawl.http.truncate_body,
+    .add("truncate-body", s.http.truncate_body,
          "keep the first --max-body-size bytes of a larger body and flag it, instead of failing")
-    .add("max-compression-ratio", crawl.http.max_compression_ratio,
+    .add("max-compression-ratio", s.http.max_compression_ratio,
          "decoded/encoded size above which a compressed body is a bomb (too_large)")
-    .add("max-redirects", crawl.http.max_redirects, "redirect hops followed; 0 = return redirects as they are")
-    .add_repeatable("header", crawl.http.headers,
+    .add("max-redirects", s.http.max_redirects, "redirect hops followed; 0 = return redirects as they are")
+    .add_repeatable("header", s.http.headers,
                     "extra request header 'Name: value'; repeat for more")
-    .add("ca-file", crawl.http.ca_file, "trusted CA certificates (PEM); empty = the system store")
-    .add("insecure", crawl.http.insecure, "do not verify TLS certificates or host names")
-    .add("pool-per-host", crawl.http.pool_per_host, "idle keep-alive connections kept per host")
-    .add("pool-size", crawl.http.pool_total, "idle keep-alive connections kept in all")
-    .add("pool-idle-timeout", crawl.http.pool_idle_timeout, "close idle connections after")
-    .add("dns-ttl", crawl.http.dns_ttl, "how long resolved addresses are reused")
-    .add("resolve", crawl.http.resolve,
-         "host:port:address, to use that address for host and port (as curl --resolve)")
-    .section("URL normalisation")
-    .add_choice("query", crawl.query_mode, {"keep", "sort", "drop"},
+    .add("ca-file", s.http.ca_file, "trusted CA certificates (PEM); empty = the system store")
+    .add("insecure", s.http.insecure, "do not verify TLS certificates or host names")
+    .add("pool-per-host", s.http.pool_per_host, "idle keep-alive connections kept per host")
+    .add("pool-size", s.http.pool_total, "idle keep-alive connections kept in all")
+    .add("pool-idle-timeout", s.http.pool_idle_timeout, "close idle connections after")
+    .add("dns-ttl", s.http.dns_ttl, "how long resolved addresses are reused")
+    .add("resolve", s.http.resolve,
+         "host:port:address, to use that address for host and port (as curl --resolve)");
+}
+
+// How URLs are normalised, and the proxies requests go through.
+void add_url_and_proxy_options(option_set& o, settings& s) {
+  o.section("URL normalisation")
+    .add_choice("query", s.query_mode, {"keep", "sort", "drop"},
                 "query strings: keep as found, sort parameters, or drop")
-    .add("strip-params", crawl.strip_params,
+    .add("strip-params", s.strip_params,
          "query parameters to remove; 'utm_*' matches a prefix")
-    .add("max-url-length", crawl.max_url_length, "longer URLs are recorded as invalid_url")
+    .add("max-url-length", s.max_url_length, "longer URLs are recorded as invalid_url")
     .section("Proxies")
-    .add("proxy", crawl.proxies.proxies,
+    .add("proxy", s.proxies.proxies,
          "proxy URLs: http://, https://, socks5://, socks5h:// with user:pass@ (',' as %2C), or 'direct'")
-    .add("proxy-file", crawl.proxies.proxy_file, "more proxy URLs, one per line, '#' comments")
-    .add_choice("proxy-policy", crawl.proxies.policy, {"round-robin", "random", "least-used", "sticky"},
+    .add("proxy-file", s.proxies.proxy_file, "more proxy URLs, one per line, '#' comments")
+    .add_choice("proxy-policy", s.proxies.policy, {"round-robin", "random", "least-used", "sticky"},
                 "how a proxy is chosen per request; sticky keeps one per host")
-    .add("proxy-concurrency", crawl.proxies.per_proxy_concurrency,
+    .add("proxy-concurrency", s.proxies.per_proxy_concurrency,
          "requests in flight per proxy; 0 = unlimited")
-    .add("proxy-rate", crawl.proxies.per_proxy_rate, "requests per second per proxy; 0 = unlimited")
-    .add("proxy-wait", crawl.proxies.wait,
+    .add("proxy-rate", s.proxies.per_proxy_rate, "requests per second per proxy; 0 = unlimited")
+    .add("proxy-wait", s.proxies.wait,
          "how long a request waits for a usable proxy before failing as proxy_exhausted")
-    .add("proxy-max-failures", crawl.proxies.max_failures,
+    .add("proxy-max-failures", s.proxies.max_failures,
          "consecutive failures or timeouts that quarantine a proxy")
-    .add("proxy-backoff", crawl.proxies.backoff,
+    .add("proxy-backoff", s.proxies.backoff,
          "first quarantine; doubled per quarantine in a row, randomized x0.5-1.5")
-    .add("proxy-max-backoff", crawl.proxies.max_backoff, "longest quarantine")
-    .add("ban-status", crawl.proxies.ban_status,
+    .add("proxy-max-backoff", s.proxies.max_backoff, "longest quarantine")
+    .add("ban-status", s.proxies.ban_status,
          "statuses that mean the proxy is banned (once another proxy gets through)")
-    .add("ban-body", crawl.proxies.ban_body,
+    .add("ban-body", s.proxies.ban_body,
          "case-insensitive regex on proxied HTML that means banned; empty = off")
-    .add("page-fault-after", crawl.proxies.page_fault_after,
+    .add("page-fault-after", s.proxies.page_fault_after,
          "proxies a URL is tried through; failing on all of them is the page's fault")
-    .add("proxy-report", crawl.proxies.report_path, "write per-proxy statistics as JSON to this file")
-    .section("Cluster")
-    .add("cluster", crawl.cluster.nodes,
+    .add("proxy-report", s.proxies.report_path, "write per-proxy statistics as JSON to this file");
+}
+
+// A crawl over several processes: the nodes and how they are reached.
+void add_cluster_options(option_set& o, settings& s) {
+  o.section("Cluster")
+    .add("cluster", s.cluster.nodes,
          "HOST:PORT of each 'arachne node' to crawl on; empty = crawl in this process")
-    .add("cluster-listen", crawl.cluster.listen,
+    .add("cluster-listen", s.cluster.listen,
          "HOST:PORT where nodes join the running crawl ('arachne node --join'); empty = no joins")
-    .add("cluster-cert", crawl.cluster.cert, "this process's certificate (PEM), signed by the cluster CA")
-    .add("cluster-key", crawl.cluster.key, "the private key of --cluster-cert (PEM)")
-    .add("cluster-ca", crawl.cluster.ca,
+    .add("cluster-cert", s.cluster.cert, "this process's certificate (PEM), signed by the cluster CA")
+    .add("cluster-key", s.cluster.key, "the private key of --cluster-cert (PEM)")
+    .add("cluster-ca", s.cluster.ca,
          "the cluster CA (PEM): only peers with a certificate it signed are accepted")
-    .add("insecure-cluster", crawl.cluster.insecure,
+    .add("insecure-cluster", s.cluster.insecure,
          "cluster traffic in plaintext, unauthenticated (a trusted network only)")
-    .add_choice("cluster-sinks", crawl.cluster.sinks,
+    .add_choice("cluster-sinks", s.cluster.sinks,
                 {{"coordinator", cluster_sinks::coordinator}, {"local", cluster_sinks::local}},
                 "where nodes send records: to the coordinator's --out sinks, or their own --out")
-    .add("cluster-heartbeat", crawl.cluster.heartbeat, "heartbeat between cluster peers")
-    .add("cluster-timeout", crawl.cluster.timeout, "a cluster peer silent this long is dead")
-    .add("cluster-resume-wait", crawl.cluster.resume_wait,
+    .add("cluster-heartbeat", s.cluster.heartbeat, "heartbeat between cluster peers")
+    .add("cluster-timeout", s.cluster.timeout, "a cluster peer silent this long is dead")
+    .add("cluster-resume-wait", s.cluster.resume_wait,
          "with --state: nodes keep the crawl this long if the coordinator dies, to resume it");
+}
+
+} // namespace
+
+config::config() {
+  register_message_types(*this);
+  add_crawling_options(options_, crawl);
+  add_politeness_options(options_, crawl);
+  add_fetching_options(options_, crawl);
+  add_url_and_proxy_options(options_, crawl);
+  add_cluster_options(options_, crawl);
   crawl_options_ = options_.size();
   apply();
 }

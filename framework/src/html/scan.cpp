@@ -197,135 +197,166 @@ std::string decode_entities(std::string_view text) {
   return out;
 }
 
-html_scan scan_html(std::string_view html) {
-  html_scan out;
+namespace {
+
+// What one scan has found so far, beyond `out`: the first base and title win.
+struct scan_state {
+  html_scan& out;
   bool have_base = false;
   bool have_title = false;
+};
+
+// Position after the comment, doctype, end tag or processing instruction at
+// `pos` (`next` is the character after its '<').
+inline std::size_t skip_markup(std::string_view html, std::size_t pos, char next) {
+  if (next == '!' && html.compare(pos, 4, "<!--") == 0) {
+    auto end = html.find("-->", pos + 4);
+    return end == std::string_view::npos ? html.size() : end + 3;
+  }
+  auto end = html.find('>', pos);
+  return end == std::string_view::npos ? html.size() : end + 1;
+}
+
+// Links with these rels are resources, not pages.
+inline bool is_resource(std::string_view rel) {
+  return icontains(rel, "stylesheet") || icontains(rel, "icon") || icontains(rel, "preload")
+         || icontains(rel, "prefetch") || icontains(rel, "preconnect")
+         || icontains(rel, "manifest") || icontains(rel, "modulepreload");
+}
+
+// a, area, link, frame, iframe and base: a link, or the page's base URL.
+inline void read_link(std::string_view name, tag_reader& reader, scan_state& st) {
+  auto is = [&](std::string_view t) { return iequals(name, t); };
+  std::string_view href, rel;
+  bool src_tag = is("frame") || is("iframe");
+  attribute attr;
+  while (reader.next(attr)) {
+    if (iequals(attr.name, src_tag ? "src" : "href"))
+      href = attr.value;
+    else if (iequals(attr.name, "rel"))
+      rel = attr.value;
+  }
+  if (href.empty())
+    return;
+  if (is("base")) {
+    if (!st.have_base)
+      st.out.base = decode_entities(href);
+    st.have_base = true;
+    return;
+  }
+  html_link link;
+  link.href = decode_entities(href);
+  link.nofollow = icontains(rel, "nofollow");
+  if (is("a")) {
+    link.kind = html_link::kind_t::anchor;
+  } else if (is("area")) {
+    link.kind = html_link::kind_t::area;
+  } else if (is("link")) {
+    if (is_resource(rel))
+      return;
+    link.kind = html_link::kind_t::link;
+  } else {
+    link.kind = html_link::kind_t::frame;
+  }
+  st.out.links.push_back(std::move(link));
+}
+
+// The URL in a refresh's content ("5; url=..."), unquoted; empty if none.
+inline std::string_view refresh_url(std::string_view content) {
+  auto u = ifind(content, "url", 0);
+  if (u == std::string_view::npos)
+    return {};
+  auto v = content.substr(u + 3);
+  while (!v.empty() && (is_space(v.front()) || v.front() == '='))
+    v.remove_prefix(1);
+  if (!v.empty() && (v.front() == '\'' || v.front() == '"')) {
+    auto q = v.front();
+    v.remove_prefix(1);
+    v = v.substr(0, v.find(q));
+  }
+  return v;
+}
+
+// meta: the charset, robots directives, and a refresh's URL as a link.
+inline void read_meta(tag_reader& reader, html_scan& out) {
+  std::string_view meta_name, http_equiv, content, charset;
+  attribute attr;
+  while (reader.next(attr)) {
+    if (iequals(attr.name, "name"))
+      meta_name = attr.value;
+    else if (iequals(attr.name, "http-equiv"))
+      http_equiv = attr.value;
+    else if (iequals(attr.name, "content"))
+      content = attr.value;
+    else if (iequals(attr.name, "charset"))
+      charset = attr.value;
+  }
+  if (!charset.empty() && out.charset.empty())
+    out.charset = lower(charset);
+  if (iequals(meta_name, "robots")) {
+    out.nofollow = out.nofollow || icontains(content, "nofollow") || icontains(content, "none");
+    out.noindex = out.noindex || icontains(content, "noindex") || icontains(content, "none");
+  } else if (iequals(http_equiv, "refresh")) {
+    if (auto v = refresh_url(content); !v.empty())
+      out.links.push_back(html_link{decode_entities(v), html_link::kind_t::refresh, false});
+  } else if (iequals(http_equiv, "content-type") && out.charset.empty()) {
+    auto c = ifind(content, "charset=", 0);
+    if (c != std::string_view::npos) {
+      auto v = content.substr(c + 8);
+      v = v.substr(0, v.find_first_of("; \"'"));
+      out.charset = lower(v);
+    }
+  }
+}
+
+// Reads the start tag whose name begins at `name_start`; the position to scan
+// on from: after the tag or, for raw text (script, style, textarea, title),
+// at its end tag, since nothing inside is markup.
+inline std::size_t read_tag(std::string_view html, std::size_t name_start, scan_state& st) {
+  auto name_end = name_start;
+  while (name_end < html.size() && !is_space(html[name_end]) && html[name_end] != '>'
+         && html[name_end] != '/')
+    ++name_end;
+  auto name = html.substr(name_start, name_end - name_start);
+  tag_reader reader{html, name_end};
+  auto is = [&](std::string_view t) { return iequals(name, t); };
+  if (is("a") || is("area") || is("link") || is("frame") || is("iframe") || is("base")) {
+    read_link(name, reader, st);
+    return reader.end();
+  }
+  if (is("meta")) {
+    read_meta(reader, st.out);
+    return reader.end();
+  }
+  auto pos = reader.end();
+  if (!(is("script") || is("style") || is("textarea") || is("title")))
+    return pos;
+  auto close = ifind(html, std::string{"</"} + std::string{name}, pos);
+  auto text_end = close == std::string_view::npos ? html.size() : close;
+  if (is("title") && !st.have_title) {
+    st.out.title = collapse_text(html.substr(pos, text_end - pos));
+    st.have_title = true;
+  }
+  return text_end;
+}
+
+} // namespace
+
+html_scan scan_html(std::string_view html) {
+  html_scan out;
+  scan_state st{out};
   std::size_t pos = 0;
   while (true) {
     pos = html.find('<', pos);
     if (pos == std::string_view::npos || pos + 1 >= html.size())
       break;
     auto next = html[pos + 1];
-    if (next == '!') {
-      if (html.compare(pos, 4, "<!--") == 0) {
-        auto end = html.find("-->", pos + 4);
-        pos = end == std::string_view::npos ? html.size() : end + 3;
-      } else {
-        auto end = html.find('>', pos);
-        pos = end == std::string_view::npos ? html.size() : end + 1;
-      }
-      continue;
-    }
-    if (next == '/' || next == '?') {
-      auto end = html.find('>', pos);
-      pos = end == std::string_view::npos ? html.size() : end + 1;
-      continue;
-    }
-    if (!((next >= 'a' && next <= 'z') || (next >= 'A' && next <= 'Z'))) {
+    if (next == '!' || next == '/' || next == '?')
+      pos = skip_markup(html, pos, next);
+    else if ((next >= 'a' && next <= 'z') || (next >= 'A' && next <= 'Z'))
+      pos = read_tag(html, pos + 1, st);
+    else
       ++pos; // a '<' in text
-      continue;
-    }
-    auto name_start = pos + 1;
-    auto name_end = name_start;
-    while (name_end < html.size() && !is_space(html[name_end]) && html[name_end] != '>'
-           && html[name_end] != '/')
-      ++name_end;
-    auto name = html.substr(name_start, name_end - name_start);
-    tag_reader reader{html, name_end};
-    attribute attr;
-    auto is = [&](std::string_view t) { return iequals(name, t); };
-    if (is("a") || is("area") || is("link") || is("frame") || is("iframe") || is("base")) {
-      std::string_view href, rel;
-      bool src_tag = is("frame") || is("iframe");
-      while (reader.next(attr)) {
-        if (iequals(attr.name, src_tag ? "src" : "href"))
-          href = attr.value;
-        else if (iequals(attr.name, "rel"))
-          rel = attr.value;
-      }
-      pos = reader.end();
-      if (href.empty())
-        continue;
-      if (is("base")) {
-        if (!have_base)
-          out.base = decode_entities(href);
-        have_base = true;
-        continue;
-      }
-      html_link link;
-      link.href = decode_entities(href);
-      link.nofollow = icontains(rel, "nofollow");
-      if (is("a")) {
-        link.kind = html_link::kind_t::anchor;
-      } else if (is("area")) {
-        link.kind = html_link::kind_t::area;
-      } else if (is("link")) {
-        // Resources, not pages.
-        if (icontains(rel, "stylesheet") || icontains(rel, "icon") || icontains(rel, "preload")
-            || icontains(rel, "prefetch") || icontains(rel, "preconnect")
-            || icontains(rel, "manifest") || icontains(rel, "modulepreload"))
-          continue;
-        link.kind = html_link::kind_t::link;
-      } else {
-        link.kind = html_link::kind_t::frame;
-      }
-      out.links.push_back(std::move(link));
-      continue;
-    }
-    if (is("meta")) {
-      std::string_view meta_name, http_equiv, content, charset;
-      while (reader.next(attr)) {
-        if (iequals(attr.name, "name"))
-          meta_name = attr.value;
-        else if (iequals(attr.name, "http-equiv"))
-          http_equiv = attr.value;
-        else if (iequals(attr.name, "content"))
-          content = attr.value;
-        else if (iequals(attr.name, "charset"))
-          charset = attr.value;
-      }
-      pos = reader.end();
-      if (!charset.empty() && out.charset.empty())
-        out.charset = lower(charset);
-      if (iequals(meta_name, "robots")) {
-        out.nofollow = out.nofollow || icontains(content, "nofollow") || icontains(content, "none");
-        out.noindex = out.noindex || icontains(content, "noindex") || icontains(content, "none");
-      } else if (iequals(http_equiv, "refresh")) {
-        auto u = ifind(content, "url", 0);
-        if (u != std::string_view::npos) {
-          auto v = content.substr(u + 3);
-          while (!v.empty() && (is_space(v.front()) || v.front() == '='))
-            v.remove_prefix(1);
-          if (!v.empty() && (v.front() == '\'' || v.front() == '"')) {
-            auto q = v.front();
-            v.remove_prefix(1);
-            v = v.substr(0, v.find(q));
-          }
-          if (!v.empty())
-            out.links.push_back(html_link{decode_entities(v), html_link::kind_t::refresh, false});
-        }
-      } else if (iequals(http_equiv, "content-type") && out.charset.empty()) {
-        auto c = ifind(content, "charset=", 0);
-        if (c != std::string_view::npos) {
-          auto v = content.substr(c + 8);
-          v = v.substr(0, v.find_first_of("; \"'"));
-          out.charset = lower(v);
-        }
-      }
-      continue;
-    }
-    pos = reader.end();
-    // Raw text: nothing inside is markup.
-    if (is("script") || is("style") || is("textarea") || is("title")) {
-      auto close = ifind(html, std::string{"</"} + std::string{name}, pos);
-      auto text_end = close == std::string_view::npos ? html.size() : close;
-      if (is("title") && !have_title) {
-        out.title = collapse_text(html.substr(pos, text_end - pos));
-        have_title = true;
-      }
-      pos = text_end;
-    }
   }
   return out;
 }

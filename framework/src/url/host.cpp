@@ -27,6 +27,36 @@ bool is_digit(char c) noexcept {
 
 using ipv6_address = std::array<uint16_t, 8>;
 
+// The IPv6 parser's steps for an IPv4 address from `p` to the end of `in`:
+// its four numbers go into `address` from `piece` on, two to a piece.
+bool parse_ipv4_pieces(std::string_view in, std::size_t p, ipv6_address& address,
+                       std::size_t& piece) {
+  auto at = [&](std::size_t i) { return i < in.size() ? in[i] : '\0'; };
+  int numbers_seen = 0;
+  while (p < in.size()) {
+    if (numbers_seen > 0) {
+      if (in[p] != '.' || numbers_seen >= 4)
+        return false;
+      ++p;
+    }
+    if (!is_digit(at(p)))
+      return false;
+    int v4 = -1;
+    while (is_digit(at(p))) {
+      if (v4 == 0)
+        return false; // a leading zero
+      v4 = (v4 < 0 ? 0 : v4 * 10) + (in[p] - '0');
+      if (v4 > 255)
+        return false;
+      ++p;
+    }
+    address[piece] = static_cast<uint16_t>(address[piece] * 0x100 + v4);
+    if (++numbers_seen == 2 || numbers_seen == 4)
+      ++piece;
+  }
+  return numbers_seen == 4;
+}
+
 std::optional<ipv6_address> parse_ipv6(std::string_view in) {
   ipv6_address address{};
   std::size_t piece = 0;
@@ -58,32 +88,7 @@ std::optional<ipv6_address> parse_ipv6(std::string_view in) {
     }
     if (at(p) == '.') {
       // An IPv4 address in the last two pieces ("::ffff:1.2.3.4").
-      if (length == 0 || piece > 6)
-        return std::nullopt;
-      p -= length;
-      int numbers_seen = 0;
-      while (p < in.size()) {
-        if (numbers_seen > 0) {
-          if (in[p] != '.' || numbers_seen >= 4)
-            return std::nullopt;
-          ++p;
-        }
-        if (!is_digit(at(p)))
-          return std::nullopt;
-        int v4 = -1;
-        while (is_digit(at(p))) {
-          if (v4 == 0)
-            return std::nullopt; // a leading zero
-          v4 = (v4 < 0 ? 0 : v4 * 10) + (in[p] - '0');
-          if (v4 > 255)
-            return std::nullopt;
-          ++p;
-        }
-        address[piece] = static_cast<uint16_t>(address[piece] * 0x100 + v4);
-        if (++numbers_seen == 2 || numbers_seen == 4)
-          ++piece;
-      }
-      if (numbers_seen != 4)
+      if (length == 0 || piece > 6 || !parse_ipv4_pieces(in, p - length, address, piece))
         return std::nullopt;
       break;
     }
