@@ -1,0 +1,434 @@
+#include "coordinator/coordinator.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+
+#include "caf/actor_cast.hpp"
+#include "caf/actor_system.hpp"
+
+#include "arachne/partition.hpp"
+#include "arachne/url.hpp"
+#include "frontier/frontier.hpp"
+
+namespace arachne {
+
+void coordination::save(caf::actor_system& sys, bool finished) const {
+  if (!distributed || state_dir.empty())
+    return;
+  if (auto err = write_coordinator_state(state_dir, members.saved(info.crawl_id, finished)))
+    std::cerr << "arachne: " << sys.render(err) << "\n";
+}
+
+namespace {
+
+using pointer = caf::stateful_actor<coordinator_actor_state>*;
+using namespace std::chrono_literals;
+
+/// How often the shards are asked for their stats.
+constexpr auto poll_every = 20ms;
+
+std::string seconds_since(std::chrono::steady_clock::time_point start) {
+  auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  char when[32];
+  std::snprintf(when, sizeof when, "%.1f", secs);
+  return when;
+}
+
+crawl_report::sink_failure& failure_of(crawl_report& report, std::size_t i) {
+  for (auto& f : report.sink_failures)
+    if (f.sink == i)
+      return f;
+  report.sink_failures.push_back({i, {}, 0, 0, false});
+  return report.sink_failures.back();
+}
+
+/// The first error the shards report for sink `i`, or empty.
+std::string sink_error(const std::vector<frontier_stats>& stats, std::size_t i) {
+  for (auto& st : stats)
+    if (i < st.sink_errors.size() && !st.sink_errors[i].empty())
+      return st.sink_errors[i];
+  return {};
+}
+
+void poll(pointer self);
+
+// Schedules the next round (at once, or after `poll_every`); a poll
+// scheduled before is void.
+void next_poll(pointer self, bool at_once) {
+  auto token = ++self->state.poll_token;
+  if (at_once)
+    self->send(self, poll_atom::value, token);
+  else
+    self->delayed_send(self, poll_every, poll_atom::value, token);
+}
+
+// The view changed: a round under way is void, and the crawl's end must be
+// seen anew under the new view.
+void view_changed(pointer self) {
+  auto& st = self->state;
+  ++st.view_gen;
+  st.end.reset();
+  if (!st.polling)
+    next_poll(self, true);
+}
+
+// The crawl is over (or cannot go on): crawl::run takes it from here.
+void finish(pointer self) {
+  self->state.done.deliver(caf::ok_atom::value);
+  self->quit();
+}
+
+// Sends `view` to every shard of it; `then` runs once the first `first`
+// shards (counted from index `from`) answered, before the others get it.
+void send_view(pointer self, std::size_t from, std::size_t first) {
+  auto& c = *self->state.c;
+  auto view = c.members.view();
+  auto n = view.actors.size();
+  auto timeout = c.distributed ? c.cluster.timeout : caf::timespan{30s};
+  auto rest = [self, view, from, first, n, timeout] {
+    for (std::size_t k = first; k < n; ++k)
+      self->request(view.actors[(from + k) % n], timeout, caf::put_atom::value, view)
+        .then([](caf::ok_atom) {}, [](caf::error&) {}); // (a failure shows at the next poll)
+  };
+  if (first == 0)
+    return rest();
+  auto left = std::make_shared<std::size_t>(first);
+  for (std::size_t k = 0; k < first; ++k)
+    self->request(view.actors[(from + k) % n], timeout, caf::put_atom::value, view)
+      .then([=](caf::ok_atom) { if (--*left == 0) rest(); },
+            [=](caf::error&) { if (--*left == 0) rest(); });
+}
+
+// -- membership ------------------------------------------------------------------
+
+// Node `dead` died or cannot be reached: with other nodes left, its shards
+// leave the view and their guardians hand its URLs to the hosts' new
+// owners; its seeds start again there. Alone, the crawl cannot go on.
+void lose_node(pointer self, std::size_t dead, const caf::error& why) {
+  auto& st = self->state;
+  auto& c = *st.c;
+  auto& view = c.members.view();
+  if (std::find(view.nodes.begin(), view.nodes.end(), dead) == view.nodes.end())
+    return; // (already taken out of the view)
+  auto& name = c.members.nodes()[dead].info.name;
+  if (c.members.live() <= 1) {
+    std::cerr << "arachne: a frontier shard failed on node " << name << ": "
+              << self->system().render(why) << "\n";
+    c.report.interrupted = true;
+    c.report.node_failures.push_back("a frontier shard failed on node " + name + ": "
+                                     + self->system().render(why));
+    return finish(self);
+  }
+  c.report.nodes_lost.push_back(name + " after " + seconds_since(c.started) + "s: "
+                                + self->system().render(why));
+  std::cerr << "arachne: lost node " << name << " (" << self->system().render(why)
+            << "); its hosts go to the other nodes\n";
+  c.members.lose(dead);
+  c.save(self->system(), false);
+  send_view(self, 0, 0);
+  // (Each shard gets the seeds after the view: one sender, one order.)
+  partition_map partition{view.shards, view.weights};
+  std::vector<link_batch> again(view.actors.size());
+  for (auto& u : c.seeds)
+    again[partition.owner_index(url_host(u))].links.push_back(crawl_request{u, 0, {}, 0, 0, 0});
+  for (std::size_t i = 0; i < again.size(); ++i)
+    if (!again[i].links.empty())
+      self->send(view.actors[i], seed_atom::value, std::move(again[i]));
+  view_changed(self);
+}
+
+// A node joined: its shards learn the view first (no URL reaches them
+// before), then the others, whose hosts it now owns move to it.
+void node_started(pointer self, node_actor n, node_info ni, uint32_t generation) {
+  auto& st = self->state;
+  auto& c = *st.c;
+  --st.joining;
+  auto where = ni.name;
+  self->monitor(n);
+  auto first_new = c.members.view().shards.size();
+  auto added = ni.shards.size();
+  c.members.next_epoch();
+  c.members.add(std::move(n), std::move(ni), generation, true);
+  c.save(self->system(), false); // (before any shard has the new view)
+  send_view(self, first_new, added);
+  view_changed(self);
+  c.report.nodes_joined.push_back(where + " after " + seconds_since(c.started) + "s");
+  std::cerr << "arachne: node " << where << " joined; the hosts it owns now move to it\n";
+}
+
+void admit_node(pointer self, const std::string& where) {
+  auto& st = self->state;
+  auto& c = *st.c;
+  auto fail = [&](const std::string& why) {
+    std::cerr << "arachne: node " << where << " did not join: " << why << "\n";
+  };
+  if (c.members.has_live(where))
+    return fail("it is part of the crawl already");
+  if (c.stop_requested->load())
+    return fail("the crawl is stopping");
+  // (A node lost before that comes back gets new shard ids.)
+  auto generation = c.members.next_generation(where);
+  auto n = connect_node(self->system(), c.cluster, where); // (blocking: a detached actor)
+  if (!n)
+    return fail(self->system().render(caf::make_error(
+      caf::sec::runtime_error, "cannot reach node " + where + ": " + self->system().render(n.error()))));
+  auto ns = c.start;
+  ns.name = where;
+  ns.generation = generation;
+  for (auto& m : c.members.nodes())
+    if (m.handle)
+      ns.peers.push_back(m.info.name);
+  ++st.joining;
+  auto node = *n;
+  self->request(node, 60s, start_atom::value, std::move(ns))
+    .then([=](node_info& ni) { node_started(self, node, std::move(ni), generation); },
+          [=](caf::error& err) {
+            --self->state.joining;
+            auto& sys = self->system();
+            std::cerr << "arachne: node " << where << " did not join: "
+                      << sys.render(caf::make_error(caf::sec::runtime_error,
+                                                    "node " + where + " did not start: "
+                                                      + sys.render(err)))
+                      << "\n";
+          });
+}
+
+// -- sinks -----------------------------------------------------------------------
+
+// Sink `i` is not restarted (after all): the crawl stops if asked to, and
+// the shards stop holding records for it.
+void give_up_sink(pointer self, std::size_t i) {
+  auto& st = self->state;
+  auto& c = *st.c;
+  bool restart = c.on_sink_failure == sink_failure_policy::restart;
+  if (restart || c.on_sink_failure == sink_failure_policy::stop)
+    c.stop_requested->store(true);
+  if (restart || c.start.resume_wait.count() > 0) {
+    st.given_up[i] = true;
+    for (auto& s : c.members.view().actors)
+      self->send(caf::actor_cast<frontier_impl>(s), caf::put_atom::value,
+                 static_cast<uint32_t>(i), sink_actor{});
+  }
+}
+
+// Restarts sink `i`: a fresh one opened, then the shards send it what the
+// failed one did not acknowledge.
+bool restart_sink(pointer self, std::size_t i, crawl_report::sink_failure& f) {
+  auto& st = self->state;
+  auto& c = *st.c;
+  ++f.restarts;
+  auto fresh = c.reopen[i]();
+  if (!fresh) {
+    f.error += "; restart failed: " + self->system().render(fresh.error());
+    return false;
+  }
+  st.restarting[i] = true;
+  auto sink = *fresh;
+  self->request(sink, 30s, open_atom::value, c.info)
+    .then(
+      [=](const sink_needs&) {
+        auto& s = self->state;
+        s.restarting[i] = false;
+        s.fresh_from[i] = s.rounds + 1;
+        s.c->sinks[i] = sink;
+        for (auto& shard : s.c->members.view().actors)
+          self->send(caf::actor_cast<frontier_impl>(shard), caf::put_atom::value,
+                     static_cast<uint32_t>(i), sink);
+      },
+      [=](caf::error& err) {
+        auto& s = self->state;
+        s.restarting[i] = false;
+        failure_of(s.c->report, i).error += "; restart failed: " + self->system().render(err);
+        give_up_sink(self, i);
+      });
+  return true;
+}
+
+// A failed sink: restarted if asked and possible, else the crawl stops (or
+// goes on without it); the report says which and what it lost.
+void supervise_sinks(pointer self, const std::vector<frontier_stats>& now, uint64_t round) {
+  auto& st = self->state;
+  auto& c = *st.c;
+  bool restart = c.on_sink_failure == sink_failure_policy::restart;
+  for (std::size_t i = 0; i < c.sinks.size(); ++i) {
+    auto err = sink_error(now, i);
+    if (err.empty() || st.given_up[i] || st.restarting[i] || round < st.fresh_from[i])
+      continue;
+    auto& f = failure_of(c.report, i);
+    f.error = err;
+    if (restart && c.reopen[i] && f.restarts < 3 && restart_sink(self, i, f))
+      continue;
+    give_up_sink(self, i);
+  }
+}
+
+// The nodes' own sinks (--cluster-sinks=local): a failure is the node's;
+// the crawl stops unless told to go on.
+void watch_node_sinks(pointer self, const std::vector<frontier_stats>& now) {
+  auto& c = *self->state.c;
+  auto& failures = c.report.node_failures;
+  for (std::size_t i = 0; i < now.size(); ++i)
+    for (auto& err : now[i].sink_errors) {
+      auto what = "node " + c.members.nodes()[c.members.node_of_shard(i)].info.name
+                  + ": a sink failed: " + err;
+      if (err.empty() || std::find(failures.begin(), failures.end(), what) != failures.end())
+        continue;
+      failures.push_back(what);
+      if (c.on_sink_failure != sink_failure_policy::continue_without)
+        c.stop_requested->store(true);
+    }
+}
+
+// -- rounds ----------------------------------------------------------------------
+
+void report_progress(pointer self, crawl_progress p) {
+  auto& st = self->state;
+  auto& c = *st.c;
+  auto now = std::chrono::steady_clock::now();
+  if (!c.progress || now < st.next_progress)
+    return;
+  st.next_progress = now + c.progress_every;
+  p.elapsed = now - c.started;
+  if (!c.proxies)
+    return c.progress(p);
+  self->request(c.proxies, 10s, stats_atom::value)
+    .then(
+      [=](std::vector<proxy_stats>& xs) mutable {
+        for (auto& ps : xs) {
+          ++p.proxies;
+          p.proxies_usable += ps.state != "quarantined";
+        }
+        self->state.c->progress(p);
+      },
+      [=](caf::error&) { self->state.c->progress(p); });
+}
+
+// Every shard answered round `round` (or failed to).
+void on_round(pointer self, uint64_t round, uint64_t view_gen, std::vector<frontier_stats>& now,
+              bool busy, std::optional<std::size_t> lost_shard, caf::error lost) {
+  auto& st = self->state;
+  auto& c = *st.c;
+  st.polling = false;
+  if (view_gen != st.view_gen)
+    return next_poll(self, true); // (the view changed meanwhile)
+  if (lost_shard) {
+    if (c.distributed)
+      return lose_node(self, c.members.node_of_shard(*lost_shard), lost);
+    // A shard is gone: its URLs cannot end in records any more, so the
+    // crawl ends here, reported as interrupted.
+    std::cerr << "arachne: a frontier shard failed: " << self->system().render(lost) << "\n";
+    c.report.interrupted = true;
+    c.report.node_failures.push_back("a frontier shard failed: " + self->system().render(lost));
+    return finish(self);
+  }
+  if (busy)
+    return next_poll(self, true); // (a slow shard is busy, not gone)
+  auto sums = stats_round::of(now, c.members.view().actors.size());
+  c.seen = sums.progress.seen;
+  c.dropped = sums.dropped;
+  // The state store failed (a full disk): stop cleanly; what it holds resumes.
+  if (!sums.state_error.empty() && c.report.state_error.empty()) {
+    c.report.state_error = sums.state_error;
+    c.stop_requested->store(true);
+  }
+  if (c.own_sinks)
+    supervise_sinks(self, now, round);
+  else
+    watch_node_sinks(self, now);
+  auto& view = c.members.view();
+  for (std::size_t i = 0; i < now.size() && i < view.shards.size(); ++i)
+    c.last_known[view.shards[i]] = now[i];
+  if (st.joining == 0 && st.end.observe(now, sums, !c.report.nodes_lost.empty()))
+    return finish(self);
+  report_progress(self, sums.progress);
+  next_poll(self, false);
+}
+
+// Asks every shard for its stats at once; a slow one is busy, not gone (a
+// shard that is gone fails its request, or its node's DOWN tells).
+void poll(pointer self) {
+  auto& st = self->state;
+  auto& c = *st.c;
+  if (c.stop_requested->load() && !st.stop_sent) {
+    for (auto& s : c.members.view().actors)
+      self->send(s, stop_atom::value);
+    st.stop_sent = true;
+    c.report.interrupted = true;
+  }
+  auto round = ++st.rounds;
+  auto view_gen = st.view_gen;
+  auto shards = c.members.view().actors;
+  if (shards.empty())
+    return finish(self);
+  st.polling = true;
+  struct answers {
+    std::vector<std::optional<frontier_stats>> stats;
+    std::size_t left = 0;
+    bool busy = false;
+    std::optional<std::size_t> lost_shard;
+    caf::error lost;
+  };
+  auto a = std::make_shared<answers>();
+  a->stats.resize(shards.size());
+  a->left = shards.size();
+  auto done = [self, round, view_gen, a] {
+    if (--a->left > 0)
+      return;
+    std::vector<frontier_stats> now;
+    for (auto& s : a->stats)
+      if (s)
+        now.push_back(std::move(*s));
+    on_round(self, round, view_gen, now, a->busy, a->lost_shard, std::move(a->lost));
+  };
+  auto timeout = c.distributed ? c.cluster.timeout : caf::timespan{30s};
+  for (std::size_t i = 0; i < shards.size(); ++i)
+    self->request(shards[i], timeout, stats_atom::value)
+      .then([=](frontier_stats& s) { a->stats[i] = std::move(s); done(); },
+            [=](caf::error& err) {
+              if (err == caf::sec::request_timeout)
+                a->busy = true;
+              else if (!a->lost_shard) {
+                a->lost_shard = i;
+                a->lost = std::move(err);
+              }
+              done();
+            });
+}
+
+} // namespace
+
+caf::behavior coordinator(caf::stateful_actor<coordinator_actor_state>* self,
+                          std::shared_ptr<coordination> c) {
+  auto& st = self->state;
+  st.c = std::move(c);
+  auto sinks = st.c->sinks.size();
+  st.fresh_from.assign(sinks, 0);
+  st.restarting.assign(sinks, false);
+  st.given_up.assign(sinks, false);
+  st.next_progress = std::chrono::steady_clock::now() + st.c->progress_every;
+  // A node that dies or hangs (heartbeats) sends a DOWN.
+  for (auto& m : st.c->members.nodes())
+    if (m.handle)
+      self->monitor(m.handle);
+  self->set_down_handler([=](caf::down_msg& dm) {
+    auto& s = self->state;
+    if (auto i = s.c->members.find(dm.source))
+      lose_node(self, *i, dm.reason ? dm.reason : caf::make_error(caf::sec::remote_linking_failed));
+  });
+  return {
+    [=](run_atom) {
+      self->state.done = self->make_response_promise();
+      poll(self);
+      return self->state.done;
+    },
+    [=](poll_atom, uint64_t token) {
+      auto& s = self->state;
+      if (token == s.poll_token && !s.polling) // (else it was scheduled again since)
+        poll(self);
+    },
+    [=](join_atom, std::string& where) { admit_node(self, where); },
+  };
+}
+
+} // namespace arachne

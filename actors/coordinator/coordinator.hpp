@@ -1,0 +1,85 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "caf/event_based_actor.hpp"
+#include "caf/stateful_actor.hpp"
+
+#include "arachne/actor_types.hpp"
+#include "arachne/crawl.hpp"
+#include "coordinator/end_of_crawl.hpp"
+#include "coordinator/membership.hpp"
+
+namespace arachne {
+
+/// What the coordinator of a running crawl works with and leaves behind:
+/// set up by crawl::run before it spawns the coordinator, read by it again
+/// only after the coordinator answered (the answer orders the two).
+struct coordination {
+  // -- given --------------------------------------------------------------------
+  cluster_options cluster;
+  bool distributed = false;
+  bool own_sinks = true;          // records come to `sinks` (not the nodes' own)
+  sink_failure_policy on_sink_failure = sink_failure_policy::stop;
+  std::vector<std::function<caf::expected<sink_actor>()>> reopen; // per sink; empty if none
+  crawl_info info;
+  node_start start;               // what a node that joins is started with
+  std::vector<std::string> seeds; // the valid seeds, to start again at a lost node's hosts' owners
+  proxy_manager_actor proxies;    // for progress; invalid in a distributed crawl
+  std::string state_dir;          // --state of a distributed crawl: the coordinator's file
+  std::atomic<bool>* stop_requested = nullptr;
+  std::function<void(const crawl_progress&)> progress;
+  caf::timespan progress_every{std::chrono::seconds(1)};
+  std::chrono::steady_clock::time_point started;
+
+  // -- kept up to date while it runs ----------------------------------------------
+  membership members;
+  std::vector<sink_actor> sinks;  // the user's and the tally; a restarted one replaces its failed one
+  crawl_report report;
+  std::map<shard_id, frontier_stats> last_known; // of every shard, lost nodes' included
+  uint64_t seen = 0;
+  uint64_t dropped = 0;
+
+  /// Writes the coordinator's state (--state of a distributed crawl).
+  void save(caf::actor_system& sys, bool finished) const;
+};
+
+/// Atoms of the coordinator's own protocol.
+using run_atom = caf::atom_constant<caf::atom("run")>;
+using poll_atom = caf::atom_constant<caf::atom("poll")>;
+
+/// The coordinator's state: the crawl's coordination and its rounds.
+struct coordinator_actor_state {
+  std::shared_ptr<coordination> c;
+  caf::response_promise done;     // crawl::run waits on it
+  end_detector end;
+  uint64_t rounds = 0;            // rounds of stats begun
+  bool polling = false;           // a round is under way
+  uint64_t poll_token = 0;        // of the poll scheduled last
+  uint64_t view_gen = 0;          // grows with every view change
+  std::vector<uint64_t> fresh_from; // per sink: the first round that sees it restarted
+  std::vector<bool> restarting;   // per sink: a restarted one is opening
+  std::vector<bool> given_up;     // per sink: no restart coming
+  uint32_t joining = 0;           // nodes starting to join
+  bool stop_sent = false;
+  std::chrono::steady_clock::time_point next_progress;
+  static inline const char* name = "coordinator";
+};
+
+/// The coordinator of a crawl (docs/architecture.md): asks every shard for
+/// its stats every 20 ms and ends the crawl when all are idle with nothing
+/// in transit; takes nodes in (join_atom) and out (their DOWN, a failed
+/// stats request) by sending new cluster views; restarts failed sinks;
+/// reports progress. Answers (run_atom) with ok_atom once the crawl is over
+/// and everything it learned is in its `coordination`. Blocking calls
+/// (connecting to a node that joins) make it a detached actor.
+caf::behavior coordinator(caf::stateful_actor<coordinator_actor_state>* self,
+                          std::shared_ptr<coordination> c);
+
+} // namespace arachne

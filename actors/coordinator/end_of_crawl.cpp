@@ -1,0 +1,45 @@
+#include "coordinator/end_of_crawl.hpp"
+
+namespace arachne {
+
+stats_round stats_round::of(const std::vector<frontier_stats>& stats, std::size_t shards) {
+  stats_round r;
+  r.idle = stats.size() == shards;
+  for (auto& st : stats) {
+    if (!st.state_error.empty() && r.state_error.empty())
+      r.state_error = st.state_error;
+    auto& p = r.progress;
+    p.recorded += st.recorded;
+    p.pages += st.pages;
+    p.failures += st.failures;
+    p.queued += st.queued;
+    p.in_flight += st.in_flight;
+    p.seen += st.seen;
+    p.bytes += st.bytes;
+    r.sent += st.batches_sent;
+    r.received += st.batches_received;
+    r.dropped += st.dropped;
+    r.idle = r.idle && st.idle;
+  }
+  return r;
+}
+
+bool end_detector::observe(const std::vector<frontier_stats>& now, const stats_round& round,
+                           bool nodes_lost) {
+  auto same_as_last = [&] {
+    if (last_.size() != now.size())
+      return false;
+    for (std::size_t i = 0; i < now.size(); ++i)
+      if (now[i].batches_sent != last_[i].batches_sent
+          || now[i].batches_received != last_[i].batches_received
+          || now[i].recorded != last_[i].recorded || !last_[i].idle)
+        return false;
+    return true;
+  };
+  if (round.idle && (round.sent == round.received || nodes_lost) && same_as_last())
+    return true;
+  last_ = now;
+  return false;
+}
+
+} // namespace arachne

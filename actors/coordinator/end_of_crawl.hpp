@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "arachne/crawl.hpp"
+#include "arachne/messages.hpp"
+
+namespace arachne {
+
+/// One round of every shard's stats, summed.
+struct stats_round {
+  crawl_progress progress;
+  uint64_t sent = 0;      // link batches sent, over all shards
+  uint64_t received = 0;  // link batches received
+  uint64_t dropped = 0;   // links out of scope, not recorded
+  bool idle = false;      // every shard answered and is idle
+  std::string state_error; // the first shard's whose state store failed
+
+  /// Sums `stats`; `shards`: how many shards the view has.
+  static stats_round of(const std::vector<frontier_stats>& stats, std::size_t shards);
+};
+
+/// Termination detection (docs/architecture.md): the crawl is over when
+/// every shard is idle and no link batch is in transit, i.e. the sums of
+/// batches sent and received agree — twice in a row with nothing changed
+/// in between, so that a batch sent and received between two shards'
+/// answers cannot hide work. A plain value the coordinator feeds rounds.
+class end_detector {
+public:
+  /// Takes a round; true if the crawl is over. `nodes_lost`: batches a lost
+  /// node sent or got no longer add up, so the sums are not compared.
+  bool observe(const std::vector<frontier_stats>& stats, const stats_round& round,
+               bool nodes_lost);
+
+  /// Forgets the last round (the view changed: the next must stand alone).
+  void reset() { last_.clear(); }
+
+private:
+  std::vector<frontier_stats> last_;
+};
+
+} // namespace arachne

@@ -1,0 +1,165 @@
+// The coordinator's plain parts: membership and the end of a crawl.
+
+#include "coordinator/end_of_crawl.hpp"
+#include "coordinator/membership.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace arachne;
+
+namespace {
+
+node_info node(std::string name, std::vector<shard_id> ids, double weight = 1.0) {
+  node_info ni;
+  ni.name = std::move(name);
+  ni.weight = weight;
+  ni.shard_ids = ids;
+  ni.shards.resize(ids.size());
+  return ni;
+}
+
+frontier_stats shard(uint64_t sent, uint64_t received, uint64_t recorded, bool idle) {
+  frontier_stats s;
+  s.batches_sent = sent;
+  s.batches_received = received;
+  s.recorded = recorded;
+  s.idle = idle;
+  return s;
+}
+
+bool observe(end_detector& e, const std::vector<frontier_stats>& now, bool lost = false) {
+  return e.observe(now, stats_round::of(now, now.size()), lost);
+}
+
+} // namespace
+
+TEST_CASE("membership: a node's shards join the view with its weight shared among them",
+          "[coordinator][membership]") {
+  membership m{true};
+  m.add(node_actor{}, node("a:1", {10, 11}, 2.0), 0, false);
+  m.add(node_actor{}, node("b:1", {20}), 0, false);
+  auto& v = m.view();
+  CHECK(v.epoch == 1);
+  CHECK(v.cluster);
+  CHECK(v.shards == std::vector<uint64_t>{10, 11, 20});
+  CHECK(v.weights == std::vector<double>{1.0, 1.0, 1.0});
+  CHECK(v.nodes == std::vector<uint32_t>{0, 0, 1});
+  CHECK(m.node_of_shard(2) == 1);
+}
+
+TEST_CASE("membership: a lost node's shards leave the view in a new epoch",
+          "[coordinator][membership]") {
+  membership m{true};
+  m.add(node_actor{}, node("a:1", {10}), 0, false);
+  m.add(node_actor{}, node("b:1", {20, 21}), 0, false);
+  m.lose(1);
+  auto& v = m.view();
+  CHECK(v.epoch == 2);
+  CHECK(v.shards == std::vector<uint64_t>{10});
+  CHECK(v.nodes == std::vector<uint32_t>{0});
+  CHECK(m.nodes().size() == 2); // (kept, for the report)
+  CHECK(!m.nodes()[1].handle);
+}
+
+TEST_CASE("membership: a name used before comes back with the next generation",
+          "[coordinator][membership]") {
+  membership m{true};
+  CHECK(m.next_generation("a:1") == 0);
+  m.add(node_actor{}, node("a:1", {10}), 0, false);
+  CHECK(m.next_generation("a:1") == 1);
+  m.set_generations({{"b:1", 4}});
+  CHECK(m.next_generation("b:1") == 5);
+}
+
+TEST_CASE("membership: what --state keeps names the live nodes and every generation",
+          "[coordinator][membership]") {
+  membership m{true};
+  m.set_epoch(7);
+  m.add(node_actor{}, node("a:1", {10}), 2, true);
+  auto cs = m.saved("c0ffee", false);
+  CHECK(cs.crawl_id == "c0ffee");
+  CHECK(cs.epoch == 7);
+  CHECK(!cs.finished);
+  CHECK(cs.generations.at("a:1") == 2);
+  // (Invalid handles here: no node is live.)
+  CHECK(cs.nodes.empty());
+}
+
+TEST_CASE("membership: each node's share sums its shards' last stats", "[coordinator][membership]") {
+  membership m{true};
+  m.add(node_actor{}, node("a:1", {10, 11}), 0, false);
+  m.add(node_actor{}, node("b:1", {20}), 0, true);
+  std::map<shard_id, frontier_stats> last;
+  last[10].pages = 3;
+  last[10].hosts = 1;
+  last[11].pages = 4;
+  last[11].recorded = 9;
+  last[20].pages = 5;
+  auto shares = m.shares(last);
+  REQUIRE(shares.size() == 2);
+  CHECK(shares[0].name == "a:1");
+  CHECK(shares[0].shards == 2);
+  CHECK(shares[0].pages == 7);
+  CHECK(shares[0].hosts == 1);
+  CHECK(shares[0].records == 9);
+  CHECK(shares[1].pages == 5);
+  CHECK(shares[1].joined);
+}
+
+TEST_CASE("membership: one process's shards are node 0 of a view that is not a cluster",
+          "[coordinator][membership]") {
+  membership m;
+  m.add_local({0, 1, 2}, std::vector<frontier_actor>(3));
+  CHECK(!m.view().cluster);
+  CHECK(m.view().nodes == std::vector<uint32_t>{0, 0, 0});
+  CHECK(m.nodes().empty()); // (no node in the report)
+}
+
+TEST_CASE("stats_round sums the shards and is idle only if every shard answered idle",
+          "[coordinator][end]") {
+  std::vector<frontier_stats> now{shard(2, 1, 5, true), shard(1, 2, 6, true)};
+  now[0].dropped = 3;
+  now[1].state_error = "disk full";
+  auto r = stats_round::of(now, 2);
+  CHECK(r.sent == 3);
+  CHECK(r.received == 3);
+  CHECK(r.progress.recorded == 11);
+  CHECK(r.dropped == 3);
+  CHECK(r.state_error == "disk full");
+  CHECK(r.idle);
+  CHECK(!stats_round::of(now, 3).idle); // a shard did not answer
+}
+
+TEST_CASE("end_detector ends a crawl after two identical idle rounds with nothing in transit",
+          "[coordinator][end]") {
+  end_detector e;
+  std::vector<frontier_stats> idle{shard(4, 4, 10, true), shard(4, 4, 12, true)};
+  CHECK(!observe(e, idle)); // the first round alone proves nothing
+  CHECK(observe(e, idle));
+}
+
+TEST_CASE("end_detector: a batch in transit, a busy shard or a change keeps the crawl going",
+          "[coordinator][end]") {
+  end_detector e;
+  std::vector<frontier_stats> in_transit{shard(5, 4, 10, true), shard(4, 4, 12, true)};
+  CHECK(!observe(e, in_transit));
+  CHECK(!observe(e, in_transit)); // sent 9, received 8
+  std::vector<frontier_stats> busy{shard(4, 4, 10, false), shard(4, 4, 12, true)};
+  CHECK(!observe(e, busy));
+  CHECK(!observe(e, busy));
+  // Idle twice, but a batch went and came between the rounds: not the same.
+  end_detector f;
+  CHECK(!observe(f, {shard(4, 4, 10, true), shard(4, 4, 12, true)}));
+  CHECK(!observe(f, {shard(5, 4, 10, true), shard(4, 5, 12, true)}));
+  CHECK(observe(f, {shard(5, 4, 10, true), shard(4, 5, 12, true)}));
+}
+
+TEST_CASE("end_detector: after a node is lost the sums are not compared, and a reset starts anew",
+          "[coordinator][end]") {
+  end_detector e;
+  std::vector<frontier_stats> uneven{shard(9, 4, 10, true)};
+  CHECK(!observe(e, uneven, true));
+  CHECK(observe(e, uneven, true));
+  e.reset();
+  CHECK(!observe(e, uneven, true));
+}
