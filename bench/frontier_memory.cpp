@@ -21,7 +21,7 @@
 
 #include "arachne/config.hpp"
 #include "frontier/frontier.hpp"
-#include "frontier/journal.hpp"
+#include "arachne/state/journal.hpp"
 
 namespace {
 

@@ -26,8 +26,8 @@
 
 #include "crawl/workers.hpp"
 #include "frontier/frontier.hpp"
-#include "sinks/sinks.hpp"
-#include "sinks/stats_sink.hpp"
+#include "arachne/sinks/sinks.hpp"
+#include "arachne/sinks/stats_sink.hpp"
 
 namespace arachne {
 

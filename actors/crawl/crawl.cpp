@@ -25,8 +25,8 @@
 #include "crawl/impl.hpp"
 #include "crawl/workers.hpp"
 #include "frontier/frontier.hpp"
-#include "frontier/journal.hpp"
-#include "sinks/stats_sink.hpp"
+#include "arachne/state/journal.hpp"
+#include "arachne/sinks/stats_sink.hpp"
 
 namespace arachne {
 

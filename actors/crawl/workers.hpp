@@ -16,7 +16,7 @@
 #include "arachne/http_client.hpp"
 #include "arachne/page.hpp"
 #include "arachne/partition.hpp"
-#include "frontier/journal.hpp"
+#include "arachne/state/journal.hpp"
 
 namespace arachne {
 

@@ -29,7 +29,7 @@
 #include "frontier/done_marks.hpp"
 #include "frontier/fetch_policy.hpp"
 #include "frontier/fingerprint.hpp"
-#include "frontier/journal.hpp"
+#include "arachne/state/journal.hpp"
 #include "frontier/replication.hpp"
 #include "frontier/site_table.hpp"
 #include "rate_limiter/rate_limiter.hpp"

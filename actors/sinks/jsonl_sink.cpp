@@ -1,4 +1,4 @@
-#include "sinks/jsonl_sink.hpp"
+#include "arachne/sinks/jsonl_sink.hpp"
 
 #include <cerrno>
 #include <cstring>

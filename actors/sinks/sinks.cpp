@@ -1,4 +1,4 @@
-#include "sinks/sinks.hpp"
+#include "arachne/sinks/sinks.hpp"
 
 #include <exception>
 #include <memory>
@@ -8,9 +8,9 @@
 #include "caf/stateful_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
-#include "sinks/jsonl_sink.hpp"
-#include "sinks/sqlite_sink.hpp"
-#include "sinks/warc_sink.hpp"
+#include "arachne/sinks/jsonl_sink.hpp"
+#include "arachne/sinks/sqlite_sink.hpp"
+#include "arachne/sinks/warc_sink.hpp"
 
 namespace arachne {
 

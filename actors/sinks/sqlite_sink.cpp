@@ -1,10 +1,10 @@
-#include "sinks/sqlite_sink.hpp"
+#include "arachne/sinks/sqlite_sink.hpp"
 
 #include <stdexcept>
 
 #include <sqlite3.h>
 
-#include "store/sqlite_db.hpp"
+#include "arachne/state/sqlite_db.hpp"
 
 #include "arachne/json.hpp"
 #include "arachne/url.hpp"

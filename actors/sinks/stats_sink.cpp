@@ -1,4 +1,4 @@
-#include "sinks/stats_sink.hpp"
+#include "arachne/sinks/stats_sink.hpp"
 
 #include <algorithm>
 

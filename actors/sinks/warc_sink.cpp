@@ -1,4 +1,4 @@
-#include "sinks/warc_sink.hpp"
+#include "arachne/sinks/warc_sink.hpp"
 #include "sinks/file_repair.hpp"
 
 #include <algorithm>

@@ -20,8 +20,8 @@
 
 #include "cluster/cluster.hpp"
 #include "commands.hpp"
-#include "frontier/journal.hpp"
-#include "sinks/sinks.hpp"
+#include "arachne/state/journal.hpp"
+#include "arachne/sinks/sinks.hpp"
 
 namespace arachne::cli {
 

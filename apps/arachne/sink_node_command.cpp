@@ -17,7 +17,7 @@
 
 #include "cluster/cluster.hpp"
 #include "commands.hpp"
-#include "sinks/sinks.hpp"
+#include "arachne/sinks/sinks.hpp"
 
 namespace arachne::cli {
 

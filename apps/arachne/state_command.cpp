@@ -6,7 +6,7 @@
 #include "arachne/options.hpp"
 
 #include "commands.hpp"
-#include "frontier/journal.hpp"
+#include "arachne/state/journal.hpp"
 
 namespace arachne::cli {
 

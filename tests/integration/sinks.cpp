@@ -23,9 +23,9 @@
 #include "caf/actor_system.hpp"
 
 #include "site_server.hpp"
-#include "sinks/jsonl_sink.hpp"
-#include "sinks/sinks.hpp"
-#include "sinks/warc_sink.hpp"
+#include "arachne/sinks/jsonl_sink.hpp"
+#include "arachne/sinks/sinks.hpp"
+#include "arachne/sinks/warc_sink.hpp"
 #include "support/memory_sink.hpp"
 #include "support/temp_dir.hpp"
 

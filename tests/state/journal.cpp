@@ -5,7 +5,7 @@
 
 #include <fstream>
 
-#include "frontier/journal.hpp"
+#include "arachne/state/journal.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace arachne;

@@ -1,4 +1,4 @@
-#include "store/sqlite_db.hpp"
+#include "arachne/state/sqlite_db.hpp"
 
 #include <sqlite3.h>
 

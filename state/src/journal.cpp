@@ -1,4 +1,4 @@
-#include "frontier/journal.hpp"
+#include "arachne/state/journal.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -11,7 +11,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "store/sqlite_db.hpp"
+#include "arachne/state/sqlite_db.hpp"
 
 namespace arachne {
 
