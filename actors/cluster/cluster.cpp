@@ -58,9 +58,20 @@ caf::expected<Handle> remote(caf::actor_system& sys, const cluster_options& c,
   auto ep = parse_endpoint(endpoint);
   if (!ep)
     return caf::make_error(caf::sec::invalid_argument, "'" + endpoint + "' is not HOST:PORT");
-  if (c.insecure)
-    return caf::io::remote_actor<Handle>(sys, ep->first, ep->second);
-  return caf::openssl::remote_actor<Handle>(sys, ep->first, ep->second);
+  // CAF 0.17's BASP broker does not stamp a new connection as seen before
+  // its handshake is done (last_seen stays at the clock's epoch), so the
+  // first heartbeat tick during a TLS handshake drops it with
+  // connection_timeout. A fresh attempt is a fresh connection: a few are
+  // tried before the failure is the node's.
+  caf::expected<Handle> res = caf::sec::connection_timeout;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    res = c.insecure ? caf::io::remote_actor<Handle>(sys, ep->first, ep->second)
+                     : caf::openssl::remote_actor<Handle>(sys, ep->first, ep->second);
+    if (res || (res.error() != caf::sec::connection_timeout
+                && res.error() != caf::sec::disconnect_during_handshake))
+      break;
+  }
+  return res;
 }
 
 // Serves `actor` on HOST:PORT over the cluster's transport; the bound port.
