@@ -35,22 +35,6 @@ std::string seconds_since(std::chrono::steady_clock::time_point start) {
   return when;
 }
 
-crawl_report::sink_failure& failure_of(crawl_report& report, std::size_t i) {
-  for (auto& f : report.sink_failures)
-    if (f.sink == i)
-      return f;
-  report.sink_failures.push_back({i, {}, 0, 0, false});
-  return report.sink_failures.back();
-}
-
-/// The first error the shards report for sink `i`, or empty.
-std::string sink_error(const std::vector<frontier_stats>& stats, std::size_t i) {
-  for (auto& st : stats)
-    if (i < st.sink_errors.size() && !st.sink_errors[i].empty())
-      return st.sink_errors[i];
-  return {};
-}
-
 void poll(pointer self);
 
 // Schedules the next round (at once, or after `poll_every`); a poll
@@ -63,14 +47,15 @@ void next_poll(pointer self, bool at_once) {
     self->delayed_send(self, poll_every, poll_atom::value, token);
 }
 
-// The view changed: a round under way is void, and the crawl's end must be
-// seen anew under the new view.
+// The view changed: a round under way is void (a request to a lost node's
+// shard is never answered: it would hold the round for --cluster-timeout),
+// and the crawl's end must be seen anew under the new view.
 void view_changed(pointer self) {
   auto& st = self->state;
   ++st.view_gen;
   st.end.reset();
-  if (!st.polling)
-    next_poll(self, true);
+  st.polling = false;
+  next_poll(self, true);
 }
 
 // The crawl is over (or cannot go on): crawl::run takes it from here.
@@ -79,8 +64,29 @@ void finish(pointer self) {
   self->quit();
 }
 
-// Sends `view` to every shard of it; `then` runs once the first `first`
-// shards (counted from index `from`) answered, before the others get it.
+// Runs `change` (a change of the view) now, or once the new shards of the
+// last change have their view: one change at a time, so that no shard gets
+// a view naming shards that have none yet.
+void change_view(pointer self, std::function<void()> change) {
+  auto& st = self->state;
+  if (st.view_staged)
+    return st.after_view.push_back(std::move(change));
+  change();
+}
+
+// The staged view reached its new shards: the next change may go.
+void view_settled(pointer self) {
+  auto& st = self->state;
+  st.view_staged = false;
+  while (!st.view_staged && !st.after_view.empty()) {
+    auto next = std::move(st.after_view.front());
+    st.after_view.pop_front();
+    next();
+  }
+}
+
+// Sends the current view to every shard: first to the `first` shards from
+// index `from` on (new ones), and to the others once those answered.
 void send_view(pointer self, std::size_t from, std::size_t first) {
   auto& c = *self->state.c;
   auto view = c.members.view();
@@ -90,9 +96,12 @@ void send_view(pointer self, std::size_t from, std::size_t first) {
     for (std::size_t k = first; k < n; ++k)
       self->request(view.actors[(from + k) % n], timeout, caf::put_atom::value, view)
         .then([](caf::ok_atom) {}, [](caf::error&) {}); // (a failure shows at the next poll)
+    if (first > 0)
+      view_settled(self);
   };
   if (first == 0)
     return rest();
+  self->state.view_staged = true;
   auto left = std::make_shared<std::size_t>(first);
   for (std::size_t k = 0; k < first; ++k)
     self->request(view.actors[(from + k) % n], timeout, caf::put_atom::value, view)
@@ -105,7 +114,7 @@ void send_view(pointer self, std::size_t from, std::size_t first) {
 // Node `dead` died or cannot be reached: with other nodes left, its shards
 // leave the view and their guardians hand its URLs to the hosts' new
 // owners; its seeds start again there. Alone, the crawl cannot go on.
-void lose_node(pointer self, std::size_t dead, const caf::error& why) {
+void lose_node_now(pointer self, std::size_t dead, const caf::error& why) {
   auto& st = self->state;
   auto& c = *st.c;
   auto& view = c.members.view();
@@ -138,13 +147,17 @@ void lose_node(pointer self, std::size_t dead, const caf::error& why) {
   view_changed(self);
 }
 
+void lose_node(pointer self, std::size_t dead, caf::error why) {
+  change_view(self, [=] { lose_node_now(self, dead, why); });
+}
+
 // A node joined: its shards learn the view first (no URL reaches them
 // before), then the others, whose hosts it now owns move to it.
 void node_started(pointer self, node_actor n, node_info ni, uint32_t generation) {
   auto& st = self->state;
   auto& c = *st.c;
-  --st.joining;
   auto where = ni.name;
+  st.joining.erase(where);
   self->monitor(n);
   auto first_new = c.members.view().shards.size();
   auto added = ni.shards.size();
@@ -152,6 +165,10 @@ void node_started(pointer self, node_actor n, node_info ni, uint32_t generation)
   c.members.add(std::move(n), std::move(ni), generation, true);
   c.save(self->system(), false); // (before any shard has the new view)
   send_view(self, first_new, added);
+  // Stopping meanwhile: the new shards stop too (after their view).
+  if (st.stop_sent)
+    for (std::size_t k = first_new; k < c.members.view().actors.size(); ++k)
+      self->send(c.members.view().actors[k], stop_atom::value);
   view_changed(self);
   c.report.nodes_joined.push_back(where + " after " + seconds_since(c.started) + "s");
   std::cerr << "arachne: node " << where << " joined; the hosts it owns now move to it\n";
@@ -163,7 +180,7 @@ void admit_node(pointer self, const std::string& where) {
   auto fail = [&](const std::string& why) {
     std::cerr << "arachne: node " << where << " did not join: " << why << "\n";
   };
-  if (c.members.has_live(where))
+  if (c.members.has_live(where) || st.joining.count(where) > 0)
     return fail("it is part of the crawl already");
   if (c.stop_requested->load())
     return fail("the crawl is stopping");
@@ -179,12 +196,15 @@ void admit_node(pointer self, const std::string& where) {
   for (auto& m : c.members.nodes())
     if (m.handle)
       ns.peers.push_back(m.info.name);
-  ++st.joining;
+  st.joining.insert(where);
   auto node = *n;
   self->request(node, 60s, start_atom::value, std::move(ns))
-    .then([=](node_info& ni) { node_started(self, node, std::move(ni), generation); },
+    .then(
+      [=](node_info& ni) {
+        change_view(self, [=]() mutable { node_started(self, node, std::move(ni), generation); });
+      },
           [=](caf::error& err) {
-            --self->state.joining;
+            self->state.joining.erase(where);
             auto& sys = self->system();
             std::cerr << "arachne: node " << where << " did not join: "
                       << sys.render(caf::make_error(caf::sec::runtime_error,
@@ -232,6 +252,8 @@ bool restart_sink(pointer self, std::size_t i, crawl_report::sink_failure& f) {
         s.restarting[i] = false;
         s.fresh_from[i] = s.rounds + 1;
         s.c->sinks[i] = sink;
+        if (i < s.c->start.sinks.size()) // (a node that joins sends its records there too)
+          s.c->start.sinks[i] = sink;
         for (auto& shard : s.c->members.view().actors)
           self->send(caf::actor_cast<frontier_impl>(shard), caf::put_atom::value,
                      static_cast<uint32_t>(i), sink);
@@ -286,12 +308,15 @@ void report_progress(pointer self, crawl_progress p) {
   auto& st = self->state;
   auto& c = *st.c;
   auto now = std::chrono::steady_clock::now();
-  if (!c.progress || now < st.next_progress)
+  if (!c.progress_to || now < st.next_progress)
     return;
   st.next_progress = now + c.progress_every;
   p.elapsed = now - c.started;
+  auto tell = [self](const crawl_progress& x) {
+    self->send(self->state.c->progress_to, progress_atom::value, x);
+  };
   if (!c.proxies)
-    return c.progress(p);
+    return tell(p);
   self->request(c.proxies, 10s, stats_atom::value)
     .then(
       [=](std::vector<proxy_stats>& xs) mutable {
@@ -299,9 +324,9 @@ void report_progress(pointer self, crawl_progress p) {
           ++p.proxies;
           p.proxies_usable += ps.state != "quarantined";
         }
-        self->state.c->progress(p);
+        tell(p);
       },
-      [=](caf::error&) { self->state.c->progress(p); });
+      [=](caf::error&) { tell(p); });
 }
 
 // Every shard answered round `round` (or failed to).
@@ -309,9 +334,9 @@ void on_round(pointer self, uint64_t round, uint64_t view_gen, std::vector<front
               bool busy, std::optional<std::size_t> lost_shard, caf::error lost) {
   auto& st = self->state;
   auto& c = *st.c;
-  st.polling = false;
   if (view_gen != st.view_gen)
-    return next_poll(self, true); // (the view changed meanwhile)
+    return; // (the view changed meanwhile: a new round went out then)
+  st.polling = false;
   if (lost_shard) {
     if (c.distributed)
       return lose_node(self, c.members.node_of_shard(*lost_shard), lost);
@@ -339,7 +364,11 @@ void on_round(pointer self, uint64_t round, uint64_t view_gen, std::vector<front
   auto& view = c.members.view();
   for (std::size_t i = 0; i < now.size() && i < view.shards.size(); ++i)
     c.last_known[view.shards[i]] = now[i];
-  if (st.joining == 0 && st.end.observe(now, sums, !c.report.nodes_lost.empty()))
+  // (Not over while a node is joining or a sink reopening: they bring work.)
+  bool settling = !st.joining.empty() || st.view_staged || !st.after_view.empty()
+                  || std::find(st.restarting.begin(), st.restarting.end(), true)
+                       != st.restarting.end();
+  if (st.end.observe(now, sums, !c.report.nodes_lost.empty()) && !settling)
     return finish(self);
   report_progress(self, sums.progress);
   next_poll(self, false);
@@ -400,17 +429,7 @@ void poll(pointer self) {
 
 caf::behavior coordinator(caf::stateful_actor<coordinator_actor_state>* self,
                           std::shared_ptr<coordination> c) {
-  auto& st = self->state;
-  st.c = std::move(c);
-  auto sinks = st.c->sinks.size();
-  st.fresh_from.assign(sinks, 0);
-  st.restarting.assign(sinks, false);
-  st.given_up.assign(sinks, false);
-  st.next_progress = std::chrono::steady_clock::now() + st.c->progress_every;
-  // A node that dies or hangs (heartbeats) sends a DOWN.
-  for (auto& m : st.c->members.nodes())
-    if (m.handle)
-      self->monitor(m.handle);
+  self->state.c = std::move(c);
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& s = self->state;
     if (auto i = s.c->members.find(dm.source))
@@ -418,16 +437,36 @@ caf::behavior coordinator(caf::stateful_actor<coordinator_actor_state>* self,
   });
   return {
     [=](run_atom) {
-      self->state.done = self->make_response_promise();
+      auto& s = self->state;
+      s.done = self->make_response_promise();
+      s.running = true;
+      auto sinks = s.c->sinks.size();
+      s.fresh_from.assign(sinks, 0);
+      s.restarting.assign(sinks, false);
+      s.given_up.assign(sinks, false);
+      s.next_progress = std::chrono::steady_clock::now() + s.c->progress_every;
+      // A node that dies or hangs (heartbeats) sends a DOWN (at once if it
+      // died before).
+      for (auto& m : s.c->members.nodes())
+        if (m.handle)
+          self->monitor(m.handle);
+      for (auto& where : s.early_joins)
+        admit_node(self, where);
+      s.early_joins.clear();
       poll(self);
-      return self->state.done;
+      return s.done;
     },
     [=](poll_atom, uint64_t token) {
       auto& s = self->state;
       if (token == s.poll_token && !s.polling) // (else it was scheduled again since)
         poll(self);
     },
-    [=](join_atom, std::string& where) { admit_node(self, where); },
+    [=](join_atom, std::string& where) {
+      if (self->state.running)
+        admit_node(self, where);
+      else
+        self->state.early_joins.push_back(std::move(where));
+    },
   };
 }
 

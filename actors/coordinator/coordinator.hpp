@@ -2,9 +2,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,8 +21,9 @@
 namespace arachne {
 
 /// What the coordinator of a running crawl works with and leaves behind:
-/// set up by crawl::run before it spawns the coordinator, read by it again
-/// only after the coordinator answered (the answer orders the two).
+/// set up by crawl::run before it sends the coordinator `run_atom` (the
+/// coordinator does nothing before), read by it again only after the
+/// coordinator answered (the messages order the two).
 struct coordination {
   // -- given --------------------------------------------------------------------
   cluster_options cluster;
@@ -34,7 +37,7 @@ struct coordination {
   proxy_manager_actor proxies;    // for progress; invalid in a distributed crawl
   std::string state_dir;          // --state of a distributed crawl: the coordinator's file
   std::atomic<bool>* stop_requested = nullptr;
-  std::function<void(const crawl_progress&)> progress;
+  caf::actor progress_to;         // gets (progress_atom, crawl_progress); invalid: no progress
   caf::timespan progress_every{std::chrono::seconds(1)};
   std::chrono::steady_clock::time_point started;
 
@@ -53,6 +56,7 @@ struct coordination {
 /// Atoms of the coordinator's own protocol.
 using run_atom = caf::atom_constant<caf::atom("run")>;
 using poll_atom = caf::atom_constant<caf::atom("poll")>;
+using progress_atom = caf::atom_constant<caf::atom("progress")>;
 
 /// The coordinator's state: the crawl's coordination and its rounds.
 struct coordinator_actor_state {
@@ -66,7 +70,11 @@ struct coordinator_actor_state {
   std::vector<uint64_t> fresh_from; // per sink: the first round that sees it restarted
   std::vector<bool> restarting;   // per sink: a restarted one is opening
   std::vector<bool> given_up;     // per sink: no restart coming
-  uint32_t joining = 0;           // nodes starting to join
+  bool running = false;           // run_atom came: the crawl is the coordinator's
+  std::vector<std::string> early_joins; // joins asked for before that
+  std::set<std::string> joining;  // nodes starting to join
+  bool view_staged = false;       // new shards have a view the others do not have yet
+  std::deque<std::function<void()>> after_view; // view changes waiting for that
   bool stop_sent = false;
   std::chrono::steady_clock::time_point next_progress;
   static inline const char* name = "coordinator";
@@ -75,8 +83,9 @@ struct coordinator_actor_state {
 /// The coordinator of a crawl (docs/architecture.md): asks every shard for
 /// its stats every 20 ms and ends the crawl when all are idle with nothing
 /// in transit; takes nodes in (join_atom) and out (their DOWN, a failed
-/// stats request) by sending new cluster views; restarts failed sinks;
-/// reports progress. Answers (run_atom) with ok_atom once the crawl is over
+/// stats request) by sending new cluster views, one change at a time;
+/// restarts failed sinks; sends progress to `progress_to`. Does nothing
+/// before `run_atom`, which it answers with ok_atom once the crawl is over
 /// and everything it learned is in its `coordination`. Blocking calls
 /// (connecting to a node that joins) make it a detached actor.
 caf::behavior coordinator(caf::stateful_actor<coordinator_actor_state>* self,

@@ -42,4 +42,27 @@ bool end_detector::observe(const std::vector<frontier_stats>& now, const stats_r
   return false;
 }
 
+std::string sink_error(const std::vector<frontier_stats>& stats, std::size_t i) {
+  for (auto& st : stats)
+    if (i < st.sink_errors.size() && !st.sink_errors[i].empty())
+      return st.sink_errors[i];
+  return {};
+}
+
+uint64_t sink_lost(const std::vector<frontier_stats>& stats, std::size_t i) {
+  uint64_t n = 0;
+  for (auto& st : stats)
+    if (i < st.sink_lost.size())
+      n += st.sink_lost[i];
+  return n;
+}
+
+crawl_report::sink_failure& failure_of(crawl_report& report, std::size_t i) {
+  for (auto& f : report.sink_failures)
+    if (f.sink == i)
+      return f;
+  report.sink_failures.push_back({i, {}, 0, 0, false});
+  return report.sink_failures.back();
+}
+
 } // namespace arachne

@@ -41,4 +41,13 @@ private:
   std::vector<frontier_stats> last_;
 };
 
+/// The first error the shards report for sink `i`, or empty.
+std::string sink_error(const std::vector<frontier_stats>& stats, std::size_t i);
+
+/// Records lost to sink `i` over all shards.
+uint64_t sink_lost(const std::vector<frontier_stats>& stats, std::size_t i);
+
+/// The report's entry for sink `i`, made if it has none.
+crawl_report::sink_failure& failure_of(crawl_report& report, std::size_t i);
+
 } // namespace arachne

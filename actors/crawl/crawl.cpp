@@ -22,6 +22,7 @@
 
 #include "cluster/cluster.hpp"
 #include "coordinator/coordinator.hpp"
+#include "coordinator/end_of_crawl.hpp"
 #include "crawl/impl.hpp"
 #include "crawl/workers.hpp"
 #include "frontier/frontier.hpp"
@@ -48,31 +49,6 @@ std::vector<proxy_stats> proxy_stats_of(caf::scoped_actor& self, const proxy_man
   self->request(pm, std::chrono::seconds(10), stats_atom::value)
     .receive([&](std::vector<proxy_stats>& xs) { out = std::move(xs); }, [](caf::error&) {});
   return out;
-}
-
-/// The first error the shards report for sink `i`, or empty.
-std::string sink_error(const std::vector<frontier_stats>& stats, std::size_t i) {
-  for (auto& st : stats)
-    if (i < st.sink_errors.size() && !st.sink_errors[i].empty())
-      return st.sink_errors[i];
-  return {};
-}
-
-/// Records lost to sink `i` over all shards.
-uint64_t sink_lost(const std::vector<frontier_stats>& stats, std::size_t i) {
-  uint64_t n = 0;
-  for (auto& st : stats)
-    if (i < st.sink_lost.size())
-      n += st.sink_lost[i];
-  return n;
-}
-
-crawl_report::sink_failure& failure_of(crawl_report& report, std::size_t i) {
-  for (auto& f : report.sink_failures)
-    if (f.sink == i)
-      return f;
-  report.sink_failures.push_back({i, {}, 0, 0, false});
-  return report.sink_failures.back();
 }
 
 /// A bad --allow/--deny pattern is an error, not a crash.
@@ -489,6 +465,20 @@ crawl_report finish(run_context& r) {
   return std::move(report);
 }
 
+// Hands the crawl to the coordinator and waits until it is over; progress
+// reports come here, to be shown on the thread of `run` (crawl.hpp says so).
+void await_coordinator(run_context& r, const caf::actor& coord) {
+  auto& self = r.self;
+  self->monitor(coord);
+  self->send(coord, run_atom::value);
+  bool over = false;
+  self->receive_while([&] { return !over; })(
+    [&](caf::ok_atom) { over = true; },
+    [&](progress_atom, const crawl_progress& p) { r.d.progress(p); },
+    [&](const caf::down_msg& dm) { over = dm.source == coord.address(); },
+    [&](const caf::error&) { over = true; });
+}
+
 // What the coordinator works with, from the facade's settings.
 void describe(run_context& r, crawl::impl& d) {
   auto& c = *r.c;
@@ -499,7 +489,6 @@ void describe(run_context& r, crawl::impl& d) {
   c.on_sink_failure = d.cfg.scope.on_sink_failure;
   c.state_dir = d.cfg.scope.state_dir;
   c.stop_requested = &d.stop_requested;
-  c.progress = d.progress;
   c.progress_every = d.progress_every;
   c.members = membership{c.distributed};
   auto threads = std::max<std::size_t>(1, d.sys.scheduler().num_workers());
@@ -558,7 +547,8 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
     return err;
   auto& c = *r.c;
   c.report.coordinator_resumed = r.resuming && c.distributed;
-  // The coordinator runs on its own thread: it may block on a node that joins.
+  // The coordinator runs on its own thread: it may block on a node that
+  // joins. It does nothing before run_atom (joins wait): the setup is over.
   auto coord = d.sys.spawn<caf::detached>(coordinator, r.c);
   if (auto err = open_desk(r, coord)) {
     caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
@@ -568,8 +558,9 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
   for (auto& lost : r.resume_lost)
     c.report.nodes_lost.push_back(lost);
   c.save(d.sys, false);
-  self->request(coord, caf::infinite, run_atom::value)
-    .receive([](caf::ok_atom) {}, [](caf::error&) {});
+  if (d.progress)
+    c.progress_to = caf::actor_cast<caf::actor>(self);
+  await_coordinator(r, coord);
   return finish(r);
 }
 

@@ -8,6 +8,7 @@
 
 #include "caf/expected.hpp"
 #include "caf/fwd.hpp"
+#include "caf/meta/type_name.hpp"
 #include "caf/timespan.hpp"
 
 #include "arachne/actor_types.hpp"
@@ -29,6 +30,12 @@ struct crawl_progress {
   uint32_t proxies_usable = 0; // of them not quarantined
   caf::timespan elapsed{0};
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, crawl_progress& x) {
+  return f(caf::meta::type_name("crawl_progress"), x.recorded, x.pages, x.failures, x.queued,
+           x.in_flight, x.seen, x.bytes, x.proxies, x.proxies_usable, x.elapsed);
+}
 
 /// What a finished crawl did.
 struct crawl_report {
