@@ -33,7 +33,8 @@ bool record_delivery::held_back() const {
 
 std::size_t record_delivery::ready_upto(uint64_t upto) const {
   std::size_t n = 0;
-  while (n < ids_.size() && ids_[n] <= upto)
+  auto end = std::min(ids_.size(), opts_.batch);
+  while (n < end && ids_[n] <= upto)
     ++n;
   return n;
 }

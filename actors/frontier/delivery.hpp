@@ -56,7 +56,8 @@ public:
   bool held_back() const;
 
   /// Of the records not sent yet, how many lead whose id is at most `upto`
-  /// (in a cluster a record goes out only once the guardian has its URL).
+  /// (in a cluster a record goes out only once the guardian has its URL),
+  /// counted up to a batch.
   std::size_t ready_upto(uint64_t upto) const;
 
   /// Takes the next batch of at most `n` records (and a batch's size), with

@@ -2,13 +2,9 @@
 
 #include <algorithm>
 
-namespace arachne {
+#include "arachne/detail/hash.hpp"
 
-uint64_t mix64(uint64_t x) noexcept {
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
+namespace arachne {
 
 bool fingerprint_set::insert(url_fingerprint f) {
   if (f.hi == 0 && f.lo == 0)
@@ -50,7 +46,7 @@ url_fingerprint fingerprint(std::string_view u) noexcept {
     b = (b + static_cast<unsigned char>(c)) * 0x9E3779B97F4A7C15ull;
     b ^= b >> 29;
   }
-  return {mix64(a), mix64(b ^ u.size())};
+  return {detail::mix64(a), detail::mix64(b ^ u.size())};
 }
 
 } // namespace arachne

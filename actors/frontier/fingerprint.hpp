@@ -7,10 +7,6 @@
 
 namespace arachne {
 
-/// A 64-bit mixer (splitmix64's finaliser): spreads every input bit over
-/// every output bit. Used for fingerprints and for rendezvous scores.
-uint64_t mix64(uint64_t x) noexcept;
-
 /// A 128-bit fingerprint of a normalised URL: two independent 64-bit hashes,
 /// so that a collision (which would lose a URL) is practically impossible.
 struct url_fingerprint {

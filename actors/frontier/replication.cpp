@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "arachne/detail/hash.hpp"
 #include "arachne/url.hpp"
 
 namespace arachne {
@@ -16,7 +17,7 @@ shard_id guardian_of(const cluster_view& view, shard_id owner) {
   for (std::size_t i = 0; i < view.shards.size(); ++i) {
     if (view.nodes[i] == node)
       continue;
-    auto score = mix64(mix64(owner) ^ view.shards[i]);
+    auto score = detail::mix64(detail::mix64(owner) ^ view.shards[i]);
     if (best == owner || score > best_score) {
       best = view.shards[i];
       best_score = score;

@@ -54,6 +54,8 @@ void site_table::forget_spilled(host_entry& h) {
 std::deque<crawl_request> site_table::remove(map_type::iterator i) {
   auto& h = i->second;
   auto n = static_cast<uint64_t>(h.queue_.size());
+  // (A site has URLs only in the store with --state, in one process, where
+  // no site moves: those of a moved site would not go with it.)
   queued_ -= std::min(queued_, n + h.spilled_);
   in_memory_ -= std::min(in_memory_, n);
   if (h.starved_)

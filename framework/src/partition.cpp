@@ -2,16 +2,15 @@
 
 #include <cmath>
 
+#include "arachne/detail/hash.hpp"
+
 namespace arachne {
 
 namespace {
 
-// splitmix64's finaliser: a strong, cheap mix of 64 bits.
+// splitmix64's step: the golden-ratio increment, then its finaliser.
 uint64_t mix(uint64_t x) noexcept {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
+  return detail::mix64(x + 0x9E3779B97F4A7C15ull);
 }
 
 } // namespace

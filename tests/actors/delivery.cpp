@@ -61,6 +61,11 @@ TEST_CASE("record_delivery: in a cluster only records whose URLs the guardian ha
   CHECK(d.ready_upto(2) == 0);
   CHECK(d.ready_upto(5) == 2);
   CHECK(d.ready_upto(7) == 3);
+  record_delivery small{{2, 4, false}, 1};
+  small.add(page("a"), 1);
+  small.add(page("b"), 2);
+  small.add(page("c"), 3);
+  CHECK(small.ready_upto(9) == 2); // (a batch at most)
 }
 
 TEST_CASE("record_delivery: a tracked batch's URLs are done once every sink acknowledged it",

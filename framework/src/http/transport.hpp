@@ -139,8 +139,8 @@ struct http_client::impl {
   http_options opts;
   std::optional<asio::ip::address> source; // opts.source_address, parsed
   ssl::context tls{ssl::context::tls_client};
+  http_detail::dns_overrides overrides; // "host:port" -> address (before the workers: they refer to it)
   std::vector<std::unique_ptr<http_detail::worker>> workers;
-  http_detail::dns_overrides overrides; // "host:port" -> address
   std::vector<std::pair<std::string, std::string>> extra_headers;
   std::atomic<bool> stopped{false};
   std::atomic<uint64_t> requests{0};
