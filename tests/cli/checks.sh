@@ -23,6 +23,23 @@ check() { # check NAME COMMAND...: the command must succeed
     return 1
   fi
 }
+# use_seed: the test's random choices (kill moments) come from one seed,
+# printed, so that a failing run can be replayed: ARACHNE_TEST_SEED=N.
+use_seed() {
+  test_seed=${ARACHNE_TEST_SEED:-$(($(od -An -N2 -tu2 /dev/urandom) % 32768))}
+  RANDOM=$test_seed
+  echo "$(basename "$0"): seed $test_seed (ARACHNE_TEST_SEED=$test_seed replays its random choices)"
+}
+# grown FILE LINES PID: waits (at most 60 s) until FILE has more than LINES
+# lines, or process PID has ended.
+grown() {
+  for _ in $(seq 600); do
+    [ "$(wc -l <"$1" 2>/dev/null || echo 0)" -gt "$2" ] && return 0
+    kill -0 "$3" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
 exit_code() { "$@" >"$work/out" 2>"$work/err"; echo $?; }
 checks_summary() {
   echo "$passes passed, $failures failed"

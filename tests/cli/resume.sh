@@ -10,6 +10,7 @@ set -u
 bin=$1
 warc_dir=$2
 . "$(dirname "$0")/checks.sh"
+use_seed
 one_line_error() { [ "$(wc -l <"$work/err")" -eq 1 ]; }
 
 . "$(dirname "$0")/../../scripts/lib/site.sh"
@@ -44,9 +45,12 @@ kills=4
 max_taken=0
 for k in $(seq $kills); do
   crawl_args "$work/state" "$work/out"
+  before=$(wc -l <"$work/out.jsonl" 2>/dev/null || echo 0)
   "${args[@]}" >"$work/run$k.log" 2>&1 &
   pid=$!
-  sleep "0.$((3 + RANDOM % 7))"
+  # Killed once it records again (it crawls), at a random moment within 0.5 s.
+  grown "$work/out.jsonl" "$before" "$pid"
+  sleep "0.$((RANDOM % 6))"
   if [ "$k" -eq 1 ]; then
     check "a second crawl on the same state exits 2" \
       [ "$(exit_code crawl "$work/state" "$work/second")" -eq 2 ]

@@ -15,6 +15,7 @@
 set -u
 bin=$1
 . "$(dirname "$0")/../cli/checks.sh"
+use_seed
 . "$(dirname "$0")/../../scripts/lib/site.sh"
 
 ca=$work/ca
@@ -203,7 +204,7 @@ log_settled
   --progress=false --out=jsonl:"$work/c6.jsonl" >"$work/c6.report" 2>"$work/c6.err" &
 crawl_pid=$!
 desk=$(join_door "$work/c6.err")
-sleep "1.$((RANDOM % 6))"
+crawling "$work/c6.jsonl" # (it joins a crawl under way)
 # shellcheck disable=SC2046
 # (Weight 4 of 6: it owns some of the 12 hosts, all but surely.)
 "$bin" node --listen=127.0.0.1:0 --threads=1 --weight=4 --source-address=127.0.2.4 $(tls n4) \
