@@ -7,6 +7,8 @@
 # share of that bound. Two runs: seeded with host 0's front page only (hosts
 # are found one link after another), and with every host's front page.
 # Usage: bench/latency.sh [HOSTS] [PAGES] [LATENCY]
+# BASELINE=path/to/other/arachne also crawls with that binary, in turn with
+# this one, for a before/after comparison in one run (the site is this one's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hosts=${1:-40}
@@ -23,14 +25,14 @@ seconds=$(awk -v l="$latency" 'BEGIN { if (l ~ /ms$/) print l / 1000; else print
 bound=$(awk -v s="$seconds" 'BEGIN { print 128 / s }')
 echo "site: $hosts hosts x $pages pages, latency $latency; bound 128 / $latency = $bound pages/s"
 
-# run LABEL SEED...: crawls and rates the responses it got from the access log.
+# run LABEL BINARY SEED...: crawls and rates the responses it got from the access log.
 run() {
-  local label=$1
-  shift
+  local label=$1 crawler=$2
+  shift 2
   sleep 0.6 # the access log is flushed every 0.5 s
   local before
   before=$(wc -l <"$work/access.log")
-  "$bin" crawl "$@" --threads=2 --io-threads=1 --per-host-delay=0 --per-host-concurrency=8 \
+  "$crawler" crawl "$@" --threads=2 --io-threads=1 --per-host-delay=0 --per-host-concurrency=8 \
     --concurrency=128 --out=null >/dev/null
   sleep 0.6
   tail -n +"$((before + 1))" "$work/access.log" >"$work/run.log"
@@ -43,14 +45,20 @@ run() {
       whole = n / ((end[n] - first) / 1e6)
       lo = int(n * 0.1) + 1; hi = int(n * 0.9)
       middle = (hi - lo) / ((end[hi] - end[lo]) / 1e6)
-      printf "%-26s %6d responses: whole crawl %5.0f /s (%.1f%%), middle 80%% %5.0f /s (%.1f%%)\n",
+      printf "%-36s %6d responses: whole crawl %5.0f /s (%.1f%%), middle 80%% %5.0f /s (%.1f%%)\n",
              l, n, whole, 100 * whole / b, middle, 100 * middle / b
     }'
 }
 
-run "one seed (host 0)" "http://127.0.1.1:$site_port/"
 seeds=()
 for ((h = 0; h < hosts; h++)); do # the site's addresses: 127.0.1.1, ..., 127.0.1.254, 127.0.2.1, ...
   seeds+=("http://127.0.$((1 + h / 254)).$((1 + h % 254)):$site_port/")
 done
-run "every host's front page" "${seeds[@]}"
+crawlers=("arachne:$bin")
+[ -n "${BASELINE:-}" ] && crawlers+=("baseline:$BASELINE")
+for c in "${crawlers[@]}"; do
+  run "${c%%:*}: one seed (host 0)" "${c#*:}" "http://127.0.1.1:$site_port/"
+done
+for c in "${crawlers[@]}"; do
+  run "${c%%:*}: every host's front page" "${c#*:}" "${seeds[@]}"
+done
