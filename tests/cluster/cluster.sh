@@ -259,10 +259,7 @@ restartable >"$work/c8.report" 2>"$work/c8.err" &
 crawl_pid=$!
 # Killed mid-crawl: once it has saved its state and records arrive, at a
 # random moment within 0.5 s. Waited for up to 100 s: a sanitizer build
-# starts slowly, and in some runs a step of a cluster crawl waits about as
-# long as --cluster-timeout (60 s here) before it goes on (this test takes
-# 62 or 123 s from run to run; the cause is still open). Waiting 30 s, the
-# coordinator was once killed before it had saved its state.
+# starts slowly.
 for _ in $(seq 1000); do
   grep -qs "^crawl " "$work/cstate/coordinator.state" && [ -s "$work/c8.jsonl" ] && break
   sleep 0.1
