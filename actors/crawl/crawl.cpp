@@ -52,7 +52,7 @@ std::vector<proxy_stats> proxy_stats_of(caf::scoped_actor& self, const proxy_man
 }
 
 /// A bad --allow/--deny pattern is an error, not a crash.
-caf::error check_patterns(const crawl_options& scope) {
+caf::error check_patterns(const crawl_scope& scope) {
   for (auto* list : {&scope.allow, &scope.deny})
     for (auto& re : *list) {
       try {
@@ -89,7 +89,7 @@ struct run_context {
 // crawl's id and its nodes) to take it up again if it restarts.
 caf::error open_state(run_context& r) {
   auto& d = r.d;
-  auto& dir = d.cfg.scope.state_dir;
+  auto& dir = d.cfg.run.state_dir;
   if (dir.empty())
     return {};
   auto lock = state_dir_lock::acquire(dir);
@@ -112,7 +112,7 @@ caf::error open_state(run_context& r) {
   if (!info)
     return std::move(info.error());
   r.resuming = info->exists;
-  if (r.resuming && d.cfg.scope.shards == 0)
+  if (r.resuming && d.cfg.run.shards == 0)
     r.shard_count = info->shards;
   for (std::size_t i = 0; i < r.shard_count; ++i) {
     auto j = frontier_journal::open(dir, static_cast<uint32_t>(i),
@@ -486,13 +486,13 @@ void describe(run_context& r, crawl::impl& d) {
   c.cluster = cluster;
   c.distributed = !cluster.nodes.empty();
   c.own_sinks = !c.distributed || cluster.sinks == cluster_sinks::coordinator;
-  c.on_sink_failure = d.cfg.scope.on_sink_failure;
-  c.state_dir = d.cfg.scope.state_dir;
+  c.on_sink_failure = d.cfg.run.on_sink_failure;
+  c.state_dir = d.cfg.run.state_dir;
   c.stop_requested = &d.stop_requested;
   c.progress_every = d.progress_every;
   c.members = membership{c.distributed};
   auto threads = std::max<std::size_t>(1, d.sys.scheduler().num_workers());
-  r.shard_count = d.cfg.scope.shards != 0 ? d.cfg.scope.shards : threads;
+  r.shard_count = d.cfg.run.shards != 0 ? d.cfg.run.shards : threads;
 }
 
 // Sinks, then the workers (here, or on the nodes), then the first view.

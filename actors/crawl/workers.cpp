@@ -32,7 +32,7 @@ caf::expected<crawl_workers> spawn_workers(caf::actor_system& sys, const setting
   }
   parser_options popts{cfg.url_rules(), cfg.scope.follow_nofollow};
   std::vector<parser_actor> parsers;
-  auto parser_count = cfg.scope.parsers != 0 ? cfg.scope.parsers : threads;
+  auto parser_count = cfg.run.parsers != 0 ? cfg.run.parsers : threads;
   for (std::size_t i = 0; i < parser_count; ++i) {
     auto p = sys.spawn(parser, popts, handler);
     parsers.push_back(p);
@@ -40,13 +40,14 @@ caf::expected<crawl_workers> spawn_workers(caf::actor_system& sys, const setting
   }
   frontier_config fcfg;
   fcfg.scope = cfg.scope;
+  fcfg.run = cfg.run;
   fcfg.politeness = cfg.politeness;
   fcfg.urls = cfg.url_rules();
   fcfg.user_agent = cfg.http.user_agent;
   fcfg.max_redirects = cfg.http.max_redirects;
   fcfg.needs = plan.needs;
-  fcfg.hold_for_restart = cfg.scope.on_sink_failure == sink_failure_policy::restart || plan.hold_records;
-  fcfg.queue_memory = std::max<uint64_t>(1, cfg.scope.queue_memory);
+  fcfg.hold_for_restart = cfg.run.on_sink_failure == sink_failure_policy::restart || plan.hold_records;
+  fcfg.queue_memory = std::max<uint64_t>(1, cfg.run.queue_memory);
   for (std::size_t i = 0; i < plan.ids.size(); ++i) {
     fcfg.journal = i < plan.journals.size() ? std::move(plan.journals[i]) : nullptr;
     auto s = sys.spawn(frontier, fcfg, plan.ids[i], fetchers, parsers, plan.sinks);

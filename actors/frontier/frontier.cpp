@@ -116,8 +116,8 @@ void init(pointer self, frontier_config cfg, shard_id id, std::vector<fetcher_ac
           std::vector<parser_actor> parsers, std::vector<sink_actor> sinks) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
-  st.policy.retries = st.cfg.scope.retries;
-  st.policy.retry_delay = st.cfg.scope.retry_delay;
+  st.policy.retries = st.cfg.run.retries;
+  st.policy.retry_delay = st.cfg.run.retry_delay;
   st.id = id;
   st.fetchers = std::move(fetchers);
   st.parsers = std::move(parsers);
@@ -133,7 +133,7 @@ void init(pointer self, frontier_config cfg, shard_id id, std::vector<fetcher_ac
   for (auto& re : st.cfg.scope.deny)
     st.deny.emplace_back(re, std::regex::ECMAScript | std::regex::optimize);
   st.limiter = self->spawn<caf::linked>(rate_limiter, st.cfg.politeness, st.cfg.seed * 31 + id);
-  st.budget = concurrency_budget{st.cfg.scope.concurrency, st.cfg.politeness.concurrency};
+  st.budget = concurrency_budget{st.cfg.run.concurrency, st.cfg.politeness.concurrency};
   st.journal = std::move(st.cfg.journal);
   if (st.journal)
     restore(self);

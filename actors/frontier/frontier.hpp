@@ -54,7 +54,8 @@ using frontier_impl = frontier_actor::extend<
 
 /// Everything a shard needs to know; the same for every shard of a crawl.
 struct frontier_config {
-  crawl_options scope;
+  crawl_scope scope;
+  run_options run;
   politeness_options politeness;
   url_options urls;
   std::string user_agent = "arachne/0.1";

@@ -377,8 +377,8 @@ bool robots_unreachable(pointer self, host_entry& h, const fetch_result& res) {
   auto& st = self->state;
   auto why = res.error != crawl_errc::none ? to_string(res.error) + ": " + res.error_message
                                            : "status " + std::to_string(res.status);
-  if (h.robots_failures < st.cfg.scope.retries && !st.stopping) {
-    auto wait = st.cfg.scope.retry_delay * (1u << std::min(h.robots_failures, 10u));
+  if (h.robots_failures < st.cfg.run.retries && !st.stopping) {
+    auto wait = st.cfg.run.retry_delay * (1u << std::min(h.robots_failures, 10u));
     ++h.robots_failures;
     self->delayed_send(self, wait, robots_retry_atom::value, h.origin);
     return true;

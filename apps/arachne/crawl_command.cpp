@@ -181,7 +181,7 @@ void add_options(config& cfg, crawl_args& a) {
 // not replaced). A directory that is not a state store is refused, with
 // nothing returned, before any output file is touched.
 std::optional<bool> resumes(const config& cfg) {
-  auto& dir = cfg.crawl.scope.state_dir;
+  auto& dir = cfg.crawl.run.state_dir;
   if (dir.empty())
     return false;
   if (!cfg.crawl.cluster.nodes.empty()) {
@@ -312,7 +312,7 @@ int finish(caf::actor_system& sys, const config& cfg, const caf::expected<crawl_
   print_report(std::cout, *report, outs);
   auto sink_lost = std::any_of(report->sink_failures.begin(), report->sink_failures.end(),
                                [](auto& f) { return !f.working; });
-  auto& dir = cfg.crawl.scope.state_dir;
+  auto& dir = cfg.crawl.run.state_dir;
   if (!report->state_error.empty())
     std::cout << "  state store FAILED: " << report->state_error << "\n  the crawl stopped; "
               << "what " << dir << " holds is intact: free space and run the same command to resume\n";

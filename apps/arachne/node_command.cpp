@@ -77,10 +77,10 @@ std::optional<std::pair<std::string, uint16_t>> checked_listen(config& cfg, cons
 node_options node_options_of(caf::actor_system& sys, const config& cfg, const node_args& a) {
   node_options opts;
   opts.weight = a.weight > 0 ? a.weight : static_cast<double>(sys.scheduler().num_workers());
-  opts.shards = cfg.crawl.scope.shards;
+  opts.shards = cfg.crawl.run.shards;
   opts.cluster = cfg.crawl.cluster;
   opts.adapt = [own = cfg.crawl](settings& s) {
-    s.scope.parsers = own.scope.parsers;
+    s.run.parsers = own.run.parsers;
     s.http.io_threads = own.http.io_threads;
     s.http.source_address = own.http.source_address;
   };

@@ -89,9 +89,9 @@ void add_crawling_options(option_set& o, settings& s) {
     .add("threads", s.threads, "actor scheduler threads; 0 = one per core")
     .add("user-agent", s.http.user_agent, "User-Agent header and robots.txt token")
     .section("Crawling")
-    .add("shards", s.scope.shards, "frontier shards; 0 = one per thread")
-    .add("concurrency", s.scope.concurrency, "requests in flight in all")
-    .add("parsers", s.scope.parsers, "parser actors; 0 = one per thread")
+    .add("shards", s.run.shards, "frontier shards; 0 = one per thread")
+    .add("concurrency", s.run.concurrency, "requests in flight in all")
+    .add("parsers", s.run.parsers, "parser actors; 0 = one per thread")
     .add("max-depth", s.scope.max_depth, "links followed from the seeds; -1 = unlimited")
     .add("max-pages", s.scope.max_pages, "URLs fetched in all; 0 = unlimited")
     .add("max-pages-per-host", s.scope.max_pages_per_host, "URLs fetched per host; 0 = unlimited")
@@ -99,10 +99,10 @@ void add_crawling_options(option_set& o, settings& s) {
          "only these hosts and their subdomains; empty = any")
     .add("allow", s.scope.allow, "URL regexes; if given, a URL must match one")
     .add("deny", s.scope.deny, "URL regexes; URLs matching one are not crawled")
-    .add("retries", s.scope.retries,
+    .add("retries", s.run.retries,
          "retries of transient failures (connect, timeout, reset, 5xx)")
-    .add("retry-delay", s.scope.retry_delay, "wait before the first retry; doubles each time")
-    .add_choice("on-sink-failure", s.scope.on_sink_failure,
+    .add("retry-delay", s.run.retry_delay, "wait before the first retry; doubles each time")
+    .add_choice("on-sink-failure", s.run.on_sink_failure,
                 {{"stop", sink_failure_policy::stop},
                  {"continue", sink_failure_policy::continue_without},
                  {"restart", sink_failure_policy::restart}},
@@ -110,10 +110,10 @@ void add_crawling_options(option_set& o, settings& s) {
                 "again (up to 3 times) and resend what it had not acknowledged")
     .add("follow-nofollow", s.scope.follow_nofollow,
          "follow rel=nofollow links and pages with meta robots nofollow")
-    .add("state", s.scope.state_dir,
+    .add("state", s.run.state_dir,
          "directory for the crawl's state (queues, seen URLs, what is done); a crawl killed "
          "at any moment resumes when run again with it; empty = no state kept")
-    .add("queue-memory", s.scope.queue_memory,
+    .add("queue-memory", s.run.queue_memory,
          "with --state: queued URLs per shard kept in memory; more wait in the state store");
 }
 

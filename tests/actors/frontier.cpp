@@ -155,7 +155,7 @@ frontier_config test_config() {
   frontier_config fc;
   fc.politeness.delay = 0ms;
   fc.politeness.jitter = 0;
-  fc.scope.retry_delay = 1s;
+  fc.run.retry_delay = 1s;
   return fc;
 }
 
@@ -385,7 +385,7 @@ TEST_CASE("a sink that crashes is reported with the records it did not acknowled
 
 TEST_CASE("frontier requeues 429 without using up retries", "[frontier]") {
   auto fc = test_config();
-  fc.scope.retries = 0;
+  fc.run.retries = 0;
   fixture f{fc};
   auto& a = f.net->answers;
   a["http://c.test/"] = {{429, "", {{"Retry-After", "2"}}}, {429, "", {}}, html_page("")};
@@ -433,7 +433,7 @@ TEST_CASE("shards keep every unit of --concurrency when lends come before the vi
   auto net = std::make_shared<script>();
   auto records = std::make_shared<std::vector<record>>();
   auto fc = test_config();
-  fc.scope.concurrency = 8;
+  fc.run.concurrency = 8;
   auto f = sys.spawn(scripted_fetcher, net);
   auto p = sys.spawn(parser, parser_options{fc.urls, false}, nullptr);
   auto sink = sys.spawn(testing::memory_sink, records);

@@ -227,8 +227,8 @@ TEST_CASE("the shards share --concurrency by demand, and never exceed it togethe
   site::server_options sopts;
   sopts.latency = 30ms;
   auto log = crawl_logged({2, 60, 5, false, 0s}, sopts, [](config& cfg) {
-    cfg.crawl.scope.shards = 4;
-    cfg.crawl.scope.concurrency = 8;
+    cfg.crawl.run.shards = 4;
+    cfg.crawl.run.concurrency = 8;
     cfg.crawl.politeness.concurrency = 4;
   }, 2);
   std::vector<std::pair<long long, int>> all;
@@ -298,8 +298,8 @@ TEST_CASE("a crawl retries transient failures and records what remains", "[crawl
   {
     config cfg;
     quick(cfg);
-    cfg.crawl.scope.retries = 2;
-    cfg.crawl.scope.retry_delay = 10ms;
+    cfg.crawl.run.retries = 2;
+    cfg.crawl.run.retry_delay = 10ms;
     cfg.crawl.politeness.max_backoff = 20ms;
     caf::actor_system sys{cfg};
     crawl c{sys, cfg};
@@ -326,8 +326,8 @@ TEST_CASE("a crawl gives up on a host that keeps failing after its retries",
     config cfg;
     quick(cfg);
     cfg.crawl.politeness.obey_robots = false;
-    cfg.crawl.scope.retries = 2;
-    cfg.crawl.scope.retry_delay = 10ms;
+    cfg.crawl.run.retries = 2;
+    cfg.crawl.run.retry_delay = 10ms;
     cfg.crawl.politeness.max_backoff = 20ms;
     caf::actor_system sys{cfg};
     crawl c{sys, cfg};

@@ -213,7 +213,7 @@ void crawl_settings(config& cfg) {
   cfg.crawl.http.ttfb_timeout = 5s;
   cfg.crawl.politeness.delay = 0ms;
   cfg.crawl.scope.deny = {"/calendar/"};
-  cfg.crawl.scope.retry_delay = 100ms;
+  cfg.crawl.run.retry_delay = 100ms;
 }
 
 /// The URLs of page records with their outcome, checking each is recorded once.

@@ -323,7 +323,7 @@ TEST_CASE("a sink that fails mid-crawl is reported with what it lost, and the cr
     {
       config cfg;
       quick(cfg);
-      cfg.crawl.scope.on_sink_failure = policy;
+      cfg.crawl.run.on_sink_failure = policy;
       caf::actor_system sys{cfg};
       crawl c{sys, cfg};
       c.add_sink(sys.spawn(testing::memory_sink, records));
@@ -381,7 +381,7 @@ TEST_CASE("a sink restarted after a failure gets what it had not acknowledged: n
   {
     config cfg;
     quick(cfg);
-    cfg.crawl.scope.on_sink_failure = sink_failure_policy::restart;
+    cfg.crawl.run.on_sink_failure = sink_failure_policy::restart;
     caf::actor_system sys{cfg};
     crawl c{sys, cfg};
     c.add_sink([&]() -> caf::expected<sink_actor> {

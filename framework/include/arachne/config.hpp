@@ -52,8 +52,11 @@ struct settings {
   /// How pages are fetched; `http.user_agent` is also the robots.txt token.
   http_options http;
 
-  /// Scope and width of the crawl.
-  crawl_options scope;
+  /// What the crawl covers.
+  crawl_scope scope;
+
+  /// How it runs: width, retries, state, sink failures.
+  run_options run;
 
   /// Per-host pacing.
   politeness_options politeness;

@@ -16,20 +16,26 @@ enum class sink_failure_policy : uint8_t {
   restart,          // open it again (up to 3 times) and resend what it had not acknowledged
 };
 
-/// What a crawl covers and how wide it runs; every field is an option.
-struct crawl_options {
-  uint32_t shards = 0;          // frontier shards; 0 = one per scheduler thread
-  uint32_t concurrency = 256;   // requests in flight in all (shared by the shards by demand)
-  uint32_t parsers = 0;         // parser actors; 0 = one per scheduler thread
+/// What a crawl covers: which URLs it takes up and how many; every field is
+/// an option.
+struct crawl_scope {
   int64_t max_depth = -1;       // links followed from seeds; -1 = unlimited
   uint64_t max_pages = 0;       // URLs fetched in all (split over shards); 0 = unlimited
   uint64_t max_pages_per_host = 0; // 0 = unlimited
   std::vector<std::string> allowed_domains; // hosts and their subdomains; empty = all
   std::vector<std::string> allow; // URL regexes: if any, a URL must match one
   std::vector<std::string> deny;  // URL regexes: a URL matching one is dropped
+  bool follow_nofollow = false; // follow rel=nofollow links and meta nofollow pages
+};
+
+/// How a crawl runs: how wide, how it retries, where it keeps its state and
+/// what it does when a sink fails; every field is an option.
+struct run_options {
+  uint32_t shards = 0;          // frontier shards; 0 = one per scheduler thread
+  uint32_t concurrency = 256;   // requests in flight in all (shared by the shards by demand)
+  uint32_t parsers = 0;         // parser actors; 0 = one per scheduler thread
   uint32_t retries = 2;         // for transient failures (connect, timeout, reset, 5xx)
   caf::timespan retry_delay = std::chrono::seconds(1); // first retry; doubles each time
-  bool follow_nofollow = false; // follow rel=nofollow links and meta nofollow pages
   sink_failure_policy on_sink_failure = sink_failure_policy::stop;
   std::string state_dir;        // the crawl's state store (resumable after a crash); empty = none
   uint64_t queue_memory = 100000; // with a state store: queued URLs per shard kept in memory
