@@ -90,7 +90,7 @@ if [ -n "$port" ]; then
   "$bin" crawl "http://127.0.1.1:$port/" --per-host-delay=300ms --deny=/calendar/ \
     --out=jsonl:"$work/int.jsonl" --out=sqlite:"$work/int.db" >"$work/int.txt" 2>/dev/null &
   crawl_pid=$!
-  sleep 1.5
+  grown "$work/int.jsonl" 0 "$crawl_pid" # (interrupted once it records)
   kill -INT "$crawl_pid"; wait "$crawl_pid"
   check "SIGINT exits 130" [ $? -eq 130 ]
   check "SIGINT still prints the report" grep -q "^crawl interrupted after" "$work/int.txt"
@@ -117,10 +117,11 @@ if [ -n "$port" ]; then
   node_pid=$!
   for _ in $(seq 1 100); do grep -q "^listening on" "$work/node2.out" && break; sleep 0.1; done
   node_port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$work/node2.out")
-  timeout 60 "$bin" crawl "http://127.0.1.1:$port/" --per-host-delay=200ms --deny=/calendar/ --out=null \
-    --sink-remote=127.0.0.1:"$node_port" >"$work/lost.txt" 2>&1 &
+  timeout 60 "$bin" crawl "http://127.0.1.1:$port/" --per-host-delay=400ms --deny=/calendar/ --out=null \
+    --progress=true --sink-remote=127.0.0.1:"$node_port" >"$work/lost.txt" 2>&1 &
   crawl_pid=$!
-  sleep 1.5
+  # Killed once the crawl runs (its sinks are open: the progress line shows).
+  for _ in $(seq 1 600); do grep -q "pages/s" "$work/lost.txt" && break; sleep 0.1; done
   kill -KILL "$node_pid"; wait "$node_pid" 2>/dev/null
   wait "$crawl_pid"
   check "a crawl whose remote sink died exits 1" [ $? -eq 1 ]
