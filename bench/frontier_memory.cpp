@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
   frontier_config fcfg;
   fcfg.politeness.obey_robots = false;
   fcfg.politeness.delay = caf::timespan{0};
-  fcfg.queue_memory = queue_memory;
+  fcfg.run.queue_memory = queue_memory;
   if (state) {
     auto j = frontier_journal::open(dir.string(), 0, 1);
     if (!j) {

@@ -47,7 +47,7 @@ caf::expected<crawl_workers> spawn_workers(caf::actor_system& sys, const setting
   fcfg.max_redirects = cfg.http.max_redirects;
   fcfg.needs = plan.needs;
   fcfg.hold_for_restart = cfg.run.on_sink_failure == sink_failure_policy::restart || plan.hold_records;
-  fcfg.queue_memory = std::max<uint64_t>(1, cfg.run.queue_memory);
+  fcfg.run.queue_memory = std::max<uint64_t>(1, cfg.run.queue_memory);
   for (std::size_t i = 0; i < plan.ids.size(); ++i) {
     fcfg.journal = i < plan.journals.size() ? std::move(plan.journals[i]) : nullptr;
     auto s = sys.spawn(frontier, fcfg, plan.ids[i], fetchers, parsers, plan.sinks);

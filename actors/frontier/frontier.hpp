@@ -67,7 +67,6 @@ struct frontier_config {
   uint64_t seed = 1;                 // jitter
   sink_needs needs;                  // what records carry for the sinks
   bool hold_for_restart = false;     // a failed sink will be restarted: keep its records
-  std::size_t queue_memory = 100000; // with a state store: queued URLs kept in memory
   /// This shard's state store (--state), or null: set per shard, used by it alone.
   std::shared_ptr<frontier_journal> journal;
 };

@@ -176,7 +176,7 @@ void admit_new(pointer self, crawl_request req, bool seed, bool handed) {
       h.db_id = st.journal->add_host(h.origin);
     req.id = static_cast<uint64_t>(st.journal->add_url(h.db_id, req, url_state::queued));
     // Over the memory bound, a site's new URLs wait in the store only.
-    if (h.spilled() > 0 || st.sites.in_memory() >= st.cfg.queue_memory) {
+    if (h.spilled() > 0 || st.sites.in_memory() >= st.cfg.run.queue_memory) {
       st.sites.spill(h);
       return pump(self, origin);
     }
