@@ -41,4 +41,23 @@ inline std::string_view trim(std::string_view s) noexcept {
   return s;
 }
 
+/// True if the list of words `list`, separated by white space, holds `word`
+/// (ignoring ASCII case), as HTML's rel attribute and Link's rel parameter do.
+inline bool has_word(std::string_view list, std::string_view word) noexcept {
+  auto is_space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+  };
+  std::size_t i = 0;
+  while (i < list.size()) {
+    while (i < list.size() && is_space(list[i]))
+      ++i;
+    auto start = i;
+    while (i < list.size() && !is_space(list[i]))
+      ++i;
+    if (i > start && iequals(list.substr(start, i - start), word))
+      return true;
+  }
+  return false;
+}
+
 } // namespace arachne::text

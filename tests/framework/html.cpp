@@ -80,6 +80,55 @@ TEST_CASE("scan_html reads base, title, charset, meta robots and refresh", "[htm
   CHECK(u.title == "x");
 }
 
+TEST_CASE("scan_html reads the first canonical, which is not a link", "[html]") {
+  auto s = scan_html("<link rel=\"canonical\" href=\"https://c.test/p?a=1&amp;b=2\">"
+                     "<link rel=canonical href=/second><link rel=next href=/next>");
+  CHECK(s.canonical == "https://c.test/p?a=1&b=2");
+  CHECK(hrefs(s) == strings{"/next"});
+  // rel is a case-insensitive list of words: a canonical among others is one,
+  // a word merely containing it is not.
+  auto t = scan_html("<LINK REL=\"alternate  CANONICAL\" HREF=/c>"
+                     "<link rel=noncanonical href=/other>");
+  CHECK(t.canonical == "/c");
+  CHECK(hrefs(t) == strings{"/other"});
+  // Only <link> declares a canonical; without href it declares nothing.
+  auto u = scan_html("<link rel=canonical><a rel=canonical href=/a>a</a><link rel=canonical href=/l>");
+  CHECK(u.canonical == "/l");
+  CHECK(hrefs(u) == strings{"/a"});
+  CHECK(scan_html("<a href=/x>x</a>").canonical.empty());
+}
+
+TEST_CASE("scan_html reads meta robots for its own agent, not for others", "[html]") {
+  auto page = "<meta name=\"Arachne\" content=\"noindex\"><meta name=otherbot content=nofollow>";
+  auto ours = scan_html(page, "arachne");
+  CHECK(ours.noindex);
+  CHECK(!ours.nofollow);
+  auto theirs = scan_html(page, "somebot");
+  CHECK(!theirs.noindex);
+  CHECK(!theirs.nofollow);
+  auto anonymous = scan_html(page);
+  CHECK(!anonymous.noindex);
+  CHECK(!anonymous.nofollow);
+  // name=robots and name=AGENT add up.
+  auto both = scan_html("<meta name=robots content=nofollow><meta name=ARACHNE content=NOINDEX>",
+                        "arachne");
+  CHECK(both.noindex);
+  CHECK(both.nofollow);
+}
+
+TEST_CASE("scan_html reads meta robots directives as words", "[html]") {
+  // "none" is a directive, not a substring: "nonexistent" says nothing.
+  auto s = scan_html("<meta name=robots content=\"nonexistent\">");
+  CHECK(!s.noindex);
+  CHECK(!s.nofollow);
+  auto t = scan_html("<meta name=robots content=\"max-snippet:50, noarchive, all\">");
+  CHECK(!t.noindex);
+  CHECK(!t.nofollow);
+  auto u = scan_html("<meta name=robots content=\"noarchive NONE\">");
+  CHECK(u.noindex);
+  CHECK(u.nofollow);
+}
+
 TEST_CASE("decode_entities handles numeric, named and broken references", "[html]") {
   CHECK(decode_entities("a &amp; b") == "a & b");
   CHECK(decode_entities("&lt;&gt;&quot;&apos;") == "<>\"'");

@@ -2,12 +2,15 @@
 
 #include "text.hpp"
 
+#include "arachne/page_directives.hpp"
+
 #include <cstring>
 
 namespace arachne {
 
 namespace {
 
+using text::has_word;
 using text::iequals;
 using text::lower;
 
@@ -199,10 +202,13 @@ std::string decode_entities(std::string_view text) {
 
 namespace {
 
-// What one scan has found so far, beyond `out`: the first base and title win.
+// What one scan has found so far, beyond `out`: the first base, canonical
+// and title win. `agent` is the crawler's robots token (may be empty).
 struct scan_state {
   html_scan& out;
+  std::string_view agent;
   bool have_base = false;
+  bool have_canonical = false;
   bool have_title = false;
 };
 
@@ -244,6 +250,15 @@ inline void read_link(std::string_view name, tag_reader& reader, scan_state& st)
     st.have_base = true;
     return;
   }
+  if (is("link") && has_word(rel, "canonical")) {
+    // Where the page itself lives, not a link: following it is a crawl option.
+    if (!st.have_canonical)
+      st.out.canonical = decode_entities(href);
+    st.have_canonical = true;
+    return;
+  }
+  if (is("link") && is_resource(rel))
+    return;
   html_link link;
   link.href = decode_entities(href);
   link.nofollow = icontains(rel, "nofollow");
@@ -252,8 +267,6 @@ inline void read_link(std::string_view name, tag_reader& reader, scan_state& st)
   } else if (is("area")) {
     link.kind = html_link::kind_t::area;
   } else if (is("link")) {
-    if (is_resource(rel))
-      return;
     link.kind = html_link::kind_t::link;
   } else {
     link.kind = html_link::kind_t::frame;
@@ -277,8 +290,9 @@ inline std::string_view refresh_url(std::string_view content) {
   return v;
 }
 
-// meta: the charset, robots directives, and a refresh's URL as a link.
-inline void read_meta(tag_reader& reader, html_scan& out) {
+// meta: the charset, robots directives (for all crawlers, name=robots, or
+// for ours, name=AGENT), and a refresh's URL as a link.
+inline void read_meta(tag_reader& reader, std::string_view agent, html_scan& out) {
   std::string_view meta_name, http_equiv, content, charset;
   attribute attr;
   while (reader.next(attr)) {
@@ -293,9 +307,10 @@ inline void read_meta(tag_reader& reader, html_scan& out) {
   }
   if (!charset.empty() && out.charset.empty())
     out.charset = lower(charset);
-  if (iequals(meta_name, "robots")) {
-    out.nofollow = out.nofollow || icontains(content, "nofollow") || icontains(content, "none");
-    out.noindex = out.noindex || icontains(content, "noindex") || icontains(content, "none");
+  if (iequals(meta_name, "robots") || (!agent.empty() && iequals(meta_name, agent))) {
+    auto d = parse_robots_meta(content);
+    out.nofollow = out.nofollow || d.nofollow;
+    out.noindex = out.noindex || d.noindex;
   } else if (iequals(http_equiv, "refresh")) {
     if (auto v = refresh_url(content); !v.empty())
       out.links.push_back(html_link{decode_entities(v), html_link::kind_t::refresh, false});
@@ -325,7 +340,7 @@ inline std::size_t read_tag(std::string_view html, std::size_t name_start, scan_
     return reader.end();
   }
   if (is("meta")) {
-    read_meta(reader, st.out);
+    read_meta(reader, st.agent, st.out);
     return reader.end();
   }
   auto pos = reader.end();
@@ -342,9 +357,9 @@ inline std::size_t read_tag(std::string_view html, std::size_t name_start, scan_
 
 } // namespace
 
-html_scan scan_html(std::string_view html) {
+html_scan scan_html(std::string_view html, std::string_view agent) {
   html_scan out;
-  scan_state st{out};
+  scan_state st{out, agent};
   std::size_t pos = 0;
   while (true) {
     pos = html.find('<', pos);
