@@ -1,7 +1,8 @@
 #include "site_model.hpp"
 
 #include <algorithm>
-#include <deque>
+#include <queue>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -104,10 +105,14 @@ void append_words(std::string& out, rng& r, uint32_t n) {
   }
 }
 
-std::string small_page(std::string_view title, const std::vector<std::string>& hrefs) {
+// A short page of links; `head` (markup) goes at the end of its <head>.
+std::string small_page(std::string_view title, const std::vector<std::string>& hrefs,
+                       std::string_view head = {}) {
   std::string out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>";
   append_escaped(out, title);
-  out += "</title>\n</head>\n<body>\n<h1>";
+  out += "</title>\n";
+  out += head;
+  out += "</head>\n<body>\n<h1>";
   append_escaped(out, title);
   out += "</h1>\n<ul>\n";
   for (auto& h : hrefs) {
@@ -119,6 +124,23 @@ std::string small_page(std::string_view title, const std::vector<std::string>& h
   }
   out += "</ul>\n</body>\n</html>\n";
   return out;
+}
+
+// Archive page `n`: pages 0 to 2 ask things of crawlers. 0 (noindex, and
+// canonical by a Link header) and 1 (nofollow for arachne only) in headers,
+// 2 (canonical) in its HTML.
+response archive_response(response res, uint32_t n, const std::vector<std::string>& hrefs,
+                          const std::string& origin) {
+  std::string_view head;
+  if (n == 0) {
+    res.headers = {{"X-Robots-Tag", "noindex"}, {"Link", "<" + origin + "/>; rel=\"canonical\""}};
+  } else if (n == 1) {
+    res.headers = {{"X-Robots-Tag", "arachne: nofollow"}};
+  } else if (n == 2) {
+    head = "<link rel=\"canonical\" href=\"/\">\n";
+  }
+  res.body = small_page("Archive " + std::to_string(n), hrefs, head);
+  return res;
 }
 
 std::string format_seconds(caf::timespan d) {
@@ -348,7 +370,7 @@ void write_page(std::string& out, uint32_t h, uint32_t k, const std::vector<std:
 } // namespace
 
 struct site_model::page_info {
-  enum class kind_t { page, private_page, calendar, robots, redirect, not_found };
+  enum class kind_t { page, private_page, calendar, robots, sitemap, archive, redirect, not_found };
   kind_t kind = kind_t::not_found;
   uint16_t status = 404;
   uint32_t index = 0;       // page number, or year*12+month for the calendar
@@ -410,7 +432,7 @@ std::optional<std::string> site_model::robots_txt(uint32_t h) const {
     case 2:
       return "User-agent: *\nDisallow: /\n\n"
              "User-agent: arachne\nAllow: /\nDisallow: /private/\nDisallow: /catalog/item?id=1\n";
-    case 3:
+    case 3: // has_sitemaps(h)
       return "User-agent: *\nDisallow: /docs/*7/$\nDisallow: /private/\nAllow: /private/3$\n"
              "Disallow: /*?ref=related\n\nSitemap: "
              + origin(h) + "/sitemap.xml\n";
@@ -464,6 +486,19 @@ site_model::page_info site_model::describe(uint32_t h, std::string_view target) 
     info.status = 200;
     info.index = *month;
     info.hrefs = calendar_links(*month);
+  } else if ((path == "/sitemap.xml" || starts_with(path, "/sitemaps/")) && sitemap(h, target)) {
+    info.kind = kind_t::sitemap; // (a sitemap has no links: its URLs are no links)
+    info.status = 200;
+  } else if (starts_with(path, "/archive/") && has_sitemaps(h)) {
+    if (auto n = parse_index(path.substr(9)); n && *n < archive_pages()) {
+      info.kind = kind_t::archive;
+      info.status = 200;
+      info.index = *n;
+      // The front page and a regular page. /archive/1 (nofollow) links page 1,
+      // which its sitemap lists one level higher, and "/", which page 1 links:
+      // a crawler that does not follow it reaches the same URLs as deep.
+      info.hrefs = {"/", page_path(std::max(*n, 1u) % P)};
+    }
   }
   return info;
 }
@@ -498,6 +533,10 @@ response site_model::respond(uint32_t h, std::string_view target) const {
                               + std::to_string(info.index % 12 + 1),
                             info.hrefs);
       return res;
+    case kind_t::sitemap:
+      return sitemap_response(h, target);
+    case kind_t::archive:
+      return archive_response(std::move(res), info.index, info.hrefs, origin(h));
     case kind_t::page:
       break;
   }
@@ -505,70 +544,132 @@ response site_model::respond(uint32_t h, std::string_view target) const {
   return res;
 }
 
-std::vector<truth_entry> site_model::truth(const truth_options& opts) const {
-  std::vector<std::string> seeds = opts.seeds;
-  if (seeds.empty())
-    seeds.push_back(origin(0) + "/");
+// The search behind `site_model::truth`: least depths from the seeds and from
+// the sitemaps of every host reached, taken in order of depth. A host's
+// sitemaps (depth 0) turn up when its first URL is taken, so they may lower
+// the depth of URLs taken before: such a URL is taken again at its new depth,
+// and its links with it.
+struct site_model::truth_search {
+  struct item {
+    uint32_t depth;
+    uint64_t order; // first come, first taken among equal depths
+    url at;
+  };
+  struct later {
+    bool operator()(const item& x, const item& y) const noexcept {
+      return std::tie(x.depth, x.order) > std::tie(y.depth, y.order);
+    }
+  };
+
+  truth_search(const site_model& model, const truth_options& options)
+    : m(model), opts(options) {}
+
+  const site_model& m;
+  const truth_options& opts;
   std::unordered_map<uint32_t, robots_rules> robots;
-  auto rules_of = [&](uint32_t h) -> const robots_rules& {
+  std::unordered_map<std::string, uint32_t> depth;    // the least yet, by URL
+  std::unordered_map<std::string, std::size_t> entry; // its place in `out`, once taken
+  std::unordered_set<std::string> sitemaps;           // URLs reached as sitemaps
+  std::unordered_set<uint32_t> hosts;                 // hosts whose robots.txt was read
+  std::priority_queue<item, std::vector<item>, later> queue;
+  uint64_t next_order = 0;
+  std::vector<truth_entry> out;
+
+  const robots_rules& rules_of(uint32_t h) {
     auto i = robots.find(h);
     if (i == robots.end()) {
-      auto text = robots_txt(h);
+      auto text = m.robots_txt(h);
       i = robots.emplace(h, text ? robots_rules::parse(*text, opts.user_agent)
                                  : robots_rules::allow_all()).first;
     }
     return i->second;
-  };
-  // 0-1 breadth-first search: a link costs one level of depth, a redirect none.
-  std::unordered_map<std::string, uint32_t> depth;
-  std::unordered_set<std::string> done;
-  std::deque<std::pair<url, uint32_t>> queue;
-  auto reach = [&](url u, uint32_t d, bool front) {
+  }
+
+  // True if a URL at depth `d` is within the depth limit.
+  bool within(uint32_t d) const {
+    return !opts.max_depth || d <= *opts.max_depth;
+  }
+
+  // Reaches `u` at depth `d`, as a sitemap (read for its URLs once taken) or a page.
+  void reach(url u, uint32_t d, bool as_sitemap) {
+    bool new_sitemap = as_sitemap && sitemaps.insert(u.str()).second;
     auto [it, added] = depth.emplace(u.str(), d);
-    if (!added) {
-      if (it->second <= d)
-        return;
-      it->second = d;
+    if (!added && it->second <= d && !new_sitemap)
+      return;
+    it->second = std::min(it->second, d);
+    queue.push({it->second, next_order++, std::move(u)});
+  }
+
+  // A sitemap index lists sitemaps (depth 0), a sitemap pages one level
+  // down; entries on another host than the sitemap's are refused.
+  void read_sitemap(const url& at, uint32_t h, uint32_t d) {
+    auto s = m.sitemap(h, at.target());
+    if (!s)
+      return;
+    for (auto& e : s->entries) {
+      auto u = parse_url(e.loc);
+      if (!u || u->scheme() != at.scheme() || u->authority() != at.authority())
+        continue;
+      if (s->index)
+        reach(std::move(*u), 0, true);
+      else if (within(d + 1))
+        reach(std::move(*u), d + 1, false);
     }
-    if (front)
-      queue.emplace_front(std::move(u), d);
-    else
-      queue.emplace_back(std::move(u), d);
-  };
-  for (auto& s : seeds)
-    if (auto u = parse_url(s))
-      reach(std::move(*u), 0, false);
-  std::vector<truth_entry> out;
-  while (!queue.empty()) {
-    auto [u, d] = std::move(queue.front());
-    queue.pop_front();
-    if (depth[u.str()] != d || done.count(u.str()) > 0)
-      continue;
-    auto h = host_index(u.hostname());
-    if (!h || u.port() != port_ || u.is_https() != params_.tls)
-      continue; // not part of this site
+  }
+
+  // Takes `u` at depth `d`: reads its host's robots.txt (and reaches the
+  // sitemaps it names) the first time, records it, and reaches what it leads to.
+  void take(const url& u, uint32_t d) {
+    auto h = m.host_index(u.hostname());
+    if (!h || u.port() != m.port_ || u.is_https() != m.params_.tls)
+      return; // not part of this site
     if (!opts.max_depth && starts_with(u.path(), "/calendar/"))
-      continue;
-    done.insert(u.str());
-    truth_entry e{u.str(), {}, {}, d};
-    if (!rules_of(*h).allowed(u.target())) {
-      e.outcome = "robots_denied";
-      out.push_back(std::move(e));
-      continue;
+      return;
+    auto& rules = rules_of(*h);
+    if (hosts.insert(*h).second && opts.sitemaps)
+      for (auto& s : rules.sitemaps())
+        if (auto sm = parse_url(s))
+          reach(std::move(*sm), 0, true);
+    auto [it, added] = entry.emplace(u.str(), out.size());
+    if (added)
+      out.push_back({u.str(), {}, {}, d});
+    out[it->second].depth = d;
+    if (!rules.allowed(u.target())) {
+      out[it->second].outcome = "robots_denied";
+      return;
     }
-    auto info = describe(*h, u.target());
-    e.outcome = std::to_string(info.status);
-    e.location = info.location;
+    auto info = m.describe(*h, u.target());
+    out[it->second].outcome = std::to_string(info.status);
+    out[it->second].location = info.location;
     if (!info.location.empty()) {
       if (auto next = resolve_url(u, info.location))
-        reach(std::move(*next), d, true);
-    } else if (info.status == 200 && (!opts.max_depth || d < *opts.max_depth)) {
-      for (auto& href : info.hrefs)
-        if (auto next = resolve_url(u, href))
-          reach(std::move(*next), d + 1, false);
+        reach(std::move(*next), d, false); // a redirect hop costs no depth
+    } else if (info.status == 200) {
+      if (within(d + 1))
+        for (auto& href : info.hrefs)
+          if (auto next = resolve_url(u, href))
+            reach(std::move(*next), d + 1, false);
+      if (sitemaps.count(u.str()) > 0)
+        read_sitemap(u, *h, d);
     }
-    out.push_back(std::move(e));
   }
+};
+
+std::vector<truth_entry> site_model::truth(const truth_options& opts) const {
+  std::vector<std::string> seeds = opts.seeds;
+  if (seeds.empty())
+    seeds.push_back(origin(0) + "/");
+  truth_search search{*this, opts};
+  for (auto& s : seeds)
+    if (auto u = parse_url(s))
+      search.reach(std::move(*u), 0, false);
+  while (!search.queue.empty()) {
+    auto next = search.queue.top();
+    search.queue.pop();
+    if (search.depth[next.at.str()] == next.depth) // else it was reached closer since
+      search.take(next.at, next.depth);
+  }
+  auto out = std::move(search.out);
   std::sort(out.begin(), out.end(),
             [](const truth_entry& x, const truth_entry& y) { return x.url < y.url; });
   return out;

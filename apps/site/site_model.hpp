@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "caf/timespan.hpp"
@@ -28,15 +29,34 @@ struct response {
   uint16_t status = 200;
   std::string content_type;
   std::string location; // for redirects, as sent
+  std::vector<std::pair<std::string, std::string>> headers; // extra response headers
+  bool compressible = false; // the server gzips it (Content-Encoding) for clients that accept gzip
   std::string body;
 };
+
+/// One URL a sitemap lists, with what it says of it (empty strings for tags it leaves out).
+struct sitemap_entry {
+  std::string loc;        // absolute URL
+  std::string lastmod;    // W3C date, e.g. 2026-11-03; empty in a text sitemap
+  std::string changefreq; // daily, weekly, ...; empty in an index or a text sitemap
+  std::string priority;   // 0.0 to 1.0; empty in an index or a text sitemap
+};
+
+/// A sitemap as the model knows it, before it is written as XML or text.
+struct sitemap_info {
+  bool index = false;                 // a sitemap index: its entries are sitemaps
+  std::vector<sitemap_entry> entries; // in the order it lists them
+};
+
+/// `data` gzip-compressed (RFC 1952) with no time in the header: the same bytes every time.
+std::string gzip(std::string_view data);
 
 /// One URL of the truth: what a polite crawler records for it.
 struct truth_entry {
   std::string url;      // normalised
   std::string outcome;  // HTTP status ("200", "301", ...) or "robots_denied"
   std::string location; // redirect target as sent, if any
-  uint32_t depth = 0;   // shortest distance from a seed (a redirect hop costs 0)
+  uint32_t depth = 0;   // shortest distance from a seed or a sitemap (a redirect hop costs 0)
 };
 
 /// What `site_model::truth` explores.
@@ -44,6 +64,7 @@ struct truth_options {
   std::vector<std::string> seeds;        // default: the front page of host 0
   std::string user_agent = "arachne";    // robots.txt token
   std::optional<uint32_t> max_depth;     // without one, the calendar trap is left out
+  bool sitemaps = true; // read robots.txt Sitemap lines as a crawler with sitemaps on does
 };
 
 /// A deterministic synthetic web of `hosts` loopback hosts with `pages` pages
@@ -82,12 +103,23 @@ public:
   /// The robots.txt of host `h`; `nullopt` if it has none (404).
   std::optional<std::string> robots_txt(uint32_t h) const;
 
+  /// True if host `h` names a sitemap in its robots.txt and serves sitemaps and archive pages.
+  bool has_sitemaps(uint32_t h) const noexcept { return h % 5 == 3; }
+
+  /// How many archive pages (/archive/0, ...) a host with sitemaps has: max(4, pages / 4).
+  uint32_t archive_pages() const noexcept;
+
+  /// The sitemap at `target` on host `h`; `nullopt` if it serves none there.
+  std::optional<sitemap_info> sitemap(uint32_t h, std::string_view target) const;
+
   /// Every URL a polite crawler reaches from the seeds under robots.txt, sorted.
   std::vector<truth_entry> truth(const truth_options& opts) const;
 
 private:
   struct page_info;
+  struct truth_search;
   page_info describe(uint32_t h, std::string_view target) const;
+  response sitemap_response(uint32_t h, std::string_view target) const;
 
   site_params params_;
   uint16_t port_ = 0;

@@ -1,10 +1,12 @@
 #include "site_server.hpp"
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -98,6 +100,42 @@ struct site_server::impl {
 
 namespace {
 
+// True if an Accept-Encoding value accepts gzip: it names gzip (or x-gzip,
+// or *) without q=0. Good enough for the clients that visit the demo site.
+bool accepts_gzip(std::string_view value) {
+  auto trim = [](std::string_view x) {
+    while (!x.empty() && (x.front() == ' ' || x.front() == '\t'))
+      x.remove_prefix(1);
+    while (!x.empty() && (x.back() == ' ' || x.back() == '\t'))
+      x.remove_suffix(1);
+    return x;
+  };
+  auto lower = [](std::string_view x) {
+    std::string out{x};
+    for (auto& c : out)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
+  while (!value.empty()) {
+    auto comma = value.find(',');
+    auto element = value.substr(0, comma);
+    value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
+    auto semi = element.find(';');
+    auto coding = lower(trim(element.substr(0, semi)));
+    if (coding != "gzip" && coding != "x-gzip" && coding != "*")
+      continue;
+    auto params = semi == std::string_view::npos ? std::string{} : lower(element.substr(semi + 1));
+    auto q = params.find("q=");
+    if (q == std::string::npos)
+      return true;
+    // q=0, q=0.0, q=0.000: not acceptable; any other weight is.
+    auto weight = trim(std::string_view{params}.substr(q + 2));
+    if (weight.find_first_not_of("0.") != std::string_view::npos || weight.empty())
+      return true;
+  }
+  return false;
+}
+
 // One connection: read a request, answer it from the model, repeat while the
 // client keeps the connection alive.
 template <class Stream>
@@ -162,7 +200,17 @@ private:
       res_.set(http::field::content_type, answer->content_type);
       if (!answer->location.empty())
         res_.set(http::field::location, answer->location);
-      res_.body() = answer->body;
+      for (auto& [name, value] : answer->headers)
+        res_.insert(name, value);
+      if (answer->compressible)
+        res_.set(http::field::vary, "Accept-Encoding");
+      if (answer->compressible && accepts_gzip(req[http::field::accept_encoding])) {
+        // Compressed per request: the cache keeps the model's answer as is.
+        res_.set(http::field::content_encoding, "gzip");
+        res_.body() = gzip(answer->body);
+      } else {
+        res_.body() = answer->body;
+      }
     }
     res_.prepare_payload();
     if (req.method() == http::verb::head)

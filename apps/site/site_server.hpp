@@ -22,7 +22,8 @@ struct server_options {
 };
 
 /// Serves a `site_model` over HTTP/1.1 (or HTTPS with a generated CA) on one
-/// port of every host's loopback address. Beast inside; nothing of it leaks here.
+/// port of every host's loopback address, gzip-encoding its compressible
+/// answers for clients that accept gzip. Beast inside; nothing of it leaks here.
 class site_server {
 public:
   site_server(site_params params, server_options opts);

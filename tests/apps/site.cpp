@@ -2,12 +2,12 @@
 
 #include <catch2/catch.hpp>
 
-#include <deque>
+#include <cctype>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
-#include <unordered_map>
+#include <tuple>
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -18,6 +18,7 @@
 #define restrict __restrict
 #include <wget.h>
 #undef restrict
+#include <zlib.h>
 
 #include "arachne/html.hpp"
 #include "arachne/robots.hpp"
@@ -39,16 +40,29 @@ struct answer {
   std::string location;
   std::string content_type;
   std::string content_length;
+  std::string content_encoding;
+  std::vector<std::pair<std::string, std::string>> headers; // all of them, in order
   std::string body;
 };
 
+// The value of the first header called `name` (any case), or "".
+std::string header(const answer& a, std::string_view name) {
+  for (auto& [n, v] : a.headers)
+    if (beast::iequals(n, name))
+      return v;
+  return {};
+}
+
 // One blocking request on a fresh connection; throws on network errors.
 answer request(const std::string& ip, uint16_t port, const std::string& target,
-               http::verb verb = http::verb::get, ssl::context* tls = nullptr) {
+               http::verb verb = http::verb::get, ssl::context* tls = nullptr,
+               const std::string& accept_encoding = {}) {
   asio::io_context ioc;
   http::request<http::empty_body> req{verb, target, 11};
   req.set(http::field::host, ip + ":" + std::to_string(port));
   req.set(http::field::connection, "close");
+  if (!accept_encoding.empty())
+    req.set(http::field::accept_encoding, accept_encoding);
   http::response_parser<http::string_body> parser;
   parser.body_limit(1 << 20);
   if (verb == http::verb::head)
@@ -77,6 +91,9 @@ answer request(const std::string& ip, uint16_t port, const std::string& target,
   a.location = std::string(res[http::field::location]);
   a.content_type = std::string(res[http::field::content_type]);
   a.content_length = std::string(res[http::field::content_length]);
+  a.content_encoding = std::string(res[http::field::content_encoding]);
+  for (auto& field : res)
+    a.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   a.body = std::move(res.body());
   return a;
 }
@@ -115,61 +132,173 @@ std::vector<std::string> extract_links(const std::string& html) {
   return out;
 }
 
-// A polite breadth-first crawl over HTTP, independent of the model: robots.txt
-// as served, links as libwget finds them in the served HTML.
-std::vector<truth_entry> crawl_over_http(const site_model& model, std::optional<uint32_t> max_depth) {
-  auto port = model.port();
-  std::unordered_map<std::string, robots_rules> robots;
-  auto rules_for = [&](const url& u) -> const robots_rules& {
+// `data` decompressed from gzip; fails the test if it is not gzip.
+std::string gunzip(const std::string& data) {
+  z_stream s{};
+  REQUIRE(inflateInit2(&s, 15 + 16) == Z_OK);
+  s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  s.avail_in = static_cast<uInt>(data.size());
+  std::string out;
+  char buf[16384];
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    s.next_out = reinterpret_cast<Bytef*>(buf);
+    s.avail_out = sizeof(buf);
+    rc = inflate(&s, Z_NO_FLUSH);
+    out.append(buf, sizeof(buf) - s.avail_out);
+  }
+  inflateEnd(&s);
+  REQUIRE(rc == Z_STREAM_END);
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
+    s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
+    s.remove_suffix(1);
+  return s;
+}
+
+// What a sitemap lists, read from the served bytes as a crawler reads them:
+// gunzipped if they start with gzip's magic bytes, then the <loc>s of XML
+// (an index if its root is <sitemapindex>) or else the lines of text.
+struct sitemap_read {
+  bool index = false;
+  std::vector<std::string> urls;
+};
+
+sitemap_read read_sitemap(std::string body) {
+  if (body.size() >= 2 && body[0] == '\x1f' && body[1] == '\x8b')
+    body = gunzip(body);
+  sitemap_read out;
+  out.index = body.find("<sitemapindex") != std::string::npos;
+  if (out.index || body.find("<urlset") != std::string::npos) {
+    for (auto at = body.find("<loc>"); at != std::string::npos; at = body.find("<loc>", at + 1)) {
+      auto end = body.find("</loc>", at);
+      REQUIRE(end != std::string::npos);
+      out.urls.push_back(decode_entities(trim(std::string_view{body}.substr(at + 5, end - at - 5))));
+    }
+  } else {
+    std::istringstream lines{body};
+    for (std::string line; std::getline(lines, line);)
+      if (!trim(line).empty())
+        out.urls.emplace_back(trim(line));
+  }
+  return out;
+}
+
+// A polite crawl over HTTP, independent of the model: robots.txt as served
+// (and the sitemaps it names, read from the served bytes), links as libwget
+// finds them in the served HTML. Least depths first; a sitemap found late
+// may bring a URL closer, which is then taken again (as the truth does).
+// With `honour_nofollow`, a page whose X-Robots-Tag says nofollow is not followed.
+struct http_crawl {
+  http_crawl(const site_model& m, std::optional<uint32_t> limit, bool nofollow)
+    : model(m), max_depth(limit), honour_nofollow(nofollow) {}
+
+  const site_model& model;
+  std::optional<uint32_t> max_depth;
+  bool honour_nofollow;
+  std::map<std::string, robots_rules> robots; // by host
+  std::map<std::string, answer> fetched;      // by URL: each is fetched once
+  std::map<std::string, uint32_t> depth;
+  std::map<std::string, truth_entry> taken;
+  std::set<std::string> sitemaps; // URLs reached as sitemaps
+  std::set<std::tuple<uint32_t, uint64_t, std::string>> queue; // depth, order, URL
+  uint64_t order = 0;
+
+  void reach(const url& u, uint32_t d, bool as_sitemap) {
+    bool new_sitemap = as_sitemap && sitemaps.insert(u.str()).second;
+    auto [it, added] = depth.emplace(u.str(), d);
+    if (!added && it->second <= d && !new_sitemap)
+      return;
+    it->second = std::min(it->second, d);
+    queue.emplace(it->second, order++, u.str());
+  }
+
+  bool within(uint32_t d) const {
+    return !max_depth || d <= *max_depth;
+  }
+
+  // The rules of `u`'s host; the first time, the sitemaps it names are reached.
+  const robots_rules& rules_for(const url& u) {
     auto host = std::string{u.hostname()};
     auto i = robots.find(host);
     if (i == robots.end()) {
-      auto a = request(host, port, "/robots.txt");
+      auto a = request(host, model.port(), "/robots.txt");
       auto rules = a.status == 200 ? robots_rules::parse(a.body, "arachne/0.1")
                    : a.status >= 500 ? robots_rules::disallow_all() : robots_rules::allow_all();
       i = robots.emplace(host, std::move(rules)).first;
+      for (auto& s : i->second.sitemaps())
+        if (auto sm = parse_url(s))
+          reach(*sm, 0, true);
     }
     return i->second;
-  };
-  std::map<std::string, uint32_t> depth;
-  std::set<std::string> done;
-  std::deque<std::pair<url, uint32_t>> queue;
-  auto reach = [&](url u, uint32_t d, bool front) {
-    auto [it, added] = depth.emplace(u.str(), d);
-    if (!added && it->second <= d)
-      return;
-    it->second = d;
-    front ? queue.emplace_front(std::move(u), d) : queue.emplace_back(std::move(u), d);
-  };
-  reach(*parse_url(model.origin(0) + "/"), 0, false);
-  std::vector<truth_entry> out;
-  while (!queue.empty()) {
-    auto [u, d] = queue.front();
-    queue.pop_front();
-    if (depth[u.str()] != d || !done.insert(u.str()).second)
-      continue;
-    if (!max_depth && u.path().substr(0, 10) == "/calendar/")
-      continue;
-    truth_entry e{u.str(), {}, {}, d};
-    if (!rules_for(u).allowed(u.target())) {
-      e.outcome = "robots_denied";
-      out.push_back(e);
-      continue;
+  }
+
+  const answer& get(const url& u) {
+    auto i = fetched.find(u.str());
+    if (i == fetched.end())
+      i = fetched.emplace(u.str(), request(std::string{u.hostname()}, model.port(),
+                                           std::string{u.target()})).first;
+    return i->second;
+  }
+
+  // A sitemap's entries on its own host: sitemaps (an index) or pages.
+  void read(const url& at, const answer& a, uint32_t d) {
+    auto s = read_sitemap(a.body);
+    for (auto& loc : s.urls) {
+      auto u = parse_url(loc);
+      if (!u || u->scheme() != at.scheme() || u->authority() != at.authority())
+        continue;
+      if (s.index)
+        reach(*u, 0, true);
+      else if (within(d + 1))
+        reach(*u, d + 1, false);
     }
-    auto a = request(std::string{u.hostname()}, port, std::string{u.target()});
+  }
+
+  void take(const url& u, uint32_t d) {
+    if (!max_depth && u.path().substr(0, 10) == "/calendar/")
+      return;
+    auto& rules = rules_for(u);
+    auto& e = taken[u.str()];
+    e = truth_entry{u.str(), {}, {}, d};
+    if (!rules.allowed(u.target())) {
+      e.outcome = "robots_denied";
+      return;
+    }
+    auto& a = get(u);
     e.outcome = std::to_string(a.status);
     e.location = a.location;
+    bool nofollow = honour_nofollow && header(a, "X-Robots-Tag").find("nofollow") != std::string::npos;
     if (!a.location.empty()) {
       if (auto next = resolve_url(u, a.location))
-        reach(*next, d, true);
-    } else if (a.status == 200 && (!max_depth || d < *max_depth)) {
+        reach(*next, d, false);
+    } else if (a.status == 200 && sitemaps.count(u.str()) > 0) {
+      read(u, a, d);
+    } else if (a.status == 200 && !nofollow && within(d + 1)) {
       for (auto& href : extract_links(a.body))
         if (auto next = resolve_url(u, href))
           reach(*next, d + 1, false);
     }
-    out.push_back(e);
   }
-  std::sort(out.begin(), out.end(), [](auto& x, auto& y) { return x.url < y.url; });
+};
+
+std::vector<truth_entry> crawl_over_http(const site_model& model, std::optional<uint32_t> max_depth,
+                                         bool honour_nofollow = false) {
+  http_crawl c{model, max_depth, honour_nofollow};
+  c.reach(*parse_url(model.origin(0) + "/"), 0, false);
+  while (!c.queue.empty()) {
+    auto [d, order, spec] = *c.queue.begin();
+    c.queue.erase(c.queue.begin());
+    if (c.depth[spec] == d)
+      c.take(*parse_url(spec), d);
+  }
+  std::vector<truth_entry> out;
+  for (auto& [u, e] : c.taken)
+    out.push_back(e);
   return out;
 }
 
@@ -329,6 +458,18 @@ TEST_CASE("site truth equals a polite BFS over its own pages", "[site]") {
     INFO(o);
     CHECK(outcomes[o] > 0);
   }
+  // Hosts 3 and 8 name sitemaps, which list archive pages no page links.
+  for (uint32_t h : {3u, 8u}) {
+    INFO("host " << h);
+    auto reached = [&](const std::string& u) {
+      return std::any_of(truth.begin(), truth.end(), [&](auto& e) { return e.url == u; });
+    };
+    CHECK(reached(m.origin(h) + "/sitemaps/pages.xml.gz"));
+    CHECK(reached(m.origin(h) + "/archive/" + std::to_string(m.archive_pages() - 1)));
+  }
+  // /archive/1 says "X-Robots-Tag: arachne: nofollow", which the truth does
+  // not model: it links only what is reached as closely without it.
+  CHECK(render(crawl_over_http(m, std::nullopt, true)) == render(truth));
   // With a depth limit the trap is entered, and cut, at that depth.
   truth_options shallow;
   shallow.max_depth = 3;
@@ -338,6 +479,185 @@ TEST_CASE("site truth equals a polite BFS over its own pages", "[site]") {
                     [](auto& e) { return e.url.find("/calendar/") != std::string::npos; }));
   CHECK(std::all_of(limited.begin(), limited.end(), [](auto& e) { return e.depth <= 3; }));
   server.stop();
+}
+
+TEST_CASE("site serves the sitemaps its robots.txt names: an index, a gzip urlset, a text list",
+          "[site]") {
+  site_server server{{10, 20, 1, false, std::chrono::seconds(1)}, {}};
+  REQUIRE(server.listen() == "");
+  server.start();
+  auto& m = server.model();
+  auto port = server.port();
+  auto ip = m.host_address(3);
+  auto o = m.origin(3);
+  REQUIRE(m.has_sitemaps(3));
+  REQUIRE(m.archive_pages() == 5); // max(4, 20 / 4)
+  CHECK(request(ip, port, "/robots.txt").body.find("Sitemap: " + o + "/sitemap.xml\n")
+        != std::string::npos);
+  // The index lists two sitemaps; plain unless the client accepts gzip.
+  auto index = request(ip, port, "/sitemap.xml");
+  CHECK(index.status == 200);
+  CHECK(index.content_type == "application/xml");
+  CHECK(index.content_encoding.empty());
+  CHECK(header(index, "Vary") == "Accept-Encoding");
+  CHECK(index.body.find("<sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">")
+        != std::string::npos);
+  auto parts = read_sitemap(index.body);
+  CHECK(parts.index);
+  CHECK(parts.urls == std::vector<std::string>{o + "/sitemaps/pages.xml.gz", o + "/sitemaps/archive.txt"});
+  auto zipped = request(ip, port, "/sitemap.xml", http::verb::get, nullptr, "gzip, deflate");
+  CHECK(zipped.status == 200);
+  CHECK(zipped.content_encoding == "gzip");
+  CHECK(zipped.content_type == "application/xml");
+  CHECK(gunzip(zipped.body) == index.body);
+  CHECK(request(ip, port, "/sitemap.xml", http::verb::get, nullptr, "identity").content_encoding == "");
+  CHECK(request(ip, port, "/sitemap.xml", http::verb::get, nullptr, "br, gzip;q=0").content_encoding == "");
+  // The urlset is a .gz file: gzip bytes, no Content-Encoding, the same bytes every time.
+  auto pages = request(ip, port, "/sitemaps/pages.xml.gz", http::verb::get, nullptr, "gzip, deflate");
+  CHECK(pages.status == 200);
+  CHECK(pages.content_type == "application/gzip");
+  CHECK(pages.content_encoding.empty());
+  REQUIRE(pages.body.size() > 18);
+  CHECK(pages.body.substr(0, 2) == "\x1f\x8b");
+  CHECK(pages.body.substr(4, 4) == std::string(4, '\0')); // no time in the header
+  CHECK(pages.body == request(ip, port, "/sitemaps/pages.xml.gz").body);
+  auto urlset = gunzip(pages.body);
+  CHECK(urlset.find("<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">")
+        != std::string::npos);
+  for (auto tag : {"<lastmod>2026-11-0", "<changefreq>", "<priority>"}) {
+    INFO(tag);
+    std::size_t n = 0;
+    for (auto at = urlset.find(tag); at != std::string::npos; at = urlset.find(tag, at + 1))
+      ++n;
+    CHECK(n == 5);
+  }
+  auto listed = read_sitemap(pages.body);
+  CHECK(!listed.index);
+  // Half the archive, a page links reach too, a page robots.txt disallows,
+  // and a page of another host (which a crawler must refuse).
+  CHECK(listed.urls == std::vector<std::string>{o + "/archive/0", o + "/archive/1", o + m.page_path(1),
+                                                o + "/private/5", m.origin(4) + "/archive/0"});
+  // The text sitemap: the other half, a URL a line.
+  auto text = request(ip, port, "/sitemaps/archive.txt");
+  CHECK(text.status == 200);
+  CHECK(text.content_type == "text/plain");
+  CHECK(text.body == o + "/archive/2\n" + o + "/archive/3\n" + o + "/archive/4\n");
+  // The model knows them as served.
+  auto known = m.sitemap(3, "/sitemaps/pages.xml.gz");
+  REQUIRE(known);
+  CHECK(!known->index);
+  REQUIRE(known->entries.size() == 5);
+  CHECK(known->entries[2].loc == o + m.page_path(1));
+  CHECK(urlset.find("<lastmod>" + known->entries[2].lastmod + "</lastmod>") != std::string::npos);
+  // Hosts whose robots.txt names no sitemap serve none, nor an archive.
+  for (uint32_t h : {0u, 2u, 4u}) {
+    INFO("host " << h);
+    CHECK(!m.has_sitemaps(h));
+    CHECK(!m.sitemap(h, "/sitemap.xml"));
+    for (auto target : {"/sitemap.xml", "/sitemaps/pages.xml.gz", "/sitemaps/archive.txt", "/archive/0"})
+      CHECK(request(m.host_address(h), port, target).status == 404);
+  }
+  server.stop();
+}
+
+TEST_CASE("site archive pages ask things of crawlers in headers and in HTML", "[site]") {
+  site_server server{{10, 20, 1, false, std::chrono::seconds(1)}, {}};
+  REQUIRE(server.listen() == "");
+  server.start();
+  auto& m = server.model();
+  auto port = server.port();
+  auto ip = m.host_address(8);
+  auto o = m.origin(8);
+  auto a0 = request(ip, port, "/archive/0");
+  CHECK(a0.status == 200);
+  CHECK(a0.content_type == "text/html; charset=utf-8");
+  CHECK(header(a0, "X-Robots-Tag") == "noindex");
+  CHECK(header(a0, "Link") == "<" + o + "/>; rel=\"canonical\"");
+  auto a1 = request(ip, port, "/archive/1");
+  CHECK(a1.status == 200);
+  CHECK(header(a1, "X-Robots-Tag") == "arachne: nofollow");
+  CHECK(header(a1, "Link").empty());
+  auto a2 = request(ip, port, "/archive/2");
+  CHECK(a2.status == 200);
+  CHECK(header(a2, "X-Robots-Tag").empty());
+  CHECK(a2.body.find("<link rel=\"canonical\" href=\"/\">") < a2.body.find("</head>"));
+  CHECK(request(ip, port, "/archive/4").status == 200);
+  CHECK(request(ip, port, "/archive/5").status == 404); // past the archive
+  CHECK(request(ip, port, "/archive/01").status == 404);
+  // Each links the front page and one regular page; /archive/1 links page 1.
+  CHECK(m.links(8, "/archive/1") == std::vector<std::string>{"/", m.page_path(1)});
+  for (uint32_t n = 0; n < m.archive_pages(); ++n) {
+    auto target = "/archive/" + std::to_string(n);
+    INFO(target);
+    auto links = m.links(8, target);
+    REQUIRE(links.size() == 2);
+    CHECK(links[0] == "/");
+    std::vector<std::string> anchors; // (a canonical <link> is not one)
+    for (auto& l : scan_html(request(ip, port, target).body).links)
+      if (l.kind == html_link::kind_t::anchor)
+        anchors.push_back(l.href);
+    CHECK(anchors == links);
+  }
+  server.stop();
+}
+
+TEST_CASE("site truth reaches the sitemaps robots.txt names and the pages they list on their host",
+          "[site]") {
+  site_model m{{10, 20, 1, false, std::chrono::seconds(1)}, 8080};
+  auto truth = m.truth({});
+  std::map<std::string, truth_entry> by_url;
+  for (auto& e : truth)
+    by_url[e.url] = e;
+  auto outcome = [&](const std::string& u) {
+    auto i = by_url.find(u);
+    return i == by_url.end() ? std::string{"absent"} : i->second.outcome + " " + std::to_string(i->second.depth);
+  };
+  for (uint32_t h : {3u, 8u}) {
+    INFO("host " << h);
+    auto o = m.origin(h);
+    // Sitemaps at depth 0, what they list one level down.
+    for (auto s : {"/sitemap.xml", "/sitemaps/pages.xml.gz", "/sitemaps/archive.txt"})
+      CHECK(outcome(o + s) == "200 0");
+    for (uint32_t n = 0; n < m.archive_pages(); ++n)
+      CHECK(outcome(o + "/archive/" + std::to_string(n)) == "200 1");
+    CHECK(outcome(o + m.page_path(1)) == "200 1");
+    CHECK(outcome(o + "/private/5") == "robots_denied 1");
+    // The next host's /archive/0, which this host's sitemap lists, is refused.
+    REQUIRE(!m.has_sitemaps(h + 1));
+    CHECK(outcome(m.origin(h + 1) + "/archive/0") == "absent");
+  }
+  // Without sitemaps: none of them, and the same outcomes for the rest, at
+  // the same depth or deeper (a sitemap's entries are one level down).
+  truth_options off;
+  off.sitemaps = false;
+  auto without = m.truth(off);
+  std::set<std::string> without_urls;
+  for (auto& e : without) {
+    INFO(e.url);
+    without_urls.insert(e.url);
+    CHECK(e.url.find("/sitemap") == std::string::npos);
+    CHECK(e.url.find("/archive/") == std::string::npos);
+    REQUIRE(by_url.count(e.url) == 1);
+    CHECK(by_url[e.url].outcome == e.outcome);
+    CHECK(by_url[e.url].depth <= e.depth);
+  }
+  for (auto& e : truth) {
+    INFO(e.url);
+    if (without_urls.count(e.url) == 0)
+      CHECK((e.url.find("/sitemap") != std::string::npos || e.url.find("/archive/") != std::string::npos
+             || e.url.find("/private/5") != std::string::npos));
+  }
+  CHECK(truth.size() >= without.size() + 2 * (3 + m.archive_pages()));
+  // A depth limit cuts a sitemap's pages, not the sitemaps.
+  truth_options front;
+  front.seeds = {m.origin(3) + "/"};
+  front.max_depth = 0;
+  std::vector<std::string> urls;
+  for (auto& e : m.truth(front))
+    urls.push_back(e.url);
+  auto o = m.origin(3);
+  CHECK(urls == std::vector<std::string>{o + "/", o + "/sitemap.xml", o + "/sitemaps/archive.txt",
+                                         o + "/sitemaps/pages.xml.gz"});
 }
 
 TEST_CASE("site binds only its hosts' addresses", "[site]") {
