@@ -139,8 +139,8 @@ void lose_node_now(pointer self, std::size_t dead, const caf::error& why) {
   // (Each shard gets the seeds after the view: one sender, one order.)
   partition_map partition{view.shards, view.weights};
   std::vector<link_batch> again(view.actors.size());
-  for (auto& u : c.seeds)
-    again[partition.owner_index(url_host(u))].links.push_back(crawl_request{u, 0, {}, 0, 0, 0});
+  for (auto& req : c.seeds)
+    again[partition.owner_index(url_host(req.url))].links.push_back(req);
   for (std::size_t i = 0; i < again.size(); ++i)
     if (!again[i].links.empty())
       self->send(view.actors[i], seed_atom::value, std::move(again[i]));

@@ -33,7 +33,8 @@ struct coordination {
   std::vector<std::function<caf::expected<sink_actor>()>> reopen; // per sink; empty if none
   crawl_info info;
   node_start start;               // what a node that joins is started with
-  std::vector<std::string> seeds; // the valid seeds, to start again at a lost node's hosts' owners
+  /// The valid seeds and --sitemap sitemaps, to start again at a lost node's hosts' owners.
+  std::vector<crawl_request> seeds;
   proxy_manager_actor proxies;    // for progress; invalid in a distributed crawl
   std::string state_dir;          // --state of a distributed crawl: the coordinator's file
   std::atomic<bool>* stop_requested = nullptr;

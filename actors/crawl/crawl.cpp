@@ -306,9 +306,9 @@ void close_desk(run_context& r) {
   r.desk = join_actor{};
 }
 
-// Seeds go to the shards that own their hosts; invalid ones are records
-// (once: a resumed crawl recorded them the first time). A resumed crawl on
-// this machine gets its seeds again (killed before its shards stored them,
+// Seeds (and --sitemap sitemaps) go to the shards that own their hosts;
+// invalid seeds are records (once: a resumed crawl recorded them the first
+// time). A resumed crawl on this machine gets its seeds again (killed before its shards stored them,
 // it has none; the shards admit only seeds they have not seen). A
 // distributed one has them on its nodes, unless a node was lost meanwhile.
 void send_seeds(run_context& r, const std::vector<std::string>& seeds) {
@@ -332,10 +332,18 @@ void send_seeds(run_context& r, const std::vector<std::string>& seeds) {
       invalid.records.push_back(std::move(rec));
       continue;
     }
-    auto owner = partition.owner_index(url_host(u->str()));
-    batches[owner].links.push_back(crawl_request{u->str(), 0, {}, 0, 0, 0});
-    c.seeds.push_back(u->str());
+    c.seeds.push_back(crawl_request{u->str(), 0, {}, 0, 0, 0});
   }
+  // Sitemaps the user named (checked when the options were read).
+  if (r.d.cfg.scope.sitemaps != sitemap_mode::off)
+    for (auto& s : r.d.cfg.scope.sitemap_urls)
+      if (auto u = parse_url(s, r.d.cfg.url_rules())) {
+        crawl_request req{u->str(), 0, {}, 0, 0, 0};
+        req.kind = url_kind::sitemap;
+        c.seeds.push_back(std::move(req));
+      }
+  for (auto& req : c.seeds)
+    batches[partition.owner_index(url_host(req.url))].links.push_back(req);
   if (!invalid.records.empty() && !r.resuming)
     for (auto& s : c.sinks)
       r.self->request(s, std::chrono::seconds(30), invalid)

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "arachne/robots.hpp"
 #include "fetcher/fetcher.hpp"
 #include "frontier/frontier.hpp"
 #include "parser/parser.hpp"
@@ -30,7 +31,13 @@ caf::expected<crawl_workers> spawn_workers(caf::actor_system& sys, const setting
     fetchers.push_back(f);
     w.owned.push_back(caf::actor_cast<caf::actor>(f));
   }
-  parser_options popts{cfg.url_rules(), cfg.scope.follow_nofollow};
+  parser_options popts;
+  popts.urls = cfg.url_rules();
+  popts.follow_nofollow = cfg.scope.follow_nofollow;
+  popts.agent = std::string{product_token(cfg.http.user_agent)};
+  popts.sitemaps = {cfg.scope.sitemap_max_urls, cfg.scope.sitemap_max_bytes,
+                    cfg.http.max_compression_ratio};
+  popts.sitemap_max_depth = cfg.scope.sitemap_max_depth;
   std::vector<parser_actor> parsers;
   auto parser_count = cfg.run.parsers != 0 ? cfg.run.parsers : threads;
   for (std::size_t i = 0; i < parser_count; ++i) {

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "arachne/page_directives.hpp"
+
 namespace arachne::shard {
 
 using url_state = frontier_journal::url_state;
@@ -59,6 +61,16 @@ void mark_all_done(pointer self, const std::vector<uint64_t>& ids) {
 
 void add_record(pointer self, record r, uint64_t id) {
   auto& st = self->state;
+  if (r.noindex && st.cfg.scope.honour_noindex && r.kind == record::kind_t::page
+      && !(r.status >= 300 && r.status < 400)) {
+    // --honour-noindex: the page is recorded without what it holds.
+    r.kind = record::kind_t::failure;
+    r.error = crawl_errc::noindex;
+    r.error_message = "the page asks not to be indexed (--honour-noindex)";
+    r.title.clear();
+    r.body = shared_bytes{};
+    r.links.clear();
+  }
   ++st.recorded;
   if (r.kind != record::kind_t::item) {
     if (r.error == crawl_errc::none)
@@ -83,11 +95,42 @@ record make_failure(const crawl_request& req, crawl_errc kind, std::string messa
   r.depth = req.depth;
   r.fetched_at = caf::make_timestamp();
   r.resumed = req.resumed;
+  r.hints = req.hints;
   return r;
 }
 
-record make_record(const sink_needs& needs, const crawl_request& req, const fetch_result& res,
-                   std::string title) {
+namespace {
+
+bool is_header(std::string_view name, std::string_view want) {
+  return name.size() == want.size()
+         && std::equal(name.begin(), name.end(), want.begin(), [](char a, char b) {
+              return (a >= 'A' && a <= 'Z' ? a + 32 : a) == b;
+            });
+}
+
+// What the response's headers ask of crawlers (X-Robots-Tag) and the
+// canonical URL a Link header names; the parser adds a page's own.
+void note_directives(const frontier_config& cfg, const fetch_result& res, record& r) {
+  std::vector<std::string_view> robots;
+  std::string canonical;
+  for (auto& [name, value] : res.headers) {
+    if (is_header(name, "x-robots-tag"))
+      robots.push_back(value);
+    else if (canonical.empty() && is_header(name, "link"))
+      canonical = canonical_from_link_header(value);
+  }
+  if (!robots.empty())
+    r.noindex = parse_x_robots_tag(robots, product_token(cfg.user_agent)).noindex;
+  if (!canonical.empty())
+    if (auto base = parse_url(r.final_url, cfg.urls))
+      if (auto u = resolve_url(*base, canonical, cfg.urls))
+        r.canonical = u->str();
+}
+
+} // namespace
+
+record make_record(const frontier_config& cfg, const crawl_request& req, const fetch_result& res) {
+  auto& needs = cfg.needs;
   record r;
   r.kind = res.error == crawl_errc::none ? record::kind_t::page : record::kind_t::failure;
   r.url = req.url;
@@ -101,8 +144,10 @@ record make_record(const sink_needs& needs, const crawl_request& req, const fetc
   r.bytes = res.body.size();
   r.elapsed = res.timings.total;
   r.proxy = res.proxy;
-  r.title = std::move(title);
   r.resumed = req.resumed;
+  r.hints = req.hints;
+  if (req.kind == url_kind::page) // (a sitemap's headers speak of the sitemap file)
+    note_directives(cfg, res, r);
   // What only some sinks want travels only if one of them asked.
   if (needs.bodies)
     r.body = res.body;
@@ -187,8 +232,8 @@ void restore(pointer self) {
     st.sites.restore(h, row.pending);
     st.admitted += row.admitted;
   }
-  st.journal->each_url([&](std::string_view u) {
-    st.seen_urls.insert(fingerprint(u));
+  st.journal->each_url([&](std::string_view u, url_kind kind) {
+    st.seen_urls.insert(kind == url_kind::page ? fingerprint(u) : fingerprint(seen_key(u, kind)));
     ++st.seen;
   });
   if (!st.journal->error().empty())

@@ -397,7 +397,7 @@ caf::typed_response_promise<ack> on_handoff(pointer self, uint64_t from, handoff
   add_seen(st, batch.seen);
   for (auto& req : batch.urls) {
     // Seen where it was (its fingerprint came along), never fetched.
-    if (!note_seen(st, req.url))
+    if (!note_seen(st, req))
       --st.seen; // (counted once more below)
     admit_new(self, std::move(req), false, true);
   }

@@ -61,7 +61,10 @@ void guarded_urls::apply(shard_id owner, guard_batch& batch) {
     auto i = urls.live.find(gid);
     if (i == urls.live.end())
       continue;
-    urls.done.emplace_back(partition_hash(url_host(i->second.url)), fingerprint(i->second.url));
+    auto& u = i->second;
+    urls.done.emplace_back(partition_hash(url_host(u.url)),
+                           u.kind == url_kind::page ? fingerprint(u.url)
+                                                    : fingerprint(seen_key(u.url, u.kind)));
     urls.live.erase(i);
     --live_;
   }

@@ -24,10 +24,12 @@ std::string_view target_of(std::string_view u) {
   return slash == std::string_view::npos ? std::string_view{"/"} : u.substr(slash);
 }
 
-// Why a URL is out of scope, or empty.
+// Why a URL is out of scope, or empty. Depth and the URL patterns choose
+// pages: a sitemap is read whatever they say (its URLs meet them).
 std::string out_of_scope(frontier_state& st, const crawl_request& req) {
   auto& scope = st.cfg.scope;
-  if (scope.max_depth >= 0 && req.depth > static_cast<uint64_t>(scope.max_depth))
+  bool page = req.kind == url_kind::page;
+  if (page && scope.max_depth >= 0 && req.depth > static_cast<uint64_t>(scope.max_depth))
     return "deeper than --max-depth";
   if (!scope.allowed_domains.empty()) {
     auto host = url_host(req.url);
@@ -42,6 +44,8 @@ std::string out_of_scope(frontier_state& st, const crawl_request& req) {
     if (!ok)
       return "host not in --allowed-domains";
   }
+  if (!page)
+    return {};
   if (!st.allow.empty()
       && std::none_of(st.allow.begin(), st.allow.end(),
                       [&](const std::regex& re) { return std::regex_search(req.url, re); }))
@@ -50,17 +54,6 @@ std::string out_of_scope(frontier_state& st, const crawl_request& req) {
     if (std::regex_search(req.url, re))
       return "matches a --deny pattern";
   return {};
-}
-
-// A URL that ends without a fetch, recorded with why (out of scope, say).
-// In the store it is a taken row of no host, recorded again on resume if
-// the crash came before its record was in every sink.
-void record_decision(pointer self, const crawl_request& req, crawl_errc kind, std::string why) {
-  auto& st = self->state;
-  uint64_t id = 0;
-  if (st.journal)
-    id = static_cast<uint64_t>(st.journal->add_url(0, req, url_state::taken, kind, why));
-  add_record(self, make_failure(req, kind, std::move(why)), id);
 }
 
 // True if admitting one more URL of site `h` would go over --max-pages
@@ -73,9 +66,10 @@ bool over_budget(const frontier_state& st, const host_entry& h) {
          || (scope.max_pages_per_host != 0 && h.admitted >= scope.max_pages_per_host);
 }
 
-// A URL not admitted: recorded if a seed or redirect target, else counted.
+// A URL not admitted: recorded if a seed, redirect target or sitemap, else
+// counted.
 void refuse(pointer self, const crawl_request& req, bool seed, std::string why) {
-  if (seed || req.hops > 0)
+  if (seed || req.hops > 0 || req.kind == url_kind::sitemap)
     record_decision(self, req, crawl_errc::out_of_scope, std::move(why));
   else
     ++self->state.dropped;
@@ -103,6 +97,16 @@ uint64_t busy(const frontier_state& st) {
 
 } // namespace
 
+// In the store a decided URL is a taken row of no host, recorded again on
+// resume if the crash came before its record was in every sink.
+void record_decision(pointer self, const crawl_request& req, crawl_errc kind, std::string why) {
+  auto& st = self->state;
+  uint64_t id = 0;
+  if (st.journal)
+    id = static_cast<uint64_t>(st.journal->add_url(0, req, url_state::taken, kind, why));
+  add_record(self, make_failure(req, kind, std::move(why)), id);
+}
+
 std::string origin_of(std::string_view u) {
   auto scheme = u.find("://");
   auto slash = scheme == std::string_view::npos ? u.size() : u.find('/', scheme + 3);
@@ -125,6 +129,11 @@ bool note_seen(frontier_state& st, std::string_view url) {
       st.seen_by_host[hash].push_back(fp);
   }
   return true;
+}
+
+bool note_seen(frontier_state& st, const crawl_request& req) {
+  return req.kind == url_kind::page ? note_seen(st, req.url)
+                                    : note_seen(st, seen_key(req.url, req.kind));
 }
 
 void add_seen(frontier_state& st, const std::vector<seen_url>& seen) {
@@ -151,8 +160,22 @@ void admit(pointer self, crawl_request req, bool seed) {
     st.held.emplace_back(std::move(req), seed);
     return;
   }
-  if (note_seen(st, req.url))
+  if (note_seen(st, req))
     admit_new(self, std::move(req), seed);
+}
+
+void take_url(pointer self, crawl_request req) {
+  auto& st = self->state;
+  if (st.partition.owner_index(url_host(req.url)) != st.index)
+    return route(self, std::move(req));
+  // (A host of a lost shard: wait for what that shard had done.)
+  if (!st.awaiting_handoff.empty()
+      || (!st.awaiting_takeover.empty() && awaits_takeover(st, req.url))) {
+    st.held.emplace_back(std::move(req), false);
+    return;
+  }
+  if (note_seen(st, req))
+    admit_new(self, std::move(req), false);
 }
 
 // Decisions on seeds and redirect targets are recorded; links out of scope
@@ -165,9 +188,10 @@ void admit_new(pointer self, crawl_request req, bool seed, bool handed) {
     return refuse(self, req, seed, std::move(why));
   auto origin = origin_of(req.url);
   auto& h = st.sites[origin];
-  if (!handed && over_budget(st, h))
+  bool page = req.kind == url_kind::page; // (a sitemap is not a page of the budget)
+  if (!handed && page && over_budget(st, h))
     return refuse(self, req, seed, "over the page budget");
-  if (!handed) { // (a handed one's site brings its count)
+  if (!handed && page) { // (a handed one's site brings its count)
     ++h.admitted;
     ++st.admitted;
   }
@@ -211,31 +235,32 @@ fetch_feedback feedback_of(const fetch_result& res) {
 // to the shard that owns its host.
 void take_link(pointer self, std::string_view link, uint32_t depth, const std::string& from) {
   auto& st = self->state;
-  if (st.partition.owner_index(url_host(link)) != st.index)
-    return route(self, crawl_request{std::string{link}, depth, from, 0, 0, 0});
-  // (A host of a lost shard: wait for what that shard had done.)
-  if (!st.awaiting_handoff.empty() || (!st.awaiting_takeover.empty() && awaits_takeover(st, link))) {
-    st.held.emplace_back(crawl_request{std::string{link}, depth, from, 0, 0, 0}, false);
-    return;
-  }
+  if (st.partition.owner_index(url_host(link)) != st.index || !st.awaiting_handoff.empty()
+      || (!st.awaiting_takeover.empty() && awaits_takeover(st, link)))
+    return take_url(self, crawl_request{std::string{link}, depth, from, 0, 0, 0});
   if (note_seen(st, link))
     admit_new(self, crawl_request{std::string{link}, depth, from, 0, 0, 0}, false);
 }
 
-// A parsed page: its record (made when the fetch ended) gets the title and
-// links; the links go to their shards.
+// A parsed page: its record (made when the fetch ended) gets the title,
+// links and what the page asks of crawlers; the links go to their shards
+// (none with --sitemaps=only).
 void on_parsed(pointer self, record page, uint64_t id, parse_result& pr) {
   auto& st = self->state;
   page.title = std::move(pr.title);
   if (st.cfg.needs.links)
     page.links = pr.links.strings();
+  settle_directives(self, page, pr);
   auto depth = page.depth;
   auto from = page.url;
+  bool withheld = page.noindex && st.cfg.scope.honour_noindex; // (its items too)
   add_record(self, std::move(page), id);
-  for (auto& item : pr.items)
-    add_record(self, std::move(item));
+  if (!withheld)
+    for (auto& item : pr.items)
+      add_record(self, std::move(item));
   auto& scope = st.cfg.scope;
-  if (scope.max_depth < 0 || depth < static_cast<uint64_t>(scope.max_depth))
+  if (scope.sitemaps != sitemap_mode::only
+      && (scope.max_depth < 0 || depth < static_cast<uint64_t>(scope.max_depth)))
     for (std::size_t i = 0; i < pr.links.size(); ++i)
       take_link(self, pr.links[i], depth + 1u, from);
   --st.in_flight;
@@ -246,7 +271,7 @@ void on_parsed(pointer self, record page, uint64_t id, parse_result& pr) {
 // chain from the seed or link is too long; an unusable Location ends there.
 void follow_redirect(pointer self, const crawl_request& req, const fetch_result& res) {
   auto& st = self->state;
-  add_record(self, make_record(st.cfg.needs, req, res, {}), req.id);
+  add_record(self, make_record(st.cfg, req, res), req.id);
   auto location = header_value(res.headers, "location");
   auto base = parse_url(res.final_url.empty() ? req.url : res.final_url, st.cfg.urls);
   if (!base)
@@ -255,9 +280,14 @@ void follow_redirect(pointer self, const crawl_request& req, const fetch_result&
   if (!target)
     return;
   crawl_request next{target->str(), req.depth, req.url, 0, req.hops + 1, 0};
+  // A sitemap's target is the sitemap, read where it moved to.
+  next.kind = req.kind;
+  next.nesting = req.nesting;
+  next.vouched = req.vouched;
+  next.hints = req.hints;
   if (next.hops <= st.cfg.max_redirects)
     return route(self, std::move(next));
-  if (note_seen(st, next.url)) {
+  if (note_seen(st, next)) {
     ++st.seen;
     record_decision(self, next, crawl_errc::too_many_redirects,
                     "more than " + std::to_string(st.cfg.max_redirects)
@@ -268,11 +298,13 @@ void follow_redirect(pointer self, const crawl_request& req, const fetch_result&
 // Hands an HTML page to a parser; its record (made now) is sent with the
 // links the parser finds.
 void parse(pointer self, crawl_request req, fetch_result& res) {
+  if (req.kind == url_kind::sitemap)
+    return read_sitemap(self, std::move(req), res);
   auto& st = self->state;
   auto origin = origin_of(req.url);
   auto& p = st.parsers[st.next_parser++ % st.parsers.size()];
   // The record is made now; the request and result move to the parser.
-  auto page = std::make_shared<record>(make_record(st.cfg.needs, req, res, {}));
+  auto page = std::make_shared<record>(make_record(st.cfg, req, res));
   auto id = req.id;
   self->request(p, caf::infinite, parse_atom::value, std::move(req), std::move(res))
     .then([=](parse_result& pr) { on_parsed(self, std::move(*page), id, pr); },
@@ -304,7 +336,7 @@ void on_fetched(pointer self, crawl_request req, const slot_grant& grant, fetch_
   bool unreachable = is_unreachable(res);
   if (!unreachable)
     site.unreachable = 0;
-  bool parsable = is_html(res) && !st.parsers.empty();
+  bool parsable = (req.kind == url_kind::sitemap || is_html(res)) && !st.parsers.empty();
   auto action = st.policy.decide(req, res, st.stopping, site.dead != crawl_errc::none, parsable);
   // A site that fails to connect or resolve too often in a row is dead: its
   // other URLs end with that failure, unfetched (retries wait and count later).
@@ -322,7 +354,7 @@ void on_fetched(pointer self, crawl_request req, const slot_grant& grant, fetch_
     case fetch_action::retry:
       return back_off(self, std::move(req));
     case fetch_action::retries_exhausted: {
-      auto r = make_record(st.cfg.needs, req, res, {});
+      auto r = make_record(st.cfg, req, res);
       r.error = crawl_errc::retries_exhausted;
       r.error_message = retries_exhausted_message(res, req.attempt);
       add_record(self, std::move(r), req.id);
@@ -332,9 +364,12 @@ void on_fetched(pointer self, crawl_request req, const slot_grant& grant, fetch_
       follow_redirect(self, req, res);
       break;
     case fetch_action::record:
-    case fetch_action::parse:
-      add_record(self, make_record(st.cfg.needs, req, res, {}), req.id);
+    case fetch_action::parse: {
+      auto r = make_record(st.cfg, req, res);
+      queue_canonical(self, r); // (a PDF's Link header, say)
+      add_record(self, std::move(r), req.id);
       break;
+    }
   }
   pump(self, origin);
 }
@@ -351,6 +386,8 @@ void fetch(pointer self, crawl_request req, slot_grant grant) {
   fr.url = req.url;
   fr.follow_redirects = false; // redirect targets go back through the frontier
   fr.keep_request = st.cfg.needs.http;
+  if (req.kind == url_kind::sitemap) // (read up to --sitemap-max-size)
+    fr.max_body_bytes = st.cfg.scope.sitemap_max_bytes;
   self->request(next_fetcher(st), caf::infinite, fetch_atom::value, std::move(fr))
     .then([=](fetch_result& res) mutable { on_fetched(self, std::move(req), grant, res); },
           [=](caf::error& err) {
@@ -404,6 +441,7 @@ void on_robots(pointer self, const std::string& origin, const slot_grant& grant,
       self->send(st.limiter, caf::put_atom::value, std::string{url_host(origin)},
                  host_policy{*delay, 0});
     h.robots_problem.clear();
+    take_sitemaps(self, h);
   } else if (outcome == robots_status::unavailable) {
     h.rules = robots_rules::allow_all(); // RFC 9309: unavailable means allowed
     h.robots_problem.clear();

@@ -1,9 +1,10 @@
 #pragma once
 
 // The frontier shard's actor, inside: the functions its handlers call, in
-// three files by concern. Not part of any interface.
+// four files by concern. Not part of any interface.
 //   records.cpp     records to the sinks, what is done, the state store
 //   scheduling.cpp  admitting URLs, sites, robots.txt, fetching, the budget
+//   sitemaps.cpp    sitemaps read for URLs, what pages ask of crawlers
 //   replicating.cpp links to other shards, guardians, takeovers, handoffs,
 //                   cluster views
 
@@ -27,9 +28,9 @@ void add_record(pointer self, record r, uint64_t id = 0);
 /// A record of a URL that ended without a page.
 record make_failure(const crawl_request& req, crawl_errc kind, std::string message);
 
-/// A record of a fetch's outcome.
-record make_record(const sink_needs& needs, const crawl_request& req, const fetch_result& res,
-                   std::string title);
+/// A record of a fetch's outcome, with what its headers ask of crawlers
+/// (X-Robots-Tag, a canonical Link).
+record make_record(const frontier_config& cfg, const crawl_request& req, const fetch_result& res);
 
 /// Sends waiting records to the sinks while each has credit.
 void flush_records(pointer self);
@@ -67,12 +68,22 @@ void resume(pointer self);
 /// if not seen before.
 void admit(pointer self, crawl_request req, bool seed);
 
+/// A URL that ends without a fetch (out of scope, say), recorded with why.
+void record_decision(pointer self, const crawl_request& req, crawl_errc kind, std::string why);
+
 /// A URL not seen before (already added to the seen set). A `handed` one
 /// was admitted by the shard that owned its host before a node joined.
 void admit_new(pointer self, crawl_request req, bool seed, bool handed = false);
 
-/// Adds a URL to the seen set; false if it was there.
+/// Adds a page's URL (or a seen key, `seen_key`) to the seen set; false if it was there.
 bool note_seen(frontier_state& st, std::string_view url);
+
+/// Adds a URL of either kind to the seen set; false if it was there.
+bool note_seen(frontier_state& st, const crawl_request& req);
+
+/// A URL found in this shard (a link, a sitemap's URL): admitted if its
+/// host is this shard's and it was not seen, else sent to its owner.
+void take_url(pointer self, crawl_request req);
 
 /// Adds URLs another shard had seen to the seen set.
 void add_seen(frontier_state& st, const std::vector<seen_url>& seen);
@@ -104,6 +115,22 @@ void take_demand(pointer self, uint64_t shard, uint32_t demand, uint64_t budget)
 
 /// Units another shard lent this one under this view.
 void take_lend(pointer self, uint64_t units);
+
+// -- sitemaps.cpp ----------------------------------------------------------------
+
+/// robots.txt of site `h` was read: the sitemaps it names go to the crawl.
+void take_sitemaps(pointer self, const host_entry& h);
+
+/// Hands a fetched sitemap to a parser; its record (made now) is sent with
+/// what reading it gave, and its URLs go to the shards that own their hosts.
+void read_sitemap(pointer self, crawl_request req, fetch_result& res);
+
+/// Settles a parsed page's record: what it asked of crawlers (noindex,
+/// canonical) and, with --follow-canonical, its canonical URL queued.
+void settle_directives(pointer self, record& page, parse_result& pr);
+
+/// With --follow-canonical: queues the canonical URL a record names.
+void queue_canonical(pointer self, const record& page);
 
 // -- replicating.cpp -----------------------------------------------------------
 

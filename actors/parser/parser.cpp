@@ -3,6 +3,7 @@
 #include <functional>
 
 #include "arachne/html.hpp"
+#include "arachne/page_directives.hpp"
 
 namespace arachne {
 
@@ -65,15 +66,27 @@ private:
   url_list links_;
 };
 
+// What the response's X-Robots-Tag headers ask of crawler `agent`.
+robots_directives x_robots_tag(const fetch_result& res, std::string_view agent) {
+  std::vector<std::string_view> values;
+  for (auto& [name, value] : res.headers)
+    if (name.size() == 12 && std::equal(name.begin(), name.end(), "x-robots-tag", [](char a, char b) {
+          return (a >= 'A' && a <= 'Z' ? a + 32 : a) == b;
+        }))
+      values.push_back(value);
+  return values.empty() ? robots_directives{} : parse_x_robots_tag(values, agent);
+}
+
 parse_result parse_page(const parser_state& st, const crawl_request& req, const fetch_result& res) {
   parse_result out;
   out.id = res.id;
   if (!is_html(res))
     return out;
-  auto scan = scan_html(res.body.view());
+  auto scan = scan_html(res.body.view(), st.opts.agent);
   out.title = scan.title;
-  out.nofollow = scan.nofollow;
-  out.noindex = scan.noindex;
+  auto asked = x_robots_tag(res, st.opts.agent);
+  out.nofollow = scan.nofollow || asked.nofollow;
+  out.noindex = scan.noindex || asked.noindex;
   // Links resolve against <base href> if the page has one, else its URL.
   link_list links{scan.links.size()};
   auto page_url = parse_url(res.final_url.empty() ? req.url : res.final_url, st.opts.urls);
@@ -82,8 +95,11 @@ parse_result parse_page(const parser_state& st, const crawl_request& req, const 
     if (!scan.base.empty())
       if (auto b = resolve_url(*page_url, scan.base, st.opts.urls))
         base = std::move(*b);
+    if (!scan.canonical.empty())
+      if (auto c = resolve_url(base, scan.canonical, st.opts.urls))
+        out.canonical = c->str();
     bool follow_all = st.opts.follow_nofollow;
-    if (!scan.nofollow || follow_all) {
+    if (!out.nofollow || follow_all) {
       for (auto& l : scan.links) {
         if (l.nofollow && !follow_all)
           continue;
@@ -115,6 +131,76 @@ parse_result parse_page(const parser_state& st, const crawl_request& req, const 
   return out;
 }
 
+// The site of normalised URL `u`: scheme://authority.
+std::string_view site_of(std::string_view u) {
+  auto scheme = u.find("://");
+  auto slash = scheme == std::string_view::npos ? u.size() : u.find('/', scheme + 3);
+  return u.substr(0, slash);
+}
+
+// Counts one more entry refused for `why`.
+void refuse(std::vector<std::pair<std::string, uint64_t>>& refused, std::string_view why) {
+  for (auto& [reason, n] : refused)
+    if (reason == why) {
+      ++n;
+      return;
+    }
+  refused.emplace_back(std::string{why}, 1);
+}
+
+// Why reading stopped, if it did: a body cut at --sitemap-max-size says so
+// rather than what the cut made of the XML or gzip.
+void note_error(const parser_state& st, const fetch_result& res, sitemap_file& file,
+                sitemap_result& out) {
+  if (res.truncated) {
+    out.error = crawl_errc::too_large;
+    out.error_message = "sitemap larger than " + std::to_string(st.opts.sitemaps.max_bytes)
+                        + " bytes (--sitemap-max-size): read up to there";
+  } else {
+    out.error = file.error;
+    out.error_message = std::move(file.error_message);
+  }
+}
+
+// Reads a fetched sitemap. Its URLs must be absolute and, as sitemaps.org
+// says, of its own site (scheme, host and port) or of the site whose
+// robots.txt named it.
+sitemap_result read_sitemap_file(const parser_state& st, const crawl_request& req,
+                                 const fetch_result& res) {
+  sitemap_result out;
+  out.id = res.id;
+  auto file = read_sitemap(res.body.view(), st.opts.sitemaps);
+  out.refused = std::move(file.refused);
+  if (file.error != crawl_errc::none || res.truncated)
+    note_error(st, res, file, out);
+  out.index = file.kind == sitemap_file::kind_t::index;
+  if (out.index && req.nesting + 1 > st.opts.sitemap_max_depth) {
+    for (std::size_t i = 0; i < file.entries.size(); ++i)
+      refuse(out.refused, "a sitemap index nested deeper than --sitemap-max-depth");
+    return out;
+  }
+  auto own = site_of(req.url);
+  if (res.truncated && file.kind == sitemap_file::kind_t::text && !file.entries.empty())
+    file.entries.pop_back(); // (the line the cut went through)
+  out.urls.reserve(file.entries.size(), file.entries.size() * 64);
+  for (auto& e : file.entries) {
+    auto u = parse_url(e.loc, st.opts.urls);
+    if (!u) {
+      refuse(out.refused, "not an absolute http(s) URL");
+      continue;
+    }
+    auto site = site_of(u->str());
+    if (site != own && site != req.vouched) {
+      refuse(out.refused, "on another site than the sitemap");
+      continue;
+    }
+    out.urls.push_back(u->str());
+    if (!out.index)
+      out.hints.push_back(sitemap_hints{std::move(e.lastmod), e.changefreq, e.priority});
+  }
+  return out;
+}
+
 } // namespace
 
 parser_actor::behavior_type parser(parser_actor::stateful_pointer<parser_state> self,
@@ -125,6 +211,9 @@ parser_actor::behavior_type parser(parser_actor::stateful_pointer<parser_state> 
   return {
     [=](parse_atom, const crawl_request& req, const fetch_result& res) {
       return parse_page(self->state, req, res);
+    },
+    [=](sitemap_atom, const crawl_request& req, const fetch_result& res) {
+      return read_sitemap_file(self->state, req, res);
     },
   };
 }

@@ -7,6 +7,7 @@
 
 #include "arachne/actor_types.hpp"
 #include "arachne/page.hpp"
+#include "arachne/sitemap.hpp"
 #include "arachne/url.hpp"
 
 namespace arachne {
@@ -15,6 +16,9 @@ namespace arachne {
 struct parser_options {
   url_options urls;             // normalisation of the links found
   bool follow_nofollow = false; // follow rel=nofollow links and pages with meta nofollow
+  std::string agent;            // robots token for agent-specific directives ("arachne")
+  sitemap_limits sitemaps;      // reading one sitemap file
+  uint32_t sitemap_max_depth = 2; // sitemap index levels followed
 };
 
 /// A parser's state: its options and the user's handler (may be empty).
@@ -24,10 +28,11 @@ struct parser_state {
   static inline const char* name = "parser";
 };
 
-/// A parser: scans HTML in one pass for links, title and meta robots, then
-/// runs the user's page handler if there is one. Without a handler every
-/// link is followed; with one, what the handler follows. Non-HTML bodies
-/// yield no links.
+/// A parser: scans HTML in one pass for links, title, robots directives
+/// (meta and X-Robots-Tag) and the canonical URL, then runs the user's page
+/// handler if there is one. Without a handler every link is followed; with
+/// one, what the handler follows. Non-HTML bodies yield no links. Reads
+/// fetched sitemaps for their URLs (those on a host the sitemap may list).
 parser_actor::behavior_type parser(parser_actor::stateful_pointer<parser_state> self,
                                    parser_options opts,
                                    std::shared_ptr<const page_handler> handler);

@@ -23,11 +23,13 @@ CREATE TABLE IF NOT EXISTS crawls (
 CREATE TABLE IF NOT EXISTS pages (
   id INTEGER PRIMARY KEY, url TEXT NOT NULL, final_url TEXT, host TEXT, status INTEGER,
   depth INTEGER, fetched_at TEXT, content_type TEXT, bytes INTEGER, elapsed_ms INTEGER,
-  proxy TEXT, title TEXT, resumed INTEGER NOT NULL DEFAULT 0);
+  proxy TEXT, title TEXT, resumed INTEGER NOT NULL DEFAULT 0, noindex INTEGER NOT NULL DEFAULT 0,
+  canonical TEXT, lastmod TEXT, changefreq TEXT, priority REAL, sitemap TEXT);
 CREATE TABLE IF NOT EXISTS failures (
   id INTEGER PRIMARY KEY, url TEXT NOT NULL, final_url TEXT, host TEXT, status INTEGER,
   error TEXT, error_message TEXT, depth INTEGER, fetched_at TEXT, elapsed_ms INTEGER, proxy TEXT,
-  resumed INTEGER NOT NULL DEFAULT 0);
+  resumed INTEGER NOT NULL DEFAULT 0, noindex INTEGER NOT NULL DEFAULT 0, canonical TEXT,
+  lastmod TEXT, changefreq TEXT, priority REAL, sitemap TEXT);
 CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, url TEXT, fields TEXT);
 CREATE TABLE IF NOT EXISTS links (from_url TEXT NOT NULL, to_url TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS pages_url ON pages (url);
@@ -56,6 +58,39 @@ std::string fields_json(const std::vector<item_field>& fields) {
   return out;
 }
 
+// Columns a database written by an earlier Arachne lacks, added to it.
+void add_missing_columns(sqlite_db& db) {
+  constexpr const char* columns[][2] = {
+    {"resumed", "INTEGER NOT NULL DEFAULT 0"}, {"noindex", "INTEGER NOT NULL DEFAULT 0"},
+    {"canonical", "TEXT"}, {"lastmod", "TEXT"}, {"changefreq", "TEXT"}, {"priority", "REAL"},
+    {"sitemap", "TEXT"}};
+  for (std::string table : {"pages", "failures"})
+    for (auto& [name, type] : columns) {
+      sqlite_stmt has{db, ("SELECT count(*) FROM pragma_table_info('" + table + "') WHERE name = '"
+                           + name + "'").c_str()};
+      auto missing = has.next() && has.number_at(0) == 0;
+      has.reset();
+      if (missing)
+        db.exec(("ALTER TABLE " + table + " ADD COLUMN " + name + " " + type).c_str());
+    }
+}
+
+// Binds what a page asked of crawlers and what a sitemap said of it, from
+// column `i` on (noindex, canonical, lastmod, changefreq, priority, sitemap).
+void bind_directives(sqlite_stmt& st, int i, const record& r) {
+  st.number(i, r.noindex ? 1 : 0);
+  if (!r.canonical.empty())
+    st.text(i + 1, r.canonical);
+  if (!r.hints.lastmod.empty())
+    st.text(i + 2, r.hints.lastmod);
+  if (r.hints.changefreq != change_freq::unknown)
+    st.text(i + 3, to_string(r.hints.changefreq));
+  if (r.hints.priority >= 0)
+    st.real(i + 4, r.hints.priority);
+  if (r.sitemap.read)
+    st.text(i + 5, to_json(r.sitemap));
+}
+
 } // namespace
 
 struct sqlite_sink::impl {
@@ -68,22 +103,15 @@ sqlite_sink::sqlite_sink(std::string path) : path_(std::move(path)), impl_(std::
   d.db = std::make_unique<sqlite_db>(path_);
   sqlite3_busy_timeout(d.db->get(), 10000); // readers (the sqlite3 shell) never block us for long
   d.db->exec(schema);
-  // A database written before records had `resumed` gets the column.
-  for (auto* table : {"pages", "failures"}) {
-    sqlite_stmt has{*d.db, (std::string{"SELECT count(*) FROM pragma_table_info('"} + table
-                            + "') WHERE name = 'resumed'").c_str()};
-    auto missing = has.next() && has.number_at(0) == 0;
-    has.reset();
-    if (missing)
-      d.db->exec((std::string{"ALTER TABLE "} + table
-                  + " ADD COLUMN resumed INTEGER NOT NULL DEFAULT 0").c_str());
-  }
+  add_missing_columns(*d.db);
   d.page = std::make_unique<sqlite_stmt>(
     *d.db, "INSERT INTO pages (url, final_url, host, status, depth, fetched_at, content_type, "
-           "bytes, elapsed_ms, proxy, title, resumed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+           "bytes, elapsed_ms, proxy, title, resumed, noindex, canonical, lastmod, changefreq, "
+           "priority, sitemap) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   d.failure = std::make_unique<sqlite_stmt>(
     *d.db, "INSERT INTO failures (url, final_url, host, status, error, error_message, depth, "
-           "fetched_at, elapsed_ms, proxy, resumed) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+           "fetched_at, elapsed_ms, proxy, resumed, noindex, canonical, lastmod, changefreq, "
+           "priority, sitemap) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   d.item = std::make_unique<sqlite_stmt>(*d.db, "INSERT INTO items (url, fields) VALUES (?,?)");
   d.link = std::make_unique<sqlite_stmt>(*d.db, "INSERT INTO links (from_url, to_url) VALUES (?,?)");
 }
@@ -131,8 +159,9 @@ void sqlite_sink::store(std::vector<record>& records) {
             .number(9, millis(r.elapsed))
             .text(10, r.proxy)
             .text(11, r.title)
-            .number(12, r.resumed ? 1 : 0)
-            .run();
+            .number(12, r.resumed ? 1 : 0);
+          bind_directives(*d.page, 13, r);
+          d.page->run();
           for (auto& to : r.links)
             d.link->text(1, r.url).text(2, to).run();
           break;
@@ -147,8 +176,9 @@ void sqlite_sink::store(std::vector<record>& records) {
             .text(8, format_timestamp(r.fetched_at))
             .number(9, millis(r.elapsed))
             .text(10, r.proxy)
-            .number(11, r.resumed ? 1 : 0)
-            .run();
+            .number(11, r.resumed ? 1 : 0);
+          bind_directives(*d.failure, 12, r);
+          d.failure->run();
           break;
       }
     }

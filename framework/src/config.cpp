@@ -44,6 +44,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<record>("arachne::record");
   cfg.add_message_type<sink_needs>("arachne::sink_needs");
   cfg.add_message_type<parse_result>("arachne::parse_result");
+  cfg.add_message_type<sitemap_result>("arachne::sitemap_result");
   cfg.add_message_type<record_batch>("arachne::record_batch");
   cfg.add_message_type<ack>("arachne::ack");
   cfg.add_message_type<crawl_info>("arachne::crawl_info");
@@ -110,11 +111,32 @@ void add_crawling_options(option_set& o, settings& s) {
                 "again (up to 3 times) and resend what it had not acknowledged")
     .add("follow-nofollow", s.scope.follow_nofollow,
          "follow rel=nofollow links and pages with meta robots nofollow")
+    .add("honour-noindex", s.scope.honour_noindex,
+         "pages that ask not to be indexed (meta robots, X-Robots-Tag) are recorded as "
+         "noindex, without their content")
+    .add("follow-canonical", s.scope.follow_canonical,
+         "queue the URL a page names as its canonical (link rel=canonical, Link header)")
     .add("state", s.run.state_dir,
          "directory for the crawl's state (queues, seen URLs, what is done); a crawl killed "
          "at any moment resumes when run again with it; empty = no state kept")
     .add("queue-memory", s.run.queue_memory,
          "with --state: queued URLs per shard kept in memory; more wait in the state store");
+}
+
+// Sitemaps: where they come from, what they may give.
+void add_sitemap_options(option_set& o, settings& s) {
+  o.section("Sitemaps")
+    .add_choice("sitemaps", s.scope.sitemaps,
+                {{"on", sitemap_mode::on}, {"off", sitemap_mode::off}, {"only", sitemap_mode::only}},
+                "read sitemaps (robots.txt's Sitemap lines and --sitemap): on, off, or only "
+                "(their URLs and the seeds, no page links followed)")
+    .add("sitemap", s.scope.sitemap_urls, "sitemap URLs to read besides robots.txt's")
+    .add("sitemap-max-urls", s.scope.sitemap_max_urls,
+         "URLs taken from one sitemap file; more are refused")
+    .add_size("sitemap-max-size", s.scope.sitemap_max_bytes,
+              "uncompressed bytes read of one sitemap file")
+    .add("sitemap-max-depth", s.scope.sitemap_max_depth,
+         "sitemap index levels followed; 1 = an index of sitemaps, as the protocol has it");
 }
 
 // How hard a host is pressed: gaps, concurrency, robots.txt, throttling.
@@ -230,6 +252,7 @@ void add_cluster_options(option_set& o, settings& s) {
 config::config() {
   register_message_types(*this);
   add_crawling_options(options_, crawl);
+  add_sitemap_options(options_, crawl);
   add_politeness_options(options_, crawl);
   add_fetching_options(options_, crawl);
   add_url_and_proxy_options(options_, crawl);
@@ -239,6 +262,15 @@ config::config() {
 }
 
 std::string settings::check() {
+  if (scope.sitemaps == sitemap_mode::off && !scope.sitemap_urls.empty())
+    return "--sitemap needs --sitemaps=on or --sitemaps=only";
+  for (auto& u : scope.sitemap_urls)
+    if (auto parsed = parse_url(u, url_rules()); !parsed)
+      return "--sitemap: '" + u + "' is not a usable URL ("
+             + (parsed.error().context().match_elements<std::string>()
+                  ? parsed.error().context().get_as<std::string>(0)
+                  : std::string{"invalid"})
+             + ")";
   if (!(politeness.throttle_ratio >= 1.0))
     return "option --throttle-ratio expects a number of at least 1";
   // Proxies: every URL parses, the file is read into the list.

@@ -14,7 +14,7 @@ constexpr std::array<std::string_view, crawl_errc_count> names = {
   "too_many_redirects", "redirect_loop", "http_status",       "protocol_error",
   "connection_reset", "decode_failed",  "robots_denied",      "out_of_scope",
   "proxy_failed",   "proxy_auth_failed", "proxy_exhausted",   "retries_exhausted",
-  "cancelled",
+  "cancelled",      "noindex",
 };
 
 } // namespace

@@ -91,6 +91,58 @@ std::string format_timestamp(caf::timestamp t) {
   return out.str();
 }
 
+namespace {
+
+// What a page asked of crawlers and what a sitemap said of it, or a
+// sitemap's own report; each only when there is something to say. `field`
+// starts a member.
+template <class Field>
+void append_directives(std::string& out, const record& r, Field&& field) {
+  if (r.noindex) {
+    field("noindex");
+    out += "true";
+  }
+  if (!r.canonical.empty()) {
+    field("canonical");
+    append_json_string(out, r.canonical);
+  }
+  if (!r.hints.lastmod.empty()) {
+    field("lastmod");
+    append_json_string(out, r.hints.lastmod);
+  }
+  if (r.hints.changefreq != change_freq::unknown) {
+    field("changefreq");
+    append_json_string(out, to_string(r.hints.changefreq));
+  }
+  if (r.hints.priority >= 0) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%.3g", static_cast<double>(r.hints.priority));
+    field("priority");
+    out += buf;
+  }
+  if (r.sitemap.read) {
+    field("sitemap");
+    out += to_json(r.sitemap);
+  }
+}
+
+} // namespace
+
+std::string to_json(const sitemap_report& s) {
+  std::string out = s.index ? "{\"index\":true,\"urls\":" : "{\"index\":false,\"urls\":";
+  out += std::to_string(s.urls);
+  out += ",\"refused\":{";
+  for (std::size_t i = 0; i < s.refused.size(); ++i) {
+    if (i > 0)
+      out += ',';
+    append_json_string(out, s.refused[i].first);
+    out += ':';
+    out += std::to_string(s.refused[i].second);
+  }
+  out += "}}";
+  return out;
+}
+
 std::string to_json(const record& r) {
   std::string out;
   out.reserve(256 + r.url.size() * 2 + r.title.size());
@@ -148,6 +200,7 @@ std::string to_json(const record& r) {
     field("resumed");
     out += "true";
   }
+  append_directives(out, r, field);
   out += '}';
   return out;
 }

@@ -22,16 +22,38 @@ namespace {
 constexpr const char* format_name = "arachne-frontier-state";
 constexpr const char* format_version = "1";
 
-// URLs: state 0 queued, 1 taken up, 2 done. The partial index finds a host's
-// pending URLs in order; done ones leave it.
+// URLs: state 0 queued, 1 taken up, 2 done; kind 0 a page, 1 a sitemap
+// (with its index nesting and vouched host); a page from a sitemap keeps
+// what the sitemap said (lastmod, changefreq, priority). The partial index
+// finds a host's pending URLs in order; done ones leave it.
 constexpr const char* schema = R"sql(
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE hosts (id INTEGER PRIMARY KEY, origin TEXT NOT NULL UNIQUE);
 CREATE TABLE urls (
   id INTEGER PRIMARY KEY, host INTEGER NOT NULL, url TEXT NOT NULL, depth INTEGER NOT NULL,
-  hops INTEGER NOT NULL, state INTEGER NOT NULL, decided INTEGER NOT NULL DEFAULT 0, why TEXT);
+  hops INTEGER NOT NULL, state INTEGER NOT NULL, decided INTEGER NOT NULL DEFAULT 0, why TEXT,
+  kind INTEGER NOT NULL DEFAULT 0, nesting INTEGER NOT NULL DEFAULT 0, vouched TEXT,
+  lastmod TEXT, changefreq INTEGER NOT NULL DEFAULT 0, priority REAL NOT NULL DEFAULT -1);
 CREATE INDEX urls_pending ON urls (host, id) WHERE state < 2;
 )sql";
+
+// Columns a store written before sitemaps lacks, added when it is opened.
+constexpr const char* sitemap_columns[] = {
+  "kind INTEGER NOT NULL DEFAULT 0", "nesting INTEGER NOT NULL DEFAULT 0", "vouched TEXT",
+  "lastmod TEXT", "changefreq INTEGER NOT NULL DEFAULT 0", "priority REAL NOT NULL DEFAULT -1"};
+
+void add_missing_columns(sqlite_db& db) {
+  sqlite_stmt has{db, "SELECT count(*) FROM pragma_table_info('urls') WHERE name = 'kind'"};
+  auto missing = has.next() && has.number_at(0) == 0;
+  has.reset();
+  if (!missing)
+    return;
+  // All or none: a crash in between leaves the file as it was.
+  db.exec("BEGIN");
+  for (auto* column : sitemap_columns)
+    db.exec((std::string{"ALTER TABLE urls ADD COLUMN "} + column).c_str());
+  db.exec("COMMIT");
+}
 
 caf::error state_error(std::string msg) {
   return caf::make_error(caf::sec::runtime_error, std::move(msg));
@@ -246,12 +268,15 @@ frontier_journal::open(const std::string& dir, uint32_t shard, uint32_t shards) 
     }
     j->db_ = std::make_unique<sqlite_db>(path, false);
     tune(*j->db_);
+    add_missing_columns(*j->db_);
     j->add_host_ = std::make_unique<sqlite_stmt>(*j->db_, "INSERT INTO hosts (origin) VALUES (?)");
     j->add_url_ = std::make_unique<sqlite_stmt>(
-      *j->db_, "INSERT INTO urls (host, url, depth, hops, state, decided, why) VALUES (?,?,?,?,?,?,?)");
+      *j->db_, "INSERT INTO urls (host, url, depth, hops, state, decided, why, kind, nesting, "
+               "vouched, lastmod, changefreq, priority) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
     j->mark_ = std::make_unique<sqlite_stmt>(*j->db_, "UPDATE urls SET state = ? WHERE id = ?");
     j->pending_ = std::make_unique<sqlite_stmt>(
-      *j->db_, "SELECT id, url, depth, hops, state, decided, why FROM urls "
+      *j->db_, "SELECT id, url, depth, hops, state, decided, why, kind, nesting, vouched, "
+               "lastmod, changefreq, priority FROM urls "
                "WHERE host = ? AND state < 2 AND id > ? ORDER BY id LIMIT ?");
   } catch (const std::exception& e) {
     return state_error("--state: " + std::string{e.what()});
@@ -299,7 +324,7 @@ std::vector<frontier_journal::host_row> frontier_journal::hosts() {
     sqlite_stmt h{*db_, "SELECT id, origin FROM hosts"};
     while (h.next())
       by_id[h.number_at(0)] = host_row{h.number_at(0), std::string{h.text_at(1)}, 0, 0};
-    sqlite_stmt c{*db_, "SELECT host, sum(decided = 0), sum(state < 2) FROM urls GROUP BY host"};
+    sqlite_stmt c{*db_, "SELECT host, sum(decided = 0 AND kind = 0), sum(state < 2) FROM urls GROUP BY host"};
     while (c.next())
       if (auto i = by_id.find(c.number_at(0)); i != by_id.end()) {
         i->second.admitted = static_cast<uint64_t>(c.number_at(1));
@@ -313,13 +338,13 @@ std::vector<frontier_journal::host_row> frontier_journal::hosts() {
   return out;
 }
 
-void frontier_journal::each_url(const std::function<void(std::string_view)>& f) {
+void frontier_journal::each_url(const std::function<void(std::string_view, url_kind)>& f) {
   if (!error_.empty())
     return;
   try {
-    sqlite_stmt q{*db_, "SELECT url FROM urls"};
+    sqlite_stmt q{*db_, "SELECT url, kind FROM urls"};
     while (q.next())
-      f(q.text_at(0));
+      f(q.text_at(0), q.number_at(1) == 1 ? url_kind::sitemap : url_kind::page);
   } catch (const std::exception& e) {
     failed(e);
   }
@@ -341,6 +366,12 @@ frontier_journal::pending(int64_t host, int64_t after, std::size_t limit) {
       p.req.resumed = pending_->number_at(4) == static_cast<int>(url_state::taken);
       p.decided = static_cast<crawl_errc>(pending_->number_at(5));
       p.why = std::string{pending_->text_at(6)};
+      p.req.kind = pending_->number_at(7) == 1 ? url_kind::sitemap : url_kind::page;
+      p.req.nesting = static_cast<uint32_t>(pending_->number_at(8));
+      p.req.vouched = std::string{pending_->text_at(9)};
+      p.req.hints.lastmod = std::string{pending_->text_at(10)};
+      p.req.hints.changefreq = static_cast<change_freq>(pending_->number_at(11));
+      p.req.hints.priority = static_cast<float>(pending_->real_at(12));
       out.push_back(std::move(p));
     }
   } catch (const std::exception& e) {
@@ -375,6 +406,14 @@ int64_t frontier_journal::add_url(int64_t host, const crawl_request& req, url_st
       .number(6, static_cast<int>(decided));
     if (!why.empty())
       add_url_->text(7, why);
+    add_url_->number(8, req.kind == url_kind::sitemap ? 1 : 0)
+      .number(9, req.nesting)
+      .number(12, static_cast<int>(req.hints.changefreq))
+      .real(13, req.hints.priority);
+    if (!req.vouched.empty())
+      add_url_->text(10, req.vouched);
+    if (!req.hints.lastmod.empty())
+      add_url_->text(11, req.hints.lastmod);
     add_url_->run();
     return sqlite3_last_insert_rowid(db_->get());
   } catch (const std::exception& e) {

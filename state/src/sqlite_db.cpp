@@ -57,6 +57,11 @@ sqlite_stmt& sqlite_stmt::number(int i, int64_t v) {
   return *this;
 }
 
+sqlite_stmt& sqlite_stmt::real(int i, double v) {
+  sqlite3_bind_double(stmt_, i, v);
+  return *this;
+}
+
 void sqlite_stmt::run() {
   if (next()) {
     reset();
@@ -80,6 +85,10 @@ bool sqlite_stmt::next() {
 
 int64_t sqlite_stmt::number_at(int col) const {
   return sqlite3_column_int64(stmt_, col);
+}
+
+double sqlite_stmt::real_at(int col) const {
+  return sqlite3_column_double(stmt_, col);
 }
 
 std::string_view sqlite_stmt::text_at(int col) const {

@@ -90,7 +90,7 @@ struct fixture {
     sys = std::make_unique<caf::actor_system>(cfg);
     sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
     auto f = sys->spawn(scripted_fetcher, net);
-    auto p = sys->spawn(parser, parser_options{fc.urls, false}, nullptr);
+    auto p = sys->spawn(parser, parser_options{fc.urls, false, {}, {}, 2}, nullptr);
     auto sink = sys->spawn(testing::memory_sink, records);
     std::vector<sink_actor> sinks;
     if (extra_sink) {
@@ -435,7 +435,7 @@ TEST_CASE("shards keep every unit of --concurrency when lends come before the vi
   auto fc = test_config();
   fc.run.concurrency = 8;
   auto f = sys.spawn(scripted_fetcher, net);
-  auto p = sys.spawn(parser, parser_options{fc.urls, false}, nullptr);
+  auto p = sys.spawn(parser, parser_options{fc.urls, false, {}, {}, 2}, nullptr);
   auto sink = sys.spawn(testing::memory_sink, records);
   std::vector<frontier_actor> shards;
   for (shard_id id : {shard_id{0}, shard_id{1}})

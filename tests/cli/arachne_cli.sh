@@ -45,6 +45,12 @@ check "fetch without a URL exits 2" [ "$(exit_code "$bin" fetch)" -eq 2 ]
 check "fetch with an unreadable CA exits 2" [ "$(exit_code "$bin" fetch --ca-file=/nonexistent http://x.test/)" -eq 2 ]
 check "a throttle ratio below 1 exits 2" [ "$(exit_code "$bin" crawl --throttle-ratio=0.5 http://x.test/)" -eq 2 ]
 check "a throttle ratio below 1 is one line" one_line_error
+check "--sitemap with --sitemaps=off exits 2" \
+  [ "$(exit_code "$bin" crawl --sitemaps=off --sitemap=http://x.test/s.xml http://x.test/)" -eq 2 ]
+check "... with one line" one_line_error
+check "a --sitemap that is not a URL exits 2" [ "$(exit_code "$bin" crawl --sitemap=ftp://x.test/s http://x.test/)" -eq 2 ]
+check "... with one line naming it" sh -c "[ \$(wc -l <'$work/err') -eq 1 ] && grep -q -- '--sitemap' '$work/err'"
+check "a bad --sitemaps mode exits 2" [ "$(exit_code "$bin" crawl --sitemaps=maybe http://x.test/)" -eq 2 ]
 check "a bad proxy URL exits 2" [ "$(exit_code "$bin" crawl --proxy=http://u:hunter2@h:x http://x.test/)" -eq 2 ]
 check "a bad proxy URL is one line" [ "$(wc -l <"$work/err")" -eq 1 ]
 check "a bad proxy URL error masks the password" sh -c "! grep -q hunter2 '$work/err'"

@@ -92,6 +92,32 @@ lines=$(wc -l <"$work/out.jsonl")
 check "a finished crawl run again records nothing" [ "$(exit_code crawl "$work/state" "$work/out")" -eq 0 ]
 check "... and leaves its output as it was" [ "$(wc -l <"$work/out.jsonl")" -eq "$lines" ]
 
+# -- killed while reading sitemaps ----------------------------------------------
+# Killed as soon as the first sitemap's record is out (the sitemap index of
+# a host: its parts not yet read, their URLs not yet crawled), resumed: the
+# sitemaps are read again, and no URL they list is lost or recorded twice
+# (unless taken up at the kill, and marked).
+crawl_args "$work/mid-sitemap" "$work/sm"
+"${args[@]}" >"$work/sm.log" 2>&1 &
+pid=$!
+for _ in $(seq 1200); do
+  grep -q '"sitemap":' "$work/sm.jsonl" 2>/dev/null && break
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.05
+done
+kill -KILL "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+check "killed while reading sitemaps: a sitemap was read before the kill" \
+  grep -q '"sitemap":' "$work/sm.jsonl"
+listed_before=$(grep -c '/archive/' "$work/sm.jsonl")
+check "... the resumed crawl finishes" [ "$(exit_code crawl "$work/mid-sitemap" "$work/sm")" -eq 0 ]
+jq -r .url "$work/sm.jsonl" | sort -u >"$work/sm-got.txt"
+check "... records exactly the reachable set, sitemap pages included" cmp -s "$work/truth.txt" "$work/sm-got.txt"
+check "... every URL once unless marked resumed" only_marked_duplicates "$work/sm.jsonl"
+echo "killed while reading sitemaps: $listed_before sitemap-only pages recorded before the kill," \
+  "$(grep -c '/archive/' "$work/sm-got.txt") in all"
+check "... the sitemap-only pages are there" [ "$(grep -c '/archive/' "$work/sm-got.txt")" -gt 0 ]
+
 # -- killed while it makes its state ---------------------------------------------
 # The state files are made one per shard before the crawl starts: killed
 # right after the first is in place (polled for), the crawl takes up its

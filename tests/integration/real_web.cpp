@@ -17,6 +17,7 @@
 #include "caf/actor_system.hpp"
 
 #include "support/memory_sink.hpp"
+#include "support/nginx_server.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -27,66 +28,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-/// nginx on a free loopback port serving `dir/www`, logging each request
-/// line exactly as it arrived (`$request`) to `dir/access.log`.
-struct nginx_server {
-  fs::path dir;
-  uint16_t port = 0;
-  std::unique_ptr<testing::child_process> proc;
-
-  explicit nginx_server(fs::path d) : dir(std::move(d)) {
-    auto program = testing::find_program("nginx");
-    if (program.empty() && fs::exists("/usr/sbin/nginx"))
-      program = "/usr/sbin/nginx";
-    REQUIRE(!program.empty()); // scripts/install-deps installs nginx-light
-    fs::create_directories(dir / "tmp");
-    // The port was free a moment ago; if it was taken since, nginx exits
-    // and another is tried.
-    for (int attempt = 0; attempt < 5 && !(proc && proc->alive()); ++attempt) {
-      port = testing::free_port();
-      write_config();
-      proc = std::make_unique<testing::child_process>(
-        std::vector<std::string>{program, "-p", dir.string(), "-c", (dir / "nginx.conf").string()},
-        (dir / "stdout.log").string());
-      if (!proc->started() || !testing::wait_for_port(port))
-        proc.reset();
-    }
-    REQUIRE((proc && proc->alive()));
-  }
-
-  void write_config() {
-    auto tmp = (dir / "tmp").string();
-    std::ofstream conf{dir / "nginx.conf"};
-    conf << "daemon off;\nmaster_process off;\nworker_processes 1;\n"
-         << "pid " << (dir / "nginx.pid").string() << ";\n"
-         << "error_log " << (dir / "error.log").string() << ";\n"
-         << "events { worker_connections 64; }\n"
-         << "http {\n"
-         << "  log_format wire '$request';\n"
-         << "  access_log " << (dir / "access.log").string() << " wire;\n"
-         << "  client_body_temp_path " << tmp << "; proxy_temp_path " << tmp << ";\n"
-         << "  fastcgi_temp_path " << tmp << "; uwsgi_temp_path " << tmp << ";\n"
-         << "  scgi_temp_path " << tmp << ";\n"
-         << "  types { text/html html; text/plain txt; }\n"
-         << "  server {\n    listen 127.0.0.1:" << port << ";\n"
-         << "    root " << (dir / "www").string() << ";\n  }\n}\n";
-  }
-
-  std::string origin() const { return "http://127.0.0.1:" + std::to_string(port); }
-
-  /// The request targets nginx logged ("GET /a%2Fb HTTP/1.1" -> "/a%2Fb").
-  std::multiset<std::string> targets() const {
-    std::multiset<std::string> out;
-    std::ifstream in{dir / "access.log"};
-    for (std::string line; std::getline(in, line);) {
-      auto first = line.find(' ');
-      auto last = line.rfind(' ');
-      if (first != std::string::npos && last > first)
-        out.insert(line.substr(first + 1, last - first - 1));
-    }
-    return out;
-  }
-};
+using testing::nginx_server;
 
 /// Crawls `server` from its front page (no per-host delay) and returns each
 /// URL's outcome by path: the status, or the failure kind.

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "arachne/state/journal.hpp"
+#include "arachne/state/sqlite_db.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace arachne;
@@ -66,13 +67,78 @@ TEST_CASE("a state store keeps each URL's state across closing and opening", "[j
   CHECK(decided[0].decided == crawl_errc::out_of_scope);
   CHECK(decided[0].why == "not in --allow");
   std::size_t urls = 0;
-  (*j)->each_url([&](std::string_view) { ++urls; });
+  (*j)->each_url([&](std::string_view, url_kind) { ++urls; });
   CHECK(urls == 4);
   auto summary = read_state(path);
   REQUIRE(summary);
   CHECK(summary->total.queued == 1);
   CHECK(summary->total.taken == 2);
   CHECK(summary->total.done == 1);
+}
+
+TEST_CASE("a state store keeps sitemaps and what sitemaps said of pages, apart from pages",
+          "[journal][sitemap]") {
+  temp_dir dir{"journal-sitemaps"};
+  auto path = (dir.path / "state").string();
+  {
+    auto j = frontier_journal::open(path, 0, 1);
+    REQUIRE(j);
+    auto host = (*j)->add_host("http://a.test");
+    auto map = req("http://a.test/sitemap.xml", 0);
+    map.kind = url_kind::sitemap;
+    map.nesting = 1;
+    map.vouched = "b.test";
+    (*j)->add_url(host, map, url_state::queued);
+    auto page = req("http://a.test/p");
+    page.hints = {"2026-11-01", change_freq::weekly, 0.25f};
+    (*j)->add_url(host, page, url_state::queued);
+    CHECK((*j)->commit());
+  }
+  auto j = frontier_journal::open(path, 0, 1);
+  REQUIRE(j);
+  auto hosts = (*j)->hosts();
+  REQUIRE(hosts.size() == 1);
+  CHECK(hosts[0].admitted == 1); // a sitemap is not a page of the budget
+  CHECK(hosts[0].pending == 2);
+  auto pending = (*j)->pending(hosts[0].id, 0, 10);
+  REQUIRE(pending.size() == 2);
+  CHECK(pending[0].req.kind == url_kind::sitemap);
+  CHECK(pending[0].req.nesting == 1);
+  CHECK(pending[0].req.vouched == "b.test");
+  CHECK(pending[1].req.kind == url_kind::page);
+  CHECK(pending[1].req.hints.lastmod == "2026-11-01");
+  CHECK(pending[1].req.hints.changefreq == change_freq::weekly);
+  CHECK(pending[1].req.hints.priority == Approx(0.25));
+  std::vector<std::pair<std::string, url_kind>> urls;
+  (*j)->each_url([&](std::string_view u, url_kind k) { urls.emplace_back(u, k); });
+  CHECK(urls == std::vector<std::pair<std::string, url_kind>>{
+                  {"http://a.test/sitemap.xml", url_kind::sitemap}, {"http://a.test/p", url_kind::page}});
+}
+
+TEST_CASE("a state store written before sitemaps opens and reads its URLs as pages",
+          "[journal][sitemap]") {
+  temp_dir dir{"journal-old"};
+  auto path = (dir.path / "state").string();
+  {
+    auto j = frontier_journal::open(path, 0, 1);
+    REQUIRE(j);
+    (*j)->add_url((*j)->add_host("http://a.test"), req("http://a.test/1"), url_state::queued);
+    CHECK((*j)->commit());
+  }
+  { // As the first format had it: no sitemap columns.
+    sqlite_db db{(dir.path / "state" / "shard-0.db").string(), false};
+    for (auto* column : {"kind", "nesting", "vouched", "lastmod", "changefreq", "priority"})
+      db.exec((std::string{"ALTER TABLE urls DROP COLUMN "} + column).c_str());
+  }
+  auto j = frontier_journal::open(path, 0, 1);
+  REQUIRE(j);
+  auto hosts = (*j)->hosts();
+  REQUIRE(hosts.size() == 1);
+  auto pending = (*j)->pending(hosts[0].id, 0, 10);
+  REQUIRE(pending.size() == 1);
+  CHECK(pending[0].req.url == "http://a.test/1");
+  CHECK(pending[0].req.kind == url_kind::page);
+  CHECK(pending[0].req.hints.priority < 0);
 }
 
 TEST_CASE("directories that are not a crawl's state are refused with one line", "[journal]") {

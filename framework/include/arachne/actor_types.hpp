@@ -43,7 +43,8 @@ using proxy_manager_actor = caf::typed_actor<
 
 /// Extracts links and items from fetched pages (CPU-bound, off the IO threads).
 using parser_actor = caf::typed_actor<
-  caf::replies_to<parse_atom, crawl_request, fetch_result>::with<parse_result>>;
+  caf::replies_to<parse_atom, crawl_request, fetch_result>::with<parse_result>,
+  caf::replies_to<sitemap_atom, crawl_request, fetch_result>::with<sitemap_result>>;
 
 struct cluster_view; // below: it carries frontier handles
 

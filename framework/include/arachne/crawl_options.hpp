@@ -16,6 +16,13 @@ enum class sink_failure_policy : uint8_t {
   restart,          // open it again (up to 3 times) and resend what it had not acknowledged
 };
 
+/// Whether a crawl reads sitemaps (--sitemaps).
+enum class sitemap_mode : uint8_t {
+  on,   // robots.txt's Sitemap lines and --sitemap, besides page links
+  off,  // no sitemaps
+  only, // sitemaps' URLs (and the seeds), no page links followed
+};
+
 /// What a crawl covers: which URLs it takes up and how many; every field is
 /// an option.
 struct crawl_scope {
@@ -26,6 +33,13 @@ struct crawl_scope {
   std::vector<std::string> allow; // URL regexes: if any, a URL must match one
   std::vector<std::string> deny;  // URL regexes: a URL matching one is dropped
   bool follow_nofollow = false; // follow rel=nofollow links and meta nofollow pages
+  bool honour_noindex = false;  // noindex pages' records carry no content (a noindex record)
+  bool follow_canonical = false; // queue a page's rel=canonical URL
+  sitemap_mode sitemaps = sitemap_mode::on;
+  std::vector<std::string> sitemap_urls; // --sitemap: sitemaps to read besides robots.txt's
+  uint64_t sitemap_max_urls = 50000;     // per sitemap file (sitemaps.org); more are refused
+  uint64_t sitemap_max_bytes = 50ull * 1024 * 1024; // per sitemap file, uncompressed
+  uint32_t sitemap_max_depth = 2;        // sitemap index levels followed (the protocol has 1)
 };
 
 /// How a crawl runs: how wide, how it retries, where it keeps its state and

@@ -34,13 +34,14 @@ enum class crawl_errc : uint8_t {
   proxy_exhausted,     // no usable proxy within the wait bound
   retries_exhausted,   // transient failures used up every retry
   cancelled,           // the crawl stopped before the request finished
+  noindex,             // the page asks not to be indexed; --honour-noindex keeps it out
 };
 
 /// The category atom of `crawl_errc` inside a `caf::error`.
 constexpr caf::atom_value crawl_errc_category = caf::atom("arachne");
 
 /// Number of `crawl_errc` values, for tables indexed by kind.
-constexpr std::size_t crawl_errc_count = static_cast<std::size_t>(crawl_errc::cancelled) + 1;
+constexpr std::size_t crawl_errc_count = static_cast<std::size_t>(crawl_errc::noindex) + 1;
 
 /// The stable snake_case name of a kind, as written to sinks and reports.
 std::string_view to_string_view(crawl_errc x) noexcept;

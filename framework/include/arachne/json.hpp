@@ -19,6 +19,9 @@ std::string format_timestamp(caf::timestamp t);
 /// `elapsed_ms`, `proxy`, `title`; items carry `url` and `fields` instead.
 std::string to_json(const record& r);
 
+/// A sitemap's report as one JSON object: `{"index":false,"urls":N,"refused":{"why":n}}`.
+std::string to_json(const sitemap_report& s);
+
 /// Per-proxy statistics as a JSON document (pretty enough to read):
 /// `{"proxies": [{"proxy", "state", "requests", "successes", "failures",
 /// "bans", "quarantines", "in_flight", "median_latency_ms"}, ...]}`. Proxy

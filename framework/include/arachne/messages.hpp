@@ -20,6 +20,7 @@
 #include "caf/timestamp.hpp"
 
 #include "arachne/errors.hpp"
+#include "arachne/sitemap.hpp"
 
 namespace arachne {
 
@@ -44,6 +45,7 @@ using join_atom = caf::atom_constant<caf::atom("join")>;         // a node asks 
 using resume_atom = caf::atom_constant<caf::atom("resume")>;     // a restarted coordinator takes a crawl up
 using demand_atom = caf::atom_constant<caf::atom("demand")>;     // a shard's wish for --concurrency
 using lend_atom = caf::atom_constant<caf::atom("lend")>;         // units of --concurrency to a shard
+using sitemap_atom = caf::atom_constant<caf::atom("sitemap")>;   // read a fetched sitemap
 
 // -- shared payloads -----------------------------------------------------------
 
@@ -95,6 +97,28 @@ using header_field = std::pair<std::string, std::string>;
 
 // -- frontier ------------------------------------------------------------------
 
+/// What a sitemap said of a URL it listed (sitemaps.org's optional tags).
+struct sitemap_hints {
+  std::string lastmod;                            // W3C Datetime as written; empty if none
+  change_freq changefreq = change_freq::unknown;
+  float priority = -1;                            // 0.0 to 1.0; -1 if none
+
+  bool empty() const noexcept {
+    return lastmod.empty() && changefreq == change_freq::unknown && priority < 0;
+  }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sitemap_hints& x) {
+  return f(caf::meta::type_name("sitemap_hints"), x.lastmod, x.changefreq, x.priority);
+}
+
+/// What a URL of the crawl is fetched for.
+enum class url_kind : uint8_t {
+  page,    // a page: recorded, parsed for links
+  sitemap, // a sitemap: recorded, read for URLs (docs/user-guide.md, "Sitemaps")
+};
+
 /// A URL on its way through the crawl: a seed, a discovered link, or a retry.
 struct crawl_request {
   std::string url;      // normalised absolute URL
@@ -105,12 +129,27 @@ struct crawl_request {
   uint32_t throttled = 0; // 429 answers so far (they do not use up retries)
   uint64_t id = 0;        // its row in the owning shard's state store (--state); 0 without
   bool resumed = false;   // taken up before a crash: it may have been recorded already
+  url_kind kind = url_kind::page;
+  uint32_t nesting = 0;   // a sitemap: the sitemap indexes above it
+  std::string vouched{};  // a sitemap: a site (scheme://authority) whose URLs it may list
+                          // besides its own (that of the robots.txt that named it)
+  sitemap_hints hints{};  // a page a sitemap listed: what it said of it
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, crawl_request& x) {
   return f(caf::meta::type_name("crawl_request"), x.url, x.depth, x.referrer, x.attempt, x.hops,
-           x.throttled, x.id, x.resumed);
+           x.throttled, x.id, x.resumed, x.kind, x.nesting, x.vouched, x.hints);
+}
+
+/// The key of `req` in a shard's seen set: its URL, or for a sitemap its URL
+/// with a mark no URL has (a fragment), so that a sitemap a page links to
+/// is still read as a sitemap.
+inline std::string seen_key(std::string_view url, url_kind kind) {
+  std::string key{url};
+  if (kind == url_kind::sitemap)
+    key += "#sitemap";
+  return key;
 }
 
 /// Discovered URLs for the hosts one frontier shard owns, sent in one message.
@@ -253,7 +292,7 @@ struct fetch_request {
   bool follow_redirects = true;      // false: a redirect is the result
   std::string session;               // sticky proxy policy key; empty: the host
   bool keep_request = false;         // return the request head as sent (for WARC)
-  uint64_t max_body_bytes = 0;       // 0: the fetcher's limit; else the body is cut there
+  uint64_t max_body_bytes = 0;       // 0: the fetcher's limit; else this one, the body cut there
 };
 
 template <class Inspector>
@@ -443,6 +482,19 @@ typename Inspector::result_type inspect(Inspector& f, proxy_stats& x) {
 /// A named value of an item a page handler emits.
 using item_field = std::pair<std::string, std::string>;
 
+/// A sitemap's record: what reading it gave (`read` is false in any other record).
+struct sitemap_report {
+  bool read = false;     // the record is a sitemap's, and it was read
+  bool index = false;    // a sitemap index: its URLs are sitemaps
+  uint64_t urls = 0;     // URLs it gave the crawl (which deduplicates them)
+  std::vector<std::pair<std::string, uint64_t>> refused; // why -> how many entries
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sitemap_report& x) {
+  return f(caf::meta::type_name("sitemap_report"), x.read, x.index, x.urls, x.refused);
+}
+
 /// What a sink stores: the outcome of one URL, or an item a page handler emitted.
 struct record {
   enum class kind_t : uint8_t { page, failure, item };
@@ -467,6 +519,11 @@ struct record {
   std::string remote_address;       // the peer's address:port (http)
   std::vector<std::string> links;   // a page's outgoing links, normalised (links)
   bool resumed = false;             // fetched again after a crash: may be recorded twice
+  // What the page asked of crawlers, and what a sitemap said of it:
+  bool noindex = false;             // meta robots or X-Robots-Tag noindex (or none)
+  std::string canonical;            // its rel=canonical URL (HTML or Link header), normalised
+  sitemap_hints hints;              // from the sitemap that listed it
+  sitemap_report sitemap;           // a sitemap's record: what reading it gave
 };
 
 template <class Inspector>
@@ -474,7 +531,7 @@ typename Inspector::result_type inspect(Inspector& f, record& x) {
   return f(caf::meta::type_name("record"), x.kind, x.url, x.final_url, x.status, x.error,
            x.error_message, x.depth, x.fetched_at, x.content_type, x.bytes, x.elapsed, x.proxy,
            x.title, x.fields, x.body, x.headers, x.request, x.remote_address, x.links,
-           x.resumed);
+           x.resumed, x.noindex, x.canonical, x.hints, x.sitemap);
 }
 
 /// What a sink wants records to carry beyond the basics: its answer to
@@ -547,14 +604,32 @@ struct parse_result {
   url_list links;                  // absolute, normalised, deduplicated within the page
   std::vector<record> items;       // emitted by the page handler
   std::string title;
-  bool nofollow = false;           // meta robots nofollow
-  bool noindex = false;            // meta robots noindex
+  bool nofollow = false;           // meta robots or X-Robots-Tag nofollow
+  bool noindex = false;            // meta robots or X-Robots-Tag noindex
+  std::string canonical;           // rel=canonical (HTML, else Link header), normalised
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, parse_result& x) {
   return f(caf::meta::type_name("parse_result"), x.id, x.links, x.items, x.title, x.nofollow,
-           x.noindex);
+           x.noindex, x.canonical);
+}
+
+/// What a parser read in a fetched sitemap.
+struct sitemap_result {
+  uint64_t id = 0;                   // the fetch's id
+  bool index = false;                // a sitemap index: `urls` are sitemaps
+  url_list urls;                     // accepted: absolute, normalised, on an allowed host
+  std::vector<sitemap_hints> hints;  // per URL of a urlset (empty for an index)
+  std::vector<std::pair<std::string, uint64_t>> refused; // why -> how many entries
+  crawl_errc error = crawl_errc::none; // reading stopped (too large, a bomb, corrupt)
+  std::string error_message;           // ... and why; what was read before counts
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sitemap_result& x) {
+  return f(caf::meta::type_name("sitemap_result"), x.id, x.index, x.urls, x.hints, x.refused,
+           x.error, x.error_message);
 }
 
 /// Records for a sink; answered with an `ack` that returns one credit.

@@ -30,9 +30,10 @@ session::session(http_client::impl& client, worker& w, fetch_request req, url ta
     dns_(w.ioc) {
   res_.id = req_.id;
   res_.url = req_.url;
-  // A request may ask for less of the body than the client's limit (a
-  // robots.txt: the first 500 KiB); what is over it is cut, not a failure.
-  if (req_.max_body_bytes != 0 && req_.max_body_bytes < body_limit_) {
+  // A request may set its own limit on the body (a robots.txt: the first
+  // 500 KiB; a sitemap: --sitemap-max-size); what is over it is cut, not a
+  // failure.
+  if (req_.max_body_bytes != 0) {
     body_limit_ = req_.max_body_bytes;
     truncate_ = true;
   }

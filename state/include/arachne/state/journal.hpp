@@ -81,7 +81,7 @@ public:
   struct host_row {
     int64_t id = 0;
     std::string origin;
-    uint64_t admitted = 0; // URLs admitted for fetching
+    uint64_t admitted = 0; // pages admitted for fetching (sitemaps are not counted)
     uint64_t pending = 0;  // of them not done
   };
 
@@ -99,8 +99,8 @@ public:
   /// Every host in the store (on resume).
   std::vector<host_row> hosts();
 
-  /// Calls `f` with every URL in the store (to rebuild the seen set).
-  void each_url(const std::function<void(std::string_view)>& f);
+  /// Calls `f` with every URL in the store and its kind (to rebuild the seen set).
+  void each_url(const std::function<void(std::string_view, url_kind)>& f);
 
   /// Up to `limit` URLs of `host` not done, after row `after`, oldest first.
   std::vector<pending_url> pending(int64_t host, int64_t after, std::size_t limit);

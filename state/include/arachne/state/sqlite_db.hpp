@@ -58,6 +58,7 @@ public:
 
   sqlite_stmt& text(int i, std::string_view s);
   sqlite_stmt& number(int i, int64_t v);
+  sqlite_stmt& real(int i, double v);
 
   /// Steps a statement without rows to its end and resets it; throws.
   void run();
@@ -67,6 +68,7 @@ public:
   bool next();
 
   int64_t number_at(int col) const;
+  double real_at(int col) const;
   std::string_view text_at(int col) const;
 
   /// Ends a query early and clears its bindings.

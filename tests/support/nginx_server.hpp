@@ -1,0 +1,34 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "support/process.hpp"
+
+namespace arachne::testing {
+
+/// nginx on a free loopback port serving `dir/www`, logging each request
+/// line exactly as it arrived (`$request`) to `dir/access.log`. `extra` is
+/// added to its server block (locations that add headers, say).
+struct nginx_server {
+  std::filesystem::path dir;
+  std::string extra;
+  uint16_t port = 0;
+  std::unique_ptr<child_process> proc;
+
+  explicit nginx_server(std::filesystem::path d, std::string extra_config = {});
+
+  /// `http://127.0.0.1:PORT`.
+  std::string origin() const { return "http://127.0.0.1:" + std::to_string(port); }
+
+  /// The request targets nginx logged ("GET /a%2Fb HTTP/1.1" -> "/a%2Fb").
+  std::multiset<std::string> targets() const;
+
+private:
+  void write_config();
+};
+
+} // namespace arachne::testing
