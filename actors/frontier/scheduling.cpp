@@ -242,6 +242,18 @@ void take_link(pointer self, std::string_view link, uint32_t depth, const std::s
     admit_new(self, crawl_request{std::string{link}, depth, from, 0, 0, 0}, false);
 }
 
+// A link that is no usable URL: recorded as invalid_url, once (its text
+// is its key in the seen set: no usable URL has that text).
+void record_invalid_link(pointer self, const std::string& text, const std::string& why,
+                         uint32_t depth, const std::string& from) {
+  auto& st = self->state;
+  if (!note_seen(st, text))
+    return;
+  ++st.seen;
+  record_decision(self, crawl_request{text, depth, from, 0, 0, 0}, crawl_errc::invalid_url,
+                  "a link on " + from + " that is not a usable URL: " + why);
+}
+
 // A parsed page: its record (made when the fetch ended) gets the title,
 // links and what the page asks of crawlers; the links go to their shards
 // (none with --sitemaps=only).
@@ -260,9 +272,12 @@ void on_parsed(pointer self, record page, uint64_t id, parse_result& pr) {
       add_record(self, std::move(item));
   auto& scope = st.cfg.scope;
   if (scope.sitemaps != sitemap_mode::only
-      && (scope.max_depth < 0 || depth < static_cast<uint64_t>(scope.max_depth)))
+      && (scope.max_depth < 0 || depth < static_cast<uint64_t>(scope.max_depth))) {
     for (std::size_t i = 0; i < pr.links.size(); ++i)
       take_link(self, pr.links[i], depth + 1u, from);
+    for (auto& [text, why] : pr.invalid)
+      record_invalid_link(self, text, why, depth + 1u, from);
+  }
   --st.in_flight;
   pump(self, origin_of(from));
 }

@@ -66,6 +66,24 @@ private:
   url_list links_;
 };
 
+// A link that is no usable URL (not one of another scheme, which is no URL
+// of the crawl): kept, as written and cut after `max_length` characters,
+// for its record.
+void note_invalid(parse_result& out, std::string_view href, const caf::error& err,
+                  std::size_t max_length) {
+  if (crawl_errc_of(err) != crawl_errc::invalid_url)
+    return;
+  std::string text{href.substr(0, max_length)};
+  if (href.size() > max_length)
+    text += "...";
+  for (auto& [seen, why] : out.invalid)
+    if (seen == text)
+      return;
+  auto why = err.context().match_elements<std::string>() ? err.context().get_as<std::string>(0)
+                                                         : std::string{"not a URL"};
+  out.invalid.emplace_back(std::move(text), std::move(why));
+}
+
 // What the response's X-Robots-Tag headers ask of crawler `agent`.
 robots_directives x_robots_tag(const fetch_result& res, std::string_view agent) {
   std::vector<std::string_view> values;
@@ -105,6 +123,8 @@ parse_result parse_page(const parser_state& st, const crawl_request& req, const 
           continue;
         if (auto u = resolve_url(base, l.href, st.opts.urls))
           links.add(u->str());
+        else
+          note_invalid(out, l.href, u.error(), st.opts.urls.max_length);
       }
     }
   }

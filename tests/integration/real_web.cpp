@@ -30,26 +30,30 @@ namespace fs = std::filesystem;
 
 using testing::nginx_server;
 
+/// Crawls `server` from its front page (no per-host delay); its records.
+std::vector<record> crawl_records(const nginx_server& server) {
+  auto records = std::make_shared<std::vector<record>>();
+  config cfg;
+  cfg.crawl.threads = 2;
+  cfg.crawl.politeness.delay = 0ms;
+  cfg.crawl.http.io_threads = 1;
+  cfg.apply();
+  caf::actor_system sys{cfg};
+  crawl c{sys, cfg};
+  c.add_sink(sys.spawn(testing::memory_sink, records));
+  REQUIRE(c.run({server.origin() + "/"}));
+  return *records;
+}
+
 /// Crawls `server` from its front page (no per-host delay) and returns each
 /// URL's outcome by path: the status, or the failure kind.
 std::map<std::string, std::string> crawl_outcomes(const nginx_server& server) {
-  auto records = std::make_shared<std::vector<record>>();
-  {
-    config cfg;
-    cfg.crawl.threads = 2;
-    cfg.crawl.politeness.delay = 0ms;
-    cfg.crawl.http.io_threads = 1;
-    cfg.apply();
-    caf::actor_system sys{cfg};
-    crawl c{sys, cfg};
-    c.add_sink(sys.spawn(testing::memory_sink, records));
-    REQUIRE(c.run({server.origin() + "/"}));
-  }
+  auto records = crawl_records(server);
   std::map<std::string, std::string> outcome;
-  for (auto& r : *records)
+  for (auto& r : records)
     outcome[r.url.substr(server.origin().size())]
       = r.error == crawl_errc::none ? std::to_string(r.status) : to_string(r.error);
-  REQUIRE(outcome.size() == records->size()); // one record per URL
+  REQUIRE(outcome.size() == records.size()); // one record per URL
   return outcome;
 }
 
@@ -120,4 +124,37 @@ TEST_CASE("a robots.txt larger than the fetcher's body limit is read as far as R
   CHECK(server.targets() == std::multiset<std::string>{"/robots.txt", "/", "/a.html"});
   CHECK(outcome == std::map<std::string, std::string>{
                      {"/", "200"}, {"/a.html", "200"}, {"/private/b.html", "robots_denied"}});
+}
+
+TEST_CASE("links that are no usable URL are recorded as invalid_url, once, cut after "
+          "--max-url-length",
+          "[crawl][integration][url]") {
+  testing::temp_dir tmp{"real-web-invalid"};
+  fs::create_directories(tmp.path / "www");
+  auto long_path = "/" + std::string(100 * 1024, 'a');
+  {
+    std::ofstream page{tmp.path / "www" / "index.html"};
+    page << "<a href=\"http://exa mple.test/\">a space in the host</a>\n"
+         << "<a href=\"http://[::1/\">an IPv6 address not closed</a>\n"
+         << "<a href=\"" << long_path << "\">100 KB</a>\n"
+         << "<a href=\"mailto:someone@example.test\">no URL of the crawl</a>\n"
+         << "<a href=\"/b.html\">b</a>\n";
+    std::ofstream{tmp.path / "www" / "b.html"} << "<a href=\"http://exa mple.test/\">again</a>\n";
+  }
+  nginx_server server{tmp.path};
+  auto records = crawl_records(server);
+  std::map<std::string, record> invalid;
+  for (auto& r : records)
+    if (r.error == crawl_errc::invalid_url)
+      CHECK(invalid.emplace(r.url, r).second); // once, though two pages link it
+  REQUIRE(invalid.size() == 3);
+  CHECK(invalid.count("http://exa mple.test/") == 1);
+  CHECK(invalid.count("http://[::1/") == 1);
+  auto cut = long_path.substr(0, 2048) + "...";
+  REQUIRE(invalid.count(cut) == 1);
+  CHECK(invalid[cut].error_message.find("a link on " + server.origin() + "/ that is not a usable URL")
+        == 0);
+  CHECK(invalid[cut].depth == 1);
+  CHECK(records.size() == 2 + 3); // the pages, the invalid links; no mailto:
+  CHECK(server.targets() == std::multiset<std::string>{"/robots.txt", "/", "/b.html"});
 }

@@ -607,12 +607,15 @@ struct parse_result {
   bool nofollow = false;           // meta robots or X-Robots-Tag nofollow
   bool noindex = false;            // meta robots or X-Robots-Tag noindex
   std::string canonical;           // rel=canonical (HTML, else Link header), normalised
+  /// Links that are no usable URL (invalid_url), each once: as written (cut
+  /// after --max-url-length characters) and why.
+  std::vector<std::pair<std::string, std::string>> invalid;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, parse_result& x) {
   return f(caf::meta::type_name("parse_result"), x.id, x.links, x.items, x.title, x.nofollow,
-           x.noindex, x.canonical);
+           x.noindex, x.canonical, x.invalid);
 }
 
 /// What a parser read in a fetched sitemap.
