@@ -101,27 +101,11 @@ record make_failure(const crawl_request& req, crawl_errc kind, std::string messa
 
 namespace {
 
-bool is_header(std::string_view name, std::string_view want) {
-  return name.size() == want.size()
-         && std::equal(name.begin(), name.end(), want.begin(), [](char a, char b) {
-              return (a >= 'A' && a <= 'Z' ? a + 32 : a) == b;
-            });
-}
-
 // What the response's headers ask of crawlers (X-Robots-Tag) and the
 // canonical URL a Link header names; the parser adds a page's own.
 void note_directives(const frontier_config& cfg, const fetch_result& res, record& r) {
-  std::vector<std::string_view> robots;
-  std::string canonical;
-  for (auto& [name, value] : res.headers) {
-    if (is_header(name, "x-robots-tag"))
-      robots.push_back(value);
-    else if (canonical.empty() && is_header(name, "link"))
-      canonical = canonical_from_link_header(value);
-  }
-  if (!robots.empty())
-    r.noindex = parse_x_robots_tag(robots, product_token(cfg.user_agent)).noindex;
-  if (!canonical.empty())
+  r.noindex = x_robots_tag(res.headers, product_token(cfg.user_agent)).noindex;
+  if (auto canonical = canonical_from_headers(res.headers); !canonical.empty())
     if (auto base = parse_url(r.final_url, cfg.urls))
       if (auto u = resolve_url(*base, canonical, cfg.urls))
         r.canonical = u->str();

@@ -84,17 +84,6 @@ void note_invalid(parse_result& out, std::string_view href, const caf::error& er
   out.invalid.emplace_back(std::move(text), std::move(why));
 }
 
-// What the response's X-Robots-Tag headers ask of crawler `agent`.
-robots_directives x_robots_tag(const fetch_result& res, std::string_view agent) {
-  std::vector<std::string_view> values;
-  for (auto& [name, value] : res.headers)
-    if (name.size() == 12 && std::equal(name.begin(), name.end(), "x-robots-tag", [](char a, char b) {
-          return (a >= 'A' && a <= 'Z' ? a + 32 : a) == b;
-        }))
-      values.push_back(value);
-  return values.empty() ? robots_directives{} : parse_x_robots_tag(values, agent);
-}
-
 parse_result parse_page(const parser_state& st, const crawl_request& req, const fetch_result& res) {
   parse_result out;
   out.id = res.id;
@@ -102,7 +91,7 @@ parse_result parse_page(const parser_state& st, const crawl_request& req, const 
     return out;
   auto scan = scan_html(res.body.view(), st.opts.agent);
   out.title = scan.title;
-  auto asked = x_robots_tag(res, st.opts.agent);
+  auto asked = x_robots_tag(res.headers, st.opts.agent);
   out.nofollow = scan.nofollow || asked.nofollow;
   out.noindex = scan.noindex || asked.noindex;
   // Links resolve against <base href> if the page has one, else its URL.

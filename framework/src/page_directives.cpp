@@ -209,4 +209,21 @@ std::string canonical_from_link_header(std::string_view value) {
   return {};
 }
 
+robots_directives x_robots_tag(const std::vector<std::pair<std::string, std::string>>& headers,
+                               std::string_view agent) {
+  std::vector<std::string_view> values;
+  for (auto& [name, value] : headers)
+    if (iequals(name, "x-robots-tag"))
+      values.push_back(value);
+  return values.empty() ? robots_directives{} : parse_x_robots_tag(values, agent);
+}
+
+std::string canonical_from_headers(const std::vector<std::pair<std::string, std::string>>& headers) {
+  for (auto& [name, value] : headers)
+    if (iequals(name, "link"))
+      if (auto target = canonical_from_link_header(value); !target.empty())
+        return target;
+  return {};
+}
+
 } // namespace arachne

@@ -215,3 +215,22 @@ TEST_CASE("Link header: a link anchored elsewhere is not this page's canonical",
             "<https://x.test/a>; anchor=\"#part\"; rel=canonical, <https://x.test/c>; rel=canonical")
         == "https://x.test/c");
 }
+
+TEST_CASE("response headers give X-Robots-Tag from every field of that name and the first "
+          "canonical Link",
+          "[directives]") {
+  // RFC 9110 5.3: a field may occur more than once; names ignore case.
+  std::vector<std::pair<std::string, std::string>> headers{
+    {"Content-Type", "text/html"},
+    {"x-robots-tag", "nofollow"},
+    {"X-Robots-Tag", "arachne: noindex"},
+    {"Link", "</style.css>; rel=\"stylesheet\""},
+    {"LINK", "</canonical>; rel=canonical"},
+  };
+  auto d = x_robots_tag(headers, "arachne");
+  CHECK(d.nofollow);
+  CHECK(d.noindex);
+  CHECK_FALSE(x_robots_tag(headers, "otherbot").noindex);
+  CHECK(canonical_from_headers(headers) == "/canonical");
+  CHECK(canonical_from_headers({{"Content-Type", "text/html"}}).empty());
+}

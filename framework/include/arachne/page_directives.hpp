@@ -2,6 +2,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace arachne {
@@ -24,5 +25,14 @@ robots_directives parse_x_robots_tag(const std::vector<std::string_view>& values
 
 /// The target of the first link with rel="canonical" in a Link header value (RFC 8288: `<uri>; rel="canonical"`, several links comma-separated, rel a space-separated list, quoted or not, any case; links with an anchor parameter, which speak of another resource, skipped), as written; empty if none.
 std::string canonical_from_link_header(std::string_view value);
+
+/// What the X-Robots-Tag fields among response `headers` (name, value) ask
+/// of crawler `agent`, as `parse_x_robots_tag` reads them.
+robots_directives x_robots_tag(const std::vector<std::pair<std::string, std::string>>& headers,
+                               std::string_view agent);
+
+/// The canonical target the first Link field among response `headers` that
+/// names one gives, as written; empty if none.
+std::string canonical_from_headers(const std::vector<std::pair<std::string, std::string>>& headers);
 
 } // namespace arachne
