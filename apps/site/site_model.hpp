@@ -31,6 +31,8 @@ struct response {
   std::string location; // for redirects, as sent
   std::vector<std::pair<std::string, std::string>> headers; // extra response headers
   bool compressible = false; // the server gzips it (Content-Encoding) for clients that accept gzip
+  std::string etag;          // of a 200: `entity_tag(body)`; the server adds -gz when it gzips
+  std::string last_modified; // of a 200: the site's `last_modified()` as an IMF-fixdate
   std::string body;
 };
 
@@ -50,6 +52,17 @@ struct sitemap_info {
 
 /// `data` gzip-compressed (RFC 1952) with no time in the header: the same bytes every time.
 std::string gzip(std::string_view data);
+
+/// The strong entity tag (RFC 9110 section 8.8.3) of `body`: its 64-bit
+/// FNV-1a hash as 16 lower-case hex digits, in double quotes.
+std::string entity_tag(std::string_view body);
+
+/// `t` (seconds since 1970-01-01 UTC) as an IMF-fixdate: "Thu, 01 Jan 2026 00:00:00 GMT".
+std::string http_date(int64_t t);
+
+/// An HTTP-date in any of RFC 9110's three formats (section 5.6.7) as
+/// seconds since 1970-01-01 UTC; `nullopt` if `s` is not exactly one.
+std::optional<int64_t> parse_http_date(std::string_view s);
 
 /// One URL of the truth: what a polite crawler records for it.
 struct truth_entry {
@@ -93,8 +106,14 @@ public:
   /// The path of page `k` ("/" for page 0).
   std::string page_path(uint32_t k) const;
 
-  /// Answers a request for `target` (path and query) on host `h`.
+  /// Answers a request for `target` (path and query) on host `h`; a 200
+  /// carries its validators (ETag and Last-Modified).
   response respond(uint32_t h, std::string_view target) const;
+
+  /// When every page of the site last changed, in seconds since 1970-01-01
+  /// UTC: 2026-01-01 00:00:00 less `seed % 1000` days (a date in the past,
+  /// as RFC 9110 section 8.8.2.1 asks, and before the sitemaps' lastmod).
+  int64_t last_modified() const noexcept;
 
   /// The links a page carries, as its HTML writes them (entities decoded);
   /// empty for targets that are not HTML pages.
@@ -119,6 +138,7 @@ private:
   struct page_info;
   struct truth_search;
   page_info describe(uint32_t h, std::string_view target) const;
+  response make_response(uint32_t h, std::string_view target) const;
   response sitemap_response(uint32_t h, std::string_view target) const;
 
   site_params params_;

@@ -136,6 +136,68 @@ bool accepts_gzip(std::string_view value) {
   return false;
 }
 
+// The ETag of the representation sent: the model's tag of the body, or
+// with -gz before its closing quote when the body goes gzip-encoded, a
+// representation of its own that a strong tag must tell apart (RFC 9110
+// section 8.8.3).
+std::string representation_tag(const std::string& etag, bool gzipped) {
+  if (!gzipped || etag.size() < 2)
+    return etag;
+  return etag.substr(0, etag.size() - 1) + "-gz\"";
+}
+
+// True if an If-None-Match value (a comma-separated list of entity tags, or
+// "*") names `etag` under the weak comparison (RFC 9110 section 8.8.3.2:
+// a W/ prefix on either side is ignored). A malformed list names nothing.
+bool lists_etag(std::string_view list, std::string_view etag) {
+  auto opaque = [](std::string_view tag) { return tag.substr(0, 2) == "W/" ? tag.substr(2) : tag; };
+  auto wanted = opaque(etag);
+  std::size_t i = 0;
+  while (i < list.size()) {
+    if (list[i] == ' ' || list[i] == '\t' || list[i] == ',') {
+      ++i;
+      continue;
+    }
+    if (list[i] == '*')
+      return true; // any current representation, and there is one
+    // An entity-tag: [W/] and a quoted opaque tag, which may hold commas.
+    auto start = list.substr(i, 2) == "W/" ? i + 2 : i;
+    if (start >= list.size() || list[start] != '"')
+      return false;
+    auto close = list.find('"', start + 1);
+    if (close == std::string_view::npos)
+      return false;
+    if (list.substr(start, close + 1 - start) == wanted)
+      return true;
+    i = close + 1;
+  }
+  return false;
+}
+
+// RFC 9110 section 13.2.2, steps 3 and 4, for a GET or HEAD that would be
+// answered 200 with `etag` and `last_modified`: true if the client's copy
+// is current, so that the answer is 304. (The site ignores If-Match and
+// If-Unmodified-Since, steps 1 and 2.)
+bool not_modified(const http::request<http::string_body>& req, std::string_view etag,
+                  std::string_view last_modified) {
+  // If-None-Match, when present, decides alone (section 13.1.3): a cache
+  // that has the tag knows better than a date.
+  if (req.count(http::field::if_none_match) > 0) {
+    auto fields = req.equal_range(http::field::if_none_match);
+    for (auto i = fields.first; i != fields.second; ++i)
+      if (lists_etag(i->value(), etag))
+        return true;
+    return false;
+  }
+  // If-Modified-Since counts only as one valid HTTP-date; the page is not
+  // modified if it last changed at or before that date.
+  if (req.count(http::field::if_modified_since) != 1)
+    return false;
+  auto since = parse_http_date(req[http::field::if_modified_since]);
+  auto changed = parse_http_date(last_modified);
+  return since && changed && *changed <= *since;
+}
+
 // One connection: read a request, answer it from the model, repeat while the
 // client keeps the connection alive.
 template <class Stream>
@@ -190,11 +252,23 @@ private:
     res_.version(req.version());
     res_.keep_alive(req.keep_alive());
     res_.set(http::field::server, "arachne-site");
+    // The representation the request selects: gzip-encoded or not.
+    bool gzipped = answer->compressible && accepts_gzip(req[http::field::accept_encoding]);
+    auto etag = representation_tag(answer->etag, gzipped);
     if (req.method() != http::verb::get && req.method() != http::verb::head) {
       res_.result(http::status::method_not_allowed);
       res_.set(http::field::allow, "GET, HEAD");
       res_.set(http::field::content_type, "text/plain");
       res_.body() = "method not allowed\n";
+    } else if (answer->status == 200 && !etag.empty()
+               && not_modified(req, etag, answer->last_modified)) {
+      // A 304 repeats the validators and Vary of the 200 it stands for and
+      // has no content (RFC 9110 section 15.4.5).
+      res_.result(http::status::not_modified);
+      res_.set(http::field::etag, etag);
+      res_.set(http::field::last_modified, answer->last_modified);
+      if (answer->compressible)
+        res_.set(http::field::vary, "Accept-Encoding");
     } else {
       res_.result(answer->status);
       res_.set(http::field::content_type, answer->content_type);
@@ -202,9 +276,13 @@ private:
         res_.set(http::field::location, answer->location);
       for (auto& [name, value] : answer->headers)
         res_.insert(name, value);
+      if (!etag.empty())
+        res_.set(http::field::etag, etag);
+      if (!answer->last_modified.empty())
+        res_.set(http::field::last_modified, answer->last_modified);
       if (answer->compressible)
         res_.set(http::field::vary, "Accept-Encoding");
-      if (answer->compressible && accepts_gzip(req[http::field::accept_encoding])) {
+      if (gzipped) {
         // Compressed per request: the cache keeps the model's answer as is.
         res_.set(http::field::content_encoding, "gzip");
         res_.body() = gzip(answer->body);
@@ -212,7 +290,12 @@ private:
         res_.body() = answer->body;
       }
     }
-    res_.prepare_payload();
+    // Not for a 304: Beast's prepare_payload would write "Content-Length: 0",
+    // and a 304 may only send the Content-Length of the 200 (RFC 9110
+    // section 8.6). Without one, Beast (need_eof) and clients know that a
+    // 304 ends with its header, so the connection stays usable.
+    if (res_.result() != http::status::not_modified)
+      res_.prepare_payload();
     if (req.method() == http::verb::head)
       res_.body().clear(); // Content-Length stays that of the GET
     // An overloaded server: every request the host is already answering

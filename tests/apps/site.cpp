@@ -53,16 +53,20 @@ std::string header(const answer& a, std::string_view name) {
   return {};
 }
 
+using field_list = std::vector<std::pair<http::field, std::string>>;
+
 // One blocking request on a fresh connection; throws on network errors.
 answer request(const std::string& ip, uint16_t port, const std::string& target,
                http::verb verb = http::verb::get, ssl::context* tls = nullptr,
-               const std::string& accept_encoding = {}) {
+               const std::string& accept_encoding = {}, const field_list& fields = {}) {
   asio::io_context ioc;
   http::request<http::empty_body> req{verb, target, 11};
   req.set(http::field::host, ip + ":" + std::to_string(port));
   req.set(http::field::connection, "close");
   if (!accept_encoding.empty())
     req.set(http::field::accept_encoding, accept_encoding);
+  for (auto& [name, value] : fields)
+    req.insert(name, value);
   http::response_parser<http::string_body> parser;
   parser.body_limit(1 << 20);
   if (verb == http::verb::head)
@@ -96,6 +100,12 @@ answer request(const std::string& ip, uint16_t port, const std::string& target,
     a.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   a.body = std::move(res.body());
   return a;
+}
+
+// A GET with extra request fields (conditional ones), plain or accepting gzip.
+answer get_with(const std::string& ip, uint16_t port, const std::string& target,
+                const field_list& fields, const std::string& accept_encoding = {}) {
+  return request(ip, port, target, http::verb::get, nullptr, accept_encoding, fields);
 }
 
 std::string decode_entities(std::string_view s) {
@@ -658,6 +668,265 @@ TEST_CASE("site truth reaches the sitemaps robots.txt names and the pages they l
   auto o = m.origin(3);
   CHECK(urls == std::vector<std::string>{o + "/", o + "/sitemap.xml", o + "/sitemaps/archive.txt",
                                          o + "/sitemaps/pages.xml.gz"});
+}
+
+TEST_CASE("site HTTP dates: IMF-fixdate out, RFC 9110's three formats in (section 5.6.7)",
+          "[site]") {
+  // RFC 9110's example, in each of its formats.
+  CHECK(http_date(784111777) == "Sun, 06 Nov 1994 08:49:37 GMT");
+  CHECK(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT") == 784111777);
+  CHECK(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT") == 784111777);
+  CHECK(parse_http_date("Sun Nov  6 08:49:37 1994") == 784111777);
+  CHECK(http_date(0) == "Thu, 01 Jan 1970 00:00:00 GMT");
+  CHECK(http_date(951782400) == "Tue, 29 Feb 2000 00:00:00 GMT");
+  for (int64_t t : {0ll, 68255999ll, 951868799ll, 1767225600ll, 4102444800ll, 253402300799ll}) {
+    INFO(t);
+    CHECK(parse_http_date(http_date(t)) == t);
+  }
+  for (auto bad : {"", "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 6 Nov 1994 08:49:37 GMT",
+                   "sun, 06 Nov 1994 08:49:37 GMT", "Sun, 31 Nov 1994 08:49:37 GMT",
+                   "Sun, 06 Nov 1994 24:00:00 GMT", "Sun, 06 Nov 1994 08:49:37 GMT, x",
+                   " Sun, 06 Nov 1994 08:49:37 GMT", "1994-11-06T08:49:37Z"}) {
+    INFO(bad);
+    CHECK(!parse_http_date(bad));
+  }
+  // The site's date: 2026-01-01 less seed % 1000 days, the same for every page.
+  CHECK(http_date(site_model{{1, 5, 0, false, {}}}.last_modified()) == "Thu, 01 Jan 2026 00:00:00 GMT");
+  CHECK(http_date(site_model{{1, 5, 1, false, {}}}.last_modified()) == "Wed, 31 Dec 2025 00:00:00 GMT");
+  CHECK(http_date(site_model{{1, 5, 999, false, {}}}.last_modified()) == "Sat, 08 Apr 2023 00:00:00 GMT");
+  CHECK(site_model{{1, 5, 1000, false, {}}}.last_modified() == site_model{{1, 5, 0, false, {}}}.last_modified());
+}
+
+TEST_CASE("site sends ETag and Last-Modified with every 200 and only then (RFC 9110 section 8.8)",
+          "[site]") {
+  site_server server{{10, 20, 1, false, std::chrono::seconds(1)}, {}};
+  REQUIRE(server.listen() == "");
+  server.start();
+  auto& m = server.model();
+  auto port = server.port();
+  auto date = http_date(m.last_modified());
+  for (auto& [h, target] : std::vector<std::pair<uint32_t, std::string>>{
+         {0, "/"}, {0, "/p/8"}, {0, "/robots.txt"}, {0, "/private/2"}, {0, "/calendar/2026/1/"},
+         {3, "/sitemap.xml"}, {3, "/sitemaps/pages.xml.gz"}, {3, "/sitemaps/archive.txt"},
+         {3, "/archive/0"}}) {
+    INFO(h << " " << target);
+    auto a = request(m.host_address(h), port, target);
+    REQUIRE(a.status == 200);
+    // A strong tag: the FNV-1a hash of the body, 16 hex digits in quotes.
+    auto etag = header(a, "ETag");
+    CHECK(etag == entity_tag(a.body));
+    REQUIRE(etag.size() == 18);
+    CHECK(etag.find_first_not_of("0123456789abcdef", 1) == 17);
+    CHECK(header(a, "Last-Modified") == date);
+    // The same again (the model is deterministic), and with HEAD.
+    CHECK(header(request(m.host_address(h), port, target), "ETag") == etag);
+    CHECK(header(request(m.host_address(h), port, target, http::verb::head), "ETag") == etag);
+  }
+  CHECK(header(request(m.host_address(0), port, "/"), "ETag")
+        != header(request(m.host_address(1), port, "/"), "ETag"));
+  for (auto target : {"/missing/1", "/old/4", "/moved/5"}) {
+    INFO(target);
+    auto a = request(m.host_address(0), port, target);
+    CHECK(a.status != 200);
+    CHECK(header(a, "ETag").empty());
+    CHECK(header(a, "Last-Modified").empty());
+  }
+  // With the response cache the validators are kept with the body.
+  server_options cached;
+  cached.cache_bytes = 1 << 20;
+  site_server again{{10, 20, 1, false, std::chrono::seconds(1)}, cached};
+  REQUIRE(again.listen() == "");
+  again.start();
+  auto first = request("127.0.1.1", again.port(), "/p/8");
+  auto second = request("127.0.1.1", again.port(), "/p/8");
+  CHECK(header(first, "ETag") == entity_tag(first.body));
+  CHECK(header(second, "ETag") == header(first, "ETag"));
+  CHECK(header(second, "Last-Modified") == date);
+  again.stop();
+  server.stop();
+}
+
+TEST_CASE("site answers 304 to If-None-Match naming its ETag, weakly compared (RFC 9110 "
+          "sections 13.1.2 and 8.8.3.2)",
+          "[site]") {
+  auto log_path = std::string{"site-304-test.log"};
+  std::remove(log_path.c_str());
+  server_options opts;
+  opts.access_log = log_path;
+  site_server server{{10, 20, 1, false, std::chrono::seconds(1)}, opts};
+  REQUIRE(server.listen() == "");
+  server.start();
+  auto& m = server.model();
+  auto port = server.port();
+  auto ip = m.host_address(0);
+  auto full = request(ip, port, "/p/8");
+  REQUIRE(full.status == 200);
+  auto etag = header(full, "ETag");
+  REQUIRE(!etag.empty());
+  // The current tag: 304, no content, the same validators.
+  auto same = get_with(ip, port, "/p/8", {{http::field::if_none_match, etag}});
+  CHECK(same.status == 304);
+  CHECK(same.body.empty());
+  CHECK(same.content_length.empty()); // not "0": that would not be the 200's length
+  CHECK(header(same, "ETag") == etag);
+  CHECK(header(same, "Last-Modified") == header(full, "Last-Modified"));
+  CHECK(same.content_type.empty());
+  // Weak comparison: W/ is ignored; the tag may be anywhere in a list; * matches.
+  CHECK(get_with(ip, port, "/p/8", {{http::field::if_none_match, "W/" + etag}}).status == 304);
+  CHECK(get_with(ip, port, "/p/8", {{http::field::if_none_match, "\"a,b\", W/\"x\" ," + etag}}).status
+        == 304);
+  CHECK(get_with(ip, port, "/p/8",
+                 {{http::field::if_none_match, "\"x\""}, {http::field::if_none_match, etag}})
+          .status == 304);
+  CHECK(get_with(ip, port, "/p/8", {{http::field::if_none_match, "*"}}).status == 304);
+  CHECK(request(ip, port, "/p/8", http::verb::head, nullptr, {},
+                {{http::field::if_none_match, etag}})
+          .status == 304);
+  // Another tag, another page's tag, a malformed list: the page, in full.
+  for (auto other : {std::string{"\"0000000000000000\""}, header(request(ip, port, "/p/4"), "ETag"),
+                     etag.substr(1), std::string{"W/"}}) {
+    INFO(other);
+    auto a = get_with(ip, port, "/p/8", {{http::field::if_none_match, other}});
+    CHECK(a.status == 200);
+    CHECK(a.body == full.body);
+    CHECK(header(a, "ETag") == etag);
+  }
+  // Only a 200 is ever made conditional.
+  CHECK(get_with(ip, port, "/missing/1", {{http::field::if_none_match, "*"}}).status == 404);
+  CHECK(get_with(ip, port, "/old/4", {{http::field::if_none_match, "*"}}).status == 301);
+  // A 304 ends at its header: the same connection carries the next answer.
+  {
+    asio::io_context ioc;
+    beast::tcp_stream stream{ioc};
+    stream.expires_after(std::chrono::seconds(10));
+    stream.connect(tcp::endpoint{asio::ip::make_address(ip), port});
+    beast::flat_buffer buffer;
+    std::vector<http::response<http::string_body>> answers;
+    for (auto& tag : {etag, std::string{"\"other\""}}) {
+      http::request<http::empty_body> req{http::verb::get, "/p/8", 11};
+      req.set(http::field::host, ip + ":" + std::to_string(port));
+      req.set(http::field::if_none_match, tag);
+      http::write(stream, req);
+      answers.emplace_back();
+      http::read(stream, buffer, answers.back());
+    }
+    CHECK(answers[0].result_int() == 304);
+    CHECK(answers[0].body().empty());
+    CHECK(answers[0].keep_alive());
+    CHECK(answers[1].result_int() == 200);
+    CHECK(answers[1].body() == full.body);
+  }
+  server.stop();
+  // The access log has the 304 with no bytes of body.
+  std::ifstream in{log_path};
+  std::size_t not_modified = 0;
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> fields;
+    std::istringstream fs{line};
+    for (std::string f; std::getline(fs, f, '\t');)
+      fields.push_back(f);
+    REQUIRE(fields.size() == 7);
+    if (fields[4] == "304") {
+      ++not_modified;
+      CHECK(fields[5] == "0");
+    }
+  }
+  CHECK(not_modified == 7);
+  std::remove(log_path.c_str());
+}
+
+TEST_CASE("site answers 304 to If-Modified-Since not before Last-Modified, unless If-None-Match "
+          "is sent (RFC 9110 sections 13.1.3 and 13.2.2)",
+          "[site]") {
+  site_server server{{10, 20, 1, false, std::chrono::seconds(1)}, {}};
+  REQUIRE(server.listen() == "");
+  server.start();
+  auto& m = server.model();
+  auto port = server.port();
+  auto ip = m.host_address(0);
+  auto full = request(ip, port, "/articles/5.html");
+  REQUIRE(full.status == 200);
+  auto modified = header(full, "Last-Modified");
+  auto t = parse_http_date(modified);
+  REQUIRE(t);
+  auto since = [&](const std::string& date) {
+    return get_with(ip, port, "/articles/5.html", {{http::field::if_modified_since, date}});
+  };
+  // The date it was sent with, or later: not modified.
+  auto same = since(modified);
+  CHECK(same.status == 304);
+  CHECK(same.body.empty());
+  CHECK(header(same, "ETag") == header(full, "ETag"));
+  CHECK(header(same, "Last-Modified") == modified);
+  CHECK(since(http_date(*t + 86400)).status == 304);
+  // The obsolete formats of the same date count too (section 5.6.7).
+  auto day = http_date(*t); // "Wed, 31 Dec 2025 00:00:00 GMT"
+  REQUIRE(day == "Wed, 31 Dec 2025 00:00:00 GMT");
+  CHECK(since("Wednesday, 31-Dec-25 00:00:00 GMT").status == 304);
+  CHECK(since("Wed Dec 31 00:00:00 2025").status == 304);
+  // A day, or a second, earlier: modified since, the page in full.
+  auto earlier = since(http_date(*t - 86400));
+  CHECK(earlier.status == 200);
+  CHECK(earlier.body == full.body);
+  CHECK(since(http_date(*t - 1)).status == 200);
+  // Not an HTTP-date: ignored.
+  CHECK(since("yesterday").status == 200);
+  CHECK(since("2025-12-31").status == 200);
+  // If-None-Match decides when present: a stale tag wins over a current date.
+  CHECK(get_with(ip, port, "/articles/5.html",
+                 {{http::field::if_none_match, "\"0000000000000000\""},
+                  {http::field::if_modified_since, modified}})
+          .status == 200);
+  CHECK(get_with(ip, port, "/articles/5.html",
+                 {{http::field::if_none_match, header(full, "ETag")},
+                  {http::field::if_modified_since, http_date(*t - 86400)}})
+          .status == 304);
+  // Only a 200 is ever made conditional.
+  CHECK(get_with(ip, port, "/missing/1", {{http::field::if_modified_since, modified}}).status
+        == 404);
+  server.stop();
+}
+
+TEST_CASE("site gives a gzip-encoded answer its own ETag, matched only by itself (RFC 9110 "
+          "section 8.8.3)",
+          "[site]") {
+  site_server server{{10, 20, 1, false, std::chrono::seconds(1)}, {}};
+  REQUIRE(server.listen() == "");
+  server.start();
+  auto& m = server.model();
+  auto port = server.port();
+  auto ip = m.host_address(3);
+  REQUIRE(m.has_sitemaps(3));
+  auto plain = request(ip, port, "/sitemap.xml");
+  auto zipped = request(ip, port, "/sitemap.xml", http::verb::get, nullptr, "gzip");
+  REQUIRE(plain.status == 200);
+  REQUIRE(zipped.content_encoding == "gzip");
+  auto tag = header(plain, "ETag");
+  auto gz_tag = header(zipped, "ETag");
+  CHECK(tag == entity_tag(plain.body));
+  CHECK(gz_tag == tag.substr(0, 17) + "-gz\"");
+  CHECK(header(zipped, "Last-Modified") == header(plain, "Last-Modified"));
+  // Each representation's tag makes only that representation 304.
+  auto gz_same = get_with(ip, port, "/sitemap.xml", {{http::field::if_none_match, gz_tag}}, "gzip");
+  CHECK(gz_same.status == 304);
+  CHECK(gz_same.body.empty());
+  CHECK(gz_same.content_encoding.empty());
+  CHECK(header(gz_same, "ETag") == gz_tag);
+  CHECK(header(gz_same, "Vary") == "Accept-Encoding");
+  auto gz_other = get_with(ip, port, "/sitemap.xml", {{http::field::if_none_match, tag}}, "gzip");
+  CHECK(gz_other.status == 200);
+  CHECK(gunzip(gz_other.body) == plain.body);
+  CHECK(get_with(ip, port, "/sitemap.xml", {{http::field::if_none_match, gz_tag}}).status == 200);
+  auto plain_same = get_with(ip, port, "/sitemap.xml", {{http::field::if_none_match, tag}});
+  CHECK(plain_same.status == 304);
+  CHECK(header(plain_same, "ETag") == tag);
+  CHECK(header(plain_same, "Vary") == "Accept-Encoding");
+  // A .gz file is no encoding: one representation, one tag, whatever the client accepts.
+  auto file = request(ip, port, "/sitemaps/pages.xml.gz", http::verb::get, nullptr, "gzip");
+  CHECK(header(file, "ETag") == entity_tag(file.body));
+  CHECK(get_with(ip, port, "/sitemaps/pages.xml.gz", {{http::field::if_none_match, header(file, "ETag")}})
+          .status == 304);
+  server.stop();
 }
 
 TEST_CASE("site binds only its hosts' addresses", "[site]") {
