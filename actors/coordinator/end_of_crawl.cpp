@@ -16,6 +16,10 @@ stats_round stats_round::of(const std::vector<frontier_stats>& stats, std::size_
     p.in_flight += st.in_flight;
     p.seen += st.seen;
     p.bytes += st.bytes;
+    p.revisits += st.revisits;
+    p.changed += st.changed;
+    p.unchanged += st.unchanged;
+    p.gone += st.gone;
     r.sent += st.batches_sent;
     r.received += st.batches_received;
     r.dropped += st.dropped;

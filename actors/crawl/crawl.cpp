@@ -83,6 +83,29 @@ struct run_context {
   uint16_t desk_port = 0;
 };
 
+// --recrawl on a crawl that is finished: the next pass begins, every URL it
+// knows queued again. A crash while the shards begin it leaves some in the
+// new pass and some not: the next run brings the others to it, and a crawl
+// with URLs not done (killed in a pass) resumes that pass.
+caf::error start_pass(run_context& r) {
+  if (r.journals.empty())
+    return {};
+  uint32_t pass = 0;
+  bool finished = true;
+  for (auto& j : r.journals) {
+    pass = std::max(pass, j->pass());
+    finished = finished && j->finished();
+  }
+  bool level = std::all_of(r.journals.begin(), r.journals.end(),
+                           [&](auto& j) { return j->pass() == pass; });
+  auto target = r.d.cfg.run.recrawl && r.resuming && level && finished ? pass + 1 : pass;
+  for (auto& j : r.journals)
+    if (j->pass() < target && !j->start_pass(target))
+      return caf::make_error(caf::sec::runtime_error, "--state: " + j->error());
+  r.c->report.pass = target;
+  return {};
+}
+
 // The state store: one file per shard; a crawl found there is resumed
 // with its shard count (the partition must stay the same). A distributed
 // crawl's state is on its nodes; the coordinator keeps its own (the
@@ -121,7 +144,7 @@ caf::error open_state(run_context& r) {
       return std::move(j.error());
     r.journals.emplace_back(std::move(*j));
   }
-  return {};
+  return start_pass(r);
 }
 
 crawl_info make_info(const crawl::impl& d, const std::vector<std::string>& seeds,
@@ -460,6 +483,11 @@ crawl_report finish(run_context& r) {
   }
   for (auto& st : final_stats) {
     report.resumed += st.resumed;
+    report.revisits += st.revisits;
+    report.changed += st.changed;
+    report.unchanged += st.unchanged;
+    report.not_modified += st.not_modified;
+    report.gone += st.gone;
     if (report.state_error.empty() && !st.state_error.empty())
       report.state_error = st.state_error;
   }

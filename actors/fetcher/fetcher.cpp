@@ -8,6 +8,7 @@
 #include "caf/typed_event_based_actor.hpp"
 
 #include "arachne/errors.hpp"
+#include "arachne/revisit.hpp"
 #include "arachne/url.hpp"
 
 namespace arachne {
@@ -41,6 +42,10 @@ void finish(self_ptr self, uint64_t id, fetch_result res) {
   if (i == self->state.jobs.end())
     return;
   res.id = i->second.request.id;
+  // The payload digest for the state store (here, beside the fetch: the
+  // fetchers hash in parallel, the frontier only compares).
+  if (i->second.request.digest && res.status == 200 && res.error == crawl_errc::none)
+    res.digest = payload_digest(res.body.view());
   i->second.promise.deliver(std::move(res));
   self->state.jobs.erase(i);
 }

@@ -108,6 +108,11 @@ frontier_stats stats_of(const frontier_state& st) {
   s.moved_hosts = st.moved_hosts;
   s.moved_urls = st.moved_urls;
   s.budget = st.budget.held();
+  s.revisits = st.revisits;
+  s.changed = st.changed;
+  s.unchanged = st.unchanged;
+  s.not_modified = st.not_modified;
+  s.gone = st.gone;
   s.idle = idle(st);
   return s;
 }

@@ -118,6 +118,9 @@ struct frontier_state {
   std::shared_ptr<frontier_journal> journal;
   std::string state_error;                 // why the state store failed
   done_marks done;
+  /// What the fetches of URLs not yet done said, stored with them once done
+  /// (a crash before leaves the store with the visit before).
+  std::unordered_map<uint64_t, last_visit> visits;
 
   // -- replication across nodes (docs/distributed.md) ---------------------------
   guard_link guard;                        // as an owner: to its guardian
@@ -162,6 +165,11 @@ struct frontier_state {
   uint64_t reowned = 0;                    // URLs handed on for a dead shard
   uint64_t moved_hosts = 0;
   uint64_t moved_urls = 0;
+  uint64_t revisits = 0;                   // pages the store knew, fetched again
+  uint64_t changed = 0;
+  uint64_t unchanged = 0;
+  uint64_t not_modified = 0;
+  uint64_t gone = 0;
 
   bool tick_set = false;
   bool stopping = false;

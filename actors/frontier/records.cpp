@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "arachne/page_directives.hpp"
+#include "arachne/revisit.hpp"
 
 namespace arachne::shard {
 
@@ -45,8 +46,14 @@ void mark_done(pointer self, uint64_t id) {
   auto& st = self->state;
   if (id == 0)
     return;
-  if (st.journal)
-    st.journal->mark(static_cast<int64_t>(id), url_state::done);
+  if (st.journal) {
+    if (auto v = st.visits.find(id); v != st.visits.end()) {
+      st.journal->finish(static_cast<int64_t>(id), v->second);
+      st.visits.erase(v);
+    } else {
+      st.journal->mark(static_cast<int64_t>(id), url_state::done);
+    }
+  }
   if (st.view.cluster)
     st.guard.done(id);
 }
@@ -132,8 +139,16 @@ record make_record(const frontier_config& cfg, const crawl_request& req, const f
   r.hints = req.hints;
   if (req.kind == url_kind::page) // (a sitemap's headers speak of the sitemap file)
     note_directives(cfg, res, r);
+  // Against the last fetch (a re-crawl): unchanged or not modified, the
+  // record refers to the payload fetched then and carries no copy of it.
+  r.change = res.error == crawl_errc::none ? classify_change(req.visit, res.status, res.digest)
+                                           : page_change::none;
+  r.digest = r.change == page_change::not_modified ? req.visit.digest : res.digest;
+  bool same = r.change == page_change::unchanged || r.change == page_change::not_modified;
+  if (same)
+    r.refers_to = req.visit.payload_at;
   // What only some sinks want travels only if one of them asked.
-  if (needs.bodies)
+  if (needs.bodies && !same)
     r.body = res.body;
   if (needs.http) {
     r.headers = res.headers;

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "arachne/http_semantics.hpp"
+#include "arachne/revisit.hpp"
 #include "parser/parser.hpp"
 
 namespace arachne::shard {
@@ -342,6 +343,27 @@ void back_off(pointer self, crawl_request req) {
   self->delayed_send(self, wait, retry_atom::value, std::move(req));
 }
 
+// A fetch that ends the URL's visit: what it said is kept for the next
+// pass (stored when the URL is done), and a re-crawl counts what changed.
+void note_visit(pointer self, const crawl_request& req, const fetch_result& res,
+                page_change change) {
+  auto& st = self->state;
+  if (!st.journal || req.id == 0)
+    return;
+  if (req.visit.known()) {
+    ++st.revisits;
+    switch (change) {
+      case page_change::changed: ++st.changed; break;
+      case page_change::unchanged: ++st.unchanged; break;
+      case page_change::not_modified: ++st.unchanged; ++st.not_modified; break;
+      case page_change::gone: ++st.gone; break;
+      default: break;
+    }
+  }
+  st.visits[req.id] = next_visit(req.visit, res.status, res.headers, res.digest, res.fetched_at,
+                                 change);
+}
+
 void on_fetched(pointer self, crawl_request req, const slot_grant& grant, fetch_result& res) {
   auto& st = self->state;
   auto origin = origin_of(req.url);
@@ -351,8 +373,14 @@ void on_fetched(pointer self, crawl_request req, const slot_grant& grant, fetch_
   bool unreachable = is_unreachable(res);
   if (!unreachable)
     site.unreachable = 0;
-  bool parsable = (req.kind == url_kind::sitemap || is_html(res)) && !st.parsers.empty();
+  auto change = res.error == crawl_errc::none ? classify_change(req.visit, res.status, res.digest)
+                                              : page_change::none;
+  // An unchanged page (or sitemap) is not read again: its links are known.
+  bool parsable = (req.kind == url_kind::sitemap || is_html(res)) && !st.parsers.empty()
+                  && change != page_change::unchanged;
   auto action = st.policy.decide(req, res, st.stopping, site.dead != crawl_errc::none, parsable);
+  if (action != fetch_action::retry && action != fetch_action::requeue_throttled)
+    note_visit(self, req, res, change);
   // A site that fails to connect or resolve too often in a row is dead: its
   // other URLs end with that failure, unfetched (retries wait and count later).
   if (unreachable && action != fetch_action::retry && site.dead == crawl_errc::none
@@ -403,6 +431,10 @@ void fetch(pointer self, crawl_request req, slot_grant grant) {
   fr.keep_request = st.cfg.needs.http;
   if (req.kind == url_kind::sitemap) // (read up to --sitemap-max-size)
     fr.max_body_bytes = st.cfg.scope.sitemap_max_bytes;
+  // With a state store: the payload digest, kept to tell changes on the next
+  // pass, and a conditional request for a URL fetched before.
+  fr.digest = st.journal != nullptr;
+  fr.headers = conditional_headers(req.visit);
   self->request(next_fetcher(st), caf::infinite, fetch_atom::value, std::move(fr))
     .then([=](fetch_result& res) mutable { on_fetched(self, std::move(req), grant, res); },
           [=](caf::error& err) {

@@ -24,12 +24,14 @@ CREATE TABLE IF NOT EXISTS pages (
   id INTEGER PRIMARY KEY, url TEXT NOT NULL, final_url TEXT, host TEXT, status INTEGER,
   depth INTEGER, fetched_at TEXT, content_type TEXT, bytes INTEGER, elapsed_ms INTEGER,
   proxy TEXT, title TEXT, resumed INTEGER NOT NULL DEFAULT 0, noindex INTEGER NOT NULL DEFAULT 0,
-  canonical TEXT, lastmod TEXT, changefreq TEXT, priority REAL, sitemap TEXT);
+  canonical TEXT, lastmod TEXT, changefreq TEXT, priority REAL, sitemap TEXT, digest TEXT,
+  change TEXT, refers_to TEXT);
 CREATE TABLE IF NOT EXISTS failures (
   id INTEGER PRIMARY KEY, url TEXT NOT NULL, final_url TEXT, host TEXT, status INTEGER,
   error TEXT, error_message TEXT, depth INTEGER, fetched_at TEXT, elapsed_ms INTEGER, proxy TEXT,
   resumed INTEGER NOT NULL DEFAULT 0, noindex INTEGER NOT NULL DEFAULT 0, canonical TEXT,
-  lastmod TEXT, changefreq TEXT, priority REAL, sitemap TEXT);
+  lastmod TEXT, changefreq TEXT, priority REAL, sitemap TEXT, digest TEXT, change TEXT,
+  refers_to TEXT);
 CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, url TEXT, fields TEXT);
 CREATE TABLE IF NOT EXISTS links (from_url TEXT NOT NULL, to_url TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS pages_url ON pages (url);
@@ -63,16 +65,25 @@ void add_missing_columns(sqlite_db& db) {
   constexpr const char* columns[][2] = {
     {"resumed", "INTEGER NOT NULL DEFAULT 0"}, {"noindex", "INTEGER NOT NULL DEFAULT 0"},
     {"canonical", "TEXT"}, {"lastmod", "TEXT"}, {"changefreq", "TEXT"}, {"priority", "REAL"},
-    {"sitemap", "TEXT"}};
-  for (std::string table : {"pages", "failures"})
-    for (auto& [name, type] : columns) {
-      sqlite_stmt has{db, ("SELECT count(*) FROM pragma_table_info('" + table + "') WHERE name = '"
-                           + name + "'").c_str()};
-      auto missing = has.next() && has.number_at(0) == 0;
-      has.reset();
-      if (missing)
-        db.exec(("ALTER TABLE " + table + " ADD COLUMN " + name + " " + type).c_str());
-    }
+    {"sitemap", "TEXT"}, {"digest", "TEXT"}, {"change", "TEXT"}, {"refers_to", "TEXT"}};
+  // All or none (a crash in between leaves the file as it was), and one
+  // connection at a time: IMMEDIATE takes the write lock before looking.
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    for (std::string table : {"pages", "failures"})
+      for (auto& [name, type] : columns) {
+        sqlite_stmt has{db, ("SELECT count(*) FROM pragma_table_info('" + table
+                             + "') WHERE name = '" + name + "'").c_str()};
+        auto missing = has.next() && has.number_at(0) == 0;
+        has.reset();
+        if (missing)
+          db.exec(("ALTER TABLE " + table + " ADD COLUMN " + name + " " + type).c_str());
+      }
+    db.exec("COMMIT");
+  } catch (...) {
+    db.exec_quietly("ROLLBACK");
+    throw;
+  }
 }
 
 // Binds what a page asked of crawlers and what a sitemap said of it, from
@@ -91,6 +102,18 @@ void bind_directives(sqlite_stmt& st, int i, const record& r) {
     st.text(i + 5, to_json(r.sitemap));
 }
 
+// Binds what a re-crawl made of the page, from column `i` on (digest,
+// change, refers_to); NULL where there is nothing to say.
+void bind_recrawl(sqlite_stmt& st, int i, const record& r) {
+  if (!r.digest.empty())
+    st.text(i, r.digest);
+  if (r.change != page_change::none)
+    st.text(i + 1, to_string(r.change));
+  if ((r.change == page_change::unchanged || r.change == page_change::not_modified)
+      && r.refers_to != caf::timestamp{})
+    st.text(i + 2, format_timestamp(r.refers_to));
+}
+
 } // namespace
 
 struct sqlite_sink::impl {
@@ -107,11 +130,13 @@ sqlite_sink::sqlite_sink(std::string path) : path_(std::move(path)), impl_(std::
   d.page = std::make_unique<sqlite_stmt>(
     *d.db, "INSERT INTO pages (url, final_url, host, status, depth, fetched_at, content_type, "
            "bytes, elapsed_ms, proxy, title, resumed, noindex, canonical, lastmod, changefreq, "
-           "priority, sitemap) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+           "priority, sitemap, digest, change, refers_to) "
+           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   d.failure = std::make_unique<sqlite_stmt>(
     *d.db, "INSERT INTO failures (url, final_url, host, status, error, error_message, depth, "
            "fetched_at, elapsed_ms, proxy, resumed, noindex, canonical, lastmod, changefreq, "
-           "priority, sitemap) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+           "priority, sitemap, digest, change, refers_to) "
+           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   d.item = std::make_unique<sqlite_stmt>(*d.db, "INSERT INTO items (url, fields) VALUES (?,?)");
   d.link = std::make_unique<sqlite_stmt>(*d.db, "INSERT INTO links (from_url, to_url) VALUES (?,?)");
 }
@@ -161,6 +186,7 @@ void sqlite_sink::store(std::vector<record>& records) {
             .text(11, r.title)
             .number(12, r.resumed ? 1 : 0);
           bind_directives(*d.page, 13, r);
+          bind_recrawl(*d.page, 19, r);
           d.page->run();
           for (auto& to : r.links)
             d.link->text(1, r.url).text(2, to).run();
@@ -178,6 +204,7 @@ void sqlite_sink::store(std::vector<record>& records) {
             .text(10, r.proxy)
             .number(11, r.resumed ? 1 : 0);
           bind_directives(*d.failure, 12, r);
+          bind_recrawl(*d.failure, 18, r);
           d.failure->run();
           break;
       }

@@ -2,47 +2,22 @@
 #include "sinks/file_repair.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <random>
 #include <stdexcept>
 
-#include <openssl/sha.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "arachne/json.hpp"
+#include "arachne/revisit.hpp"
 
 namespace arachne {
 
-std::string base32(const unsigned char* data, std::size_t size) {
-  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  std::string out;
-  uint64_t buffer = 0;
-  int bits = 0;
-  for (std::size_t i = 0; i < size; ++i) {
-    buffer = (buffer << 8) | data[i];
-    bits += 8;
-    while (bits >= 5) {
-      out += alphabet[(buffer >> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0)
-    out += alphabet[(buffer << (5 - bits)) & 31];
-  while (out.size() % 8 != 0)
-    out += '=';
-  return out;
-}
-
 namespace {
-
-std::string sha1_digest(std::string_view data) {
-  unsigned char md[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
-  return "sha1:" + base32(md, sizeof md);
-}
 
 const char* reason(uint16_t status) {
   switch (status) {
@@ -80,9 +55,10 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
-/// The HTTP response as stored: status line, headers as received except the
-/// framing ones the decoded body no longer matches, then the body.
-std::string response_block(const record& r, std::size_t& payload_offset) {
+/// The HTTP response head as stored: the status line and the headers as
+/// received except the framing ones a stored body no longer matches (it is
+/// decoded, and its length is its own); no blank line yet.
+std::string response_head(const record& r) {
   std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + reason(r.status) + "\r\n";
   for (auto& [name, value] : r.headers) {
     if (iequals(name, "content-encoding") || iequals(name, "transfer-encoding")
@@ -90,10 +66,19 @@ std::string response_block(const record& r, std::size_t& payload_offset) {
       continue;
     out += name + ": " + value + "\r\n";
   }
-  out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n\r\n";
-  payload_offset = out.size();
-  out += r.body.view();
   return out;
+}
+
+/// The profile of the `revisit` record that stands for `r`, or null if `r`
+/// is stored as a `response`: a 304 to a conditional request, or a 200 whose
+/// payload is the one fetched before (WARC 1.1 section 6.7). (An unchanged
+/// page always has its digest; without one it could not say so.)
+const char* revisit_profile(const record& r) {
+  if (r.change == page_change::not_modified)
+    return "http://netpreserve.org/warc/1.1/revisit/server-not-modified";
+  if (r.change == page_change::unchanged && !r.digest.empty())
+    return "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest";
+  return nullptr;
 }
 
 std::string host_of_address(const std::string& address) {
@@ -251,20 +236,42 @@ void warc_sink::store(std::vector<record>& records) {
       d.open_next();
     auto date = format_timestamp(r.fetched_at);
     auto target = r.final_url.empty() ? r.url : r.final_url;
-    std::size_t payload_at = 0;
-    auto block = response_block(r, payload_at);
-    auto response_id = d.record_id();
+    auto id = d.record_id(); // the response's or revisit's
+    auto profile = revisit_profile(r);
     std::vector<std::pair<std::string, std::string>> rh{
-      {"WARC-Type", "response"},
-      {"WARC-Record-ID", response_id},
+      {"WARC-Type", profile != nullptr ? "revisit" : "response"},
+      {"WARC-Record-ID", id},
       {"WARC-Date", date},
       {"WARC-Target-URI", target}};
     // Through a proxy the peer is the proxy, not the site: no address then.
     if (!r.remote_address.empty() && r.proxy.empty())
       rh.emplace_back("WARC-IP-Address", host_of_address(r.remote_address));
-    rh.emplace_back("Content-Type", "application/http;msgtype=response");
-    rh.emplace_back("WARC-Payload-Digest", sha1_digest(std::string_view{block}.substr(payload_at)));
-    rh.emplace_back("WARC-Block-Digest", sha1_digest(block));
+    std::string block = response_head(r);
+    if (profile != nullptr) {
+      // A revisit: the response head alone, and where the payload was
+      // archived (the last fetch of the same URL that brought it).
+      block += "\r\n";
+      rh.emplace_back("WARC-Profile", profile);
+      rh.emplace_back("WARC-Refers-To-Target-URI", r.url);
+      if (r.refers_to != caf::timestamp{})
+        rh.emplace_back("WARC-Refers-To-Date", format_timestamp(r.refers_to));
+      // Section 6.7.2: a response cut before its identical payload says so.
+      if (r.change == page_change::unchanged)
+        rh.emplace_back("WARC-Truncated", "length");
+      rh.emplace_back("Content-Type", "application/http;msgtype=response");
+      if (!r.digest.empty())
+        rh.emplace_back("WARC-Payload-Digest", r.digest);
+    } else {
+      block += "Content-Length: " + std::to_string(r.body.size()) + "\r\n\r\n";
+      block += r.body.view();
+      rh.emplace_back("Content-Type", "application/http;msgtype=response");
+      // A 200's digest (with a state store) is that of this very body.
+      rh.emplace_back("WARC-Payload-Digest", r.status == 200 && !r.digest.empty()
+                                                 ? r.digest
+                                                 : payload_digest(r.body.view()));
+    }
+    // The same formula as a payload digest, over the whole block.
+    rh.emplace_back("WARC-Block-Digest", payload_digest(block));
     d.write_record(rh, block);
     if (!r.request.empty()) {
       std::vector<std::pair<std::string, std::string>> qh{
@@ -272,11 +279,11 @@ void warc_sink::store(std::vector<record>& records) {
         {"WARC-Record-ID", d.record_id()},
         {"WARC-Date", date},
         {"WARC-Target-URI", target},
-        {"WARC-Concurrent-To", response_id}};
+        {"WARC-Concurrent-To", id}};
       if (!r.remote_address.empty() && r.proxy.empty())
         qh.emplace_back("WARC-IP-Address", host_of_address(r.remote_address));
       qh.emplace_back("Content-Type", "application/http;msgtype=request");
-      qh.emplace_back("WARC-Block-Digest", sha1_digest(r.request));
+      qh.emplace_back("WARC-Block-Digest", payload_digest(r.request));
       d.write_record(qh, r.request);
     }
   }

@@ -47,6 +47,13 @@ void print_totals(std::ostream& out, const crawl_report& r) {
       << (r.resumed > 0 ? "  resumed " + std::to_string(r.resumed)
                             + " URLs taken up before the crash (marked \"resumed\": may be recorded twice)\n"
                         : std::string{})
+      << (r.pass > 1 ? "  re-crawl (pass " + std::to_string(r.pass) + "): "
+                           + std::to_string(r.revisits) + " pages fetched again, "
+                           + std::to_string(r.changed) + " changed, "
+                           + std::to_string(r.unchanged) + " unchanged ("
+                           + std::to_string(r.not_modified) + " answered 304), "
+                           + std::to_string(r.gone) + " gone\n"
+                     : std::string{})
       << "  bytes " << t.bytes << ", pages/s " << r.pages_per_second() << "\n  status";
   for (auto& [status, n] : t.statuses)
     out << " " << status << "=" << n;
@@ -150,6 +157,9 @@ void print_progress(const crawl_progress& p) {
             << " pages, " << p.failures << " failures, " << p.queued << " queued, "
             << p.in_flight << " in flight, " << (secs > 0 ? p.pages / secs : 0.0)
             << " pages/s";
+  if (p.revisits > 0)
+    std::cerr << ", " << p.changed << " changed, " << p.unchanged << " unchanged, " << p.gone
+              << " gone";
   if (p.proxies > 0)
     std::cerr << ", proxies " << p.proxies_usable << "/" << p.proxies << " usable";
   std::cerr << "   " << std::flush;
@@ -182,6 +192,14 @@ void add_options(config& cfg, crawl_args& a) {
 // nothing returned, before any output file is touched.
 std::optional<bool> resumes(const config& cfg) {
   auto& dir = cfg.crawl.run.state_dir;
+  if (cfg.crawl.run.recrawl && dir.empty()) {
+    std::cerr << "arachne crawl: --recrawl needs --state (the crawl to crawl again)\n";
+    return std::nullopt;
+  }
+  if (cfg.crawl.run.recrawl && !cfg.crawl.cluster.nodes.empty()) {
+    std::cerr << "arachne crawl: --recrawl is not available with --cluster yet\n";
+    return std::nullopt;
+  }
   if (dir.empty())
     return false;
   if (!cfg.crawl.cluster.nodes.empty()) {
@@ -207,7 +225,10 @@ std::optional<bool> resumes(const config& cfg) {
     return std::nullopt;
   }
   if (info->exists) {
-    if (auto s = read_state(dir))
+    if (auto s = read_state(dir); s && cfg.crawl.run.recrawl && s->finished)
+      std::cerr << "arachne crawl: crawling again the " << s->total.done << " URLs of the crawl in "
+                << dir << " (pass " << s->pass + 1 << ")\n";
+    else if (s)
       std::cerr << "arachne crawl: resuming the crawl in " << dir << ": " << s->total.queued
                 << " queued, " << s->total.taken << " taken up before it stopped (fetched again), "
                 << s->total.done << " done\n";

@@ -45,12 +45,14 @@ int state_main(const std::vector<std::string>& args) {
   auto& t = s.total;
   std::cout << "state " << parsed.positional.front() << ": " << s.shards << " shard(s), "
             << s.hosts.size() << " host(s), " << std::fixed << std::setprecision(1)
-            << static_cast<double>(s.bytes) / (1024.0 * 1024.0) << " MiB\n"
+            << static_cast<double>(s.bytes) / (1024.0 * 1024.0) << " MiB, pass " << s.pass
+            << (s.pass > 1 ? " (re-crawls: --recrawl)" : "") << "\n"
             << "  seen " << (t.queued + t.taken + t.done) << ", queued " << t.queued
             << ", taken up (fetched again on resume) " << t.taken << ", done " << t.done
             << (t.queued + t.taken + t.done == 0
                   ? " (no URL stored yet: a resumed crawl starts from its seeds)"
-                  : t.queued + t.taken == 0 ? " (the crawl is complete)" : "")
+                  : t.queued + t.taken == 0 ? " (the crawl is complete; --recrawl crawls it again)"
+                                            : "")
             << "\n";
   std::size_t n = 0;
   for (auto& [host, c] : s.hosts) {

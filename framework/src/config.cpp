@@ -120,7 +120,11 @@ void add_crawling_options(option_set& o, settings& s) {
          "directory for the crawl's state (queues, seen URLs, what is done); a crawl killed "
          "at any moment resumes when run again with it; empty = no state kept")
     .add("queue-memory", s.run.queue_memory,
-         "with --state: queued URLs per shard kept in memory; more wait in the state store");
+         "with --state: queued URLs per shard kept in memory; more wait in the state store")
+    .add("recrawl", s.run.recrawl,
+         "with --state: a finished crawl is crawled again, every URL it knows asked "
+         "conditionally (ETag, Last-Modified) and compared with its last payload; an "
+         "unfinished one is resumed first");
 }
 
 // Sitemaps: where they come from, what they may give.
@@ -371,7 +375,7 @@ std::string config::enable_cluster() {
 
 std::vector<std::string> config::crawl_args() const {
   return options_.to_args({"threads", "shards", "parsers", "io-threads", "source-address", "state",
-                           "queue-memory",
+                           "queue-memory", "recrawl",
                            "proxy-file", "proxy-report", "cluster", "cluster-listen", "cluster-cert", "cluster-key",
                            "cluster-ca", "insecure-cluster", "cluster-sinks", "cluster-heartbeat",
                            "cluster-timeout", "cluster-resume-wait"},

@@ -126,6 +126,34 @@ void append_directives(std::string& out, const record& r, Field&& field) {
   }
 }
 
+// What a re-crawl (--recrawl, with a state store) made of the page, each
+// only when there is something to say: its payload digest, what changed
+// since the last fetch, and when the payload it refers to was fetched.
+template <class Field>
+void append_recrawl(std::string& out, const record& r, Field&& field) {
+  if (!r.digest.empty()) {
+    field("digest");
+    append_json_string(out, r.digest);
+  }
+  if (r.change == page_change::none)
+    return;
+  field("change");
+  append_json_string(out, to_string(r.change));
+  if (r.change == page_change::not_modified) {
+    field("not_modified");
+    out += "true";
+  }
+  if (r.change == page_change::gone) {
+    field("gone");
+    out += "true";
+  }
+  if ((r.change == page_change::unchanged || r.change == page_change::not_modified)
+      && r.refers_to != caf::timestamp{}) {
+    field("refers_to");
+    append_json_string(out, format_timestamp(r.refers_to));
+  }
+}
+
 } // namespace
 
 std::string to_json(const sitemap_report& s) {
@@ -201,6 +229,7 @@ std::string to_json(const record& r) {
     out += "true";
   }
   append_directives(out, r, field);
+  append_recrawl(out, r, field);
   out += '}';
   return out;
 }

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -25,7 +26,12 @@ constexpr const char* format_version = "1";
 // URLs: state 0 queued, 1 taken up, 2 done; kind 0 a page, 1 a sitemap
 // (with its index nesting and vouched host); a page from a sitemap keeps
 // what the sitemap said (lastmod, changefreq, priority). The partial index
-// finds a host's pending URLs in order; done ones leave it.
+// finds a host's pending URLs in order; done ones leave it. A URL fetched
+// has a row in `visits` (same id) with what its last fetch said, for a
+// re-crawl (--recrawl): its validators, payload digest, times (ms since the
+// epoch) and status, and how often its page changed. (A table of its own:
+// rows written in the order URLs are done, the `urls` rows never grow.)
+// meta 'pass' counts the passes over the URLs.
 constexpr const char* schema = R"sql(
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE hosts (id INTEGER PRIMARY KEY, origin TEXT NOT NULL UNIQUE);
@@ -37,6 +43,14 @@ CREATE TABLE urls (
 CREATE INDEX urls_pending ON urls (host, id) WHERE state < 2;
 )sql";
 
+// Made when a store is opened, for stores written before re-crawls.
+constexpr const char* visits_schema = R"sql(
+CREATE TABLE IF NOT EXISTS visits (
+  id INTEGER PRIMARY KEY, etag TEXT, last_modified TEXT, digest TEXT,
+  fetched_at INTEGER NOT NULL, payload_at INTEGER NOT NULL, status INTEGER NOT NULL,
+  changes INTEGER NOT NULL);
+)sql";
+
 // Columns a store written before sitemaps lacks, added when it is opened.
 constexpr const char* sitemap_columns[] = {
   "kind INTEGER NOT NULL DEFAULT 0", "nesting INTEGER NOT NULL DEFAULT 0", "vouched TEXT",
@@ -46,13 +60,23 @@ void add_missing_columns(sqlite_db& db) {
   sqlite_stmt has{db, "SELECT count(*) FROM pragma_table_info('urls') WHERE name = 'kind'"};
   auto missing = has.next() && has.number_at(0) == 0;
   has.reset();
-  if (!missing)
-    return;
-  // All or none: a crash in between leaves the file as it was.
-  db.exec("BEGIN");
-  for (auto* column : sitemap_columns)
-    db.exec((std::string{"ALTER TABLE urls ADD COLUMN "} + column).c_str());
-  db.exec("COMMIT");
+  if (missing) {
+    // All or none: a crash in between leaves the file as it was.
+    db.exec("BEGIN");
+    for (auto* column : sitemap_columns)
+      db.exec((std::string{"ALTER TABLE urls ADD COLUMN "} + column).c_str());
+    db.exec("COMMIT");
+  }
+  db.exec(visits_schema);
+}
+
+int64_t to_ms(caf::timestamp t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+caf::timestamp from_ms(int64_t ms) {
+  return caf::timestamp{std::chrono::duration_cast<caf::timestamp::duration>(
+    std::chrono::milliseconds{ms})};
 }
 
 caf::error state_error(std::string msg) {
@@ -109,6 +133,21 @@ bool holds_urls(const std::string& path) {
   } catch (const std::exception&) {
     return false;
   }
+}
+
+// Binds what URL `id`'s last fetch said to a statement putting its visit.
+void bind_visit(sqlite_stmt& q, int64_t id, const last_visit& v) {
+  q.number(1, id);
+  if (!v.etag.empty())
+    q.text(2, v.etag);
+  if (!v.last_modified.empty())
+    q.text(3, v.last_modified);
+  if (!v.digest.empty())
+    q.text(4, v.digest);
+  q.number(5, to_ms(v.fetched_at))
+    .number(6, v.digest.empty() ? 0 : to_ms(v.payload_at))
+    .number(7, v.status)
+    .number(8, v.changes);
 }
 
 } // namespace
@@ -197,6 +236,7 @@ caf::expected<state_summary> read_state(const std::string& dir) {
   state_summary out;
   out.shards = info->shards;
   std::map<std::string, state_counts> hosts;
+  std::set<uint32_t> passes;
   try {
     for (uint32_t i = 0; i < info->shards; ++i) {
       auto path = shard_file(dir, i);
@@ -204,6 +244,8 @@ caf::expected<state_summary> read_state(const std::string& dir) {
       if (!fs::exists(path, missing))
         continue; // (not made yet: a crawl killed while making them; the others are empty)
       sqlite_db db{path, false};
+      auto pass = meta(db, "pass");
+      passes.insert(pass.empty() ? 1 : static_cast<uint32_t>(std::strtoul(pass.c_str(), nullptr, 10)));
       sqlite_stmt q{db, "SELECT coalesce(h.origin, '(decided without a fetch)'), u.state, count(*) "
                         "FROM urls u LEFT JOIN hosts h ON h.id = u.host GROUP BY u.host, u.state"};
       while (q.next()) {
@@ -223,6 +265,9 @@ caf::expected<state_summary> read_state(const std::string& dir) {
   } catch (const std::exception& e) {
     return state_error(e.what());
   }
+  if (!passes.empty())
+    out.pass = *passes.rbegin();
+  out.finished = passes.size() <= 1 && out.total.queued == 0 && out.total.taken == 0;
   out.hosts.assign(hosts.begin(), hosts.end());
   std::stable_sort(out.hosts.begin(), out.hosts.end(), [](auto& a, auto& b) {
     return a.second.queued + a.second.taken > b.second.queued + b.second.taken;
@@ -274,10 +319,14 @@ frontier_journal::open(const std::string& dir, uint32_t shard, uint32_t shards) 
       *j->db_, "INSERT INTO urls (host, url, depth, hops, state, decided, why, kind, nesting, "
                "vouched, lastmod, changefreq, priority) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
     j->mark_ = std::make_unique<sqlite_stmt>(*j->db_, "UPDATE urls SET state = ? WHERE id = ?");
+    j->put_visit_ = std::make_unique<sqlite_stmt>(
+      *j->db_, "INSERT OR REPLACE INTO visits (id, etag, last_modified, digest, fetched_at, "
+               "payload_at, status, changes) VALUES (?,?,?,?,?,?,?,?)");
     j->pending_ = std::make_unique<sqlite_stmt>(
-      *j->db_, "SELECT id, url, depth, hops, state, decided, why, kind, nesting, vouched, "
-               "lastmod, changefreq, priority FROM urls "
-               "WHERE host = ? AND state < 2 AND id > ? ORDER BY id LIMIT ?");
+      *j->db_, "SELECT u.id, url, depth, hops, state, decided, why, kind, nesting, vouched, "
+               "lastmod, changefreq, priority, etag, last_modified, digest, fetched_at, "
+               "payload_at, status, changes FROM urls u LEFT JOIN visits v ON v.id = u.id "
+               "WHERE host = ? AND state < 2 AND u.id > ? ORDER BY u.id LIMIT ?");
   } catch (const std::exception& e) {
     return state_error("--state: " + std::string{e.what()});
   }
@@ -289,6 +338,7 @@ frontier_journal::~frontier_journal() {
   add_host_.reset();
   add_url_.reset();
   mark_.reset();
+  put_visit_.reset();
   pending_.reset();
 }
 
@@ -372,6 +422,14 @@ frontier_journal::pending(int64_t host, int64_t after, std::size_t limit) {
       p.req.hints.lastmod = std::string{pending_->text_at(10)};
       p.req.hints.changefreq = static_cast<change_freq>(pending_->number_at(11));
       p.req.hints.priority = static_cast<float>(pending_->real_at(12));
+      auto& v = p.req.visit;
+      v.etag = std::string{pending_->text_at(13)};
+      v.last_modified = std::string{pending_->text_at(14)};
+      v.digest = std::string{pending_->text_at(15)};
+      v.fetched_at = from_ms(pending_->number_at(16));
+      v.payload_at = from_ms(pending_->number_at(17));
+      v.status = static_cast<uint16_t>(pending_->number_at(18));
+      v.changes = static_cast<uint32_t>(pending_->number_at(19));
       out.push_back(std::move(p));
     }
   } catch (const std::exception& e) {
@@ -415,7 +473,12 @@ int64_t frontier_journal::add_url(int64_t host, const crawl_request& req, url_st
     if (!req.hints.lastmod.empty())
       add_url_->text(11, req.hints.lastmod);
     add_url_->run();
-    return sqlite3_last_insert_rowid(db_->get());
+    auto id = sqlite3_last_insert_rowid(db_->get());
+    if (req.visit.known()) { // (handed over from another shard)
+      bind_visit(*put_visit_, id, req.visit);
+      put_visit_->run();
+    }
+    return id;
   } catch (const std::exception& e) {
     failed(e);
     return 0;
@@ -430,6 +493,60 @@ void frontier_journal::mark(int64_t id, url_state state) {
   } catch (const std::exception& e) {
     failed(e);
   }
+}
+
+void frontier_journal::finish(int64_t id, const last_visit& visit) {
+  if (id == 0 || !begin())
+    return;
+  try {
+    mark_->number(1, static_cast<int>(url_state::done)).number(2, id).run();
+    if (visit.known()) {
+      bind_visit(*put_visit_, id, visit);
+      put_visit_->run();
+    }
+  } catch (const std::exception& e) {
+    failed(e);
+  }
+}
+
+uint32_t frontier_journal::pass() {
+  if (!error_.empty())
+    return 0;
+  try {
+    auto v = meta(*db_, "pass");
+    return v.empty() ? 1 : static_cast<uint32_t>(std::strtoul(v.c_str(), nullptr, 10));
+  } catch (const std::exception& e) {
+    failed(e);
+    return 0;
+  }
+}
+
+bool frontier_journal::finished() {
+  if (!error_.empty())
+    return false;
+  try {
+    sqlite_stmt q{*db_, "SELECT EXISTS (SELECT 1 FROM urls WHERE state < 2)"};
+    return q.next() && q.number_at(0) == 0;
+  } catch (const std::exception& e) {
+    failed(e);
+    return false;
+  }
+}
+
+bool frontier_journal::start_pass(uint32_t n) {
+  if (!commit() || !begin())
+    return false;
+  try {
+    // A decided URL (no host) stays decided; every other is queued again,
+    // with what its last fetch said.
+    db_->exec("UPDATE urls SET state = 0 WHERE host != 0 AND state = 2");
+    sqlite_stmt put{*db_, "INSERT OR REPLACE INTO meta (key, value) VALUES ('pass', ?)"};
+    put.text(1, std::to_string(n)).run();
+  } catch (const std::exception& e) {
+    failed(e);
+    return false;
+  }
+  return commit();
 }
 
 bool frontier_journal::commit() {

@@ -50,6 +50,10 @@ check "--sitemap with --sitemaps=off exits 2" \
 check "... with one line" one_line_error
 check "a --sitemap that is not a URL exits 2" [ "$(exit_code "$bin" crawl --sitemap=ftp://x.test/s http://x.test/)" -eq 2 ]
 check "... with one line naming it" sh -c "[ \$(wc -l <'$work/err') -eq 1 ] && grep -q -- '--sitemap' '$work/err'"
+check "--recrawl without --state exits 2" [ "$(exit_code "$bin" crawl --recrawl http://x.test/)" -eq 2 ]
+check "... with one line naming --state" sh -c "[ \$(wc -l <'$work/err') -eq 1 ] && grep -q -- '--state' '$work/err'"
+check "--recrawl with --cluster exits 2" \
+  [ "$(exit_code "$bin" crawl --recrawl --state="$work/rc-state" --cluster=127.0.0.1:1 --insecure-cluster http://x.test/)" -eq 2 ]
 check "a bad --sitemaps mode exits 2" [ "$(exit_code "$bin" crawl --sitemaps=maybe http://x.test/)" -eq 2 ]
 check "a bad proxy URL exits 2" [ "$(exit_code "$bin" crawl --proxy=http://u:hunter2@h:x http://x.test/)" -eq 2 ]
 check "a bad proxy URL is one line" [ "$(wc -l <"$work/err")" -eq 1 ]

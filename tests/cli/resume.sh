@@ -75,7 +75,7 @@ echo "resume: $kills kills, $resumed records marked resumed, at most $max_taken 
 # acknowledged by every sink (at most 4 batches of 64 per sink and shard).
 check "URLs taken up at a kill are bounded by what can be in flight" \
   [ "$max_taken" -le $((concurrency + 2 * 4 * 64)) ]
-check "the state is complete" grep -q "queued 0, taken up (fetched again on resume) 0, done $reachable (the crawl is complete)" \
+check "the state is complete" grep -q "queued 0, taken up (fetched again on resume) 0, done $reachable (the crawl is complete" \
   <("$bin" state "$work/state")
 sql() { sqlite3 "$work/out.db" "$1"; }
 check "the SQLite sink holds the reachable set" \

@@ -4,14 +4,17 @@
 
 #include "arachne/crawl.hpp"
 #include "arachne/json.hpp"
+#include "arachne/revisit.hpp"
 #include "arachne/sink.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <atomic>
+#include <iterator>
 #include <map>
 #include <set>
 #include <sstream>
@@ -25,6 +28,7 @@
 #include "site_server.hpp"
 #include "arachne/sinks/jsonl_sink.hpp"
 #include "arachne/sinks/sinks.hpp"
+#include "arachne/sinks/sqlite_sink.hpp"
 #include "arachne/sinks/warc_sink.hpp"
 #include "support/memory_sink.hpp"
 #include "support/temp_dir.hpp"
@@ -97,6 +101,22 @@ void follow_and_emit_products(const page& p, context& ctx) {
 
 int64_t millis(caf::timespan t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t).count();
+}
+
+/// Runs the warcio checker (tests/warc/check.mjs) on `files`: its exit code
+/// and its output (a JSON summary).
+std::pair<int, std::string> check_warc(const std::vector<std::string>& files) {
+  auto checker = fs::path{ARACHNE_SOURCE_DIR} / "tests/warc/check.mjs";
+  std::string cmd = "node '" + checker.string() + "'";
+  for (auto& f : files)
+    cmd += " '" + f + "'";
+  std::string out;
+  auto* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  while (std::fgets(buf, sizeof buf, p))
+    out += buf;
+  return {::pclose(p), out};
 }
 
 /// A custom sink as users write one: a CSV of product names and prices.
@@ -203,9 +223,139 @@ TEST_CASE("the SQLite sink holds exactly the records the JSONL sink holds, reada
   CHECK(query(db, "PRAGMA journal_mode") == std::vector<std::string>{"wal"});
 }
 
+namespace {
+
+/// The pages of a re-crawl (fetched at `second`) as a crawl with a state
+/// store records them: one new, one changed, one with the same payload, one
+/// answered 304 and one gone (the last fetch was at `first`).
+std::vector<record> recrawl_records(caf::timestamp first, caf::timestamp second) {
+  struct {
+    const char* path;
+    uint16_t status;
+    page_change change;
+  } pages[] = {{"new", 200, page_change::none},
+               {"changed", 200, page_change::changed},
+               {"unchanged", 200, page_change::unchanged},
+               {"not-modified", 304, page_change::not_modified},
+               {"gone", 404, page_change::gone}};
+  std::vector<record> out;
+  for (auto& p : pages) {
+    record r;
+    r.url = std::string{"http://site.test/"} + p.path;
+    r.final_url = r.url;
+    r.status = p.status;
+    r.fetched_at = second;
+    r.change = p.change;
+    if (p.status != 404)
+      r.digest = payload_digest(p.path);
+    if (p.change == page_change::unchanged || p.change == page_change::not_modified)
+      r.refers_to = first;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<std::string> as_sorted(std::vector<std::string> rows) {
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+} // namespace
+
+TEST_CASE("the SQLite sink keeps what a re-crawl found: digest, change and refers_to, NULL when "
+          "nothing",
+          "[sinks][sqlite][recrawl]") {
+  temp_dir dir{"sinks-sqlite-recrawl"};
+  auto db = (dir.path / "crawl.db").string();
+  auto first = caf::timestamp{std::chrono::seconds{1790000000}};
+  auto second = first + std::chrono::hours{24};
+  {
+    sqlite_sink sink{db};
+    sink.open({"recrawl", {"http://site.test/"}, "arachne-test", second});
+    auto records = recrawl_records(first, second);
+    record failure;
+    failure.kind = record::kind_t::failure;
+    failure.url = "http://site.test/down";
+    failure.error = crawl_errc::timeout;
+    records.push_back(failure);
+    sink.store(records);
+    sink.flush();
+  }
+  auto when = format_timestamp(first);
+  CHECK(as_sorted(query(db, "SELECT url, digest, change, refers_to FROM pages"))
+        == std::vector<std::string>{
+          "http://site.test/changed|" + payload_digest("changed") + "|changed|NULL",
+          "http://site.test/gone|NULL|gone|NULL",
+          "http://site.test/new|" + payload_digest("new") + "|NULL|NULL",
+          "http://site.test/not-modified|" + payload_digest("not-modified") + "|not_modified|"
+            + when,
+          "http://site.test/unchanged|" + payload_digest("unchanged") + "|unchanged|" + when});
+  CHECK(query(db, "SELECT digest, change, refers_to FROM failures")
+        == std::vector<std::string>{"NULL|NULL|NULL"});
+  // refers_to is written as fetched_at is.
+  CHECK(query(db, "SELECT count(*) FROM pages WHERE refers_to IS NOT NULL AND length(refers_to) "
+                  "= length(fetched_at)")
+        == std::vector<std::string>{"2"});
+}
+
+TEST_CASE("a SQLite database an earlier Arachne wrote gets the re-crawl columns when opened again",
+          "[sinks][sqlite][recrawl]") {
+  temp_dir dir{"sinks-sqlite-migrate"};
+  auto db = (dir.path / "old.db").string();
+  {
+    // The schema before sitemaps and re-crawls, with a row in each table.
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+    auto sql = R"sql(
+      CREATE TABLE crawls (id INTEGER PRIMARY KEY, crawl_id TEXT, seeds TEXT, user_agent TEXT,
+                           started_at TEXT);
+      CREATE TABLE pages (id INTEGER PRIMARY KEY, url TEXT NOT NULL, final_url TEXT, host TEXT,
+        status INTEGER, depth INTEGER, fetched_at TEXT, content_type TEXT, bytes INTEGER,
+        elapsed_ms INTEGER, proxy TEXT, title TEXT);
+      CREATE TABLE failures (id INTEGER PRIMARY KEY, url TEXT NOT NULL, final_url TEXT, host TEXT,
+        status INTEGER, error TEXT, error_message TEXT, depth INTEGER, fetched_at TEXT,
+        elapsed_ms INTEGER, proxy TEXT);
+      CREATE TABLE items (id INTEGER PRIMARY KEY, url TEXT, fields TEXT);
+      CREATE TABLE links (from_url TEXT NOT NULL, to_url TEXT NOT NULL);
+      INSERT INTO pages (url, status, title) VALUES ('http://site.test/old', 200, 'Old');
+      INSERT INTO failures (url, error) VALUES ('http://site.test/down', 'timeout');
+    )sql";
+    char* err = nullptr;
+    auto rc = sqlite3_exec(raw, sql, nullptr, nullptr, &err);
+    INFO((err != nullptr ? err : ""));
+    sqlite3_free(err);
+    sqlite3_close(raw);
+    REQUIRE(rc == SQLITE_OK);
+  }
+  auto first = caf::timestamp{std::chrono::seconds{1790000000}};
+  auto second = first + std::chrono::hours{24};
+  {
+    sqlite_sink sink{db};
+    sink.open({"recrawl", {"http://site.test/"}, "arachne-test", second});
+    auto records = recrawl_records(first, second);
+    sink.store(records);
+    sink.flush();
+  }
+  for (auto table : {"pages", "failures"}) {
+    INFO(table);
+    CHECK(query(db, std::string{"SELECT name FROM pragma_table_info('"} + table
+                      + "') WHERE name IN ('digest', 'change', 'refers_to') ORDER BY name")
+          == std::vector<std::string>{"change", "digest", "refers_to"});
+  }
+  // The old rows stay, with nothing to say in the new columns; the new ones say it.
+  CHECK(query(db, "SELECT title, digest, change, refers_to FROM pages WHERE url = "
+                  "'http://site.test/old'")
+        == std::vector<std::string>{"Old|NULL|NULL|NULL"});
+  CHECK(query(db, "SELECT error, change FROM failures") == std::vector<std::string>{"timeout|NULL"});
+  CHECK(query(db, "SELECT change, refers_to FROM pages WHERE url = 'http://site.test/unchanged'")
+        == std::vector<std::string>{"unchanged|" + format_timestamp(first)});
+  // Opened once more: nothing to add, nothing lost.
+  { sqlite_sink again{db}; }
+  CHECK(query(db, "SELECT count(*) FROM pages") == std::vector<std::string>{"6"});
+}
+
 TEST_CASE("WARC files pass an independent reader (warcio): every record and digest valid",
           "[sinks][integration][warc]") {
-  auto checker = fs::path{ARACHNE_SOURCE_DIR} / "tests/warc/check.mjs";
   REQUIRE(fs::exists(fs::path{ARACHNE_SOURCE_DIR} / "tests/warc/node_modules/warcio"));
   temp_dir dir{"sinks-warc"};
   site::site_server server{{3, 20, 5, false, 0s, false}, {}};
@@ -230,22 +380,201 @@ TEST_CASE("WARC files pass an independent reader (warcio): every record and dige
   std::size_t fetched = 0;
   for (auto& r : *records)
     fetched += r.kind == record::kind_t::page && r.status != 0;
-  std::string cmd = "node '" + checker.string() + "'";
-  for (auto& f : files)
-    cmd += " '" + f + "'";
-  std::string out;
-  auto* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  while (std::fgets(buf, sizeof buf, p))
-    out += buf;
-  auto rc = ::pclose(p);
+  auto [rc, out] = check_warc(files);
   INFO(out.substr(0, 2000));
   CHECK(rc == 0);
   CHECK(out.find("\"problems\":[]") != std::string::npos);
   CHECK(out.find("\"response\":" + std::to_string(fetched) + ",") != std::string::npos);
   CHECK(out.find("\"request\":" + std::to_string(fetched)) != std::string::npos);
   CHECK(out.find("\"warcinfo\":" + std::to_string(files.size())) != std::string::npos);
+}
+
+namespace {
+
+/// One record of a WARC file as read back: its named fields and its block.
+struct warc_record {
+  std::map<std::string, std::string> fields;
+  std::string block;
+
+  std::string field(const std::string& name) const {
+    auto i = fields.find(name);
+    return i == fields.end() ? std::string{} : i->second;
+  }
+};
+
+/// The records of an uncompressed WARC file, each cut by its Content-Length.
+std::vector<warc_record> read_warc(const std::string& text) {
+  std::vector<warc_record> out;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    REQUIRE(text.compare(at, 10, "WARC/1.1\r\n") == 0);
+    auto end = text.find("\r\n\r\n", at);
+    REQUIRE(end != std::string::npos);
+    warc_record rec;
+    std::istringstream lines{text.substr(at + 10, end + 2 - (at + 10))};
+    for (std::string line; std::getline(lines, line);) {
+      REQUIRE(line.size() >= 1);
+      line.pop_back(); // '\r'
+      auto colon = line.find(": ");
+      REQUIRE(colon != std::string::npos);
+      rec.fields[line.substr(0, colon)] = line.substr(colon + 2);
+    }
+    auto length = std::stoul(rec.field("Content-Length"));
+    rec.block = text.substr(end + 4, length);
+    at = end + 4 + length;
+    REQUIRE(text.compare(at, 4, "\r\n\r\n") == 0);
+    at += 4;
+    out.push_back(std::move(rec));
+  }
+  return out;
+}
+
+/// Occurrences of `what` in `text`.
+std::size_t count_of(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto i = text.find(what); i != std::string::npos; i = text.find(what, i + 1))
+    ++n;
+  return n;
+}
+
+/// A page record as a crawl with a WARC sink makes it (bodies, http).
+record page_record(std::string url, uint16_t status, std::string body, caf::timestamp at,
+               std::vector<header_field> headers) {
+  record r;
+  r.url = url;
+  r.final_url = url;
+  r.status = status;
+  r.fetched_at = at;
+  r.content_type = "text/html";
+  r.bytes = body.size();
+  r.body = shared_bytes{std::move(body)};
+  r.headers = std::move(headers);
+  r.request = "GET " + url.substr(url.find('/', 7)) + " HTTP/1.1\r\nHost: site.test\r\n\r\n";
+  r.remote_address = "127.0.0.1:8080";
+  return r;
+}
+
+} // namespace
+
+TEST_CASE("a re-crawl writes unchanged and not-modified pages as WARC revisit records without "
+          "their body",
+          "[sinks][warc][recrawl]") {
+  REQUIRE(fs::exists(fs::path{ARACHNE_SOURCE_DIR} / "tests/warc/node_modules/warcio"));
+  temp_dir dir{"sinks-warc-revisit"};
+  auto path = (dir.path / "crawl.warc").string(); // uncompressed: the bytes can be searched
+  auto first = caf::timestamp{std::chrono::seconds{1790000000}};
+  auto second = first + std::chrono::hours{24};
+  auto body_a = "<html><title>A</title><p>" + std::string(3000, 'a') + "</p></html>";
+  auto body_b = "<html><title>B</title><p>" + std::string(3000, 'b') + "</p></html>";
+  auto body_c = "<html><title>C</title><p>" + std::string(3000, 'c') + "</p></html>";
+  auto body_c2 = "<html><title>C, again</title><p>" + std::string(3000, 'd') + "</p></html>";
+  // The first crawl: three pages (as a crawl with a state store records them).
+  {
+    warc_sink sink{path, 0};
+    sink.open({"first", {"http://site.test/"}, "arachne-test", first});
+    std::vector<record> batch{
+      page_record("http://site.test/a", 200, body_a, first,
+              {{"Content-Type", "text/html"}, {"ETag", "\"a1\""}, {"Content-Encoding", "gzip"},
+               {"Content-Length", "99"}}),
+      page_record("http://site.test/b", 200, body_b, first,
+              {{"Content-Type", "text/html"}, {"Last-Modified", "Mon, 16 Jun 2026 22:28:51 GMT"}}),
+      page_record("http://site.test/c", 200, body_c, first, {{"Content-Type", "text/html"}})};
+    for (auto& r : batch)
+      r.digest = payload_digest(r.body.view());
+    sink.store(batch);
+    sink.flush();
+  }
+  // The re-crawl, added to the same file: a has the same payload, b answers
+  // 304, c changed.
+  {
+    warc_sink sink{path, 0, true};
+    sink.open({"second", {"http://site.test/"}, "arachne-test", second});
+    auto a = page_record("http://site.test/a", 200, "", second,
+                     {{"Content-Type", "text/html"}, {"ETag", "\"a1\""},
+                      {"Content-Encoding", "gzip"}, {"Content-Length", "99"}});
+    a.change = page_change::unchanged;
+    a.digest = payload_digest(body_a);
+    a.refers_to = first;
+    auto b = page_record("http://site.test/b", 304, "", second,
+                     {{"Last-Modified", "Mon, 16 Jun 2026 22:28:51 GMT"},
+                      {"Date", "Tue, 22 Sep 2026 14:13:20 GMT"}});
+    b.change = page_change::not_modified;
+    b.digest = payload_digest(body_b);
+    b.refers_to = first;
+    auto c = page_record("http://site.test/c", 200, body_c2, second, {{"Content-Type", "text/html"}});
+    c.change = page_change::changed;
+    c.digest = payload_digest(body_c2);
+    std::vector<record> batch{a, b, c};
+    sink.store(batch);
+    sink.flush();
+  }
+  // An independent reader finds every record valid.
+  auto [rc, out] = check_warc({path});
+  INFO(out.substr(0, 2000));
+  CHECK(rc == 0);
+  CHECK(out.find("\"problems\":[]") != std::string::npos);
+  CHECK(out.find("\"revisit\":2") != std::string::npos);
+  CHECK(out.find("\"response\":4") != std::string::npos);
+  CHECK(out.find("\"request\":6") != std::string::npos);
+  // No body is stored twice.
+  std::ifstream in{path, std::ios::binary};
+  std::string text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  CHECK(count_of(text, body_a) == 1);
+  CHECK(count_of(text, body_b) == 1);
+  CHECK(count_of(text, body_c) == 1);
+  CHECK(count_of(text, body_c2) == 1);
+  // Each capture by its target and type.
+  std::map<std::string, warc_record> first_response, revisit, second_response, request_to;
+  for (auto& rec : read_warc(text)) {
+    auto type = rec.field("WARC-Type");
+    auto uri = rec.field("WARC-Target-URI");
+    if (type == "response")
+      (rec.field("WARC-Date") == format_timestamp(first) ? first_response : second_response)[uri] = rec;
+    else if (type == "revisit")
+      revisit[uri] = rec;
+    else if (type == "request")
+      request_to[rec.field("WARC-Concurrent-To")] = rec;
+  }
+  REQUIRE(first_response.size() == 3);
+  REQUIRE(revisit.size() == 2);
+  REQUIRE(second_response.size() == 1);
+  CHECK(second_response.count("http://site.test/c") == 1);
+  CHECK(second_response["http://site.test/c"].field("WARC-Payload-Digest") == payload_digest(body_c2));
+  auto check_revisit = [&](const std::string& url, const std::string& profile,
+                           const std::string& status_line) {
+    INFO(url);
+    REQUIRE(revisit.count(url) == 1);
+    auto& rv = revisit[url];
+    auto& original = first_response[url];
+    CHECK(rv.field("WARC-Profile") == "http://netpreserve.org/warc/1.1/revisit/" + profile);
+    CHECK(rv.field("WARC-Date") == format_timestamp(second));
+    CHECK(rv.field("WARC-IP-Address") == "127.0.0.1");
+    CHECK(rv.field("Content-Type") == "application/http;msgtype=response");
+    // What it refers to is the response of the first crawl.
+    CHECK(rv.field("WARC-Refers-To-Target-URI") == url);
+    CHECK(rv.field("WARC-Refers-To-Target-URI") == original.field("WARC-Target-URI"));
+    CHECK(rv.field("WARC-Refers-To-Date") == format_timestamp(first));
+    CHECK(rv.field("WARC-Refers-To-Date") == original.field("WARC-Date"));
+    CHECK(rv.field("WARC-Payload-Digest") == original.field("WARC-Payload-Digest"));
+    // The block: the response head alone (no body, no Content-Length for one).
+    CHECK(rv.block.rfind(status_line + "\r\n", 0) == 0);
+    CHECK(rv.block.find("\r\n\r\n") == rv.block.size() - 4);
+    CHECK(rv.block.find("Content-Length") == std::string::npos);
+    CHECK(rv.block.find("Content-Encoding") == std::string::npos);
+    CHECK(rv.field("Content-Length") == std::to_string(rv.block.size()));
+    CHECK(rv.field("WARC-Block-Digest") == payload_digest(rv.block));
+    // Its request beside it.
+    CHECK(request_to.count(rv.field("WARC-Record-ID")) == 1);
+    return rv;
+  };
+  auto a = check_revisit("http://site.test/a", "identical-payload-digest", "HTTP/1.1 200 OK");
+  CHECK(a.field("WARC-Payload-Digest") == payload_digest(body_a));
+  CHECK(a.field("WARC-Truncated") == "length"); // WARC 1.1 section 6.7.2
+  CHECK(a.block.find("ETag: \"a1\"\r\n") != std::string::npos);
+  auto b = check_revisit("http://site.test/b", "server-not-modified", "HTTP/1.1 304 Not Modified");
+  CHECK(b.field("WARC-Payload-Digest") == payload_digest(body_b));
+  CHECK(b.field("WARC-Truncated").empty()); // a 304 is whole
+  CHECK(b.block.find("Last-Modified: Mon, 16 Jun 2026 22:28:51 GMT\r\n") != std::string::npos);
 }
 
 TEST_CASE("base32 encodes as RFC 4648 says", "[sinks][warc]") {

@@ -129,6 +129,7 @@ TEST_CASE("a state store written before sitemaps opens and reads its URLs as pag
     sqlite_db db{(dir.path / "state" / "shard-0.db").string(), false};
     for (auto* column : {"kind", "nesting", "vouched", "lastmod", "changefreq", "priority"})
       db.exec((std::string{"ALTER TABLE urls DROP COLUMN "} + column).c_str());
+    db.exec("DROP TABLE visits");
   }
   auto j = frontier_journal::open(path, 0, 1);
   REQUIRE(j);
@@ -139,6 +140,71 @@ TEST_CASE("a state store written before sitemaps opens and reads its URLs as pag
   CHECK(pending[0].req.url == "http://a.test/1");
   CHECK(pending[0].req.kind == url_kind::page);
   CHECK(pending[0].req.hints.priority < 0);
+  CHECK_FALSE(pending[0].req.visit.known());
+}
+
+TEST_CASE("a URL done with what its fetch said brings it back in the next pass",
+          "[journal][recrawl]") {
+  temp_dir dir{"journal-visit"};
+  auto path = (dir.path / "state").string();
+  last_visit v;
+  v.etag = "\"abc\"";
+  v.last_modified = "Sun, 06 Dec 2026 10:00:00 GMT";
+  v.digest = "sha1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+  v.fetched_at = caf::timestamp{std::chrono::milliseconds{1796000000123}};
+  v.payload_at = caf::timestamp{std::chrono::milliseconds{1795000000456}};
+  v.status = 200;
+  v.changes = 3;
+  {
+    auto j = frontier_journal::open(path, 0, 1);
+    REQUIRE(j);
+    CHECK((*j)->pass() == 1);
+    auto host = (*j)->add_host("http://a.test");
+    auto page = (*j)->add_url(host, req("http://a.test/1"), url_state::queued);
+    auto gone = (*j)->add_url(host, req("http://a.test/2"), url_state::queued);
+    auto decided = (*j)->add_url(0, req("http://b.test/"), url_state::taken,
+                                 crawl_errc::out_of_scope, "why");
+    CHECK_FALSE((*j)->finished());
+    (*j)->finish(page, v);
+    (*j)->mark(gone, url_state::done);
+    (*j)->mark(decided, url_state::done);
+    CHECK((*j)->commit());
+    CHECK((*j)->finished());
+  }
+  auto summary = read_state(path);
+  REQUIRE(summary);
+  CHECK(summary->pass == 1);
+  CHECK(summary->finished);
+  auto j = frontier_journal::open(path, 0, 1);
+  REQUIRE(j);
+  auto host = (*j)->hosts().at(0).id;
+  CHECK((*j)->pending(host, 0, 10).empty());
+  // The next pass queues every URL with a host; a decided one stays decided.
+  REQUIRE((*j)->start_pass(2));
+  CHECK((*j)->pass() == 2);
+  CHECK_FALSE((*j)->finished());
+  auto again = (*j)->pending(host, 0, 10);
+  REQUIRE(again.size() == 2);
+  auto& w = again[0].req.visit;
+  CHECK(w.etag == v.etag);
+  CHECK(w.last_modified == v.last_modified);
+  CHECK(w.digest == v.digest);
+  CHECK(w.fetched_at == v.fetched_at);
+  CHECK(w.payload_at == v.payload_at);
+  CHECK(w.status == 200);
+  CHECK(w.changes == 3);
+  CHECK_FALSE(again[0].req.resumed); // (queued, not taken up before a crash)
+  CHECK_FALSE(again[1].req.visit.known()); // marked done without a fetch
+  CHECK((*j)->pending(0, 0, 10).empty());
+  // A URL handed to another shard brings what its last fetch said.
+  auto moved = req("http://a.test/3");
+  moved.visit = v;
+  auto id = (*j)->add_url(host, moved, url_state::queued);
+  auto rows = (*j)->pending(host, again[1].req.id, 10);
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].req.id == static_cast<uint64_t>(id));
+  CHECK(rows[0].req.visit.digest == v.digest);
+  CHECK(rows[0].req.visit.etag == v.etag);
 }
 
 TEST_CASE("directories that are not a crawl's state are refused with one line", "[journal]") {

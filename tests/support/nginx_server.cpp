@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <fstream>
 
 namespace arachne::testing {
@@ -39,6 +40,9 @@ void nginx_server::write_config() {
        << "http {\n"
        << "  log_format wire '$request';\n"
        << "  access_log " << (dir / "access.log").string() << " wire;\n"
+       << "  log_format detail '$status\\t$bytes_sent\\t$http_if_none_match\\t"
+          "$http_if_modified_since\\t$request';\n"
+       << "  access_log " << (dir / "detail.log").string() << " detail;\n"
        << "  client_body_temp_path " << tmp << "; proxy_temp_path " << tmp << ";\n"
        << "  fastcgi_temp_path " << tmp << "; uwsgi_temp_path " << tmp << ";\n"
        << "  scgi_temp_path " << tmp << ";\n"
@@ -56,6 +60,35 @@ std::multiset<std::string> nginx_server::targets() const {
     auto last = line.rfind(' ');
     if (first != std::string::npos && last > first)
       out.insert(line.substr(first + 1, last - first - 1));
+  }
+  return out;
+}
+
+std::vector<nginx_server::request_line> nginx_server::requests() const {
+  std::vector<request_line> out;
+  std::ifstream in{dir / "detail.log"};
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> f;
+    for (std::size_t at = 0;;) {
+      auto tab = line.find('\t', at);
+      f.push_back(line.substr(at, tab == std::string::npos ? std::string::npos : tab - at));
+      if (tab == std::string::npos)
+        break;
+      at = tab + 1;
+    }
+    if (f.size() != 5)
+      continue;
+    auto unset = [](std::string& v) { return v == "-" ? std::string{} : v; }; // nginx logs "-"
+    request_line r;
+    r.status = std::atoi(f[0].c_str());
+    r.bytes = std::strtoull(f[1].c_str(), nullptr, 10);
+    r.if_none_match = unset(f[2]);
+    r.if_modified_since = unset(f[3]);
+    auto first = f[4].find(' ');
+    auto last = f[4].rfind(' ');
+    if (first != std::string::npos && last > first)
+      r.target = f[4].substr(first + 1, last - first - 1);
+    out.push_back(std::move(r));
   }
   return out;
 }

@@ -5,6 +5,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "support/process.hpp"
 
@@ -26,6 +27,18 @@ struct nginx_server {
 
   /// The request targets nginx logged ("GET /a%2Fb HTTP/1.1" -> "/a%2Fb").
   std::multiset<std::string> targets() const;
+
+  /// One request as nginx answered it.
+  struct request_line {
+    std::string target;
+    int status = 0;
+    uint64_t bytes = 0;             // sent, headers included ($bytes_sent)
+    std::string if_none_match;      // as the client sent them; empty if not
+    std::string if_modified_since;
+  };
+
+  /// Every request answered so far, in order.
+  std::vector<request_line> requests() const;
 
 private:
   void write_config();

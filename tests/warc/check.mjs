@@ -66,6 +66,20 @@ for (const file of process.argv.slice(2)) {
         problem(file, `response ${record.warcTargetURI}: bad WARC-Payload-Digest`);
       if (!record.warcHeader("WARC-IP-Address")) problem(file, "response without WARC-IP-Address");
     }
+    if (type === "revisit") {
+      // WARC 1.1 section 6.7: a revisit is a capture too (a request may be
+      // concurrent to it); Arachne's hold the response head alone.
+      responseIds.add(record.warcHeader("WARC-Record-ID"));
+      const profile = record.warcHeader("WARC-Profile") || "";
+      if (!profile.startsWith("http://netpreserve.org/warc/1.1/revisit/"))
+        problem(file, `revisit ${record.warcTargetURI}: bad WARC-Profile ${profile}`);
+      if (!record.warcTargetURI) problem(file, "revisit record without WARC-Target-URI");
+      if (!blockDigest) problem(file, "revisit record without WARC-Block-Digest");
+      if (indexOfBlankLine(block) !== block.length)
+        problem(file, `revisit ${record.warcTargetURI}: the block is not an HTTP head alone`);
+      if (profile.endsWith("/identical-payload-digest") && !record.warcHeader("WARC-Payload-Digest"))
+        problem(file, `revisit ${record.warcTargetURI}: identical-payload-digest without WARC-Payload-Digest`);
+    }
     if (type === "request") concurrentTo.push(record.warcHeader("WARC-Concurrent-To"));
   }
   // Pass 2: warcio's own HTTP parsing of the same records.
@@ -81,7 +95,7 @@ for (const file of process.argv.slice(2)) {
   }
 }
 for (const id of concurrentTo)
-  if (!responseIds.has(id)) summary.problems.push(`a request's WARC-Concurrent-To ${id} names no response`);
+  if (!responseIds.has(id)) summary.problems.push(`a request's WARC-Concurrent-To ${id} names no response or revisit`);
 if (summary.records === 0) summary.problems.push("no records");
 console.log(JSON.stringify(summary));
 process.exit(summary.problems.length ? 1 : 0);

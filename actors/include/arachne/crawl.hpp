@@ -29,12 +29,17 @@ struct crawl_progress {
   uint32_t proxies = 0;        // proxies in the pool
   uint32_t proxies_usable = 0; // of them not quarantined
   caf::timespan elapsed{0};
+  uint64_t revisits = 0;       // a re-crawl (--recrawl): pages fetched again
+  uint64_t changed = 0;        // ... changed
+  uint64_t unchanged = 0;      // ... unchanged (304 or the same payload)
+  uint64_t gone = 0;           // ... now 404 or 410
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, crawl_progress& x) {
   return f(caf::meta::type_name("crawl_progress"), x.recorded, x.pages, x.failures, x.queued,
-           x.in_flight, x.seen, x.bytes, x.proxies, x.proxies_usable, x.elapsed);
+           x.in_flight, x.seen, x.bytes, x.proxies, x.proxies_usable, x.elapsed, x.revisits,
+           x.changed, x.unchanged, x.gone);
 }
 
 /// What a finished crawl did.
@@ -47,6 +52,12 @@ struct crawl_report {
   std::vector<proxy_stats> proxies; // per proxy, in pool order; empty without proxies
   std::string state_error;  // the state store (--state) failed: why (the crawl stopped)
   uint64_t resumed = 0;     // URLs taken up again after a crash (--state); may be recorded twice
+  uint32_t pass = 0;        // with --state: the pass over its URLs (2 and up: a re-crawl)
+  uint64_t revisits = 0;    // pages fetched again that the state store knew
+  uint64_t changed = 0;     // ... whose payload changed
+  uint64_t unchanged = 0;   // ... unchanged: a 304 or the same payload
+  uint64_t not_modified = 0; // ... of them answered 304
+  uint64_t gone = 0;        // ... now 404 or 410
 
   /// A sink that failed during the crawl.
   struct sink_failure {

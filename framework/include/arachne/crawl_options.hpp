@@ -53,6 +53,7 @@ struct run_options {
   sink_failure_policy on_sink_failure = sink_failure_policy::stop;
   std::string state_dir;        // the crawl's state store (resumable after a crash); empty = none
   uint64_t queue_memory = 100000; // with a state store: queued URLs per shard kept in memory
+  bool recrawl = false;         // a finished crawl in state_dir is crawled again, conditionally
 };
 
 } // namespace arachne

@@ -17,6 +17,12 @@ std::string format_timestamp(caf::timestamp t);
 /// (page, failure or item), `url`, `final_url`, `status`, `error` (null or the
 /// kind), `error_message`, `depth`, `fetched_at`, `content_type`, `bytes`,
 /// `elapsed_ms`, `proxy`, `title`; items carry `url` and `fields` instead.
+/// Only when there is something to say: `resumed`, the page's directives and
+/// sitemap hints (`noindex`, `canonical`, `lastmod`, `changefreq`,
+/// `priority`, `sitemap`), and what a re-crawl found: `digest` (its payload
+/// digest), `change` (`to_string(page_change)`), `not_modified` or `gone`
+/// (true), and `refers_to` (when the payload an unchanged or not-modified
+/// page refers to was fetched, as `fetched_at`).
 std::string to_json(const record& r);
 
 /// A sitemap's report as one JSON object: `{"index":false,"urls":N,"refused":{"why":n}}`.

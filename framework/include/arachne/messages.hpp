@@ -119,6 +119,28 @@ enum class url_kind : uint8_t {
   sitemap, // a sitemap: recorded, read for URLs (docs/user-guide.md, "Sitemaps")
 };
 
+/// What the state store (--state) knew of a URL from its last fetch: the
+/// validators that make the next request conditional (--recrawl), and what
+/// tells a changed page from an unchanged one (docs/operations.md, "Re-crawl").
+struct last_visit {
+  std::string etag;              // its ETag, if the last page had one
+  std::string last_modified;     // its Last-Modified, if the last page had one
+  std::string digest;            // the last page's payload digest ("sha1:BASE32")
+  caf::timestamp fetched_at{};   // the last fetch
+  caf::timestamp payload_at{};   // the fetch that gave the payload of `digest`
+  uint16_t status = 0;           // of the last fetch; 0: never fetched
+  uint32_t changes = 0;          // times its payload changed between fetches
+
+  /// True if the URL was fetched before.
+  bool known() const noexcept { return status != 0; }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, last_visit& x) {
+  return f(caf::meta::type_name("last_visit"), x.etag, x.last_modified, x.digest, x.fetched_at,
+           x.payload_at, x.status, x.changes);
+}
+
 /// A URL on its way through the crawl: a seed, a discovered link, or a retry.
 struct crawl_request {
   std::string url;      // normalised absolute URL
@@ -134,12 +156,13 @@ struct crawl_request {
   std::string vouched{};  // a sitemap: a site (scheme://authority) whose URLs it may list
                           // besides its own (that of the robots.txt that named it)
   sitemap_hints hints{};  // a page a sitemap listed: what it said of it
+  last_visit visit{};     // its last fetch, from the state store (a re-crawl)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, crawl_request& x) {
   return f(caf::meta::type_name("crawl_request"), x.url, x.depth, x.referrer, x.attempt, x.hops,
-           x.throttled, x.id, x.resumed, x.kind, x.nesting, x.vouched, x.hints);
+           x.throttled, x.id, x.resumed, x.kind, x.nesting, x.vouched, x.hints, x.visit);
 }
 
 /// The key of `req` in a shard's seen set: its URL, or for a sitemap its URL
@@ -256,6 +279,11 @@ struct frontier_stats {
   uint64_t moved_hosts = 0; // sites it handed to shards of a node that joined
   uint64_t moved_urls = 0;  // ... and their queued URLs
   uint64_t budget = 0;      // units of --concurrency it holds
+  uint64_t revisits = 0;    // pages fetched again that a state store knew (--recrawl)
+  uint64_t changed = 0;     // ... whose payload changed
+  uint64_t unchanged = 0;   // ... the same: a 304 or an identical payload
+  uint64_t not_modified = 0; // ... of them answered 304
+  uint64_t gone = 0;        // ... now 404 or 410
 };
 
 template <class Inspector>
@@ -263,7 +291,8 @@ typename Inspector::result_type inspect(Inspector& f, frontier_stats& x) {
   return f(caf::meta::type_name("frontier_stats"), x.shard, x.hosts, x.seen, x.queued,
            x.in_flight, x.recorded, x.pages, x.failures, x.bytes, x.dropped, x.batches_sent,
            x.batches_received, x.idle, x.sink_errors, x.sink_lost, x.state_error, x.resumed,
-           x.reowned, x.guarded, x.guard_batches, x.moved_hosts, x.moved_urls, x.budget);
+           x.reowned, x.guarded, x.guard_batches, x.moved_hosts, x.moved_urls, x.budget,
+           x.revisits, x.changed, x.unchanged, x.not_modified, x.gone);
 }
 
 /// What a shard could use of --concurrency, said to the other shards when it
@@ -293,12 +322,13 @@ struct fetch_request {
   std::string session;               // sticky proxy policy key; empty: the host
   bool keep_request = false;         // return the request head as sent (for WARC)
   uint64_t max_body_bytes = 0;       // 0: the fetcher's limit; else this one, the body cut there
+  bool digest = false;               // compute a 200's payload digest (`fetch_result::digest`)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fetch_request& x) {
   return f(caf::meta::type_name("fetch_request"), x.id, x.url, x.proxy, x.lease, x.headers,
-           x.follow_redirects, x.session, x.keep_request, x.max_body_bytes);
+           x.follow_redirects, x.session, x.keep_request, x.max_body_bytes, x.digest);
 }
 
 /// Where the time of one fetch went.
@@ -356,6 +386,7 @@ struct fetch_result {
   proxy_fault fault = proxy_fault::none;
   caf::timestamp fetched_at{};
   std::string request;               // the last hop's request head as sent, if asked
+  std::string digest;                // a 200's payload digest (payload_digest), if asked
 };
 
 template <class Inspector>
@@ -363,7 +394,7 @@ typename Inspector::result_type inspect(Inspector& f, fetch_result& x) {
   return f(caf::meta::type_name("fetch_result"), x.id, x.url, x.final_url, x.status,
            x.headers, x.body, x.truncated, x.content_type, x.charset, x.redirects, x.timings,
            x.wire_bytes, x.remote_address, x.proxy, x.error, x.error_message, x.fault,
-           x.fetched_at, x.request);
+           x.fetched_at, x.request, x.digest);
 }
 
 // -- rate limiter --------------------------------------------------------------
@@ -495,6 +526,18 @@ typename Inspector::result_type inspect(Inspector& f, sitemap_report& x) {
   return f(caf::meta::type_name("sitemap_report"), x.read, x.index, x.urls, x.refused);
 }
 
+/// What became of a page fetched before (--recrawl), in its record.
+enum class page_change : uint8_t {
+  none,         // not fetched before (or no state store)
+  changed,      // fetched again: its payload differs from the last one
+  unchanged,    // fetched again: the same payload (its digest equals the last one)
+  not_modified, // the server answered the conditional request with 304
+  gone,         // it had a page; now 404 or 410
+};
+
+/// The name of `c` in records ("changed", "not_modified", ...; "" for none).
+const char* to_string(page_change c) noexcept;
+
 /// What a sink stores: the outcome of one URL, or an item a page handler emitted.
 struct record {
   enum class kind_t : uint8_t { page, failure, item };
@@ -524,6 +567,10 @@ struct record {
   std::string canonical;            // its rel=canonical URL (HTML or Link header), normalised
   sitemap_hints hints;              // from the sitemap that listed it
   sitemap_report sitemap;           // a sitemap's record: what reading it gave
+  // With a state store (--state), what the last fetch of the URL says:
+  std::string digest;               // payload digest of its page (a 304's: the page it refers to)
+  page_change change = page_change::none;
+  caf::timestamp refers_to{};       // unchanged or not_modified: when that payload was fetched
 };
 
 template <class Inspector>
@@ -531,7 +578,8 @@ typename Inspector::result_type inspect(Inspector& f, record& x) {
   return f(caf::meta::type_name("record"), x.kind, x.url, x.final_url, x.status, x.error,
            x.error_message, x.depth, x.fetched_at, x.content_type, x.bytes, x.elapsed, x.proxy,
            x.title, x.fields, x.body, x.headers, x.request, x.remote_address, x.links,
-           x.resumed, x.noindex, x.canonical, x.hints, x.sitemap);
+           x.resumed, x.noindex, x.canonical, x.hints, x.sitemap, x.digest, x.change,
+           x.refers_to);
 }
 
 /// What a sink wants records to carry beyond the basics: its answer to

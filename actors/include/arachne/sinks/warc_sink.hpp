@@ -15,10 +15,16 @@ namespace arachne {
 /// headers rewritten to match: no Content-Encoding or Transfer-Encoding, an
 /// exact Content-Length), with `WARC-Target-URI`, `WARC-Date`,
 /// `WARC-Record-ID`, `WARC-IP-Address`, `WARC-Concurrent-To`, and sha1
-/// base32 `WARC-Block-Digest` and `WARC-Payload-Digest`. A path ending in
-/// `.gz` makes each record its own gzip member. When a file passes
-/// `max_bytes`, the next record starts a new one: `name-00001.warc.gz`, ...
-/// Failures and items are not fetched pages; other sinks keep them.
+/// base32 `WARC-Block-Digest` and `WARC-Payload-Digest`. A page fetched again
+/// (--recrawl) that the server answered 304 (`page_change::not_modified`) or
+/// whose payload digest is the last one (`unchanged`) is a `revisit` record
+/// instead (WARC 1.1 section 6.7, profile server-not-modified or
+/// identical-payload-digest): the response head without a body, with
+/// `WARC-Refers-To-Target-URI`, `WARC-Refers-To-Date` and the payload's
+/// digest. A path ending in `.gz` makes each record its own gzip member.
+/// When a file passes `max_bytes`, the next record starts a new one:
+/// `name-00001.warc.gz`, ... Failures and items are not fetched pages;
+/// other sinks keep them.
 class warc_sink : public sink_base {
 public:
   /// With `append`, records are added to the file(s) instead of replacing them.
@@ -36,8 +42,5 @@ private:
   struct impl;
   std::unique_ptr<impl> impl_;
 };
-
-/// RFC 4648 base32 (upper case, padded), as WARC digests use it.
-std::string base32(const unsigned char* data, std::size_t size);
 
 } // namespace arachne

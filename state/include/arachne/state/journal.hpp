@@ -58,6 +58,8 @@ struct state_summary {
   state_counts total;
   std::vector<std::pair<std::string, state_counts>> hosts; // by origin, most queued first
   uint64_t bytes = 0; // on disk
+  uint32_t pass = 1;  // the pass over its URLs (the highest of its shards')
+  bool finished = false; // every shard in the same pass, with every URL done
 };
 
 /// Reads the summary of the state in `dir` (read-only).
@@ -114,8 +116,22 @@ public:
                   crawl_errc decided = crawl_errc::none, std::string_view why = {});
 
   /// Marks a URL taken up (before its fetch, or its record) or done (its
-  /// record acknowledged by every sink).
+  /// record acknowledged by every sink; `finish` for one that was fetched).
   void mark(int64_t id, url_state state);
+
+  /// Marks a URL done with what its fetch said, kept for a re-crawl.
+  void finish(int64_t id, const last_visit& visit);
+
+  /// The pass over the URLs the store is in: 1 for the first crawl, one
+  /// more for each re-crawl (--recrawl).
+  uint32_t pass();
+
+  /// True if every URL in the store is done.
+  bool finished();
+
+  /// Starts pass `n`: every URL with a host is queued again (decided ones
+  /// stay as they are), at once and for good (committed). False after a failure.
+  bool start_pass(uint32_t n);
 
   /// Commits the open transaction, if any; false after a failure.
   bool commit();
@@ -132,7 +148,7 @@ private:
   void failed(const std::exception& e);
 
   std::unique_ptr<sqlite_db> db_;
-  std::unique_ptr<sqlite_stmt> add_host_, add_url_, mark_, pending_;
+  std::unique_ptr<sqlite_stmt> add_host_, add_url_, mark_, put_visit_, pending_;
   bool in_txn_ = false;
   std::string error_;
 };
