@@ -20,6 +20,7 @@ stats_round stats_round::of(const std::vector<frontier_stats>& stats, std::size_
     p.changed += st.changed;
     p.unchanged += st.unchanged;
     p.gone += st.gone;
+    p.due += st.due;
     r.sent += st.batches_sent;
     r.received += st.batches_received;
     r.dropped += st.dropped;

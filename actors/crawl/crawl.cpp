@@ -488,6 +488,7 @@ crawl_report finish(run_context& r) {
     report.unchanged += st.unchanged;
     report.not_modified += st.not_modified;
     report.gone += st.gone;
+    report.due += st.due;
     if (report.state_error.empty() && !st.state_error.empty())
       report.state_error = st.state_error;
   }

@@ -78,6 +78,9 @@ bool idle(const frontier_state& st) {
                      || !st.held.empty();
   bool handing_off = !st.handoff_to.empty() || st.handoff_waiting
                      || !st.handoffs_in_transit.empty() || !st.awaiting_handoff.empty();
+  // In continuous mode the crawl goes on until stopped.
+  if (st.cfg.run.continuous() && st.journal && !st.stopping)
+    return false;
   return (st.sites.queued() == 0 || st.stopping) && st.in_flight == 0 && st.acquiring == 0
          && st.waiting_retry == 0 && st.robots_fetching == 0 && !outgoing
          && !st.done.links_out() && !replicating && !handing_off && st.delivery.pending() == 0
@@ -113,6 +116,7 @@ frontier_stats stats_of(const frontier_state& st) {
   s.unchanged = st.unchanged;
   s.not_modified = st.not_modified;
   s.gone = st.gone;
+  s.due = st.due;
   s.idle = idle(st);
   return s;
 }
@@ -183,6 +187,7 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
     [=](retry_atom, crawl_request& req) { retry(self, std::move(req)); },
     [=](robots_retry_atom, const std::string& origin) { retry_robots(self, origin); },
     [=](flush_tick_atom) { on_tick(self); },
+    [=](due_tick_atom) { on_due_tick(self); },
   };
 }
 

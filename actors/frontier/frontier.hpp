@@ -42,6 +42,7 @@ using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using robots_retry_atom = caf::atom_constant<caf::atom("robotsretr")>;
 using flush_tick_atom = caf::atom_constant<caf::atom("flushtick")>;
 using handoff_tick_atom = caf::atom_constant<caf::atom("handofftk")>;
+using due_tick_atom = caf::atom_constant<caf::atom("duetick")>;
 
 /// The frontier's interface including what it sends itself and the peers
 /// it is told about once every shard exists.
@@ -50,7 +51,8 @@ using frontier_impl = frontier_actor::extend<
   caf::reacts_to<retry_atom, crawl_request>,
   caf::reacts_to<robots_retry_atom, std::string>,
   caf::reacts_to<flush_tick_atom>,
-  caf::reacts_to<handoff_tick_atom, uint64_t>>;
+  caf::reacts_to<handoff_tick_atom, uint64_t>,
+  caf::reacts_to<due_tick_atom>>;
 
 /// Everything a shard needs to know; the same for every shard of a crawl.
 struct frontier_config {
@@ -170,6 +172,7 @@ struct frontier_state {
   uint64_t unchanged = 0;
   uint64_t not_modified = 0;
   uint64_t gone = 0;
+  uint64_t due = 0;                        // URLs that came due again (--recrawl-every)
 
   bool tick_set = false;
   bool stopping = false;

@@ -4,9 +4,11 @@
 #include "frontier/shard.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include "arachne/page_directives.hpp"
 #include "arachne/revisit.hpp"
+#include "arachne/sitemap.hpp"
 
 namespace arachne::shard {
 
@@ -255,6 +257,45 @@ void resume(pointer self) {
     }
   }
   pump_all(self);
+  if (st.cfg.run.continuous()) {
+    st.journal->prepare_continuous(st.cfg.run.recrawl_every);
+    on_due_tick(self);
+  }
+}
+
+void on_due_tick(pointer self) {
+  auto& st = self->state;
+  if (st.stopping || !st.journal)
+    return;
+  // As many as the memory bound for queues leaves room for; the rest wait
+  // in the store, due.
+  auto room = st.cfg.run.queue_memory > st.sites.in_memory()
+                ? st.cfg.run.queue_memory - st.sites.in_memory()
+                : 0;
+  std::set<std::string> origins;
+  for (auto& row : st.journal->take_due(caf::make_timestamp(), std::min<uint64_t>(room, 1024))) {
+    auto origin = origin_of(row.req.url);
+    ++st.due;
+    st.sites.push(st.sites[origin], std::move(row.req));
+    origins.insert(std::move(origin));
+  }
+  if (!st.journal->error().empty())
+    return state_failed(self);
+  for (auto& origin : origins)
+    pump(self, origin);
+  if (!origins.empty())
+    schedule_tick(self); // commits
+  auto period = std::clamp<caf::timespan>(st.cfg.run.recrawl_min / 4, std::chrono::milliseconds(50),
+                                          std::chrono::seconds(1));
+  self->delayed_send(self, period, due_tick_atom::value);
+}
+
+void note_listed_again(pointer self, const crawl_request& req) {
+  auto& st = self->state;
+  if (!st.cfg.run.continuous() || !st.journal || req.hints.lastmod.empty())
+    return;
+  if (auto changed = parse_w3c_datetime(req.hints.lastmod))
+    st.journal->make_due(req.url, *changed);
 }
 
 } // namespace arachne::shard

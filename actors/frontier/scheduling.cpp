@@ -163,6 +163,8 @@ void admit(pointer self, crawl_request req, bool seed) {
   }
   if (note_seen(st, req))
     admit_new(self, std::move(req), seed);
+  else
+    note_listed_again(self, req);
 }
 
 void take_url(pointer self, crawl_request req) {
@@ -177,6 +179,8 @@ void take_url(pointer self, crawl_request req) {
   }
   if (note_seen(st, req))
     admit_new(self, std::move(req), false);
+  else
+    note_listed_again(self, req);
 }
 
 // Decisions on seeds and redirect targets are recorded; links out of scope
@@ -360,8 +364,12 @@ void note_visit(pointer self, const crawl_request& req, const fetch_result& res,
       default: break;
     }
   }
-  st.visits[req.id] = next_visit(req.visit, res.status, res.headers, res.digest, res.fetched_at,
-                                 change);
+  auto& next = st.visits[req.id];
+  next = next_visit(req.visit, res.status, res.headers, res.digest, res.fetched_at, change);
+  auto& run = st.cfg.run;
+  if (run.continuous())
+    next.interval = next_interval(req.visit, change, run.recrawl_every, run.recrawl_min,
+                                  run.recrawl_max);
 }
 
 void on_fetched(pointer self, crawl_request req, const slot_grant& grant, fetch_result& res) {

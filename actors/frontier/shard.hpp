@@ -62,6 +62,14 @@ void restore(pointer self);
 /// Takes up what the state store holds, once the shard is wired up.
 void resume(pointer self);
 
+/// Continuous mode (--recrawl-every): queues the URLs that are due again,
+/// and looks again after a while.
+void on_due_tick(pointer self);
+
+/// Continuous mode: a URL seen before, listed again by a sitemap: due now
+/// if its lastmod is newer than its last fetch.
+void note_listed_again(pointer self, const crawl_request& req);
+
 // -- scheduling.cpp ------------------------------------------------------------
 
 /// A URL arrives (seed, link, redirect target, takeover): held, or admitted

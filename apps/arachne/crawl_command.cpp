@@ -47,7 +47,9 @@ void print_totals(std::ostream& out, const crawl_report& r) {
       << (r.resumed > 0 ? "  resumed " + std::to_string(r.resumed)
                             + " URLs taken up before the crash (marked \"resumed\": may be recorded twice)\n"
                         : std::string{})
-      << (r.pass > 1 ? "  re-crawl (pass " + std::to_string(r.pass) + "): "
+      << (r.due > 0 ? "  continuous: " + std::to_string(r.due) + " URLs came due again\n"
+                    : std::string{})
+      << (r.pass > 1 || r.revisits > 0 ? "  re-crawl (pass " + std::to_string(r.pass) + "): "
                            + std::to_string(r.revisits) + " pages fetched again, "
                            + std::to_string(r.changed) + " changed, "
                            + std::to_string(r.unchanged) + " unchanged ("
@@ -157,9 +159,9 @@ void print_progress(const crawl_progress& p) {
             << " pages, " << p.failures << " failures, " << p.queued << " queued, "
             << p.in_flight << " in flight, " << (secs > 0 ? p.pages / secs : 0.0)
             << " pages/s";
-  if (p.revisits > 0)
-    std::cerr << ", " << p.changed << " changed, " << p.unchanged << " unchanged, " << p.gone
-              << " gone";
+  if (p.revisits > 0 || p.due > 0)
+    std::cerr << ", " << p.due << " due, " << p.changed << " changed, " << p.unchanged
+              << " unchanged, " << p.gone << " gone";
   if (p.proxies > 0)
     std::cerr << ", proxies " << p.proxies_usable << "/" << p.proxies << " usable";
   std::cerr << "   " << std::flush;
@@ -192,12 +194,18 @@ void add_options(config& cfg, crawl_args& a) {
 // nothing returned, before any output file is touched.
 std::optional<bool> resumes(const config& cfg) {
   auto& dir = cfg.crawl.run.state_dir;
-  if (cfg.crawl.run.recrawl && dir.empty()) {
-    std::cerr << "arachne crawl: --recrawl needs --state (the crawl to crawl again)\n";
+  auto& run = cfg.crawl.run;
+  auto option = run.recrawl ? "--recrawl" : "--recrawl-every";
+  if ((run.recrawl || run.continuous()) && dir.empty()) {
+    std::cerr << "arachne crawl: " << option << " needs --state (where the crawl keeps its URLs)\n";
     return std::nullopt;
   }
-  if (cfg.crawl.run.recrawl && !cfg.crawl.cluster.nodes.empty()) {
-    std::cerr << "arachne crawl: --recrawl is not available with --cluster yet\n";
+  if ((run.recrawl || run.continuous()) && !cfg.crawl.cluster.nodes.empty()) {
+    std::cerr << "arachne crawl: " << option << " is not available with --cluster yet\n";
+    return std::nullopt;
+  }
+  if (run.continuous() && run.recrawl_min > run.recrawl_max) {
+    std::cerr << "arachne crawl: --recrawl-min is longer than --recrawl-max\n";
     return std::nullopt;
   }
   if (dir.empty())

@@ -124,7 +124,13 @@ void add_crawling_options(option_set& o, settings& s) {
     .add("recrawl", s.run.recrawl,
          "with --state: a finished crawl is crawled again, every URL it knows asked "
          "conditionally (ETag, Last-Modified) and compared with its last payload; an "
-         "unfinished one is resumed first");
+         "unfinished one is resumed first")
+    .add("recrawl-every", s.run.recrawl_every,
+         "with --state: keep crawling, each URL due again after this interval, halved when "
+         "its page changed and grown by half when not (within --recrawl-min and "
+         "--recrawl-max); 0 = one pass")
+    .add("recrawl-min", s.run.recrawl_min, "continuous mode: the shortest interval of a URL")
+    .add("recrawl-max", s.run.recrawl_max, "continuous mode: the longest interval of a URL");
 }
 
 // Sitemaps: where they come from, what they may give.
@@ -375,7 +381,7 @@ std::string config::enable_cluster() {
 
 std::vector<std::string> config::crawl_args() const {
   return options_.to_args({"threads", "shards", "parsers", "io-threads", "source-address", "state",
-                           "queue-memory", "recrawl",
+                           "queue-memory", "recrawl", "recrawl-every", "recrawl-min", "recrawl-max",
                            "proxy-file", "proxy-report", "cluster", "cluster-listen", "cluster-cert", "cluster-key",
                            "cluster-ca", "insecure-cluster", "cluster-sinks", "cluster-heartbeat",
                            "cluster-timeout", "cluster-resume-wait"},

@@ -1,5 +1,7 @@
 #include "arachne/revisit.hpp"
 
+#include <algorithm>
+
 #include <openssl/sha.h>
 
 #include "arachne/http_semantics.hpp"
@@ -99,6 +101,19 @@ last_visit next_visit(const last_visit& last, uint16_t status,
     next.payload_at = change == page_change::unchanged ? last.payload_at : fetched_at;
   }
   return next;
+}
+
+caf::timespan next_interval(const last_visit& last, page_change change, caf::timespan every,
+                            caf::timespan min, caf::timespan max) {
+  auto interval = last.interval.count() > 0 ? last.interval : every;
+  switch (change) {
+    case page_change::changed: interval /= 2; break;
+    case page_change::unchanged:
+    case page_change::not_modified: interval += interval / 2; break;
+    case page_change::gone: interval = max; break;
+    default: break;
+  }
+  return std::clamp(interval, min, std::max(min, max));
 }
 
 } // namespace arachne

@@ -82,16 +82,30 @@ int days_in_month(int year, int month) noexcept {
   return month == 2 && leap ? 29 : days[month - 1];
 }
 
-// True if `s` from `i` on is exactly a time zone designator: Z, +hh:mm or -hh:mm.
-bool is_tzd(std::string_view s, std::size_t i) noexcept {
+// If `s` from `i` on is exactly a time zone designator (Z, +hh:mm or
+// -hh:mm), its offset east of UTC in seconds.
+std::optional<int> read_tzd(std::string_view s, std::size_t i) noexcept {
   if (s.substr(i) == "Z")
-    return true;
+    return 0;
+  int sign = i < s.size() && s[i] == '-' ? -1 : 1;
   if (!read_char(s, i, '+') && !read_char(s, i, '-'))
-    return false;
+    return std::nullopt;
   int hh = 0;
   int mm = 0;
-  return read_digits(s, i, 2, hh) && read_char(s, i, ':') && read_digits(s, i, 2, mm)
-         && i == s.size() && hh <= 23 && mm <= 59;
+  if (!read_digits(s, i, 2, hh) || !read_char(s, i, ':') || !read_digits(s, i, 2, mm)
+      || i != s.size() || hh > 23 || mm > 59)
+    return std::nullopt;
+  return sign * (hh * 3600 + mm * 60);
+}
+
+// Days from 1970-01-01 to year-month-day (proleptic Gregorian calendar).
+int64_t days_from_civil(int64_t y, int m, int d) noexcept {
+  y -= m <= 2;
+  auto era = (y >= 0 ? y : y - 399) / 400;
+  auto yoe = y - era * 400;
+  auto doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  auto doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
 }
 
 // -- field values --
@@ -612,42 +626,59 @@ std::optional<change_freq> parse_change_freq(std::string_view word) noexcept {
   return std::nullopt;
 }
 
-bool is_w3c_datetime(std::string_view s) noexcept {
+std::optional<caf::timestamp> parse_w3c_datetime(std::string_view s) noexcept {
   std::size_t i = 0;
   int year = 0;
-  int month = 0;
-  int day = 0;
+  int month = 1;
+  int day = 1;
   int hour = 0;
   int minute = 0;
   int second = 0;
+  int64_t nanos = 0;
+  int offset = 0;
+  auto at = [&]() -> std::optional<caf::timestamp> {
+    auto secs = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
+                - offset;
+    using ns = std::chrono::nanoseconds;
+    return caf::timestamp{std::chrono::duration_cast<caf::timestamp::duration>(
+      ns{secs * 1000000000 + nanos})};
+  };
   if (!read_digits(s, i, 4, year))
-    return false;
+    return std::nullopt;
   if (i == s.size())
-    return true; // YYYY
+    return at(); // YYYY
   if (!read_char(s, i, '-') || !read_digits(s, i, 2, month) || month < 1 || month > 12)
-    return false;
+    return std::nullopt;
   if (i == s.size())
-    return true; // YYYY-MM
+    return at(); // YYYY-MM
   if (!read_char(s, i, '-') || !read_digits(s, i, 2, day) || day < 1
       || day > days_in_month(year, month))
-    return false;
+    return std::nullopt;
   if (i == s.size())
-    return true; // YYYY-MM-DD
+    return at(); // YYYY-MM-DD
   if (!read_char(s, i, 'T') || !read_digits(s, i, 2, hour) || !read_char(s, i, ':')
       || !read_digits(s, i, 2, minute) || hour > 23 || minute > 59)
-    return false;
+    return std::nullopt;
   if (read_char(s, i, ':')) {
     if (!read_digits(s, i, 2, second) || second > 59)
-      return false;
+      return std::nullopt;
     if (read_char(s, i, '.')) {
       auto start = i;
-      while (i < s.size() && is_digit(s[i]))
-        ++i;
+      for (int64_t scale = 100000000; i < s.size() && is_digit(s[i]); ++i, scale /= 10)
+        nanos += (s[i] - '0') * scale;
       if (i == start)
-        return false;
+        return std::nullopt;
     }
   }
-  return is_tzd(s, i); // a time needs its zone
+  auto tzd = read_tzd(s, i); // a time needs its zone
+  if (!tzd)
+    return std::nullopt;
+  offset = *tzd;
+  return at();
+}
+
+bool is_w3c_datetime(std::string_view s) noexcept {
+  return parse_w3c_datetime(s).has_value();
 }
 
 sitemap_file read_sitemap(std::string_view body, const sitemap_limits& limits) {

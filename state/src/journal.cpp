@@ -29,8 +29,10 @@ constexpr const char* format_version = "1";
 // finds a host's pending URLs in order; done ones leave it. A URL fetched
 // has a row in `visits` (same id) with what its last fetch said, for a
 // re-crawl (--recrawl): its validators, payload digest, times (ms since the
-// epoch) and status, and how often its page changed. (A table of its own:
-// rows written in the order URLs are done, the `urls` rows never grow.)
+// epoch) and status, and how often its page changed; in continuous mode
+// (--recrawl-every) its interval and when it is due again (0: not while it
+// is queued, or never). (A table of its own: rows written in the order URLs
+// are done, the `urls` rows never grow.)
 // meta 'pass' counts the passes over the URLs.
 constexpr const char* schema = R"sql(
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -48,7 +50,9 @@ constexpr const char* visits_schema = R"sql(
 CREATE TABLE IF NOT EXISTS visits (
   id INTEGER PRIMARY KEY, etag TEXT, last_modified TEXT, digest TEXT,
   fetched_at INTEGER NOT NULL, payload_at INTEGER NOT NULL, status INTEGER NOT NULL,
-  changes INTEGER NOT NULL);
+  changes INTEGER NOT NULL, interval_ms INTEGER NOT NULL DEFAULT 0,
+  due INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS visits_due ON visits (due) WHERE due > 0;
 )sql";
 
 // Columns a store written before sitemaps lacks, added when it is opened.
@@ -144,10 +148,46 @@ void bind_visit(sqlite_stmt& q, int64_t id, const last_visit& v) {
     q.text(3, v.last_modified);
   if (!v.digest.empty())
     q.text(4, v.digest);
+  auto interval = std::chrono::duration_cast<std::chrono::milliseconds>(v.interval).count();
   q.number(5, to_ms(v.fetched_at))
     .number(6, v.digest.empty() ? 0 : to_ms(v.payload_at))
     .number(7, v.status)
-    .number(8, v.changes);
+    .number(8, v.changes)
+    .number(9, interval)
+    .number(10, interval > 0 ? std::max<int64_t>(1, to_ms(v.fetched_at) + interval) : 0);
+}
+
+// The columns `read_pending` reads, from `urls u LEFT JOIN visits v`.
+constexpr const char* pending_columns =
+  "u.id, url, depth, hops, state, decided, why, kind, nesting, vouched, lastmod, changefreq, "
+  "priority, etag, last_modified, digest, fetched_at, payload_at, status, changes, interval_ms";
+
+// A row of `pending_columns`.
+frontier_journal::pending_url read_pending(const sqlite_stmt& q) {
+  frontier_journal::pending_url p;
+  p.req.id = static_cast<uint64_t>(q.number_at(0));
+  p.req.url = std::string{q.text_at(1)};
+  p.req.depth = static_cast<uint32_t>(q.number_at(2));
+  p.req.hops = static_cast<uint32_t>(q.number_at(3));
+  p.req.resumed = q.number_at(4) == static_cast<int>(frontier_journal::url_state::taken);
+  p.decided = static_cast<crawl_errc>(q.number_at(5));
+  p.why = std::string{q.text_at(6)};
+  p.req.kind = q.number_at(7) == 1 ? url_kind::sitemap : url_kind::page;
+  p.req.nesting = static_cast<uint32_t>(q.number_at(8));
+  p.req.vouched = std::string{q.text_at(9)};
+  p.req.hints.lastmod = std::string{q.text_at(10)};
+  p.req.hints.changefreq = static_cast<change_freq>(q.number_at(11));
+  p.req.hints.priority = static_cast<float>(q.real_at(12));
+  auto& v = p.req.visit;
+  v.etag = std::string{q.text_at(13)};
+  v.last_modified = std::string{q.text_at(14)};
+  v.digest = std::string{q.text_at(15)};
+  v.fetched_at = from_ms(q.number_at(16));
+  v.payload_at = from_ms(q.number_at(17));
+  v.status = static_cast<uint16_t>(q.number_at(18));
+  v.changes = static_cast<uint32_t>(q.number_at(19));
+  v.interval = std::chrono::milliseconds{q.number_at(20)};
+  return p;
 }
 
 } // namespace
@@ -321,12 +361,12 @@ frontier_journal::open(const std::string& dir, uint32_t shard, uint32_t shards) 
     j->mark_ = std::make_unique<sqlite_stmt>(*j->db_, "UPDATE urls SET state = ? WHERE id = ?");
     j->put_visit_ = std::make_unique<sqlite_stmt>(
       *j->db_, "INSERT OR REPLACE INTO visits (id, etag, last_modified, digest, fetched_at, "
-               "payload_at, status, changes) VALUES (?,?,?,?,?,?,?,?)");
+               "payload_at, status, changes, interval_ms, due) VALUES (?,?,?,?,?,?,?,?,?,?)");
     j->pending_ = std::make_unique<sqlite_stmt>(
-      *j->db_, "SELECT u.id, url, depth, hops, state, decided, why, kind, nesting, vouched, "
-               "lastmod, changefreq, priority, etag, last_modified, digest, fetched_at, "
-               "payload_at, status, changes FROM urls u LEFT JOIN visits v ON v.id = u.id "
-               "WHERE host = ? AND state < 2 AND u.id > ? ORDER BY u.id LIMIT ?");
+      *j->db_, (std::string{"SELECT "} + pending_columns
+                + " FROM urls u LEFT JOIN visits v ON v.id = u.id "
+                  "WHERE host = ? AND state < 2 AND u.id > ? ORDER BY u.id LIMIT ?")
+                 .c_str());
   } catch (const std::exception& e) {
     return state_error("--state: " + std::string{e.what()});
   }
@@ -408,29 +448,7 @@ frontier_journal::pending(int64_t host, int64_t after, std::size_t limit) {
   try {
     pending_->number(1, host).number(2, after).number(3, static_cast<int64_t>(limit));
     while (pending_->next()) {
-      pending_url p;
-      p.req.id = static_cast<uint64_t>(pending_->number_at(0));
-      p.req.url = std::string{pending_->text_at(1)};
-      p.req.depth = static_cast<uint32_t>(pending_->number_at(2));
-      p.req.hops = static_cast<uint32_t>(pending_->number_at(3));
-      p.req.resumed = pending_->number_at(4) == static_cast<int>(url_state::taken);
-      p.decided = static_cast<crawl_errc>(pending_->number_at(5));
-      p.why = std::string{pending_->text_at(6)};
-      p.req.kind = pending_->number_at(7) == 1 ? url_kind::sitemap : url_kind::page;
-      p.req.nesting = static_cast<uint32_t>(pending_->number_at(8));
-      p.req.vouched = std::string{pending_->text_at(9)};
-      p.req.hints.lastmod = std::string{pending_->text_at(10)};
-      p.req.hints.changefreq = static_cast<change_freq>(pending_->number_at(11));
-      p.req.hints.priority = static_cast<float>(pending_->real_at(12));
-      auto& v = p.req.visit;
-      v.etag = std::string{pending_->text_at(13)};
-      v.last_modified = std::string{pending_->text_at(14)};
-      v.digest = std::string{pending_->text_at(15)};
-      v.fetched_at = from_ms(pending_->number_at(16));
-      v.payload_at = from_ms(pending_->number_at(17));
-      v.status = static_cast<uint16_t>(pending_->number_at(18));
-      v.changes = static_cast<uint32_t>(pending_->number_at(19));
-      out.push_back(std::move(p));
+      out.push_back(read_pending(*pending_));
     }
   } catch (const std::exception& e) {
     pending_->reset();
@@ -506,6 +524,66 @@ void frontier_journal::finish(int64_t id, const last_visit& visit) {
     }
   } catch (const std::exception& e) {
     failed(e);
+  }
+}
+
+std::vector<frontier_journal::pending_url> frontier_journal::take_due(caf::timestamp now,
+                                                                     std::size_t limit) {
+  std::vector<pending_url> out;
+  if (limit == 0 || !begin())
+    return out;
+  try {
+    sqlite_stmt q{*db_, (std::string{"SELECT "} + pending_columns
+                         + " FROM visits v JOIN urls u ON u.id = v.id "
+                           "WHERE v.due > 0 AND v.due <= ? AND u.state = 2 ORDER BY v.due LIMIT ?")
+                          .c_str()};
+    q.number(1, to_ms(now)).number(2, static_cast<int64_t>(limit));
+    while (q.next())
+      out.push_back(read_pending(q));
+    // Queued again, and not due while queued: its fetch sets when it is next.
+    sqlite_stmt unschedule{*db_, "UPDATE visits SET due = 0 WHERE id = ?"};
+    for (auto& p : out) {
+      mark_->number(1, static_cast<int>(url_state::queued))
+        .number(2, static_cast<int64_t>(p.req.id))
+        .run();
+      unschedule.number(1, static_cast<int64_t>(p.req.id)).run();
+    }
+  } catch (const std::exception& e) {
+    failed(e);
+    out.clear();
+  }
+  return out;
+}
+
+void frontier_journal::prepare_continuous(caf::timespan every) {
+  if (!begin())
+    return;
+  try {
+    // Finding a URL a sitemap lists again needs its row by URL.
+    db_->exec("CREATE INDEX IF NOT EXISTS urls_url ON urls (url)");
+    // URLs fetched before continuous mode: due one interval after their fetch.
+    sqlite_stmt q{*db_, "UPDATE visits SET interval_ms = ?1, due = max(1, fetched_at + ?1) "
+                        "WHERE due = 0 AND interval_ms = 0 "
+                        "AND id IN (SELECT id FROM urls WHERE state = 2)"};
+    q.number(1, std::chrono::duration_cast<std::chrono::milliseconds>(every).count()).run();
+  } catch (const std::exception& e) {
+    failed(e);
+    return;
+  }
+  commit();
+}
+
+bool frontier_journal::make_due(std::string_view url, caf::timestamp changed) {
+  if (!begin())
+    return false;
+  try {
+    sqlite_stmt q{*db_, "UPDATE visits SET due = 1 WHERE due > 1 AND fetched_at < ? "
+                        "AND id IN (SELECT id FROM urls WHERE url = ? AND state = 2)"};
+    q.number(1, to_ms(changed)).text(2, url).run();
+    return sqlite3_changes(db_->get()) > 0;
+  } catch (const std::exception& e) {
+    failed(e);
+    return false;
   }
 }
 

@@ -92,6 +92,38 @@ lines=$(wc -l <"$work/out.jsonl")
 check "a finished crawl run again records nothing" [ "$(exit_code crawl "$work/state" "$work/out")" -eq 0 ]
 check "... and leaves its output as it was" [ "$(wc -l <"$work/out.jsonl")" -eq "$lines" ]
 
+# -- killed during a re-crawl -----------------------------------------------------
+# --recrawl on the finished state, killed once it records again, then the
+# same command: the pass is resumed (not begun anew) and ends with every URL
+# the first crawl fetched visited again; the demo site answers 304.
+crawl_args "$work/state" "$work/re" --recrawl
+"${args[@]}" >"$work/re1.log" 2>&1 &
+pid=$!
+grown "$work/re.jsonl" 0 "$pid"
+sleep "0.$((RANDOM % 4))"
+kill -KILL "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+check "killed during a re-crawl: it had begun pass 2" grep -q "(pass 2)" "$work/re1.log"
+check "... the same command finishes it" [ "$(exit_code crawl "$work/state" "$work/re" --recrawl)" -eq 0 ]
+check "... resuming the pass, not beginning another" grep -q "resuming the crawl in" "$work/err"
+check "... arachne state says pass 2, complete" \
+  grep -q "pass 2 .*" <("$bin" state "$work/state")
+check "... with nothing left" grep -q "queued 0, taken up (fetched again on resume) 0, done $reachable" \
+  <("$bin" state "$work/state")
+jq -r 'select(.status > 0) | .url' "$work/out.jsonl" | sort -u >"$work/fetched.txt"
+jq -r .url "$work/re.jsonl" | sort -u >"$work/re-got.txt"
+check "... every URL fetched before is visited again" \
+  [ -z "$(comm -23 "$work/fetched.txt" "$work/re-got.txt")" ]
+check "... every URL once unless marked resumed" only_marked_duplicates "$work/re.jsonl"
+check "... the unchanged pages cost a 304" \
+  [ "$(jq -r 'select(.not_modified) | .url' "$work/re.jsonl" | wc -l)" -gt 0 ]
+check "... and none changed" [ -z "$(jq -r 'select(.change == "changed") | .url' "$work/re.jsonl")" ]
+if [ -d "$warc_dir/node_modules/warcio" ] && command -v node >/dev/null; then
+  check "... its WARC files, revisit records and all, read whole (warcio)" \
+    node "$warc_dir/check.mjs" "$work"/re*.warc.gz >"$work/re-warc.json"
+  check "... with revisit records" grep -q '"revisit":' "$work/re-warc.json"
+fi
+
 # -- killed while reading sitemaps ----------------------------------------------
 # Killed as soon as the first sitemap's record is out (the sitemap index of
 # a host: its parts not yet read, their URLs not yet crawled), resumed: the

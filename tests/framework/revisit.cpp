@@ -123,6 +123,25 @@ TEST_CASE("RFC 9111 4.3.4: a 304 keeps the page it refers to and takes the valid
   CHECK(fresh.last_modified == v.last_modified);
 }
 
+TEST_CASE("continuous mode: an interval starts at --recrawl-every, halves when the page "
+          "changed, grows by half when not, within --recrawl-min and --recrawl-max",
+          "[revisit]") {
+  using std::chrono::minutes;
+  caf::timespan every = minutes(60), min = minutes(10), max = minutes(240);
+  last_visit v;
+  CHECK(next_interval(v, page_change::none, every, min, max) == every); // a first fetch
+  v.interval = minutes(60);
+  CHECK(next_interval(v, page_change::changed, every, min, max) == minutes(30));
+  CHECK(next_interval(v, page_change::unchanged, every, min, max) == minutes(90));
+  CHECK(next_interval(v, page_change::not_modified, every, min, max) == minutes(90));
+  CHECK(next_interval(v, page_change::gone, every, min, max) == max);
+  CHECK(next_interval(v, page_change::none, every, min, max) == minutes(60)); // a redirect, say
+  v.interval = minutes(12);
+  CHECK(next_interval(v, page_change::changed, every, min, max) == min);
+  v.interval = minutes(200);
+  CHECK(next_interval(v, page_change::not_modified, every, min, max) == max);
+}
+
 TEST_CASE("a page gone is forgotten and counted as a change; 5xx, 429 and no response keep "
           "what was known",
           "[revisit]") {

@@ -374,6 +374,30 @@ TEST_CASE("is_w3c_datetime takes the formats sitemaps.org allows and nothing els
   }
 }
 
+TEST_CASE("parse_w3c_datetime names the instant: a date alone is its start in UTC, a zone is "
+          "taken off",
+          "[sitemap]") {
+  auto ms = [](const char* text) -> int64_t {
+    auto t = parse_w3c_datetime(text);
+    REQUIRE(t);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch()).count();
+  };
+  // 2004-12-23T18:00:15Z is 1103824815 s after the epoch.
+  CHECK(ms("2004-12-23T18:00:15Z") == 1103824815000);
+  CHECK(ms("2004-12-23T18:00:15+00:00") == 1103824815000);
+  CHECK(ms("2004-12-23T19:00:15+01:00") == 1103824815000);
+  CHECK(ms("2004-12-23T17:30:15-00:30") == 1103824815000);
+  CHECK(ms("2004-12-23T18:00:15.25Z") == 1103824815250);
+  CHECK(ms("2004-12-23T18:00Z") == 1103824800000);
+  CHECK(ms("2004-12-23") == 1103760000000);
+  CHECK(ms("2004-12") == 1101859200000);
+  CHECK(ms("2005") == 1104537600000);
+  CHECK(ms("1970-01-01") == 0);
+  CHECK(ms("2000-02-29") == 951782400000);
+  CHECK_FALSE(parse_w3c_datetime("2005-02-29"));
+  CHECK_FALSE(parse_w3c_datetime("2004-12-23T18:00"));
+}
+
 TEST_CASE("change_freq parses and prints sitemaps.org's seven words", "[sitemap]") {
   // sitemaps.org, "XML tag definitions": <changefreq> is always, hourly,
   // daily, weekly, monthly, yearly or never.

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <thread>
 
 #include "caf/actor_system.hpp"
 
@@ -259,4 +260,68 @@ TEST_CASE("without --recrawl a finished crawl's state ends at once; --recrawl wi
   REQUIRE(summary);
   CHECK(summary->pass == 1);
   CHECK(summary->finished);
+}
+
+TEST_CASE("continuous mode: every URL is due again after its own interval, shorter for a page "
+          "that changes than for one that does not, until the crawl is stopped",
+          "[recrawl][integration]") {
+  temp_dir dir{"recrawl-continuous"};
+  auto www = dir.path / "nginx" / "www";
+  write(www / "index.html", html_page(0, 1, {"/p1.html", "/p2.html"}));
+  write(www / "p1.html", html_page(1, 1));
+  write(www / "p2.html", html_page(2, 1));
+  nginx_server server{dir.path / "nginx"};
+  auto records = std::make_shared<std::vector<record>>();
+  caf::expected<crawl_report> report{caf::error{}};
+  {
+    config cfg;
+    cfg.crawl.threads = 2;
+    cfg.crawl.politeness.delay = 0ms;
+    cfg.crawl.http.io_threads = 1;
+    cfg.crawl.run.state_dir = (dir.path / "state").string();
+    cfg.crawl.run.recrawl_every = 400ms;
+    cfg.crawl.run.recrawl_min = 200ms;
+    cfg.crawl.run.recrawl_max = 1600ms;
+    cfg.apply();
+    caf::actor_system sys{cfg};
+    crawl c{sys, cfg};
+    c.add_sink(sys.spawn(testing::memory_sink, records));
+    std::thread runner{[&] { report = c.run({server.origin() + "/"}); }};
+    // p1 changes every 100 ms for 5 s (a new text, a later date); p2 never.
+    for (int k = 2; k < 52; ++k) {
+      std::this_thread::sleep_for(100ms);
+      // (Written aside and renamed: nginx never serves half a file.)
+      write(www / "p1.new", html_page(1, k));
+      fs::last_write_time(www / "p1.new", fs::last_write_time(www / "p2.html") + std::chrono::hours(k));
+      fs::rename(www / "p1.new", www / "p1.html");
+    }
+    c.stop();
+    runner.join();
+  }
+  REQUIRE(report);
+  std::map<std::string, int> fetches;
+  std::map<std::string, int> conditional;
+  for (auto& q : server.requests()) {
+    ++fetches[q.target];
+    conditional[q.target] += !q.if_none_match.empty();
+  }
+  INFO("p1 fetched " << fetches["/p1.html"] << " times, p2 " << fetches["/p2.html"] << ", / "
+                     << fetches["/"]);
+  // Unchanged, p2's interval grows 400, 600, 900, 1350, 1600 ms: about 6 fetches in 5 s;
+  // p1's stays at the 200 ms minimum: many more.
+  CHECK(fetches["/p2.html"] >= 3);
+  CHECK(fetches["/p2.html"] <= 10);
+  CHECK(fetches["/p1.html"] >= fetches["/p2.html"] + 4);
+  CHECK(conditional["/p2.html"] == fetches["/p2.html"] - 1); // all but the first
+  int p2_not_modified = 0;
+  int p1_changed = 0;
+  for (auto& r : *records) {
+    p2_not_modified += r.url == server.origin() + "/p2.html"
+                       && r.change == page_change::not_modified;
+    p1_changed += r.url == server.origin() + "/p1.html" && r.change == page_change::changed;
+  }
+  CHECK(p2_not_modified == fetches["/p2.html"] - 1);
+  CHECK(p1_changed >= 3);
+  CHECK(report->due >= static_cast<uint64_t>(fetches["/p1.html"] + fetches["/p2.html"] - 2));
+  CHECK(report->interrupted);
 }

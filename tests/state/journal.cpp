@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "arachne/revisit.hpp"
 #include "arachne/state/journal.hpp"
 #include "arachne/state/sqlite_db.hpp"
 #include "support/temp_dir.hpp"
@@ -113,6 +114,53 @@ TEST_CASE("a state store keeps sitemaps and what sitemaps said of pages, apart f
   (*j)->each_url([&](std::string_view u, url_kind k) { urls.emplace_back(u, k); });
   CHECK(urls == std::vector<std::pair<std::string, url_kind>>{
                   {"http://a.test/sitemap.xml", url_kind::sitemap}, {"http://a.test/p", url_kind::page}});
+}
+
+TEST_CASE("continuous mode: done URLs come back when due, soonest first, and a sitemap's "
+          "lastmod makes one due now",
+          "[journal][recrawl]") {
+  temp_dir dir{"journal-due"};
+  auto path = (dir.path / "state").string();
+  auto j = frontier_journal::open(path, 0, 1);
+  REQUIRE(j);
+  auto host = (*j)->add_host("http://a.test");
+  auto t0 = caf::timestamp{std::chrono::seconds{1800000000}};
+  using std::chrono::seconds;
+  auto done = [&](const char* url, caf::timestamp fetched, caf::timespan interval) {
+    auto id = (*j)->add_url(host, req(url), url_state::taken);
+    last_visit v;
+    v.status = 200;
+    v.digest = payload_digest(url);
+    v.fetched_at = fetched;
+    v.payload_at = fetched;
+    v.interval = interval;
+    (*j)->finish(id, v);
+    return id;
+  };
+  auto a = done("http://a.test/a", t0, seconds(100));         // due at t0 + 100
+  auto b = done("http://a.test/b", t0, seconds(10));          // due at t0 + 10
+  auto c = done("http://a.test/c", t0, caf::timespan{0});     // fetched before continuous mode
+  auto queued = (*j)->add_url(host, req("http://a.test/d"), url_state::queued);
+  CHECK((*j)->commit());
+  (*j)->prepare_continuous(seconds(50)); // c: due at t0 + 50
+  CHECK((*j)->take_due(t0 + seconds(5), 10).empty());
+  auto first = (*j)->take_due(t0 + seconds(60), 10);
+  REQUIRE(first.size() == 2);
+  CHECK(first[0].req.id == static_cast<uint64_t>(b)); // soonest first
+  CHECK(first[1].req.id == static_cast<uint64_t>(c));
+  CHECK(first[1].req.visit.interval == seconds(50));
+  CHECK(first[0].req.visit.digest == payload_digest("http://a.test/b"));
+  // Queued again (pending with the one never fetched), not due twice.
+  CHECK((*j)->pending(host, 0, 10).size() == 3);
+  CHECK((*j)->take_due(t0 + seconds(60), 10).empty());
+  // A sitemap says /a changed after its fetch: due now; one before it: no news.
+  CHECK_FALSE((*j)->make_due("http://a.test/a", t0 - seconds(1)));
+  CHECK_FALSE((*j)->make_due("http://a.test/b", t0 + seconds(1))); // (queued already)
+  CHECK((*j)->make_due("http://a.test/a", t0 + seconds(1)));
+  auto now = (*j)->take_due(t0 + seconds(60), 10);
+  REQUIRE(now.size() == 1);
+  CHECK(now[0].req.id == static_cast<uint64_t>(a));
+  CHECK(queued != 0);
 }
 
 TEST_CASE("a state store written before sitemaps opens and reads its URLs as pages",

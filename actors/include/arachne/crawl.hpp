@@ -33,13 +33,14 @@ struct crawl_progress {
   uint64_t changed = 0;        // ... changed
   uint64_t unchanged = 0;      // ... unchanged (304 or the same payload)
   uint64_t gone = 0;           // ... now 404 or 410
+  uint64_t due = 0;            // continuous mode (--recrawl-every): URLs that came due again
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, crawl_progress& x) {
   return f(caf::meta::type_name("crawl_progress"), x.recorded, x.pages, x.failures, x.queued,
            x.in_flight, x.seen, x.bytes, x.proxies, x.proxies_usable, x.elapsed, x.revisits,
-           x.changed, x.unchanged, x.gone);
+           x.changed, x.unchanged, x.gone, x.due);
 }
 
 /// What a finished crawl did.
@@ -58,6 +59,7 @@ struct crawl_report {
   uint64_t unchanged = 0;   // ... unchanged: a 304 or the same payload
   uint64_t not_modified = 0; // ... of them answered 304
   uint64_t gone = 0;        // ... now 404 or 410
+  uint64_t due = 0;         // continuous mode: URLs that came due again
 
   /// A sink that failed during the crawl.
   struct sink_failure {

@@ -54,6 +54,12 @@ struct run_options {
   std::string state_dir;        // the crawl's state store (resumable after a crash); empty = none
   uint64_t queue_memory = 100000; // with a state store: queued URLs per shard kept in memory
   bool recrawl = false;         // a finished crawl in state_dir is crawled again, conditionally
+  caf::timespan recrawl_every{0}; // continuous mode: each URL due again after this, adapted; 0 = off
+  caf::timespan recrawl_min = std::chrono::minutes(1);  // ... the shortest interval
+  caf::timespan recrawl_max = std::chrono::hours(24 * 7); // ... the longest
+
+  /// True in continuous mode (--recrawl-every).
+  bool continuous() const noexcept { return recrawl_every.count() > 0; }
 };
 
 } // namespace arachne

@@ -130,6 +130,7 @@ struct last_visit {
   caf::timestamp payload_at{};   // the fetch that gave the payload of `digest`
   uint16_t status = 0;           // of the last fetch; 0: never fetched
   uint32_t changes = 0;          // times its payload changed between fetches
+  caf::timespan interval{0};     // continuous mode: the wait before it is due again; 0: none
 
   /// True if the URL was fetched before.
   bool known() const noexcept { return status != 0; }
@@ -138,7 +139,7 @@ struct last_visit {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, last_visit& x) {
   return f(caf::meta::type_name("last_visit"), x.etag, x.last_modified, x.digest, x.fetched_at,
-           x.payload_at, x.status, x.changes);
+           x.payload_at, x.status, x.changes, x.interval);
 }
 
 /// A URL on its way through the crawl: a seed, a discovered link, or a retry.
@@ -284,6 +285,7 @@ struct frontier_stats {
   uint64_t unchanged = 0;   // ... the same: a 304 or an identical payload
   uint64_t not_modified = 0; // ... of them answered 304
   uint64_t gone = 0;        // ... now 404 or 410
+  uint64_t due = 0;         // URLs that came due again (--recrawl-every)
 };
 
 template <class Inspector>
@@ -292,7 +294,7 @@ typename Inspector::result_type inspect(Inspector& f, frontier_stats& x) {
            x.in_flight, x.recorded, x.pages, x.failures, x.bytes, x.dropped, x.batches_sent,
            x.batches_received, x.idle, x.sink_errors, x.sink_lost, x.state_error, x.resumed,
            x.reowned, x.guarded, x.guard_batches, x.moved_hosts, x.moved_urls, x.budget,
-           x.revisits, x.changed, x.unchanged, x.not_modified, x.gone);
+           x.revisits, x.changed, x.unchanged, x.not_modified, x.gone, x.due);
 }
 
 /// What a shard could use of --concurrency, said to the other shards when it

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "caf/timespan.hpp"
 #include "caf/timestamp.hpp"
 
 #include "arachne/messages.hpp"
@@ -40,5 +41,12 @@ page_change classify_change(const last_visit& last, uint16_t status, std::string
 last_visit next_visit(const last_visit& last, uint16_t status,
                       const std::vector<header_field>& headers, std::string_view digest,
                       caf::timestamp fetched_at, page_change change);
+
+/// Continuous mode (--recrawl-every): how long after this fetch the URL is
+/// due again. It starts at `every`, halves when the page changed, grows by
+/// half when it did not (unchanged or not modified), goes to `max` when the
+/// page is gone, and stays as it was otherwise; always within [min, max].
+caf::timespan next_interval(const last_visit& last, page_change change, caf::timespan every,
+                            caf::timespan min, caf::timespan max);
 
 } // namespace arachne

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "caf/timestamp.hpp"
+
 #include "arachne/errors.hpp"
 
 namespace arachne {
@@ -31,6 +33,10 @@ std::optional<change_freq> parse_change_freq(std::string_view text) noexcept;
 /// YYYY-MM-DDThh:mmTZD, YYYY-MM-DDThh:mm:ssTZD, YYYY-MM-DDThh:mm:ss.sTZD; TZD =
 /// Z or +hh:mm / -hh:mm), with field ranges checked.
 bool is_w3c_datetime(std::string_view text) noexcept;
+
+/// The instant a W3C Datetime (as `is_w3c_datetime` accepts) names: a date
+/// without a time is its start in UTC; `nullopt` if `text` is not one.
+std::optional<caf::timestamp> parse_w3c_datetime(std::string_view text) noexcept;
 
 /// One <url> of a urlset, one <sitemap> of an index, or one line of a text sitemap.
 struct sitemap_entry {

@@ -133,6 +133,18 @@ public:
   /// stay as they are), at once and for good (committed). False after a failure.
   bool start_pass(uint32_t n);
 
+  /// Continuous mode (--recrawl-every): indexes URLs (for `make_due`), and
+  /// URLs fetched before without an interval get `every`, due after it.
+  void prepare_continuous(caf::timespan every);
+
+  /// Continuous mode: up to `limit` done URLs due by `now`, soonest first,
+  /// queued again (their visits unscheduled until fetched).
+  std::vector<pending_url> take_due(caf::timestamp now, std::size_t limit);
+
+  /// Continuous mode: a sitemap says `url` changed at `changed`: if it was
+  /// fetched before that and waits to be due, it is due now. True if so.
+  bool make_due(std::string_view url, caf::timestamp changed);
+
   /// Commits the open transaction, if any; false after a failure.
   bool commit();
 
