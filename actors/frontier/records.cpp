@@ -49,12 +49,17 @@ void mark_done(pointer self, uint64_t id) {
   if (id == 0)
     return;
   if (st.journal) {
+    bool known = false;
     if (auto v = st.visits.find(id); v != st.visits.end()) {
+      known = v->second.known();
       st.journal->finish(static_cast<int64_t>(id), v->second);
       st.visits.erase(v);
     } else {
       st.journal->mark(static_cast<int64_t>(id), url_state::done);
     }
+    // In continuous mode every URL with a site comes round again.
+    if (!known && st.cfg.run.continuous())
+      st.journal->reschedule(static_cast<int64_t>(id), st.cfg.run.recrawl_every);
   }
   if (st.view.cluster)
     st.guard.done(id);
@@ -75,6 +80,11 @@ void add_record(pointer self, record r, uint64_t id) {
     // --honour-noindex: the page is recorded without what it holds.
     r.kind = record::kind_t::failure;
     r.error = crawl_errc::noindex;
+    // No sink holds its payload: the next pass fetches and reads it anew.
+    if (auto v = st.visits.find(id); v != st.visits.end()) {
+      v->second.digest.clear();
+      v->second.payload_at = {};
+    }
     r.error_message = "the page asks not to be indexed (--honour-noindex)";
     r.title.clear();
     r.body = shared_bytes{};
@@ -268,15 +278,20 @@ void on_due_tick(pointer self) {
   if (st.stopping || !st.journal)
     return;
   // As many as the memory bound for queues leaves room for; the rest wait
-  // in the store, due.
+  // in the store, due. Not while queued URLs wait in the store only: a
+  // site reads those back in the order of their ids, past the last it has
+  // in memory, which a due URL must not disturb.
   auto room = st.cfg.run.queue_memory > st.sites.in_memory()
+                  && st.sites.queued() == st.sites.in_memory()
                 ? st.cfg.run.queue_memory - st.sites.in_memory()
                 : 0;
   std::set<std::string> origins;
   for (auto& row : st.journal->take_due(caf::make_timestamp(), std::min<uint64_t>(room, 1024))) {
     auto origin = origin_of(row.req.url);
+    auto& h = st.sites[origin];
     ++st.due;
-    st.sites.push(st.sites[origin], std::move(row.req));
+    h.spill_cursor = std::max(h.spill_cursor, static_cast<int64_t>(row.req.id));
+    st.sites.push(h, std::move(row.req));
     origins.insert(std::move(origin));
   }
   if (!st.journal->error().empty())

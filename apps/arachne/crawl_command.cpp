@@ -208,6 +208,11 @@ std::optional<bool> resumes(const config& cfg) {
     std::cerr << "arachne crawl: --recrawl-min is longer than --recrawl-max\n";
     return std::nullopt;
   }
+  if (run.continuous()
+      && (run.recrawl_min < std::chrono::milliseconds(1) || run.recrawl_max > std::chrono::hours(24 * 3650))) {
+    std::cerr << "arachne crawl: --recrawl-min must be 1ms or more and --recrawl-max 10 years or less\n";
+    return std::nullopt;
+  }
   if (dir.empty())
     return false;
   if (!cfg.crawl.cluster.nodes.empty()) {

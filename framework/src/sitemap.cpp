@@ -639,6 +639,13 @@ std::optional<caf::timestamp> parse_w3c_datetime(std::string_view s) noexcept {
   auto at = [&]() -> std::optional<caf::timestamp> {
     auto secs = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
                 - offset;
+    // caf::timestamp counts nanoseconds in 64 bits: 1677 to 2262. Dates
+    // beyond (a lastmod of 9999-12-31, say) are its ends.
+    constexpr int64_t range = 9'000'000'000; // seconds: about 285 years
+    if (secs > range)
+      return caf::timestamp::max();
+    if (secs < -range)
+      return caf::timestamp::min();
     using ns = std::chrono::nanoseconds;
     return caf::timestamp{std::chrono::duration_cast<caf::timestamp::duration>(
       ns{secs * 1000000000 + nanos})};

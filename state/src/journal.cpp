@@ -139,7 +139,9 @@ bool holds_urls(const std::string& path) {
   }
 }
 
-// Binds what URL `id`'s last fetch said to a statement putting its visit.
+// Binds what URL `id`'s last fetch said to a statement putting its visit;
+// in continuous mode it is due one interval from now (the fetch has just
+// ended, or failed: a failure keeps the fetch before, not its time).
 void bind_visit(sqlite_stmt& q, int64_t id, const last_visit& v) {
   q.number(1, id);
   if (!v.etag.empty())
@@ -154,7 +156,7 @@ void bind_visit(sqlite_stmt& q, int64_t id, const last_visit& v) {
     .number(7, v.status)
     .number(8, v.changes)
     .number(9, interval)
-    .number(10, interval > 0 ? std::max<int64_t>(1, to_ms(v.fetched_at) + interval) : 0);
+    .number(10, interval > 0 ? to_ms(caf::make_timestamp()) + interval : 0);
 }
 
 // The columns `read_pending` reads, from `urls u LEFT JOIN visits v`.
@@ -530,9 +532,11 @@ void frontier_journal::finish(int64_t id, const last_visit& visit) {
 std::vector<frontier_journal::pending_url> frontier_journal::take_due(caf::timestamp now,
                                                                      std::size_t limit) {
   std::vector<pending_url> out;
-  if (limit == 0 || !begin())
+  if (limit == 0 || !error_.empty())
     return out;
   try {
+    // (Read first: a transaction is begun only if something is due, so
+    // that an idle shard holds none open, which would keep the WAL growing.)
     sqlite_stmt q{*db_, (std::string{"SELECT "} + pending_columns
                          + " FROM visits v JOIN urls u ON u.id = v.id "
                            "WHERE v.due > 0 AND v.due <= ? AND u.state = 2 ORDER BY v.due LIMIT ?")
@@ -540,6 +544,8 @@ std::vector<frontier_journal::pending_url> frontier_journal::take_due(caf::times
     q.number(1, to_ms(now)).number(2, static_cast<int64_t>(limit));
     while (q.next())
       out.push_back(read_pending(q));
+    if (out.empty() || !begin())
+      return {};
     // Queued again, and not due while queued: its fetch sets when it is next.
     sqlite_stmt unschedule{*db_, "UPDATE visits SET due = 0 WHERE id = ?"};
     for (auto& p : out) {
@@ -561,16 +567,36 @@ void frontier_journal::prepare_continuous(caf::timespan every) {
   try {
     // Finding a URL a sitemap lists again needs its row by URL.
     db_->exec("CREATE INDEX IF NOT EXISTS urls_url ON urls (url)");
-    // URLs fetched before continuous mode: due one interval after their fetch.
-    sqlite_stmt q{*db_, "UPDATE visits SET interval_ms = ?1, due = max(1, fetched_at + ?1) "
-                        "WHERE due = 0 AND interval_ms = 0 "
-                        "AND id IN (SELECT id FROM urls WHERE state = 2)"};
+    // Done URLs not scheduled (fetched before continuous mode, or stopped
+    // between being taken up as due and a fetch): due one interval after
+    // their last fetch.
+    sqlite_stmt q{*db_, "UPDATE visits SET interval_ms = CASE WHEN interval_ms > 0 THEN "
+                        "interval_ms ELSE ?1 END, due = max(1, fetched_at + ?1) "
+                        "WHERE due = 0 AND id IN (SELECT id FROM urls WHERE state = 2)"};
     q.number(1, std::chrono::duration_cast<std::chrono::milliseconds>(every).count()).run();
   } catch (const std::exception& e) {
     failed(e);
     return;
   }
   commit();
+}
+
+void frontier_journal::reschedule(int64_t id, caf::timespan every) {
+  if (id == 0 || !begin())
+    return;
+  try {
+    // (A URL decided without a fetch has no host: never due.)
+    sqlite_stmt q{*db_, "INSERT INTO visits (id, fetched_at, payload_at, status, changes, "
+                        "interval_ms, due) SELECT id, 0, 0, 0, 0, ?1, ?2 + ?1 FROM urls "
+                        "WHERE id = ?3 AND host != 0 ON CONFLICT (id) DO UPDATE SET due = ?2 + "
+                        "(CASE WHEN interval_ms > 0 THEN interval_ms ELSE ?1 END)"};
+    q.number(1, std::chrono::duration_cast<std::chrono::milliseconds>(every).count())
+      .number(2, to_ms(caf::make_timestamp()))
+      .number(3, id)
+      .run();
+  } catch (const std::exception& e) {
+    failed(e);
+  }
 }
 
 bool frontier_journal::make_due(std::string_view url, caf::timestamp changed) {

@@ -52,6 +52,12 @@ check "a --sitemap that is not a URL exits 2" [ "$(exit_code "$bin" crawl --site
 check "... with one line naming it" sh -c "[ \$(wc -l <'$work/err') -eq 1 ] && grep -q -- '--sitemap' '$work/err'"
 check "--recrawl without --state exits 2" [ "$(exit_code "$bin" crawl --recrawl http://x.test/)" -eq 2 ]
 check "... with one line naming --state" sh -c "[ \$(wc -l <'$work/err') -eq 1 ] && grep -q -- '--state' '$work/err'"
+check "--recrawl-every without --state exits 2" [ "$(exit_code "$bin" crawl --recrawl-every=1h http://x.test/)" -eq 2 ]
+check "--recrawl-min=0 exits 2" \
+  [ "$(exit_code "$bin" crawl --state="$work/rc-state" --recrawl-every=1h --recrawl-min=0 http://x.test/)" -eq 2 ]
+check "... with one line" sh -c "[ \$(wc -l <'$work/err') -eq 1 ]"
+check "--recrawl-min above --recrawl-max exits 2" \
+  [ "$(exit_code "$bin" crawl --state="$work/rc-state" --recrawl-every=1h --recrawl-min=2h --recrawl-max=1h http://x.test/)" -eq 2 ]
 check "--recrawl with --cluster exits 2" \
   [ "$(exit_code "$bin" crawl --recrawl --state="$work/rc-state" --cluster=127.0.0.1:1 --insecure-cluster http://x.test/)" -eq 2 ]
 check "a bad --sitemaps mode exits 2" [ "$(exit_code "$bin" crawl --sitemaps=maybe http://x.test/)" -eq 2 ]

@@ -124,6 +124,42 @@ if [ -d "$warc_dir/node_modules/warcio" ] && command -v node >/dev/null; then
   check "... with revisit records" grep -q '"revisit":' "$work/re-warc.json"
 fi
 
+# -- continuous mode, killed and resumed -------------------------------------------
+# --recrawl-every: killed once URLs came round again, run again with the same
+# command (it goes on where it was: URLs keep their due times), then stopped
+# with SIGTERM once it records more: every line whole, every URL recorded,
+# the repeat visits conditional.
+crawl_args "$work/cont" "$work/cont" --recrawl-every=300ms --recrawl-min=200ms --recrawl-max=1s
+"${args[@]}" >"$work/cont1.log" 2>&1 &
+pid=$!
+grown "$work/cont.jsonl" "$((reachable + 200))" "$pid"
+kill -KILL "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+before=$(wc -l <"$work/cont.jsonl")
+check "continuous mode: URLs came due again before the kill" [ "$before" -gt "$reachable" ]
+"${args[@]}" >"$work/cont2.log" 2>&1 &
+pid=$!
+# (Until every URL has its record and 500 more came: at most a minute.)
+for _ in $(seq 300); do
+  if [ "$(wc -l <"$work/cont.jsonl")" -gt "$((before + 500))" ] &&
+    jq -r .url "$work/cont.jsonl" 2>/dev/null | sort -u | cmp -s "$work/truth.txt" -; then
+    break
+  fi
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.2
+done
+kill -TERM "$pid" 2>/dev/null
+wait "$pid"
+check "... run again and stopped, it exits 130" [ "$?" -eq 130 ]
+check "... saying it resumed" grep -q "resuming the crawl in" "$work/cont2.log"
+check "... and what came due" grep -q "continuous: [0-9]* URLs came due again" "$work/cont2.log"
+check "... every line of its JSONL is whole JSON" jq -e . "$work/cont.jsonl" >/dev/null
+jq -r .url "$work/cont.jsonl" | sort -u >"$work/cont-got.txt"
+check "... every URL of the site recorded" cmp -s "$work/truth.txt" "$work/cont-got.txt"
+check "... pages asked again answered 304" \
+  [ "$(jq -r 'select(.not_modified) | .url' "$work/cont.jsonl" | wc -l)" -gt 500 ]
+check "... its state readable" [ "$(exit_code "$bin" state "$work/cont")" -eq 0 ]
+
 # -- killed while reading sitemaps ----------------------------------------------
 # Killed as soon as the first sitemap's record is out (the sitemap index of
 # a host: its parts not yet read, their URLs not yet crawled), resumed: the

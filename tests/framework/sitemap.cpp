@@ -394,6 +394,8 @@ TEST_CASE("parse_w3c_datetime names the instant: a date alone is its start in UT
   CHECK(ms("2005") == 1104537600000);
   CHECK(ms("1970-01-01") == 0);
   CHECK(ms("2000-02-29") == 951782400000);
+  CHECK(parse_w3c_datetime("9999-12-31") == caf::timestamp::max()); // (a common "never")
+  CHECK(parse_w3c_datetime("0001-01-01") == caf::timestamp::min());
   CHECK_FALSE(parse_w3c_datetime("2005-02-29"));
   CHECK_FALSE(parse_w3c_datetime("2004-12-23T18:00"));
 }

@@ -124,7 +124,8 @@ TEST_CASE("continuous mode: done URLs come back when due, soonest first, and a s
   auto j = frontier_journal::open(path, 0, 1);
   REQUIRE(j);
   auto host = (*j)->add_host("http://a.test");
-  auto t0 = caf::timestamp{std::chrono::seconds{1800000000}};
+  // (A fetch's next due time counts from when it is stored: now.)
+  auto t0 = caf::make_timestamp();
   using std::chrono::seconds;
   auto done = [&](const char* url, caf::timestamp fetched, caf::timespan interval) {
     auto id = (*j)->add_url(host, req(url), url_state::taken);
@@ -160,7 +161,18 @@ TEST_CASE("continuous mode: done URLs come back when due, soonest first, and a s
   auto now = (*j)->take_due(t0 + seconds(60), 10);
   REQUIRE(now.size() == 1);
   CHECK(now[0].req.id == static_cast<uint64_t>(a));
-  CHECK(queued != 0);
+  // A URL that ended without a fetch that says anything of it (robots.txt
+  // denied it, say) comes round again too; one decided without a fetch not.
+  (*j)->mark(queued, url_state::done);
+  (*j)->reschedule(queued, seconds(30));
+  auto decided = (*j)->add_url(0, req("http://b.test/"), url_state::done, crawl_errc::out_of_scope,
+                               "why");
+  (*j)->reschedule(decided, seconds(30));
+  CHECK((*j)->take_due(t0 + seconds(20), 10).empty());
+  auto unfetched = (*j)->take_due(t0 + seconds(3600), 10);
+  REQUIRE(unfetched.size() == 1);
+  CHECK(unfetched[0].req.id == static_cast<uint64_t>(queued));
+  CHECK_FALSE(unfetched[0].req.visit.known()); // asked plainly
 }
 
 TEST_CASE("a state store written before sitemaps opens and reads its URLs as pages",

@@ -36,6 +36,7 @@ bool is_w3c_datetime(std::string_view text) noexcept;
 
 /// The instant a W3C Datetime (as `is_w3c_datetime` accepts) names: a date
 /// without a time is its start in UTC; `nullopt` if `text` is not one.
+/// Dates outside caf::timestamp's range (1677 to 2262) are its ends.
 std::optional<caf::timestamp> parse_w3c_datetime(std::string_view text) noexcept;
 
 /// One <url> of a urlset, one <sitemap> of an index, or one line of a text sitemap.

@@ -141,6 +141,11 @@ public:
   /// queued again (their visits unscheduled until fetched).
   std::vector<pending_url> take_due(caf::timestamp now, std::size_t limit);
 
+  /// Continuous mode: URL `id` ended without a fetch that says anything of
+  /// it (robots.txt denied it, its site was unreachable, its first fetch
+  /// failed): due again one interval from now, `every` if it has none.
+  void reschedule(int64_t id, caf::timespan every);
+
   /// Continuous mode: a sitemap says `url` changed at `changed`: if it was
   /// fetched before that and waits to be due, it is due now. True if so.
   bool make_due(std::string_view url, caf::timestamp changed);
