@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -324,4 +325,84 @@ TEST_CASE("continuous mode: every URL is due again after its own interval, short
   CHECK(p1_changed >= 3);
   CHECK(report->due >= static_cast<uint64_t>(fetches["/p1.html"] + fetches["/p2.html"] - 2));
   CHECK(report->interrupted);
+}
+
+namespace {
+
+// Runs a continuous crawl of `server`/ with the state in `state` until
+// `enough` says so (polled every 50 ms, at most 20 s), then stops it.
+crawl_report run_continuous(const nginx_server& server, const fs::path& state,
+                            const std::vector<std::string>& sitemaps,
+                            const std::function<bool()>& enough) {
+  caf::expected<crawl_report> report{caf::error{}};
+  config cfg;
+  cfg.crawl.threads = 2;
+  cfg.crawl.politeness.delay = 0ms;
+  cfg.crawl.http.io_threads = 1;
+  cfg.crawl.run.state_dir = state.string();
+  cfg.crawl.run.recrawl_every = std::chrono::minutes(1);
+  cfg.crawl.run.recrawl_min = std::chrono::seconds(1);
+  cfg.crawl.run.recrawl_max = std::chrono::minutes(2);
+  cfg.crawl.scope.sitemap_urls = sitemaps;
+  cfg.apply();
+  caf::actor_system sys{cfg};
+  crawl c{sys, cfg};
+  c.add_sink(sys.spawn(testing::memory_sink, std::make_shared<std::vector<record>>()));
+  std::thread runner{[&] { report = c.run({server.origin() + "/"}); }};
+  for (int i = 0; i < 400 && !enough(); ++i)
+    std::this_thread::sleep_for(50ms);
+  c.stop();
+  runner.join();
+  REQUIRE(report);
+  return *report;
+}
+
+// How often nginx answered `target` (from request `from` on).
+int count(const nginx_server& server, const std::string& target, std::size_t from = 0) {
+  auto all = server.requests();
+  int n = 0;
+  for (std::size_t i = from; i < all.size(); ++i)
+    n += all[i].target == target;
+  return n;
+}
+
+} // namespace
+
+TEST_CASE("continuous mode: a sitemap's lastmod newer than a URL's last fetch makes it due at "
+          "once; an older one does not",
+          "[recrawl][integration]") {
+  temp_dir dir{"recrawl-lastmod"};
+  auto www = dir.path / "nginx" / "www";
+  write(www / "index.html", html_page(0, 1, {"/p1.html", "/p2.html"}));
+  write(www / "p1.html", html_page(1, 1));
+  write(www / "p2.html", html_page(2, 1));
+  nginx_server server{dir.path / "nginx"};
+  auto state = dir.path / "state";
+  // The first run fetches every page once: each is due again in a minute.
+  run_continuous(server, state, {}, [&] {
+    return count(server, "/p1.html") == 1 && count(server, "/p2.html") == 1;
+  });
+  REQUIRE(count(server, "/p1.html") == 1);
+  // The second names a sitemap it has not read: p1 changed after its fetch
+  // (a date to come), p2 long before it.
+  write(www / "s.xml",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n<url><loc>"
+          + server.origin() + "/p1.html</loc><lastmod>2099-01-01</lastmod></url>\n<url><loc>"
+          + server.origin() + "/p2.html</loc><lastmod>2001-01-01</lastmod></url>\n</urlset>\n");
+  auto from = server.requests().size();
+  auto report = run_continuous(server, state, {server.origin() + "/s.xml"},
+                               [&] { return count(server, "/p1.html", from) > 0; });
+  // (p2 and the front page are due in a minute: not in this run.)
+  CHECK(count(server, "/s.xml", from) == 1);
+  CHECK(count(server, "/p1.html", from) == 1);
+  CHECK(count(server, "/p2.html", from) == 0);
+  CHECK(count(server, "/", from) == 0);
+  auto all = server.requests();
+  for (std::size_t i = from; i < all.size(); ++i)
+    if (all[i].target == "/p1.html") {
+      CHECK(!all[i].if_none_match.empty()); // asked conditionally
+      CHECK(all[i].status == 304);
+    }
+  CHECK(report.due == 1);
 }
