@@ -381,6 +381,8 @@ frontier_journal::~frontier_journal() {
   add_url_.reset();
   mark_.reset();
   put_visit_.reset();
+  reschedule_.reset();
+  make_due_.reset();
   pending_.reset();
 }
 
@@ -586,10 +588,13 @@ void frontier_journal::reschedule(int64_t id, caf::timespan every) {
     return;
   try {
     // (A URL decided without a fetch has no host: never due.)
-    sqlite_stmt q{*db_, "INSERT INTO visits (id, fetched_at, payload_at, status, changes, "
-                        "interval_ms, due) SELECT id, 0, 0, 0, 0, ?1, ?2 + ?1 FROM urls "
-                        "WHERE id = ?3 AND host != 0 ON CONFLICT (id) DO UPDATE SET due = ?2 + "
-                        "(CASE WHEN interval_ms > 0 THEN interval_ms ELSE ?1 END)"};
+    if (!reschedule_)
+      reschedule_ = std::make_unique<sqlite_stmt>(
+        *db_, "INSERT INTO visits (id, fetched_at, payload_at, status, changes, interval_ms, due) "
+              "SELECT id, 0, 0, 0, 0, ?1, ?2 + ?1 FROM urls WHERE id = ?3 AND host != 0 "
+              "ON CONFLICT (id) DO UPDATE SET due = ?2 + "
+              "(CASE WHEN interval_ms > 0 THEN interval_ms ELSE ?1 END)");
+    auto& q = *reschedule_;
     q.number(1, std::chrono::duration_cast<std::chrono::milliseconds>(every).count())
       .number(2, to_ms(caf::make_timestamp()))
       .number(3, id)
@@ -603,9 +608,11 @@ bool frontier_journal::make_due(std::string_view url, caf::timestamp changed) {
   if (!begin())
     return false;
   try {
-    sqlite_stmt q{*db_, "UPDATE visits SET due = 1 WHERE due > 1 AND fetched_at < ? "
-                        "AND id IN (SELECT id FROM urls WHERE url = ? AND state = 2)"};
-    q.number(1, to_ms(changed)).text(2, url).run();
+    if (!make_due_)
+      make_due_ = std::make_unique<sqlite_stmt>(
+        *db_, "UPDATE visits SET due = 1 WHERE due > 1 AND fetched_at < ? "
+              "AND id IN (SELECT id FROM urls WHERE url = ? AND state = 2)");
+    make_due_->number(1, to_ms(changed)).text(2, url).run();
     return sqlite3_changes(db_->get()) > 0;
   } catch (const std::exception& e) {
     failed(e);

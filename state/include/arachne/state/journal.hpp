@@ -166,6 +166,7 @@ private:
 
   std::unique_ptr<sqlite_db> db_;
   std::unique_ptr<sqlite_stmt> add_host_, add_url_, mark_, put_visit_, pending_;
+  std::unique_ptr<sqlite_stmt> reschedule_, make_due_; // (continuous mode: made when first used)
   bool in_txn_ = false;
   std::string error_;
 };
