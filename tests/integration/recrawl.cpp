@@ -68,6 +68,50 @@ struct pass_result {
   std::vector<nginx_server::request_line> requests; // what nginx answered in this pass
 };
 
+// Two scheduler threads, no per-host delay, the state in `state`.
+void quick(config& cfg, const fs::path& state) {
+  cfg.crawl.threads = 2;
+  cfg.crawl.politeness.delay = 0ms;
+  cfg.crawl.http.io_threads = 1;
+  cfg.crawl.run.state_dir = state.string();
+}
+
+// Runs a continuous crawl of `server`/ with the state in `state` and `tune`
+// applied until `enough` says so (polled every 50 ms, at most 20 s), then
+// stops it; its records go to `records`.
+crawl_report run_continuous(const nginx_server& server, const fs::path& state,
+                            const std::function<void(config&)>& tune,
+                            const std::function<bool()>& enough,
+                            std::shared_ptr<std::vector<record>> records = nullptr) {
+  caf::expected<crawl_report> report{caf::error{}};
+  config cfg;
+  quick(cfg, state);
+  tune(cfg);
+  cfg.apply();
+  caf::actor_system sys{cfg};
+  crawl c{sys, cfg};
+  if (!records)
+    records = std::make_shared<std::vector<record>>();
+  c.add_sink(sys.spawn(testing::memory_sink, records));
+  std::thread runner{[&] { report = c.run({server.origin() + "/"}); }};
+  for (int i = 0; i < 400 && !enough(); ++i)
+    std::this_thread::sleep_for(50ms);
+  c.stop();
+  runner.join();
+  REQUIRE(report);
+  return *report;
+}
+
+// How often nginx answered `target` (from request `from` on).
+int count(const nginx_server& server, const std::string& target, std::size_t from = 0) {
+  auto all = server.requests();
+  int n = 0;
+  for (std::size_t i = from; i < all.size(); ++i)
+    n += all[i].target == target;
+  return n;
+}
+
+
 // Crawls `server`/ with the state in `state`; `recrawl` as --recrawl.
 pass_result crawl_pass(const nginx_server& server, const fs::path& state, bool recrawl) {
   auto before = server.requests().size();
@@ -75,10 +119,7 @@ pass_result crawl_pass(const nginx_server& server, const fs::path& state, bool r
   pass_result out;
   {
     config cfg;
-    cfg.crawl.threads = 2;
-    cfg.crawl.politeness.delay = 0ms;
-    cfg.crawl.http.io_threads = 1;
-    cfg.crawl.run.state_dir = state.string();
+    quick(cfg, state);
     cfg.crawl.run.recrawl = recrawl;
     cfg.apply();
     caf::actor_system sys{cfg};
@@ -273,33 +314,26 @@ TEST_CASE("continuous mode: every URL is due again after its own interval, short
   write(www / "p2.html", html_page(2, 1));
   nginx_server server{dir.path / "nginx"};
   auto records = std::make_shared<std::vector<record>>();
-  caf::expected<crawl_report> report{caf::error{}};
-  {
-    config cfg;
-    cfg.crawl.threads = 2;
-    cfg.crawl.politeness.delay = 0ms;
-    cfg.crawl.http.io_threads = 1;
-    cfg.crawl.run.state_dir = (dir.path / "state").string();
-    cfg.crawl.run.recrawl_every = 400ms;
-    cfg.crawl.run.recrawl_min = 200ms;
-    cfg.crawl.run.recrawl_max = 1600ms;
-    cfg.apply();
-    caf::actor_system sys{cfg};
-    crawl c{sys, cfg};
-    c.add_sink(sys.spawn(testing::memory_sink, records));
-    std::thread runner{[&] { report = c.run({server.origin() + "/"}); }};
-    // p1 changes every 100 ms for 5 s (a new text, a later date); p2 never.
-    for (int k = 2; k < 52; ++k) {
-      std::this_thread::sleep_for(100ms);
-      // (Written aside and renamed: nginx never serves half a file.)
-      write(www / "p1.new", html_page(1, k));
-      fs::last_write_time(www / "p1.new", fs::last_write_time(www / "p2.html") + std::chrono::hours(k));
-      fs::rename(www / "p1.new", www / "p1.html");
-    }
-    c.stop();
-    runner.join();
-  }
-  REQUIRE(report);
+  int k = 0;
+  auto report = run_continuous(
+    server, dir.path / "state",
+    [](config& cfg) {
+      cfg.crawl.run.recrawl_every = 400ms;
+      cfg.crawl.run.recrawl_min = 200ms;
+      cfg.crawl.run.recrawl_max = 1600ms;
+    },
+    [&] {
+      // p1 changes every 100 ms for 5 s (a new text, a later date); p2 never.
+      if (++k % 2 == 0) {
+        auto v = 1 + k / 2;
+        // (Written aside and renamed: nginx never serves half a file.)
+        write(www / "p1.new", html_page(1, v));
+        fs::last_write_time(www / "p1.new", fs::last_write_time(www / "p2.html") + std::chrono::hours(v));
+        fs::rename(www / "p1.new", www / "p1.html");
+      }
+      return k >= 100;
+    },
+    records);
   std::map<std::string, int> fetches;
   std::map<std::string, int> conditional;
   for (auto& q : server.requests()) {
@@ -323,50 +357,9 @@ TEST_CASE("continuous mode: every URL is due again after its own interval, short
   }
   CHECK(p2_not_modified == fetches["/p2.html"] - 1);
   CHECK(p1_changed >= 3);
-  CHECK(report->due >= static_cast<uint64_t>(fetches["/p1.html"] + fetches["/p2.html"] - 2));
-  CHECK(report->interrupted);
+  CHECK(report.due >= static_cast<uint64_t>(fetches["/p1.html"] + fetches["/p2.html"] - 2));
+  CHECK(report.interrupted);
 }
-
-namespace {
-
-// Runs a continuous crawl of `server`/ with the state in `state` until
-// `enough` says so (polled every 50 ms, at most 20 s), then stops it.
-crawl_report run_continuous(const nginx_server& server, const fs::path& state,
-                            const std::vector<std::string>& sitemaps,
-                            const std::function<bool()>& enough) {
-  caf::expected<crawl_report> report{caf::error{}};
-  config cfg;
-  cfg.crawl.threads = 2;
-  cfg.crawl.politeness.delay = 0ms;
-  cfg.crawl.http.io_threads = 1;
-  cfg.crawl.run.state_dir = state.string();
-  cfg.crawl.run.recrawl_every = std::chrono::minutes(1);
-  cfg.crawl.run.recrawl_min = std::chrono::seconds(1);
-  cfg.crawl.run.recrawl_max = std::chrono::minutes(2);
-  cfg.crawl.scope.sitemap_urls = sitemaps;
-  cfg.apply();
-  caf::actor_system sys{cfg};
-  crawl c{sys, cfg};
-  c.add_sink(sys.spawn(testing::memory_sink, std::make_shared<std::vector<record>>()));
-  std::thread runner{[&] { report = c.run({server.origin() + "/"}); }};
-  for (int i = 0; i < 400 && !enough(); ++i)
-    std::this_thread::sleep_for(50ms);
-  c.stop();
-  runner.join();
-  REQUIRE(report);
-  return *report;
-}
-
-// How often nginx answered `target` (from request `from` on).
-int count(const nginx_server& server, const std::string& target, std::size_t from = 0) {
-  auto all = server.requests();
-  int n = 0;
-  for (std::size_t i = from; i < all.size(); ++i)
-    n += all[i].target == target;
-  return n;
-}
-
-} // namespace
 
 TEST_CASE("continuous mode: a sitemap's lastmod newer than a URL's last fetch makes it due at "
           "once; an older one does not",
@@ -379,7 +372,12 @@ TEST_CASE("continuous mode: a sitemap's lastmod newer than a URL's last fetch ma
   nginx_server server{dir.path / "nginx"};
   auto state = dir.path / "state";
   // The first run fetches every page once: each is due again in a minute.
-  run_continuous(server, state, {}, [&] {
+  auto slow = [](config& cfg) { // (each URL due again in a minute)
+    cfg.crawl.run.recrawl_every = std::chrono::minutes(1);
+    cfg.crawl.run.recrawl_min = std::chrono::seconds(1);
+    cfg.crawl.run.recrawl_max = std::chrono::minutes(2);
+  };
+  run_continuous(server, state, slow, [&] {
     return count(server, "/p1.html") == 1 && count(server, "/p2.html") == 1;
   });
   REQUIRE(count(server, "/p1.html") == 1);
@@ -391,8 +389,13 @@ TEST_CASE("continuous mode: a sitemap's lastmod newer than a URL's last fetch ma
           + server.origin() + "/p1.html</loc><lastmod>2099-01-01</lastmod></url>\n<url><loc>"
           + server.origin() + "/p2.html</loc><lastmod>2001-01-01</lastmod></url>\n</urlset>\n");
   auto from = server.requests().size();
-  auto report = run_continuous(server, state, {server.origin() + "/s.xml"},
-                               [&] { return count(server, "/p1.html", from) > 0; });
+  auto report = run_continuous(
+    server, state,
+    [&](config& cfg) {
+      slow(cfg);
+      cfg.crawl.scope.sitemap_urls = {server.origin() + "/s.xml"};
+    },
+    [&] { return count(server, "/p1.html", from) > 0; });
   // (p2 and the front page are due in a minute: not in this run.)
   CHECK(count(server, "/s.xml", from) == 1);
   CHECK(count(server, "/p1.html", from) == 1);
