@@ -126,6 +126,58 @@ TEST_CASE("http_client decodes gzip and deflate, and stops bombs", "[http]") {
   CHECK(get(*c, server.url("/brotli")).error == crawl_errc::decode_failed);
 }
 
+TEST_CASE("http_client decodes brotli (RFC 7932) and zstd (RFC 8878), several zstd frames too",
+          "[http]") {
+  bad_server server;
+  auto c = make_client();
+  auto br = get(*c, server.url("/br"));
+  CHECK(br.error == crawl_errc::none);
+  CHECK(body(br) == expected_text());
+  CHECK(br.wire_bytes < 10000);
+  auto zstd = get(*c, server.url("/zstd"));
+  CHECK(zstd.error == crawl_errc::none);
+  CHECK(body(zstd) == expected_text() + "two frames");
+}
+
+TEST_CASE("http_client stops brotli and zstd bombs as it stops gzip ones", "[http]") {
+  bad_server server;
+  auto c = make_client();
+  for (auto path : {"/br-bomb", "/zstd-bomb"}) {
+    INFO(path);
+    auto bomb = get(*c, server.url(path));
+    CHECK(bomb.error == crawl_errc::too_large);
+    CHECK(bomb.body.empty());
+    CHECK(bomb.error_message.find("bomb") != std::string::npos);
+  }
+  auto opts = quick_options();
+  opts.max_compression_ratio = 0; // only the size limit guards now
+  opts.max_body_bytes = 1 << 20;
+  auto c2 = make_client(opts);
+  for (auto path : {"/br-bomb", "/zstd-bomb"}) {
+    INFO(path);
+    auto bomb = get(*c2, server.url(path));
+    CHECK(bomb.error == crawl_errc::too_large);
+    CHECK(bomb.error_message.find("larger than 1048576") != std::string::npos);
+  }
+}
+
+TEST_CASE("http_client refuses corrupt and cut brotli and zstd bodies, and zstd windows over 8 MiB",
+          "[http]") {
+  bad_server server;
+  auto c = make_client();
+  auto corrupt = get(*c, server.url("/corrupt-zstd"));
+  CHECK(corrupt.error == crawl_errc::decode_failed);
+  CHECK(corrupt.error_message.find("zstd") != std::string::npos);
+  auto cut = get(*c, server.url("/truncated-br"));
+  CHECK(cut.error == crawl_errc::decode_failed);
+  CHECK(cut.error_message.find("truncated brotli") != std::string::npos);
+  // RFC 8878 3.1.1.1.2: HTTP decoders need not take windows over 8 MiB; a
+  // frame asking for 9 MiB is refused before its memory is taken.
+  auto wide = get(*c, server.url("/zstd-wide"));
+  CHECK(wide.error == crawl_errc::decode_failed);
+  CHECK(wide.error_message.find("zstd") != std::string::npos);
+}
+
 TEST_CASE("http_client follows redirects and records every hop", "[http]") {
   bad_server server;
   auto c = make_client();

@@ -1,4 +1,5 @@
 #include "bad_server.hpp"
+#include "codings.hpp"
 
 #include <chrono>
 #include <mutex>
@@ -32,6 +33,14 @@ std::string compress(const std::string& data, int window_bits) {
   out.resize(s.total_out);
   deflateEnd(&s);
   return out;
+}
+
+// The text the compressed answers hold: 50,000 letters.
+std::string sample_text() {
+  std::string text(50000, 'a');
+  for (std::size_t i = 0; i < text.size(); i += 7)
+    text[i] = static_cast<char>('a' + i % 26);
+  return text;
 }
 
 // A client connection; `mtx` guards closing it against the destructor's shutdown.
@@ -95,6 +104,19 @@ struct bad_server::impl {
   std::string bomb; // 64 MiB of zeros, gzip-compressed
   uint16_t port = 0;
 
+  // Made on first use (each takes a moment): 64 MiB of zeros as brotli and
+  // zstd, and 9 MiB as a zstd frame that asks for a 16 MiB window.
+  std::once_flag coded_once;
+  std::string br_bomb, zstd_bomb, zstd_wide;
+  void make_coded() {
+    std::call_once(coded_once, [this] {
+      std::string zeros(64u << 20, '\0');
+      br_bomb = compress_brotli(zeros, 5);
+      zstd_bomb = compress_zstd(zeros, 20);
+      zstd_wide = compress_zstd(std::string(9u << 20, 'x'), 24);
+    });
+  }
+
   void serve(std::shared_ptr<client_conn> conn, uint64_t conn_id);
   // Answers one request; false ends the connection.
   bool answer(channel& ch, const std::string& target, bool client_close, uint64_t conn_id);
@@ -120,10 +142,30 @@ bool bad_server::impl::answer(channel& ch, const std::string& target, bool clien
     ch.write("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nold school");
     return false;
   }
+  auto coded_answer = [&](const std::string& coding, const std::string& body) {
+    return ch.write("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: " + coding
+                    + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + keep
+                    + "\r\n" + body)
+           && !client_close;
+  };
+  if (target == "/br")
+    return coded_answer("br", compress_brotli(sample_text(), 11));
+  if (target == "/zstd")
+    return coded_answer("zstd", compress_zstd(sample_text()) + compress_zstd("two frames"));
+  if (target == "/br-bomb" || target == "/zstd-bomb" || target == "/zstd-wide") {
+    make_coded();
+    return target == "/br-bomb"     ? coded_answer("br", br_bomb)
+           : target == "/zstd-bomb" ? coded_answer("zstd", zstd_bomb)
+                                    : coded_answer("zstd", zstd_wide);
+  }
+  if (target == "/corrupt-zstd")
+    return coded_answer("zstd", "\x28\xb5\x2f\xfd this is not zstd");
+  if (target == "/truncated-br") {
+    auto whole = compress_brotli(sample_text(), 11);
+    return coded_answer("br", whole.substr(0, whole.size() / 2));
+  }
   if (target == "/gzip" || target == "/deflate" || target == "/deflate-raw") {
-    std::string text(50000, 'a');
-    for (std::size_t i = 0; i < text.size(); i += 7)
-      text[i] = static_cast<char>('a' + i % 26);
+    auto text = sample_text();
     auto coded = compress(text, target == "/gzip" ? 31 : target == "/deflate" ? 15 : -15);
     auto coding = target == "/gzip" ? "gzip" : "deflate";
     return ch.write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Encoding: "

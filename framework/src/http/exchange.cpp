@@ -26,7 +26,7 @@ void session::send_request() {
   request_.set(http::field::host, std::string{url_.authority()});
   request_.set(http::field::user_agent, client_.opts.user_agent);
   request_.set(http::field::accept, "text/html,application/xhtml+xml,*/*;q=0.8");
-  request_.set(http::field::accept_encoding, "gzip, deflate");
+  request_.set(http::field::accept_encoding, content_decoder::accepted);
   for (auto& [name, value] : client_.extra_headers)
     request_.set(name, value);
   for (auto& [name, value] : req_.headers)
