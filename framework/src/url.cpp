@@ -389,18 +389,38 @@ std::string_view host_key(const url& u) noexcept {
   return u.hostname();
 }
 
+namespace {
+
+// Loaded once: the list Debian's publicsuffix package keeps up to date, or
+// libpsl's built-in copy. psl_ctx_t is read-only after loading.
+const psl_ctx_t* suffix_list() {
+  static const psl_ctx_t* ctx = [] {
+    auto* latest = psl_latest(nullptr);
+    return latest ? latest : psl_builtin();
+  }();
+  return ctx;
+}
+
+} // namespace
+
+bool is_public_suffix(std::string_view host) {
+  std::string h{host};
+  if (h.empty() || h.front() == '[' || h.find(':') != std::string::npos
+      || url_detail::is_ipv4_literal(h))
+    return false;
+  auto* ctx = suffix_list();
+  if (ctx != nullptr)
+    return psl_is_public_suffix(ctx, h.c_str()) != 0;
+  return h.find('.') == std::string::npos; // no list: a single label
+}
+
 std::string registrable_domain(std::string_view host) {
   std::string h{host};
   if (h.empty() || h.front() == '[')
     return h;
   if (url_detail::is_ipv4_literal(h))
     return h;
-  // Loaded once: the list Debian's publicsuffix package keeps up to date, or
-  // libpsl's built-in copy. psl_ctx_t is read-only after loading.
-  static const psl_ctx_t* ctx = [] {
-    auto* latest = psl_latest(nullptr);
-    return latest ? latest : psl_builtin();
-  }();
+  auto* ctx = suffix_list();
   if (ctx != nullptr) {
     if (auto* rd = psl_registrable_domain(ctx, h.c_str()))
       return std::string{rd};

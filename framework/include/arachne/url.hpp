@@ -115,6 +115,10 @@ std::string_view host_key(const url& u) noexcept;
 /// the host itself for IP addresses, single labels and public suffixes.
 std::string registrable_domain(std::string_view host);
 
+/// True if `host` is a public suffix (`com`, `co.uk`, and by the list's
+/// default rule any single label it does not name), via libpsl.
+bool is_public_suffix(std::string_view host);
+
 /// The host name of a normalised URL (no brackets, no port), found by a
 /// string scan: the partition key, cheaper than parsing the URL again.
 std::string_view url_host(std::string_view normalised_url) noexcept;
