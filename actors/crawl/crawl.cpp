@@ -17,6 +17,7 @@
 #include <regex>
 
 #include "caf/actor_system.hpp"
+#include "caf/after.hpp"
 #include "caf/io/middleman.hpp"
 #include "caf/scoped_actor.hpp"
 
@@ -81,7 +82,57 @@ struct run_context {
   std::optional<crawl_workers> local;     // the workers, in one process
   join_actor desk;                        // where nodes join (--cluster-listen)
   uint16_t desk_port = 0;
+  uint64_t cookies_saved = 0;             // the jar's version in the state directory
+  std::chrono::steady_clock::time_point cookies_saved_at{};
 };
+
+// The cookie jar of a crawl in one process, kept in its state directory as a
+// Netscape cookie file: written when it changed, at most once a second and
+// at the end, through a new file renamed over the old (a crash leaves one or
+// the other whole).
+void save_cookies(run_context& r, bool now) {
+  auto& dir = r.d.cfg.run.state_dir;
+  if (dir.empty() || !r.local || !r.local->client)
+    return;
+  auto t = std::chrono::steady_clock::now();
+  if (!now && t - r.cookies_saved_at < std::chrono::seconds(1))
+    return;
+  r.cookies_saved_at = t;
+  if (r.local->client->cookies_version() == r.cookies_saved)
+    return;
+  uint64_t version = 0;
+  auto text = r.local->client->saved_cookies(&version);
+  auto path = dir + "/cookies.txt";
+  {
+    std::ofstream out{path + ".new", std::ios::binary | std::ios::trunc};
+    out << text;
+    out.flush();
+    if (!out) {
+      std::cerr << "arachne: cannot write the cookies to '" << path << ".new'\n";
+      return;
+    }
+  }
+  if (std::rename((path + ".new").c_str(), path.c_str()) != 0) {
+    std::cerr << "arachne: cannot replace '" << path << "'\n";
+    return;
+  }
+  r.cookies_saved = version;
+}
+
+// A resumed crawl in one process starts with the cookies it had.
+caf::error restore_cookies(run_context& r) {
+  auto& dir = r.d.cfg.run.state_dir;
+  if (dir.empty() || !r.local || !r.local->client)
+    return {};
+  std::ifstream in{dir + "/cookies.txt", std::ios::binary};
+  if (!in)
+    return {};
+  std::string text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  if (auto err = r.local->client->restore_cookies(text))
+    return err;
+  r.cookies_saved = r.local->client->cookies_version();
+  return {};
+}
 
 // --recrawl on a crawl that is finished: the next pass begins, every URL it
 // knows queued again. A crash while the shards begin it leaves some in the
@@ -216,6 +267,8 @@ caf::error start_local(run_context& r, const sink_needs& needs) {
   if (!w)
     return std::move(w.error());
   r.local = std::move(*w);
+  if (auto err = restore_cookies(r))
+    return err;
   r.c->members.add_local(r.local->ids, r.local->shards);
   r.c->proxies = r.local->proxies;
   return {};
@@ -497,8 +550,11 @@ crawl_report finish(run_context& r) {
   if (r.local)
     owned.insert(owned.end(), r.local->owned.begin(), r.local->owned.end());
   stop_and_wait(r.self, owned);
-  if (r.local)
+  if (r.local) {
     r.local->client->stop();
+    report.cookies = r.local->client->stats().cookies;
+    save_cookies(r, true);
+  }
   return std::move(report);
 }
 
@@ -511,9 +567,13 @@ void await_coordinator(run_context& r, const caf::actor& coord) {
   bool over = false;
   self->receive_while([&] { return !over; })(
     [&](caf::ok_atom) { over = true; },
-    [&](progress_atom, const crawl_progress& p) { r.d.progress(p); },
+    [&](progress_atom, const crawl_progress& p) {
+      r.d.progress(p);
+      save_cookies(r, false);
+    },
     [&](const caf::down_msg& dm) { over = dm.source == coord.address(); },
-    [&](const caf::error&) { over = true; });
+    [&](const caf::error&) { over = true; },
+    caf::after(std::chrono::seconds(1)) >> [&] { save_cookies(r, false); });
 }
 
 // What the coordinator works with, from the facade's settings.

@@ -30,6 +30,12 @@ void start(self_ptr self, http_client* client, uint64_t id) {
   req.id = id;
   req.proxy = job.lease.url;
   req.lease = job.lease.id;
+  if (self->state.opts.session_per_proxy && self->state.opts.proxies) {
+    // A session is the proxy (its URL, credentials included: a provider's
+    // per-user sessions stay apart) with its cookies, until a ban retires it.
+    req.jar = job.lease.url;
+    req.jar_generation = job.lease.generation;
+  }
   auto me = caf::actor_cast<fetcher_impl>(self);
   client->fetch(std::move(req), [me, id](fetch_result res) {
     // An IO thread: never touch the actor's state here, only message it.
@@ -180,6 +186,7 @@ fetcher_options make_fetcher_options(const proxy_options& opts, proxy_manager_ac
     out.ban_body = std::make_shared<const std::regex>(
       opts.ban_body, std::regex::ECMAScript | std::regex::icase | std::regex::optimize);
   out.page_fault_after = opts.page_fault_after;
+  out.session_per_proxy = opts.session_per_proxy;
   // The manager fails a lease itself after `wait`; this only guards against a lost one.
   out.lease_timeout = opts.wait + std::chrono::seconds(30);
   return out;

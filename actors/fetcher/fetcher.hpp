@@ -32,6 +32,7 @@ struct fetcher_options {
   std::shared_ptr<const std::regex> ban_body; // on proxied HTML bodies; may be null
   uint32_t page_fault_after = 3;            // proxies a URL is tried through at most
   caf::timespan lease_timeout = std::chrono::seconds(60); // bound on waiting for a lease
+  bool session_per_proxy = false;           // each proxy's requests use its own cookie jar
 };
 
 /// The fetcher options for a crawl's proxy settings and its proxy manager

@@ -436,6 +436,8 @@ void fetch(pointer self, crawl_request req, slot_grant grant) {
   fr.id = ++st.next_fetch_id;
   fr.url = req.url;
   fr.follow_redirects = false; // redirect targets go back through the frontier
+  if (req.hops > 0)
+    fr.redirected_from = req.referrer; // (the consent-page pattern: docs/cookies.md)
   fr.keep_request = st.cfg.needs.http;
   if (req.kind == url_kind::sitemap) // (read up to --sitemap-max-size)
     fr.max_body_bytes = st.cfg.scope.sitemap_max_bytes;

@@ -126,6 +126,7 @@ proxy_lease lend(proxy_manager_state& st, std::size_t index, time_point now) {
   l.proxy = static_cast<uint32_t>(index);
   l.url = e.spec.url;
   l.label = e.spec.label;
+  l.generation = e.generation;
   st.leases.emplace(l.id, l.proxy);
   return l;
 }
@@ -248,6 +249,7 @@ void judge(self_ptr self, const proxy_report& rep) {
       break;
     case proxy_outcome::banned:
       ++e.stats.bans;
+      ++e.generation; // the session's cookies are what got it banned, perhaps: retired
       if (e.health != proxy_health::quarantined)
         quarantine(st, e, now);
       break;

@@ -40,6 +40,7 @@ struct proxy_entry {
   uint32_t in_flight = 0;
   uint32_t failure_streak = 0;   // consecutive failures and timeouts
   uint32_t quarantine_streak = 0; // quarantines since the last success (back-off exponent)
+  uint64_t generation = 1;        // its session: a ban starts the next (--session-per-proxy)
   proxy_stats stats;
   std::vector<caf::timespan> latencies; // recent successes, a ring
   std::size_t latency_pos = 0;

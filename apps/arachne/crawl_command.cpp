@@ -35,6 +35,15 @@ void on_signal(int) {
 
 // -- the report --
 
+// What the cookie jar took and refused, if servers set any.
+std::string cookie_line(const cookie_stats& c) {
+  if (c.stored + c.removed + c.malformed + c.rejected == 0)
+    return {};
+  return "  cookies " + std::to_string(c.stored) + " stored, " + std::to_string(c.removed)
+         + " removed, " + std::to_string(c.rejected) + " refused, " + std::to_string(c.malformed)
+         + " malformed, " + std::to_string(c.evicted) + " evicted by limits\n";
+}
+
 // The counts of every crawl: records, statuses, errors, hosts, cost.
 void print_totals(std::ostream& out, const crawl_report& r) {
   auto secs = std::chrono::duration<double>(r.elapsed).count();
@@ -56,6 +65,7 @@ void print_totals(std::ostream& out, const crawl_report& r) {
                            + std::to_string(r.not_modified) + " answered 304), "
                            + std::to_string(r.gone) + " gone\n"
                      : std::string{})
+      << cookie_line(r.cookies)
       << "  bytes " << t.bytes << ", pages/s " << r.pages_per_second() << "\n  status";
   for (auto& [status, n] : t.statuses)
     out << " " << status << "=" << n;

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iostream>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include "caf/actor_system_config.hpp"
@@ -12,6 +13,7 @@
 #include "caf/sec.hpp"
 
 #include "arachne/actor_types.hpp"
+#include "arachne/cookies.hpp"
 #include "arachne/errors.hpp"
 #include "arachne/messages.hpp"
 
@@ -202,6 +204,28 @@ void add_fetching_options(option_set& o, settings& s) {
          "host:port:address, to use that address for host and port (as curl --resolve)");
 }
 
+// The cookie jar: on or off, seeds, limits (docs/cookies.md).
+void add_cookie_options(option_set& o, settings& s) {
+  o.section("Cookies")
+    .add("cookies", s.http.cookies,
+         "keep the cookies servers set (RFC 6265) and send them back; off = never send any")
+    .add_repeatable("cookie", s.http.cookie_seeds,
+                    "a cookie to start with, 'HOST:NAME=VALUE[; attributes]': sent to HOST and "
+                    "its subdomains (unless the attributes say otherwise); repeat for more")
+    .add("cookie-file", s.http.cookie_file,
+         "cookies to start with, from a Netscape cookie file (as curl and browser extensions "
+         "export); in a cluster each node reads it at the same path")
+    .add_size("max-cookie-size", s.http.cookie_bounds.max_bytes,
+              "a cookie's name and value together; a larger cookie is refused")
+    .add("max-cookies-per-domain", s.http.cookie_bounds.per_domain,
+         "cookies kept per registrable domain; the least recently used one goes")
+    .add("max-cookies", s.http.cookie_bounds.total,
+         "cookies kept in one jar; the least recently used one goes")
+    .add("session-per-proxy", s.proxies.session_per_proxy,
+         "with --proxy: each proxy has its own cookie jar, and a ban that proxy gets retires "
+         "its cookies with it");
+}
+
 // How URLs are normalised, and the proxies requests go through.
 void add_url_and_proxy_options(option_set& o, settings& s) {
   o.section("URL normalisation")
@@ -266,10 +290,46 @@ config::config() {
   add_politeness_options(options_, crawl);
   add_fetching_options(options_, crawl);
   add_url_and_proxy_options(options_, crawl);
+  add_cookie_options(options_, crawl);
   add_cluster_options(options_, crawl);
   crawl_options_ = options_.size();
   apply();
 }
+
+namespace {
+
+// Every --cookie seed and the --cookie-file are usable (a scratch jar takes them).
+std::string check_cookies(const http_options& http) {
+  if (http.cookie_bounds.max_bytes == 0 || http.cookie_bounds.per_domain == 0
+      || http.cookie_bounds.total == 0)
+    return "--max-cookie-size, --max-cookies-per-domain and --max-cookies must be at least 1";
+  if (!http.cookies) {
+    if (!http.cookie_seeds.empty() || !http.cookie_file.empty())
+      return "--cookie and --cookie-file need --cookies=on";
+    return {};
+  }
+  auto reason = [](const caf::error& err) {
+    return err.context().match_elements<std::string>() ? err.context().get_as<std::string>(0)
+                                                       : std::string{"invalid"};
+  };
+  cookie_jar jar{http.cookie_bounds};
+  auto now = cookie_jar::clock::now();
+  if (!http.cookie_file.empty()) {
+    std::ifstream in{http.cookie_file, std::ios::binary};
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in)
+      return "--cookie-file: cannot read '" + http.cookie_file + "'";
+    if (auto added = jar.load_netscape(text.str(), now); !added)
+      return "--cookie-file '" + http.cookie_file + "': " + reason(added.error());
+  }
+  for (auto& seed : http.cookie_seeds)
+    if (auto err = jar.seed(seed, now))
+      return "--cookie: " + reason(err);
+  return {};
+}
+
+} // namespace
 
 std::string settings::check() {
   if (scope.sitemaps == sitemap_mode::off && !scope.sitemap_urls.empty())
@@ -307,7 +367,7 @@ std::string settings::check() {
   } catch (const std::regex_error& e) {
     return "--ban-body: invalid pattern '" + proxies.ban_body + "': " + e.what();
   }
-  return {};
+  return check_cookies(http);
 }
 
 std::string config::parse_args(const std::vector<std::string>& args) {

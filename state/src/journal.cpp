@@ -226,7 +226,8 @@ caf::expected<state_dir_info> check_state_dir(const std::string& dir, bool check
     // New, or made by a crawl killed before its first shard file was in place.
     for (auto& entry : fs::directory_iterator{dir, ec}) {
       auto name = entry.path().filename().string();
-      if (name == "lock" || (name.rfind("shard-", 0) == 0 && name.find(".db.new") != std::string::npos))
+      if (name == "lock" || name.rfind("cookies.txt", 0) == 0
+          || (name.rfind("shard-", 0) == 0 && name.find(".db.new") != std::string::npos))
         continue;
       return state_error("--state: '" + dir + "' is not an Arachne state directory (it holds '"
                          + name + "'); give a new or empty directory");

@@ -273,6 +273,30 @@ TEST_CASE("a ban quarantines at once, and each quarantine in a row rests longer"
   CHECK(f.stats()[0].quarantines == 2);
 }
 
+TEST_CASE("a ban starts the proxy's next session; failures and timeouts do not", "[proxy_manager]") {
+  auto opts = policy("round-robin");
+  opts.max_failures = 1;
+  fixture f{opts, 2};
+  auto first = f.lease();
+  REQUIRE(first.proxy == 0);
+  auto session = first.generation;
+  f.report(first, proxy_outcome::failed); // quarantined, but its cookies are not to blame
+  f.advance(60s);
+  auto probe = f.lease("a.test", {1});
+  REQUIRE(probe.proxy == 0);
+  CHECK(probe.generation == session);
+  f.report(probe, proxy_outcome::banned); // its session is retired
+  f.advance(120s);
+  auto next = f.lease("a.test", {1});
+  REQUIRE(next.proxy == 0);
+  CHECK(next.generation == session + 1);
+  f.report(next, proxy_outcome::ok);
+  // A ban confirmed later (lease 0, as the fetcher sends it) retires it too.
+  f.report(proxy_lease{0, 0, {}, {}, 0}, proxy_outcome::banned);
+  f.advance(600s);
+  CHECK(f.lease("a.test", {1}).generation == session + 2);
+}
+
 TEST_CASE("inconclusive reports release the lease without judging the proxy", "[proxy_manager]") {
   auto opts = policy("round-robin");
   opts.max_failures = 1;

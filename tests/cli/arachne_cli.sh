@@ -65,6 +65,13 @@ check "a bad proxy URL exits 2" [ "$(exit_code "$bin" crawl --proxy=http://u:hun
 check "a bad proxy URL is one line" [ "$(wc -l <"$work/err")" -eq 1 ]
 check "a bad proxy URL error masks the password" sh -c "! grep -q hunter2 '$work/err'"
 check "a missing proxy file exits 2" [ "$(exit_code "$bin" fetch --proxy-file=/nonexistent http://x.test/)" -eq 2 ]
+check "a --cookie without a host exits 2" [ "$(exit_code "$bin" fetch --cookie=session=abc http://x.test/)" -eq 2 ]
+check "... with one line naming --cookie" sh -c "[ \$(wc -l <'$work/err') -eq 1 ] && grep -q -- '--cookie' '$work/err'"
+check "a missing cookie file exits 2" [ "$(exit_code "$bin" crawl --cookie-file=/nonexistent http://x.test/)" -eq 2 ]
+printf 'x.test\tTRUE\t/\tFALSE\t0\tok\t1\nnot a cookie line\n' >"$work/cookies.txt"
+check "a broken cookie file exits 2" [ "$(exit_code "$bin" crawl --cookie-file="$work/cookies.txt" http://x.test/)" -eq 2 ]
+check "... with one line naming the line" sh -c "[ \$(wc -l <'$work/err') -eq 1 ] && grep -q 'line 2' '$work/err'"
+check "--cookie with --cookies=off exits 2" [ "$(exit_code "$bin" fetch --cookies=off --cookie=x.test:a=1 http://x.test/)" -eq 2 ]
 check "a dead proxy is proxy_failed" [ "$(exit_code "$bin" fetch --proxy=http://127.0.0.1:9 --proxy-wait=0 http://127.0.0.1:9/)" -eq 1 ]
 check "a dead proxy's record names it" grep -q '"proxy":"http://127.0.0.1:9"' "$work/out"
 

@@ -8,6 +8,7 @@
 
 #include <chrono>
 
+#include "http/cookie_store.hpp"
 
 using namespace arachne;
 using namespace std::chrono_literals;
@@ -347,3 +348,38 @@ TEST_CASE("a Netscape cookie file with a broken line names the line", "[cookies]
   CHECK_FALSE(jar.load_netscape("example.com\tTRUE\t/\tFALSE\tsoon\ta\t1\n", now));
 }
 
+// -- the HTTP client's store: the crawl's jar and the sessions -------------------------
+
+TEST_CASE("each proxy session has its own jar, and a newer generation starts it empty", "[cookies]") {
+  http_detail::cookie_store store{cookie_limits{}};
+  auto page = u("http://example.com/");
+  auto set = [&](const std::string& session, uint64_t generation, std::string_view value) {
+    return store.receive(session, generation, page, {value});
+  };
+  CHECK(set("", 0, "shared=1"));
+  CHECK(set("http://p1:8080", 1, "s=p1"));
+  CHECK(set("http://p2:8080", 1, "s=p2"));
+  CHECK(store.header("", 0, page) == "shared=1");
+  CHECK(store.header("http://p1:8080", 1, page) == "s=p1");
+  CHECK(store.header("http://p2:8080", 1, page) == "s=p2");
+  // p1 was banned: its next generation has no cookies; p2 keeps its own.
+  CHECK(store.header("http://p1:8080", 2, page).empty());
+  CHECK(store.header("http://p2:8080", 1, page) == "s=p2");
+  // A request still under way in the old generation does not bring it back.
+  CHECK(store.header("http://p1:8080", 1, page).empty());
+  CHECK(store.stats().stored == 3); // the retired session's count stays
+  // Only the crawl's jar is saved.
+  auto saved = store.save(nullptr);
+  CHECK(saved.find("shared") != std::string::npos);
+  CHECK(saved.find("p1") == std::string::npos);
+}
+
+TEST_CASE("restored cookies do not overwrite those given on the command line", "[cookies]") {
+  http_detail::cookie_store store{cookie_limits{}};
+  REQUIRE_FALSE(store.seed({"example.com:login=new"}));
+  cookie_jar old;
+  REQUIRE_FALSE(old.seed("example.com:login=old", now));
+  REQUIRE_FALSE(old.seed("example.com:theme=dark", now));
+  REQUIRE_FALSE(store.restore(old.to_netscape(now)));
+  CHECK(store.header("", 0, u("http://example.com/")) == "login=new; theme=dark");
+}

@@ -24,6 +24,7 @@
 #include "site_server.hpp"
 #include "support/bad_server.hpp"
 #include "support/memory_sink.hpp"
+#include "support/nginx_server.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_proxy.hpp"
@@ -62,8 +63,12 @@ struct tinyproxy {
   std::string user, pass;
   std::unique_ptr<child_process> proc;
 
-  tinyproxy(const fs::path& base, const std::string& name, std::string u = {}, std::string p = {})
-    : dir(base / name), user(std::move(u)), pass(std::move(p)) {
+  bool via = false; // name itself in a Via header (else none is added)
+  std::string name;
+
+  tinyproxy(const fs::path& base, const std::string& n, std::string u = {}, std::string p = {},
+            bool add_via = false)
+    : dir(base / n), user(std::move(u)), pass(std::move(p)), via(add_via), name(n) {
     fs::create_directories(dir);
     fs::permissions(dir, fs::perms::all);
     // The port was free a moment ago; if another process took it since,
@@ -81,7 +86,9 @@ struct tinyproxy {
     if (::geteuid() == 0)
       conf << "User nobody\nGroup nogroup\n";
     conf << "Port " << port << "\nListen 127.0.0.1\nTimeout 30\nMaxClients 200\n"
-         << "Allow 127.0.0.1\nDisableViaHeader Yes\nLogLevel Connect\n"
+         << "Allow 127.0.0.1\n"
+         << (via ? "ViaProxyName \"" + name + "\"\n" : std::string{"DisableViaHeader Yes\n"})
+         << "LogLevel Connect\n"
          << "LogFile \"" << (dir / "tinyproxy.log").string() << "\"\n";
     if (!user.empty())
       conf << "BasicAuth " << user << " " << pass << "\n";
@@ -522,6 +529,58 @@ TEST_CASE("a banning proxy is quarantined, while a page that refuses everyone ke
   for (auto& r : records)
     if (r.url == forbidden)
       CHECK(r.error == crawl_errc::none);
+}
+
+TEST_CASE("with --session-per-proxy each proxy sends back only the cookies set through it",
+          "[proxy][integration][crawl][cookies]") {
+  temp_dir dir{"proxy-sessions"};
+  // Each answer sets a cookie naming the proxy it came through (its Via).
+  auto www = dir.path / "www";
+  fs::create_directories(www);
+  std::ofstream{www / "robots.txt"} << "User-agent: *\nAllow: /\n";
+  for (int i = 0; i < 30; ++i) {
+    std::ofstream page{www / ("p" + std::to_string(i) + ".html")};
+    page << "<a href=\"/p" << (i + 1) % 30 << ".html\">next</a> <a href=\"/p" << (i * 7 + 3) % 30
+         << ".html\">other</a>";
+  }
+  testing::nginx_server server{dir.path,
+                               "    location / { add_header Set-Cookie \"via=$http_via; Path=/\"; }\n"};
+  tinyproxy a{dir.path, "a", {}, {}, true};
+  tinyproxy b{dir.path, "b", {}, {}, true};
+  auto crawl_through_both = [&](bool sessions) {
+    auto before = server.requests().size();
+    config cfg;
+    crawl_settings(cfg);
+    cfg.crawl.proxies.proxies = {a.url(), b.url()};
+    cfg.crawl.proxies.session_per_proxy = sessions;
+    auto [records, report] = run_crawl(cfg, {server.origin() + "/p0.html"});
+    CHECK(records.size() == 30);
+    auto all = server.requests();
+    return std::vector<testing::nginx_server::request_line>(all.begin() + static_cast<std::ptrdiff_t>(before),
+                                                             all.end());
+  };
+  // Sessions: a request carries no cookie, or the one its own proxy got.
+  auto requests = crawl_through_both(true);
+  std::size_t with_cookie = 0;
+  std::set<std::string> vias;
+  for (auto& r : requests) {
+    INFO(r.target << " via " << r.via << " cookie " << r.cookie);
+    REQUIRE(!r.via.empty());
+    vias.insert(r.via);
+    if (r.cookie.empty())
+      continue;
+    ++with_cookie;
+    CHECK(r.cookie == "via=" + r.via);
+  }
+  CHECK(vias.size() == 2);
+  // Only each proxy's first requests (those in flight before its first
+  // answer came back) had none.
+  CHECK(with_cookie + 4 >= requests.size());
+  // One jar for the crawl: cookies set through one proxy go out through the other.
+  std::size_t crossed = 0;
+  for (auto& r : crawl_through_both(false))
+    crossed += !r.cookie.empty() && r.cookie != "via=" + r.via;
+  CHECK(crossed > 0);
 }
 
 TEST_CASE("with every proxy down, requests wait for the bound, then fail as proxy_exhausted",

@@ -41,7 +41,7 @@ void nginx_server::write_config() {
        << "  log_format wire '$request';\n"
        << "  access_log " << (dir / "access.log").string() << " wire;\n"
        << "  log_format detail '$status\\t$bytes_sent\\t$http_if_none_match\\t"
-          "$http_if_modified_since\\t$request';\n"
+          "$http_if_modified_since\\t$host\\t$http_cookie\\t$http_via\\t$request';\n"
        << "  access_log " << (dir / "detail.log").string() << " detail;\n"
        << "  client_body_temp_path " << tmp << "; proxy_temp_path " << tmp << ";\n"
        << "  fastcgi_temp_path " << tmp << "; uwsgi_temp_path " << tmp << ";\n"
@@ -76,7 +76,7 @@ std::vector<nginx_server::request_line> nginx_server::requests() const {
         break;
       at = tab + 1;
     }
-    if (f.size() != 5)
+    if (f.size() != 8)
       continue;
     auto unset = [](std::string& v) { return v == "-" ? std::string{} : v; }; // nginx logs "-"
     request_line r;
@@ -84,10 +84,13 @@ std::vector<nginx_server::request_line> nginx_server::requests() const {
     r.bytes = std::strtoull(f[1].c_str(), nullptr, 10);
     r.if_none_match = unset(f[2]);
     r.if_modified_since = unset(f[3]);
-    auto first = f[4].find(' ');
-    auto last = f[4].rfind(' ');
+    r.host = f[4];
+    r.cookie = unset(f[5]);
+    r.via = unset(f[6]);
+    auto first = f[7].find(' ');
+    auto last = f[7].rfind(' ');
     if (first != std::string::npos && last > first)
-      r.target = f[4].substr(first + 1, last - first - 1);
+      r.target = f[7].substr(first + 1, last - first - 1);
     out.push_back(std::move(r));
   }
   return out;

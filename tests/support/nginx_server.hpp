@@ -35,6 +35,9 @@ struct nginx_server {
     uint64_t bytes = 0;             // sent, headers included ($bytes_sent)
     std::string if_none_match;      // as the client sent them; empty if not
     std::string if_modified_since;
+    std::string host;               // the Host header's name
+    std::string cookie;             // the Cookie header; empty if none
+    std::string via;                // the Via header (a proxy's); empty if none
   };
 
   /// Every request answered so far, in order.

@@ -60,6 +60,7 @@ struct crawl_report {
   uint64_t not_modified = 0; // ... of them answered 304
   uint64_t gone = 0;        // ... now 404 or 410
   uint64_t due = 0;         // continuous mode: URLs that came due again
+  cookie_stats cookies;     // Set-Cookie headers stored, refused, ... (in one process)
 
   /// A sink that failed during the crawl.
   struct sink_failure {

@@ -10,6 +10,7 @@
 #include "caf/expected.hpp"
 #include "caf/timespan.hpp"
 
+#include "arachne/cookies.hpp"
 #include "arachne/messages.hpp"
 
 namespace arachne {
@@ -46,6 +47,12 @@ struct http_options {
   // -- DNS ---------------------------------------------------------------------
   caf::timespan dns_ttl = std::chrono::seconds(60);
   std::vector<std::string> resolve; // "host:port:address" overrides, as curl's --resolve
+
+  // -- cookies (docs/cookies.md) -----------------------------------------------
+  bool cookies = true;                   // keep a cookie jar (RFC 6265)
+  std::vector<std::string> cookie_seeds; // "HOST:NAME=VALUE[; attributes]"
+  std::string cookie_file;               // a Netscape cookie file the jar starts with
+  cookie_limits cookie_bounds;           // per cookie, per domain, in all
 };
 
 /// Counters of an `http_client`, for tests and progress.
@@ -54,6 +61,7 @@ struct http_client_stats {
   uint64_t connections_opened = 0;  // TCP connections made
   uint64_t connections_reused = 0;  // requests sent on a pooled connection
   uint64_t idle_connections = 0;    // in the pools now
+  cookie_stats cookies;             // Set-Cookie headers stored, refused, ...
 };
 
 /// A non-blocking HTTP/1.1 client on its own IO threads (Beast and Asio
@@ -78,6 +86,17 @@ public:
 
   /// Counters, summed over the IO threads.
   http_client_stats stats() const;
+
+  /// The crawl's cookie jar as a Netscape cookie file (empty without
+  /// cookies); `version`, if given, gets a number that changes with the jar.
+  std::string saved_cookies(uint64_t* version = nullptr) const;
+
+  /// The number `saved_cookies` would give now.
+  uint64_t cookies_version() const;
+
+  /// Puts cookies saved by `saved_cookies` back in the crawl's jar; those it
+  /// holds already (seeded on the command line) win.
+  caf::error restore_cookies(std::string_view netscape);
 
   /// Closes idle connections, finishes no new work and joins the IO threads;
   /// requests still in flight end as `cancelled`. Called by the destructor.

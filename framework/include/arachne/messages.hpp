@@ -325,12 +325,17 @@ struct fetch_request {
   bool keep_request = false;         // return the request head as sent (for WARC)
   uint64_t max_body_bytes = 0;       // 0: the fetcher's limit; else this one, the body cut there
   bool digest = false;               // compute a 200's payload digest (`fetch_result::digest`)
+  std::string jar;                   // the cookie session (--session-per-proxy); empty: the crawl's jar
+  uint64_t jar_generation = 0;       // the session's generation: a newer one starts an empty jar
+  std::string redirected_from;       // the URL whose redirect led here; a redirect back to it
+                                     // that set a cookie is followed at once (docs/cookies.md)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fetch_request& x) {
   return f(caf::meta::type_name("fetch_request"), x.id, x.url, x.proxy, x.lease, x.headers,
-           x.follow_redirects, x.session, x.keep_request, x.max_body_bytes, x.digest);
+           x.follow_redirects, x.session, x.keep_request, x.max_body_bytes, x.digest, x.jar,
+           x.jar_generation, x.redirected_from);
 }
 
 /// Where the time of one fetch went.
@@ -458,11 +463,12 @@ struct proxy_lease {
   uint32_t proxy = 0;    // index in the pool
   std::string url;       // proxy URL with credentials; "direct" for the direct route
   std::string label;     // the same URL with credentials masked, for records
+  uint64_t generation = 0; // the proxy's session; a ban starts the next (its cookies retired)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, proxy_lease& x) {
-  return f(caf::meta::type_name("proxy_lease"), x.id, x.proxy, x.url, x.label);
+  return f(caf::meta::type_name("proxy_lease"), x.id, x.proxy, x.url, x.label, x.generation);
 }
 
 /// How a request through a proxy went.

@@ -62,6 +62,7 @@ struct proxy_options {
   std::string ban_body = "captcha";  // case-insensitive regex on proxied HTML; empty = off
   uint32_t page_fault_after = 3;      // a URL failing on this many proxies is the page's fault
   std::string report_path;           // per-proxy JSON report at the end; empty = none
+  bool session_per_proxy = false;    // one cookie jar per proxy; a ban retires it (docs/cookies.md)
 };
 
 } // namespace arachne

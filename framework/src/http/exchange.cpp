@@ -31,6 +31,7 @@ void session::send_request() {
     request_.set(name, value);
   for (auto& [name, value] : req_.headers)
     request_.set(name, value);
+  add_cookies();
   if (req_.keep_request)
     record_request();
   sent_at_ = clock_type::now();
@@ -41,6 +42,47 @@ void session::send_request() {
                         self->on_written(ec, n);
                       });
   });
+}
+
+// The jar's cookies for this hop's URL (RFC 6265 5.4), after a Cookie header
+// the user gave (--header), if any.
+void session::add_cookies() {
+  if (!client_.cookies)
+    return;
+  auto jar = client_.cookies->header(req_.jar, req_.jar_generation, url_);
+  if (jar.empty())
+    return;
+  auto given = request_[http::field::cookie];
+  request_.set(http::field::cookie, given.empty() ? jar : std::string{given} + "; " + jar);
+}
+
+// A response's Set-Cookie headers go to the jar (RFC 6265 5.3), whatever its
+// status: a redirect that sets a cookie is how many sites hand one out.
+void session::store_cookies() {
+  if (!client_.cookies)
+    return;
+  std::vector<std::string_view> set;
+  for (auto& field : parser_->get())
+    if (field.name() == http::field::set_cookie)
+      set.emplace_back(field.value().data(), field.value().size());
+  // A chain that comes back to a URL after a cookie changed may get another
+  // answer there (a consent page sends its visitor back): no loop yet.
+  if (client_.cookies->receive(req_.jar, req_.jar_generation, url_, set)) {
+    visited_ = {url_.str()};
+    cookies_set_ = true;
+  }
+}
+
+// A request that does not follow redirects still follows one that set a
+// cookie and leads back to the URL whose redirect brought it here: a site
+// that sends visitors without a cookie to a page that sets it and sends
+// them back. That URL was let through by the frontier already (scope,
+// robots.txt); the chain is bounded by --max-redirects as any other.
+bool session::returns_with_cookie(const std::string& location) const {
+  if (!cookies_set_ || req_.redirected_from.empty())
+    return false;
+  auto next = resolve_url(url_, location);
+  return next && next->str() == req_.redirected_from;
 }
 
 // The request head as sent, for archives; proxy credentials left out.
@@ -117,6 +159,7 @@ void session::on_header(beast::error_code ec, std::size_t n) {
   }
   if (forwarding() && msg.result_int() == 401 && proxy_->has_credentials())
     res_.fault = proxy_fault::tunnel;
+  store_cookies();
   auto coding = content_decoder::from_header(msg[http::field::content_encoding]);
   if (!coding)
     return fail(crawl_errc::decode_failed, "unsupported Content-Encoding '"
@@ -226,7 +269,7 @@ void session::hop_done() {
     conn_->close();
   conn_.reset();
   if (is_redirect(res_.status) && !location.empty() && client_.opts.max_redirects > 0
-      && req_.follow_redirects)
+      && (req_.follow_redirects || returns_with_cookie(location)))
     return redirect(location);
   set_content_type(std::string{msg[http::field::content_type]});
   res_.body = shared_bytes{std::move(body_)};
@@ -244,6 +287,7 @@ void session::redirect(const std::string& location) {
   if (!visited_.insert(next->str()).second)
     return fail(crawl_errc::redirect_loop, "redirect loop back to " + next->str());
   url_ = std::move(*next);
+  cookies_set_ = false;
   res_.status = 0;
   res_.headers.clear();
   parser_.reset();

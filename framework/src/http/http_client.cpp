@@ -16,6 +16,8 @@
 #include "caf/sec.hpp"
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -81,6 +83,24 @@ void start_workers(http_client::impl& c, uint32_t n) {
   }
 }
 
+// The cookie jar: the --cookie-file, then the --cookie seeds.
+caf::error open_cookies(http_client::impl& c, const http_options& opts) {
+  if (!opts.cookies)
+    return {};
+  c.cookies = std::make_unique<http_detail::cookie_store>(opts.cookie_bounds);
+  if (!opts.cookie_file.empty()) {
+    std::ifstream in{opts.cookie_file, std::ios::binary};
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in)
+      return caf::make_error(caf::sec::invalid_argument,
+                             "--cookie-file: cannot read '" + opts.cookie_file + "'");
+    if (auto err = c.cookies->load(text.str(), "--cookie-file '" + opts.cookie_file + "'"))
+      return err;
+  }
+  return c.cookies->seed(opts.cookie_seeds);
+}
+
 } // namespace
 
 caf::expected<std::unique_ptr<http_client>> http_client::make(http_options opts) {
@@ -101,6 +121,8 @@ caf::expected<std::unique_ptr<http_client>> http_client::make(http_options opts)
       return source.error();
     p->source = *source;
   }
+  if (auto err = open_cookies(*p, opts))
+    return err;
   auto n = opts.io_threads != 0 ? opts.io_threads : std::max(1u, std::thread::hardware_concurrency());
   p->opts = std::move(opts);
   start_workers(*p, n);
@@ -154,7 +176,28 @@ http_client_stats http_client::stats() const {
   s.connections_opened = impl_->opened;
   s.connections_reused = impl_->reused;
   s.idle_connections = impl_->idle;
+  if (impl_->cookies)
+    s.cookies = impl_->cookies->stats();
   return s;
+}
+
+std::string http_client::saved_cookies(uint64_t* version) const {
+  if (!impl_->cookies) {
+    if (version)
+      *version = 0;
+    return {};
+  }
+  return impl_->cookies->save(version);
+}
+
+uint64_t http_client::cookies_version() const {
+  return impl_->cookies ? impl_->cookies->version() : 0;
+}
+
+caf::error http_client::restore_cookies(std::string_view netscape) {
+  if (!impl_->cookies)
+    return {};
+  return impl_->cookies->restore(netscape);
 }
 
 void http_client::stop() {

@@ -123,6 +123,9 @@ private:
   // -- request and response (exchange.cpp) -----------------------------------------
 
   void send_request();
+  void add_cookies();
+  void store_cookies();
+  bool returns_with_cookie(const std::string& location) const;
   void record_request();
   void on_written(beast::error_code ec, std::size_t);
   void blame_forwarding_proxy(const beast::error_code& ec);
@@ -172,6 +175,7 @@ private:
   bool reused_ = false;
   bool retried_ = false;
   bool keep_alive_ = false;
+  bool cookies_set_ = false;   // this hop's response changed the cookie jar
   bool finished_ = false;
 };
 

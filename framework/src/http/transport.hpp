@@ -29,6 +29,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include "arachne/http_client.hpp"
+#include "http/cookie_store.hpp"
 #include "http/dns_cache.hpp"
 
 namespace beast = boost::beast; // from <boost/beast.hpp>
@@ -142,6 +143,7 @@ struct http_client::impl {
   http_detail::dns_overrides overrides; // "host:port" -> address (before the workers: they refer to it)
   std::vector<std::unique_ptr<http_detail::worker>> workers;
   std::vector<std::pair<std::string, std::string>> extra_headers;
+  std::unique_ptr<http_detail::cookie_store> cookies; // null with --cookies=off
   std::atomic<bool> stopped{false};
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> opened{0};
