@@ -199,7 +199,14 @@ void add_fetching_options(option_set& o, settings& s) {
     .add("pool-per-host", s.http.pool_per_host, "idle keep-alive connections kept per host")
     .add("pool-size", s.http.pool_total, "idle keep-alive connections kept in all")
     .add("pool-idle-timeout", s.http.pool_idle_timeout, "close idle connections after")
-    .add("dns-ttl", s.http.dns_ttl, "how long resolved addresses are reused")
+    .add("dns-min-ttl", s.http.dns_min_ttl,
+         "resolved addresses are kept at least this long, whatever their time to live")
+    .add("dns-max-ttl", s.http.dns_max_ttl,
+         "resolved addresses are kept at most this long, whatever their time to live")
+    .add("dns-server", s.http.dns_servers,
+         "ADDRESS[:PORT] of DNS servers to ask, in order; empty = the system's (/etc/resolv.conf)")
+    .add_choice("ip-version", s.http.ip_version, {"any", "4", "6"},
+                "addresses to connect to: any (IPv6 and IPv4, in RFC 6724 order), 4 or 6 only")
     .add("resolve", s.http.resolve,
          "host:port:address, to use that address for host and port (as curl --resolve)");
 }

@@ -72,6 +72,10 @@ printf 'x.test\tTRUE\t/\tFALSE\t0\tok\t1\nnot a cookie line\n' >"$work/cookies.t
 check "a broken cookie file exits 2" [ "$(exit_code "$bin" crawl --cookie-file="$work/cookies.txt" http://x.test/)" -eq 2 ]
 check "... with one line naming the line" sh -c "[ \$(wc -l <'$work/err') -eq 1 ] && grep -q 'line 2' '$work/err'"
 check "--cookie with --cookies=off exits 2" [ "$(exit_code "$bin" fetch --cookies=off --cookie=x.test:a=1 http://x.test/)" -eq 2 ]
+check "a --dns-server that is not an address exits 2" [ "$(exit_code "$bin" crawl --dns-server=nowhere http://x.test/)" -eq 2 ]
+check "... with one line naming --dns-server" sh -c "[ \$(wc -l <'$work/err') -eq 1 ] && grep -q -- '--dns-server' '$work/err'"
+check "a bad --ip-version exits 2" [ "$(exit_code "$bin" fetch --ip-version=5 http://x.test/)" -eq 2 ]
+check "--dns-min-ttl above --dns-max-ttl exits 2" [ "$(exit_code "$bin" fetch --dns-min-ttl=2h http://x.test/)" -eq 2 ]
 check "a dead proxy is proxy_failed" [ "$(exit_code "$bin" fetch --proxy=http://127.0.0.1:9 --proxy-wait=0 http://127.0.0.1:9/)" -eq 1 ]
 check "a dead proxy's record names it" grep -q '"proxy":"http://127.0.0.1:9"' "$work/out"
 

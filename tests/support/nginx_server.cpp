@@ -30,6 +30,13 @@ nginx_server::nginx_server(fs::path d, std::string extra_config)
   REQUIRE((proc && proc->alive()));
 }
 
+std::string nginx_server::with_port(std::string text) const {
+  auto p = std::to_string(port);
+  for (auto at = text.find("{port}"); at != std::string::npos; at = text.find("{port}", at))
+    text.replace(at, 6, p);
+  return text;
+}
+
 void nginx_server::write_config() {
   auto tmp = (dir / "tmp").string();
   std::ofstream conf{dir / "nginx.conf"};
@@ -41,7 +48,7 @@ void nginx_server::write_config() {
        << "  log_format wire '$request';\n"
        << "  access_log " << (dir / "access.log").string() << " wire;\n"
        << "  log_format detail '$status\\t$bytes_sent\\t$http_if_none_match\\t"
-          "$http_if_modified_since\\t$host\\t$http_cookie\\t$http_via\\t$request';\n"
+          "$http_if_modified_since\\t$host\\t$http_cookie\\t$http_via\\t$server_addr\\t$request';\n"
        << "  access_log " << (dir / "detail.log").string() << " detail;\n"
        << "  client_body_temp_path " << tmp << "; proxy_temp_path " << tmp << ";\n"
        << "  fastcgi_temp_path " << tmp << "; uwsgi_temp_path " << tmp << ";\n"
@@ -49,7 +56,7 @@ void nginx_server::write_config() {
        << "  types { text/html html; text/plain txt; application/xml xml; application/gzip gz; }\n"
        << "  server {\n    listen 127.0.0.1:" << port << ";\n"
        << "    root " << (dir / "www").string() << ";\n"
-       << extra << "  }\n}\n";
+       << with_port(extra) << "  }\n}\n";
 }
 
 std::multiset<std::string> nginx_server::targets() const {
@@ -76,7 +83,7 @@ std::vector<nginx_server::request_line> nginx_server::requests() const {
         break;
       at = tab + 1;
     }
-    if (f.size() != 8)
+    if (f.size() != 9)
       continue;
     auto unset = [](std::string& v) { return v == "-" ? std::string{} : v; }; // nginx logs "-"
     request_line r;
@@ -87,10 +94,11 @@ std::vector<nginx_server::request_line> nginx_server::requests() const {
     r.host = f[4];
     r.cookie = unset(f[5]);
     r.via = unset(f[6]);
-    auto first = f[7].find(' ');
-    auto last = f[7].rfind(' ');
+    r.server_address = f[7];
+    auto first = f[8].find(' ');
+    auto last = f[8].rfind(' ');
     if (first != std::string::npos && last > first)
-      r.target = f[7].substr(first + 1, last - first - 1);
+      r.target = f[8].substr(first + 1, last - first - 1);
     out.push_back(std::move(r));
   }
   return out;

@@ -13,7 +13,8 @@ namespace arachne::testing {
 
 /// nginx on a free loopback port serving `dir/www`, logging each request
 /// line exactly as it arrived (`$request`) to `dir/access.log`. `extra` is
-/// added to its server block (locations that add headers, say).
+/// added to its server block (locations that add headers, say), with
+/// `{port}` replaced by the port (`listen 127.0.0.2:{port};`).
 struct nginx_server {
   std::filesystem::path dir;
   std::string extra;
@@ -38,6 +39,7 @@ struct nginx_server {
     std::string host;               // the Host header's name
     std::string cookie;             // the Cookie header; empty if none
     std::string via;                // the Via header (a proxy's); empty if none
+    std::string server_address;     // the address it was received on
   };
 
   /// Every request answered so far, in order.
@@ -45,6 +47,7 @@ struct nginx_server {
 
 private:
   void write_config();
+  std::string with_port(std::string text) const;
 };
 
 } // namespace arachne::testing

@@ -55,6 +55,11 @@ void child_process::kill() {
   pid_ = -1;
 }
 
+void child_process::signal(int sig) {
+  if (pid_ > 0)
+    ::kill(pid_, sig);
+}
+
 bool child_process::alive() {
   if (pid_ <= 0)
     return false;

@@ -29,6 +29,9 @@ public:
   /// True if the process has not exited (a server that could not bind exits).
   bool alive();
 
+  /// Sends `sig` (SIGHUP to reload, say).
+  void signal(int sig);
+
 private:
   pid_t pid_ = -1;
 };

@@ -44,8 +44,11 @@ struct http_options {
   uint32_t pool_total = 1024;                               // idle connections overall
   caf::timespan pool_idle_timeout = std::chrono::seconds(30);
 
-  // -- DNS ---------------------------------------------------------------------
-  caf::timespan dns_ttl = std::chrono::seconds(60);
+  // -- DNS (c-ares) ------------------------------------------------------------
+  caf::timespan dns_min_ttl = std::chrono::seconds(1); // answers kept at least this long
+  caf::timespan dns_max_ttl = std::chrono::hours(1);   // ... and at most this long
+  std::vector<std::string> dns_servers; // "ADDRESS[:PORT]"; empty: the system's (/etc/resolv.conf)
+  std::string ip_version = "any";       // any | 4 | 6: the addresses connected to
   std::vector<std::string> resolve; // "host:port:address" overrides, as curl's --resolve
 
   // -- cookies (docs/cookies.md) -----------------------------------------------

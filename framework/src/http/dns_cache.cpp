@@ -75,30 +75,40 @@ void dns_cache::store(const std::string& host, uint16_t port, endpoints found, c
 void dns_lookup::start(const std::string& host, uint16_t port,
                        std::chrono::steady_clock::time_point deadline, std::shared_ptr<void> owner,
                        handler done) {
-  // A session may look up twice (SOCKS5: target, then proxy): a timer that
-  // fired for the first lookup must not touch the second.
+  // A session may look up twice (SOCKS5: target, then proxy): each lookup
+  // has its own query id, and a timer of the first never touches the second.
   timed_out_ = false;
-  auto lookup_id = ++lookups_;
-  timer_.expires_at(deadline);
-  timer_.async_wait([this, owner, lookup_id](const boost::system::error_code& ec) {
-    if (!ec && lookups_ == lookup_id && !done_) {
-      timed_out_ = true;
-      resolver_.cancel();
+  done_ = std::move(done);
+  auto id = resolver_.resolve(host, port, [this, owner](const std::string& error,
+                                                        resolver::answer a) {
+    timer_.cancel();
+    if (auto d = std::move(done_)) {
+      done_ = nullptr;
+      d(error, std::move(a));
     }
   });
-  done_ = false;
-  resolver_.async_resolve(host, std::to_string(port),
-                          [this, owner, done = std::move(done)](
-                            const boost::system::error_code& ec, results_type results) {
-                            done_ = true;
-                            timer_.cancel();
-                            done(ec, std::move(results));
-                          });
+  query_ = id;
+  timer_.expires_at(deadline);
+  timer_.async_wait([this, owner, id](const boost::system::error_code& ec) {
+    if (ec || query_ != id || !done_)
+      return;
+    timed_out_ = true;
+    resolver_.abandon(id);
+    auto d = std::move(done_);
+    done_ = nullptr;
+    d("lookup timed out", {});
+  });
 }
 
 void dns_lookup::cancel() {
-  resolver_.cancel();
+  resolver_.abandon(query_);
   timer_.cancel();
+  // The lookup ends as cancelled, as an Asio operation would: later, on the
+  // IO thread (the handler keeps its session alive until then).
+  if (auto d = std::move(done_)) {
+    done_ = nullptr;
+    asio::post(timer_.get_executor(), [d = std::move(d)] { d("cancelled", {}); });
+  }
 }
 
 } // namespace arachne::http_detail

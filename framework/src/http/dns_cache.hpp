@@ -1,7 +1,8 @@
 #pragma once
 
 // Names for the HTTP client: the --resolve overrides, one DNS cache per IO
-// thread (entries expire after --dns-ttl), and lookups with a deadline.
+// thread (entries expire with their answer's time to live, within
+// --dns-min-ttl and --dns-max-ttl), and lookups with a deadline.
 // Private to the framework.
 
 #include <chrono>
@@ -18,6 +19,8 @@
 
 #include "caf/expected.hpp"
 #include "caf/timespan.hpp"
+
+#include "http/resolver.hpp"
 
 namespace arachne::http_detail {
 
@@ -57,34 +60,34 @@ private:
   std::unordered_map<std::string, dns_entry> entries_;
 };
 
-/// Looks names up one at a time, each with a deadline: getaddrinfo has no
-/// timeout of its own, so a timer cancels the lookup.
+/// One session's lookups, one at a time, each with a deadline: a timer
+/// abandons a lookup the IO thread's resolver has not answered in time.
 class dns_lookup {
 public:
-  using results_type = boost::asio::ip::tcp::resolver::results_type;
-  using handler = std::function<void(const boost::system::error_code&, results_type)>;
+  using handler = resolver::handler;
 
-  explicit dns_lookup(boost::asio::io_context& ioc) : resolver_(ioc), timer_(ioc) {}
+  dns_lookup(resolver& r, boost::asio::io_context& ioc) : resolver_(r), timer_(ioc) {}
 
-  /// Resolves `host` and calls `done` once; a lookup not over by `deadline`
-  /// is cancelled, and then `timed_out()` is true. `owner` keeps this object
-  /// alive while its timer waits.
+  /// Resolves `host` and calls `done` once: with the answer, or with an
+  /// error (then, if the deadline passed first, `timed_out()` is true).
+  /// `owner` keeps this object alive while its timer waits.
   void start(const std::string& host, uint16_t port,
              std::chrono::steady_clock::time_point deadline, std::shared_ptr<void> owner,
              handler done);
 
-  /// True if the last lookup was cancelled by its deadline.
+  /// True if the last lookup was given up at its deadline.
   bool timed_out() const noexcept { return timed_out_; }
 
-  /// Cancels the lookup and its timer.
+  /// Abandons the lookup and stops its timer; the handler is called (later,
+  /// on the IO thread) with the error "cancelled".
   void cancel();
 
 private:
-  boost::asio::ip::tcp::resolver resolver_;
+  resolver& resolver_;
   boost::asio::steady_timer timer_;
+  handler done_;
+  uint64_t query_ = 0;
   bool timed_out_ = false;
-  bool done_ = false;
-  uint64_t lookups_ = 0;
 };
 
 } // namespace arachne::http_detail

@@ -74,7 +74,7 @@ caf::expected<asio::ip::address> parse_source_address(const std::string& text) {
 // One IO thread per worker; each sweeps its pool from the start.
 void start_workers(http_client::impl& c, uint32_t n) {
   for (uint32_t i = 0; i < n; ++i)
-    c.workers.push_back(std::make_unique<http_detail::worker>(c.overrides));
+    c.workers.push_back(std::make_unique<http_detail::worker>(c.overrides, c.names));
   for (auto& w : c.workers) {
     auto* raw = &c;
     auto* wp = w.get();
@@ -111,6 +111,17 @@ caf::expected<std::unique_ptr<http_client>> http_client::make(http_options opts)
   if (!overrides)
     return overrides.error();
   p->overrides = std::move(*overrides);
+  auto servers = http_detail::parse_dns_servers(opts.dns_servers);
+  if (!servers)
+    return servers.error();
+  p->names.servers = std::move(*servers);
+  auto family = http_detail::parse_ip_version(opts.ip_version);
+  if (!family)
+    return family.error();
+  p->names.family = *family;
+  if (opts.dns_min_ttl > opts.dns_max_ttl)
+    return caf::make_error(caf::sec::invalid_argument,
+                           "--dns-min-ttl must not be above --dns-max-ttl");
   auto headers = parse_headers(opts.headers);
   if (!headers)
     return headers.error();
@@ -209,6 +220,7 @@ void http_client::stop() {
     asio::post(w->ioc, [&c, wp] {
       wp->stopping = true;
       wp->sweeper.cancel();
+      wp->resolver.shutdown();
       // Copy: cancelling may complete sessions, which erase themselves.
       std::vector<http_detail::session*> live(wp->sessions.begin(), wp->sessions.end());
       for (auto* s : live)

@@ -27,7 +27,7 @@ session::session(http_client::impl& client, worker& w, fetch_request req, url ta
     req_(std::move(req)),
     url_(std::move(target)),
     done_(std::move(done)),
-    dns_(w.ioc) {
+    dns_(w.resolver, w.ioc) {
   res_.id = req_.id;
   res_.url = req_.url;
   // A request may set its own limit on the body (a robots.txt: the first
@@ -139,14 +139,14 @@ void session::lookup(const std::string& host, uint16_t port, next_step next) {
                 (at_proxy_ ? proxy_name() + ": cannot resolve '" : "cannot resolve '") + host
                   + "': reserved .invalid name");
   dns_.start(host, port, until(client_.opts.connect_timeout), shared_from_this(),
-             [self = shared_from_this(), host, port, next](const beast::error_code& ec,
-                                                           tcp::resolver::results_type results) {
-               self->on_resolve(ec, std::move(results), host, port, next);
+             [self = shared_from_this(), host, port, next](const std::string& error,
+                                                           resolver::answer a) {
+               self->on_resolve(error, std::move(a), host, port, next);
              });
 }
 
-void session::on_resolve(const beast::error_code& ec, tcp::resolver::results_type results,
-                         const std::string& host, uint16_t port, next_step next) {
+void session::on_resolve(const std::string& error, resolver::answer a, const std::string& host,
+                         uint16_t port, next_step next) {
   res_.timings.dns += clock_type::now() - stage_start_;
   if (worker_.stopping)
     return fail(crawl_errc::cancelled, "the client is stopping");
@@ -155,13 +155,12 @@ void session::on_resolve(const beast::error_code& ec, tcp::resolver::results_typ
   auto what = at_proxy_ ? proxy_name() + ": cannot resolve '" : "cannot resolve '";
   if (dns_.timed_out())
     return fail(kind, what + host + "': lookup timed out");
-  if (ec || results.empty())
-    return fail(kind, what + host + "': " + ec.message());
-  std::vector<tcp::endpoint> endpoints;
-  for (auto& r : results)
-    endpoints.push_back(r.endpoint());
-  worker_.dns.store(host, port, endpoints, client_.opts.dns_ttl);
-  (this->*next)(std::move(endpoints));
+  if (!error.empty() || a.endpoints.empty())
+    return fail(kind, what + host + "': " + (error.empty() ? "no address" : error));
+  // Kept for the answer's time to live, within --dns-min-ttl and --dns-max-ttl.
+  auto ttl = std::clamp<caf::timespan>(a.ttl, client_.opts.dns_min_ttl, client_.opts.dns_max_ttl);
+  worker_.dns.store(host, port, a.endpoints, ttl);
+  (this->*next)(std::move(a.endpoints));
 }
 
 // -- connect ---------------------------------------------------------------------

@@ -64,8 +64,8 @@ private:
   void resolve();
   void on_socks_target(std::vector<tcp::endpoint> endpoints);
   void lookup(const std::string& host, uint16_t port, next_step next);
-  void on_resolve(const beast::error_code& ec, tcp::resolver::results_type results,
-                  const std::string& host, uint16_t port, next_step next);
+  void on_resolve(const std::string& error, resolver::answer a, const std::string& host,
+                  uint16_t port, next_step next);
 
   // -- connect (session.cpp) -------------------------------------------------------
 

@@ -118,8 +118,8 @@ class session;
 
 /// One IO thread with its io_context, connection pool, DNS cache and sessions.
 struct worker {
-  explicit worker(const dns_overrides& overrides)
-    : guard(ioc.get_executor()), dns(overrides), sweeper(ioc) {}
+  worker(const dns_overrides& overrides, const resolver_settings& names)
+    : guard(ioc.get_executor()), dns(overrides), resolver(ioc, names), sweeper(ioc) {}
 
   asio::io_context ioc{1};
   asio::executor_work_guard<asio::io_context::executor_type> guard;
@@ -127,6 +127,7 @@ struct worker {
   std::unordered_map<std::string, std::vector<std::unique_ptr<connection>>> pool;
   std::size_t idle = 0;
   dns_cache dns;
+  http_detail::resolver resolver; // c-ares, on this thread
   std::unordered_set<session*> sessions;
   asio::steady_timer sweeper;
   bool stopping = false;
@@ -141,6 +142,7 @@ struct http_client::impl {
   std::optional<asio::ip::address> source; // opts.source_address, parsed
   ssl::context tls{ssl::context::tls_client};
   http_detail::dns_overrides overrides; // "host:port" -> address (before the workers: they refer to it)
+  http_detail::resolver_settings names; // --dns-server, --ip-version
   std::vector<std::unique_ptr<http_detail::worker>> workers;
   std::vector<std::pair<std::string, std::string>> extra_headers;
   std::unique_ptr<http_detail::cookie_store> cookies; // null with --cookies=off
