@@ -50,6 +50,7 @@ fetcher_actor::behavior_type stuck_fetcher(fetcher_actor::stateful_pointer<stuck
       self->state.held.push_back(rp);
       return rp;
     },
+    [=](resolve_atom, const std::string&, uint16_t) { return std::vector<std::string>{}; },
   };
 }
 

@@ -208,6 +208,25 @@ fetcher_impl::behavior_type fetcher(fetcher_impl::stateful_pointer<fetcher_state
         start(self, client, id);
       return rp;
     },
+    [=](resolve_atom, const std::string& host,
+        uint16_t port) -> caf::typed_response_promise<std::vector<std::string>> {
+      auto rp = self->make_response_promise<std::vector<std::string>>();
+      auto id = ++self->state.next_id;
+      self->state.lookups.emplace(id, rp);
+      auto me = caf::actor_cast<fetcher_impl>(self);
+      client->resolve(host, port, [me, id](std::vector<std::string> addresses, std::string) {
+        // An IO thread: only a message.
+        caf::anon_send(me, resolved_atom::value, id, std::move(addresses));
+      });
+      return rp;
+    },
+    [=](resolved_atom, uint64_t id, std::vector<std::string>& addresses) {
+      auto i = self->state.lookups.find(id);
+      if (i == self->state.lookups.end())
+        return;
+      i->second.deliver(std::move(addresses));
+      self->state.lookups.erase(i);
+    },
     [=](fetched_atom, uint64_t id, fetch_result& res) {
       auto i = self->state.jobs.find(id);
       if (i == self->state.jobs.end())

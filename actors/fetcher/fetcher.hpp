@@ -21,8 +21,13 @@ namespace arachne {
 /// Tells a fetcher that one of its requests finished (sent from an IO thread).
 using fetched_atom = caf::atom_constant<caf::atom("fetched")>;
 
-/// The fetcher's interface including the completion it sends itself.
-using fetcher_impl = fetcher_actor::extend<caf::reacts_to<fetched_atom, uint64_t, fetch_result>>;
+/// Tells a fetcher that one of its lookups finished (sent from an IO thread).
+using resolved_atom = caf::atom_constant<caf::atom("resolved")>;
+
+/// The fetcher's interface including the completions it sends itself.
+using fetcher_impl = fetcher_actor::extend<
+  caf::reacts_to<fetched_atom, uint64_t, fetch_result>,
+  caf::reacts_to<resolved_atom, uint64_t, std::vector<std::string>>>;
 
 /// What a fetcher needs besides the HTTP client: the proxy pool and the ban
 /// policy. Without a proxy manager every request goes direct.
@@ -56,6 +61,7 @@ struct fetcher_state {
   fetcher_options opts;
   uint64_t next_id = 0;
   std::unordered_map<uint64_t, fetch_job> jobs;
+  std::unordered_map<uint64_t, caf::typed_response_promise<std::vector<std::string>>> lookups;
   static inline const char* name = "fetcher";
 };
 

@@ -4,6 +4,7 @@
 #include "frontier/shard.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace arachne {
 
@@ -142,6 +143,18 @@ void init(pointer self, frontier_config cfg, shard_id id, std::vector<fetcher_ac
   for (auto& re : st.cfg.scope.deny)
     st.deny.emplace_back(re, std::regex::ECMAScript | std::regex::optimize);
   st.limiter = self->spawn<caf::linked>(rate_limiter, st.cfg.politeness, st.cfg.seed * 31 + id);
+  if (per_ip(st)) {
+    // The addresses this shard owns are paced as hosts are, with the
+    // per-IP settings: no jitter, no robots.txt, no throttling of their own.
+    politeness_options ip;
+    ip.delay = st.cfg.politeness.per_ip_delay;
+    ip.jitter = 0;
+    ip.concurrency = st.cfg.politeness.per_ip_concurrency != 0
+                       ? st.cfg.politeness.per_ip_concurrency
+                       : std::numeric_limits<uint32_t>::max();
+    ip.auto_throttle = false;
+    st.ip_limiter = self->spawn<caf::linked>(rate_limiter, ip, st.cfg.seed * 37 + id);
+  }
   st.budget = concurrency_budget{st.cfg.run.concurrency, st.cfg.politeness.concurrency};
   st.journal = std::move(st.cfg.journal);
   if (st.journal)
@@ -182,6 +195,16 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
         take_lend(self, units);
     },
     [=](caf::put_atom, uint32_t i, sink_actor& sink) { on_sink_restarted(self, i, sink); },
+    [=](ip_acq_atom, const std::string& ip) -> caf::result<slot_grant> {
+      // An address this shard owns: its limiter answers in our place.
+      if (!self->state.ip_limiter)
+        return slot_grant{ip, 0}; // (no per-IP pacing here)
+      return self->delegate(self->state.ip_limiter, acquire_atom::value, ip);
+    },
+    [=](ip_rel_atom, const slot_grant& grant) {
+      if (self->state.ip_limiter && grant.token != 0)
+        self->send(self->state.ip_limiter, release_atom::value, grant, fetch_feedback{});
+    },
     [=](stats_atom) { return stats_of(self->state); },
     [=](stop_atom) { on_stop(self); },
     [=](retry_atom, crawl_request& req) { retry(self, std::move(req)); },

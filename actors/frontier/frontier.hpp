@@ -95,6 +95,10 @@ struct frontier_state {
   std::vector<parser_actor> parsers;
   std::vector<sink_actor> sinks;
   rate_limiter_impl limiter;
+  rate_limiter_impl ip_limiter;            // paces the IP addresses this shard owns (--per-ip-*)
+  // IP slots held beside a host slot (by the host slot's token): the
+  // address's owner and its grant, given back with the host slot.
+  std::unordered_map<uint64_t, std::pair<frontier_actor, slot_grant>> ip_grants;
   std::size_t next_fetcher = 0;
   std::size_t next_parser = 0;
   uint64_t next_fetch_id = 0;

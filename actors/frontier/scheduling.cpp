@@ -512,6 +512,77 @@ void on_robots(pointer self, const std::string& origin, const slot_grant& grant,
   pump(self, origin);
 }
 
+// -- per-IP politeness -------------------------------------------------------------
+//
+// Hosts whose names lead to one address share --per-ip-concurrency and
+// --per-ip-delay. An address has exactly one owner, as a host has: the shard
+// the partition function maps the address to (on whichever node, in a
+// cluster), whose IP limiter paces it. A site's shard looks its address up
+// (through a fetcher: the HTTP client's resolver and cache), holds the
+// host's slot first, then asks the address's owner for its slot, and gives
+// both back together.
+
+// How long a site's address is used before it is asked for again (the
+// client's cache answers within the name's time to live).
+constexpr auto ip_recheck = std::chrono::seconds(30);
+
+void on_address(pointer self, const std::string& origin, const std::vector<std::string>& found) {
+  auto& st = self->state;
+  auto* h = st.sites.find(origin);
+  if (h == nullptr)
+    return;
+  h->resolving = false;
+  // The first address, the one a connection tries first. A name that does
+  // not resolve has none: its fetch fails as dns_failed, unpaced by address.
+  h->ip = found.empty() ? std::string{} : found.front();
+  h->ip_expires = self->clock().now() + ip_recheck;
+  pump(self, origin);
+}
+
+// True if the site's address must be known before its next request (a
+// lookup is then under way; it pumps the site when it is over).
+bool needs_address(pointer self, const std::string& origin, host_entry& h) {
+  auto& st = self->state;
+  if (!per_ip(st) || self->clock().now() < h.ip_expires)
+    return false;
+  if (h.resolving)
+    return true;
+  auto u = parse_url(origin + "/");
+  if (!u) {
+    h.ip.clear();
+    h.ip_expires = self->clock().now() + ip_recheck;
+    return false;
+  }
+  h.resolving = true;
+  self->request(next_fetcher(st), caf::infinite, resolve_atom::value, std::string{u->host()},
+                u->port())
+    .then([=](std::vector<std::string>& found) { on_address(self, origin, found); },
+          [=](caf::error&) { on_address(self, origin, {}); });
+  return true;
+}
+
+// The site's next slot: its host's, then (per IP) its address's from the
+// address's owner; `then` gets the host's grant.
+template <class F>
+void acquire(pointer self, const std::string& origin, F then) {
+  auto& st = self->state;
+  self->request(st.limiter, caf::infinite, acquire_atom::value, std::string{url_host(origin)})
+    .then([=](const slot_grant& grant) {
+      auto& s = self->state;
+      auto* h = s.sites.find(origin);
+      if (!per_ip(s) || h == nullptr || h->ip.empty() || s.peers.empty())
+        return then(grant);
+      auto owner = s.peers[s.partition.owner_index(h->ip) % s.peers.size()];
+      self->request(owner, caf::infinite, ip_acq_atom::value, h->ip)
+        .then(
+          [=](const slot_grant& ip) {
+            self->state.ip_grants.emplace(grant.token, std::make_pair(owner, ip));
+            then(grant);
+          },
+          [=](caf::error&) { then(grant); }); // (the owner is gone: not held back for it)
+    });
+}
+
 void fetch_robots(pointer self, const std::string& origin) {
   auto& st = self->state;
   auto& h = st.sites[origin];
@@ -519,27 +590,26 @@ void fetch_robots(pointer self, const std::string& origin) {
   ++st.robots_fetching;
   ++h.acquiring;
   ++st.acquiring;
-  self->request(st.limiter, caf::infinite, acquire_atom::value, std::string{url_host(origin)})
-    .then([=](const slot_grant& grant) {
-      auto& s = self->state;
-      auto& site = s.sites[origin];
-      --site.acquiring;
-      ++site.granted;
-      --s.acquiring;
-      ++s.in_flight; // (robots.txt counts against --concurrency like any request)
-      fetch_request fr;
-      fr.id = ++s.next_fetch_id;
-      fr.url = site.origin + "/robots.txt";
-      fr.follow_redirects = true; // RFC 9309: follow up to five
-      fr.max_body_bytes = robots_max_bytes; // and read the first 500 KiB of a larger file
-      self->request(next_fetcher(s), caf::infinite, fetch_atom::value, std::move(fr))
-        .then([=](fetch_result& res) { on_robots(self, origin, grant, res); },
-              [=](caf::error&) {
-                fetch_result failed; // treated as unreachable: disallow
-                failed.error = crawl_errc::cancelled;
-                on_robots(self, origin, grant, failed);
-              });
-    });
+  acquire(self, origin, [=](const slot_grant& grant) {
+    auto& s = self->state;
+    auto& site = s.sites[origin];
+    --site.acquiring;
+    ++site.granted;
+    --s.acquiring;
+    ++s.in_flight; // (robots.txt counts against --concurrency like any request)
+    fetch_request fr;
+    fr.id = ++s.next_fetch_id;
+    fr.url = site.origin + "/robots.txt";
+    fr.follow_redirects = true; // RFC 9309: follow up to five
+    fr.max_body_bytes = robots_max_bytes; // and read the first 500 KiB of a larger file
+    self->request(next_fetcher(s), caf::infinite, fetch_atom::value, std::move(fr))
+      .then([=](fetch_result& res) { on_robots(self, origin, grant, res); },
+            [=](caf::error&) {
+              fetch_result failed; // treated as unreachable: disallow
+              failed.error = crawl_errc::cancelled;
+              on_robots(self, origin, grant, failed);
+            });
+  });
 }
 
 // -- slots -----------------------------------------------------------------------
@@ -607,20 +677,29 @@ void pump_site(pointer self, const std::string& origin) {
                    || (st.sites.waiting() > 0 && !st.feeding_starved);
   if (held_back)
     return st.sites.wait_for_budget(h); // (pump feeds the sites in line next)
+  if (needs_address(self, origin, h))
+    return; // (the lookup pumps the site again)
   if (robots)
     return fetch_robots(self, origin);
   ++h.acquiring;
   ++st.acquiring;
-  self->request(st.limiter, caf::infinite, acquire_atom::value, std::string{url_host(origin)})
-    .then([=](const slot_grant& grant) { on_grant(self, origin, grant); });
+  acquire(self, origin, [=](const slot_grant& grant) { on_grant(self, origin, grant); });
 }
 
 } // namespace
+
+bool per_ip(const frontier_state& st) {
+  return st.cfg.politeness.per_ip_concurrency > 0 || st.cfg.politeness.per_ip_delay.count() > 0;
+}
 
 void release(pointer self, const std::string& origin, const slot_grant& grant,
              fetch_feedback fb) {
   auto& st = self->state;
   self->send(st.limiter, release_atom::value, grant, std::move(fb));
+  if (auto i = st.ip_grants.find(grant.token); i != st.ip_grants.end()) {
+    self->send(i->second.first, ip_rel_atom::value, i->second.second);
+    st.ip_grants.erase(i);
+  }
   if (auto h = st.sites.find(origin); h != nullptr && h->granted > 0)
     --h->granted;
   if (!st.handoff_to.empty())

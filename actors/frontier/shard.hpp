@@ -154,6 +154,10 @@ void flush_outboxes(pointer self);
 /// True if the host of `origin` is another shard's now (a node joined).
 bool moved(const frontier_state& st, std::string_view origin);
 
+/// True if hosts share a budget per IP address (--per-ip-concurrency or
+/// --per-ip-delay).
+bool per_ip(const frontier_state& st);
+
 /// True if `url`'s host belonged to a dead shard whose takeover has not arrived.
 bool awaits_takeover(const frontier_state& st, std::string_view url);
 

@@ -25,6 +25,9 @@ struct host_entry {
   uint32_t robots_failures = 0;   // fetches of robots.txt in a row that failed (5xx, unreachable)
   std::string robots_problem;     // why everything is disallowed, if robots.txt stayed unavailable
   caf::actor_clock::time_point robots_expires{}; // fetch robots.txt again after this
+  std::string ip;                          // its first address, for --per-ip-*; empty: unknown
+  caf::actor_clock::time_point ip_expires{}; // look it up again after this
+  bool resolving = false;                  // a lookup is under way
   uint32_t acquiring = 0; // slot requests outstanding
   uint32_t granted = 0;   // slots held: requests to the site under way
   uint64_t admitted = 0;  // URLs admitted (the per-host budget)

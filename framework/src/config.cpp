@@ -21,6 +21,7 @@ namespace arachne {
 
 void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<shared_bytes>("arachne::shared_bytes");
+  cfg.add_message_type<slot_grant>("arachne::slot_grant");
   cfg.add_message_type<crawl_request>("arachne::crawl_request");
   cfg.add_message_type<link_batch>("arachne::link_batch");
   cfg.add_message_type<frontier_stats>("arachne::frontier_stats");
@@ -170,7 +171,11 @@ void add_politeness_options(option_set& o, settings& s) {
          "auto-throttle: a host answering slower than this times its fastest (plus the slack) "
          "is overloaded")
     .add("throttle-slack", s.politeness.throttle_slack,
-         "auto-throttle: latency above the ratio a host may add before it counts as overloaded");
+         "auto-throttle: latency above the ratio a host may add before it counts as overloaded")
+    .add("per-ip-concurrency", s.politeness.per_ip_concurrency,
+         "requests in flight to one IP address, whichever hosts lead to it; 0 = per host only")
+    .add("per-ip-delay", s.politeness.per_ip_delay,
+         "minimum gap between request starts to one IP address; 0 = per host only");
 }
 
 // One request: timeouts, size limits, redirects, TLS, connections, DNS.

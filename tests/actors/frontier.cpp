@@ -42,6 +42,9 @@ struct script {
 fetcher_actor::behavior_type scripted_fetcher(fetcher_actor::pointer,
                                               std::shared_ptr<script> s) {
   return {
+    [=](resolve_atom, const std::string&, uint16_t) {
+      return std::vector<std::string>{"127.0.0.1"}; // (asked only with --per-ip-*)
+    },
     [=](fetch_atom, const fetch_request& req) {
       fetch_result r;
       r.id = req.id;

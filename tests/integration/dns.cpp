@@ -2,21 +2,31 @@
 // records answers the HTTP client's c-ares lookups; nginx listens on the
 // addresses the names lead to and logs which one each request reached.
 
+#include "arachne/crawl.hpp"
 #include "arachne/http_client.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
+#include <memory>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <sys/socket.h>
 
+#include "caf/actor_system.hpp"
+
 #include "http/resolver.hpp"
 #include "support/dnsmasq.hpp"
+#include "support/memory_sink.hpp"
 #include "support/nginx_server.hpp"
 #include "support/temp_dir.hpp"
 
@@ -56,6 +66,74 @@ std::string last_address(const nginx_server& server) {
   auto all = server.requests();
   REQUIRE(!all.empty());
   return all.back().server_address;
+}
+
+// The most requests nginx was answering at once, from when each began
+// ($msec less $request_time) to when it ended. Both are in milliseconds, so
+// a begin may be up to 2 ms off: each span is taken 2 ms shorter at either
+// end (requests that short, robots.txt here, are left out), lest a request
+// that began just as another ended look like an overlap.
+int most_at_once(const std::vector<nginx_server::request_line>& requests) {
+  constexpr double rounding = 0.002;
+  std::vector<std::pair<double, int>> events; // (time, +1 begin / -1 end); ends first at a tie
+  for (auto& r : requests) {
+    if (r.took <= 2 * rounding)
+      continue;
+    events.emplace_back(r.ended - r.took + rounding, +1);
+    events.emplace_back(r.ended - rounding, -1);
+  }
+  std::sort(events.begin(), events.end());
+  int now = 0, most = 0;
+  for (auto& [t, d] : events)
+    most = std::max(most, now += d);
+  return most;
+}
+
+// Twenty hosts on one address: names h1.test ... h20.test, all 127.0.0.1.
+std::string twenty_hosts() {
+  std::string out;
+  for (int i = 1; i <= 20; ++i)
+    out += "127.0.0.1 h" + std::to_string(i) + ".test\n";
+  return out;
+}
+
+// Crawls the front page of each of `hosts` hosts (no links followed) with
+// the names from `dns`; `tune` sets the politeness.
+void crawl_hosts(const dnsmasq& dns, const nginx_server& server, int hosts,
+                 const std::function<void(config&)>& tune) {
+  config cfg;
+  cfg.crawl.threads = 2;
+  cfg.crawl.http.io_threads = 2;
+  cfg.crawl.http.dns_servers = {dns.server()};
+  cfg.crawl.politeness.delay = 0ms;
+  cfg.crawl.scope.max_depth = 0;
+  tune(cfg);
+  cfg.apply();
+  std::vector<std::string> seeds;
+  for (int i = 1; i <= hosts; ++i)
+    seeds.push_back("http://h" + std::to_string(i) + ".test:" + std::to_string(server.port) + "/");
+  auto records = std::make_shared<std::vector<record>>();
+  caf::actor_system sys{cfg};
+  crawl c{sys, cfg};
+  c.add_sink(sys.spawn(testing::memory_sink, records));
+  REQUIRE(c.run(seeds));
+  CHECK(records->size() == static_cast<std::size_t>(hosts));
+  for (auto& r : *records) {
+    INFO(r.url);
+    CHECK(r.status == 200);
+  }
+}
+
+// Pages nginx sends slowly (100 kB at 400 kB/s: about 0.25 s each), robots.txt at once.
+const char* slow_pages = R"(
+    location = /robots.txt { }
+    location / { limit_rate 400k; limit_rate_after 0; }
+)";
+
+void slow_site(const fs::path& www) {
+  fs::create_directories(www);
+  std::ofstream{www / "robots.txt"} << "User-agent: *\nAllow: /\n";
+  std::ofstream{www / "index.html"} << "<title>slow</title>" << std::string(100000, ' ');
 }
 
 } // namespace
@@ -184,4 +262,48 @@ TEST_CASE("a name the server does not know fails as dns_failed, and a dead serve
   auto stopped = p.get_future().get();
   CHECK(stopped.error == crawl_errc::cancelled);
   CHECK(std::chrono::steady_clock::now() - started < 2s);
+}
+
+TEST_CASE("twenty hosts on one address with a per-IP concurrency of 2 never have more than 2 "
+          "requests at nginx at once; per host alone they have many",
+          "[dns][politeness][integration]") {
+  temp_dir dir{"dns-per-ip"};
+  slow_site(dir.path / "www");
+  nginx_server server{dir.path, slow_pages};
+  dnsmasq dns{dir.path / "dns", twenty_hosts(), 60};
+
+  crawl_hosts(dns, server, 20, [](config& cfg) { cfg.crawl.politeness.per_ip_concurrency = 2; });
+  auto shared = server.requests();
+  CHECK(shared.size() == 40); // a robots.txt and a front page per host
+  CHECK(most_at_once(shared) <= 2);
+  CHECK(most_at_once(shared) == 2); // (and the two were used)
+
+  // Per host only (the default), the same crawl has them at once.
+  crawl_hosts(dns, server, 20, [](config&) {});
+  auto all = server.requests();
+  std::vector<nginx_server::request_line> alone(all.begin() + 40, all.end());
+  CHECK(most_at_once(alone) > 4);
+}
+
+TEST_CASE("hosts on one address with a per-IP delay start their requests that far apart",
+          "[dns][politeness][integration]") {
+  temp_dir dir{"dns-per-ip-delay"};
+  fs::create_directories(dir.path / "www");
+  std::ofstream{dir.path / "www" / "robots.txt"} << "User-agent: *\nAllow: /\n";
+  std::ofstream{dir.path / "www" / "index.html"} << "<title>quick</title>";
+  nginx_server server{dir.path};
+  dnsmasq dns{dir.path / "dns", twenty_hosts(), 60};
+  crawl_hosts(dns, server, 6, [](config& cfg) { cfg.crawl.politeness.per_ip_delay = 300ms; });
+  auto requests = server.requests();
+  REQUIRE(requests.size() == 12);
+  std::vector<double> starts;
+  for (auto& r : requests)
+    starts.push_back(r.ended - r.took);
+  std::sort(starts.begin(), starts.end());
+  // nginx sees a request a little after the crawler starts it, and not
+  // always equally late: a third of the gap is left for that.
+  for (std::size_t i = 1; i < starts.size(); ++i) {
+    INFO(i);
+    CHECK(starts[i] - starts[i - 1] >= 0.2);
+  }
 }

@@ -48,7 +48,7 @@ void nginx_server::write_config() {
        << "  log_format wire '$request';\n"
        << "  access_log " << (dir / "access.log").string() << " wire;\n"
        << "  log_format detail '$status\\t$bytes_sent\\t$http_if_none_match\\t"
-          "$http_if_modified_since\\t$host\\t$http_cookie\\t$http_via\\t$server_addr\\t$request';\n"
+          "$http_if_modified_since\\t$host\\t$http_cookie\\t$http_via\\t$server_addr\\t$msec\\t$request_time\\t$request';\n"
        << "  access_log " << (dir / "detail.log").string() << " detail;\n"
        << "  client_body_temp_path " << tmp << "; proxy_temp_path " << tmp << ";\n"
        << "  fastcgi_temp_path " << tmp << "; uwsgi_temp_path " << tmp << ";\n"
@@ -83,7 +83,7 @@ std::vector<nginx_server::request_line> nginx_server::requests() const {
         break;
       at = tab + 1;
     }
-    if (f.size() != 9)
+    if (f.size() != 11)
       continue;
     auto unset = [](std::string& v) { return v == "-" ? std::string{} : v; }; // nginx logs "-"
     request_line r;
@@ -95,10 +95,12 @@ std::vector<nginx_server::request_line> nginx_server::requests() const {
     r.cookie = unset(f[5]);
     r.via = unset(f[6]);
     r.server_address = f[7];
-    auto first = f[8].find(' ');
-    auto last = f[8].rfind(' ');
+    r.ended = std::strtod(f[8].c_str(), nullptr);
+    r.took = std::strtod(f[9].c_str(), nullptr);
+    auto first = f[10].find(' ');
+    auto last = f[10].rfind(' ');
     if (first != std::string::npos && last > first)
-      r.target = f[8].substr(first + 1, last - first - 1);
+      r.target = f[10].substr(first + 1, last - first - 1);
     out.push_back(std::move(r));
   }
   return out;

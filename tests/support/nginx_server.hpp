@@ -40,6 +40,8 @@ struct nginx_server {
     std::string cookie;             // the Cookie header; empty if none
     std::string via;                // the Via header (a proxy's); empty if none
     std::string server_address;     // the address it was received on
+    double ended = 0;               // when the answer was sent ($msec, seconds since 1970)
+    double took = 0;                // from the first request byte to the last answer byte
   };
 
   /// Every request answered so far, in order.

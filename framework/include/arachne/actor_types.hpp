@@ -27,7 +27,9 @@ using stats_sink_actor = sink_actor::extend<
 
 /// Fetches one HTTP(S) request at a time per message, many at once in total.
 using fetcher_actor = caf::typed_actor<
-  caf::replies_to<fetch_atom, fetch_request>::with<fetch_result>>; // always a result, never an error
+  caf::replies_to<fetch_atom, fetch_request>::with<fetch_result>, // always a result, never an error
+  caf::replies_to<resolve_atom, std::string, uint16_t>::with<std::vector<std::string>>>; // a host's
+                                                                  // addresses; none if it does not resolve
 
 /// Paces requests per host: per-host delay and concurrency, back-off on 429/503.
 using rate_limiter_actor = caf::typed_actor<
@@ -60,6 +62,9 @@ using frontier_actor = caf::typed_actor<
                                                                       // ours (a node joined)
   caf::reacts_to<demand_atom, concurrency_demand>,  // another shard's wish for --concurrency
   caf::reacts_to<lend_atom, uint64_t, uint64_t>,  // epoch, units of --concurrency, now the receiver's
+  caf::replies_to<ip_acq_atom, std::string>::with<slot_grant>, // a slot for an IP address this
+                                                               // shard owns (--per-ip-*)
+  caf::reacts_to<ip_rel_atom, slot_grant>,                     // ... given back
   caf::replies_to<stats_atom>::with<frontier_stats>,      // counters
   caf::reacts_to<stop_atom>>;                             // finish in-flight work, then idle
 

@@ -87,6 +87,14 @@ public:
   /// with the result: a response or a failure, never nothing.
   void fetch(fetch_request req, callback done);
 
+  /// What `resolve` calls exactly once (on an IO thread): the addresses in
+  /// the order a connection tries them, or none and why.
+  using resolved = std::function<void(std::vector<std::string> addresses, std::string error)>;
+
+  /// Resolves `host` (as in a URL: IPv6 in brackets) as a fetch to `port`
+  /// would, through the same cache, without connecting.
+  void resolve(const std::string& host, uint16_t port, resolved done);
+
   /// Counters, summed over the IO threads.
   http_client_stats stats() const;
 

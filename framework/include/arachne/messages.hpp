@@ -29,6 +29,9 @@ namespace arachne {
 using fetch_atom = caf::atom_constant<caf::atom("fetch")>;     // fetch one request
 using acquire_atom = caf::atom_constant<caf::atom("acquire")>; // ask for a politeness slot
 using release_atom = caf::atom_constant<caf::atom("release")>; // give a slot back with feedback
+using resolve_atom = caf::atom_constant<caf::atom("resolve")>; // a host's addresses (per-IP politeness)
+using ip_acq_atom = caf::atom_constant<caf::atom("ipacquire")>; // a slot for one IP address, from its owner
+using ip_rel_atom = caf::atom_constant<caf::atom("iprelease")>; // ... given back
 using lease_atom = caf::atom_constant<caf::atom("lease")>;     // ask for a proxy
 using report_atom = caf::atom_constant<caf::atom("report")>;   // tell how a proxy did
 using parse_atom = caf::atom_constant<caf::atom("parse")>;     // parse a fetched page

@@ -22,6 +22,10 @@ struct politeness_options {
   bool auto_throttle = true;
   double throttle_ratio = 2.0;
   caf::timespan throttle_slack = std::chrono::milliseconds(50);
+  // Per IP address (docs/user-guide.md#politeness): hosts whose names lead
+  // to one address share these; both 0 = per host only.
+  uint32_t per_ip_concurrency = 0; // requests in flight per address; 0 = no limit
+  caf::timespan per_ip_delay{0};   // between request starts per address
 };
 
 } // namespace arachne

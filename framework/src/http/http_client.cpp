@@ -101,7 +101,25 @@ caf::error open_cookies(http_client::impl& c, const http_options& opts) {
   return c.cookies->seed(opts.cookie_seeds);
 }
 
+std::vector<std::string> to_strings(const std::vector<tcp::endpoint>& endpoints) {
+  std::vector<std::string> out;
+  for (auto& ep : endpoints)
+    out.push_back(ep.address().to_string());
+  return out;
+}
+
 } // namespace
+
+namespace http_detail {
+
+/// One http_client::resolve under way on an IO thread.
+struct name_query : std::enable_shared_from_this<name_query> {
+  explicit name_query(worker& w) : w(w), lookup(w.resolver, w.ioc) {}
+  worker& w;
+  dns_lookup lookup;
+};
+
+} // namespace http_detail
 
 caf::expected<std::unique_ptr<http_client>> http_client::make(http_options opts) {
   auto p = std::make_unique<impl>();
@@ -181,6 +199,37 @@ void http_client::fetch(fetch_request req, callback done) {
   asio::post(w.ioc, [s] { s->start(); });
 }
 
+void http_client::resolve(const std::string& host, uint16_t port, resolved done) {
+  auto& c = *impl_;
+  if (c.stopped)
+    return done({}, "the client is stopped");
+  // The IO thread a fetch to this host runs on: its cache serves both.
+  auto& w = *c.workers[partition_hash(host) % c.workers.size()];
+  auto name = host.size() > 2 && host.front() == '[' ? host.substr(1, host.size() - 2) : host;
+  asio::post(w.ioc, [&c, &w, name, port, done = std::move(done)]() mutable {
+    if (w.stopping)
+      return done({}, "the client is stopped");
+    if (auto known = w.dns.find(name, port))
+      return done(to_strings(*known), {});
+    if (http_detail::never_resolves(name))
+      return done({}, "reserved .invalid name");
+    auto q = std::make_shared<http_detail::name_query>(w);
+    w.queries.insert(q.get());
+    auto* raw = q.get();
+    q->lookup.start(name, port, http_detail::clock_type::now() + c.opts.connect_timeout, q,
+                    [&c, &w, raw, name, port, done = std::move(done)](
+                      const std::string& error, http_detail::resolver::answer a) {
+                      w.queries.erase(raw);
+                      if (!error.empty() || a.endpoints.empty())
+                        return done({}, error.empty() ? "no address" : error);
+                      auto ttl = std::clamp<caf::timespan>(a.ttl, c.opts.dns_min_ttl,
+                                                           c.opts.dns_max_ttl);
+                      w.dns.store(name, port, a.endpoints, ttl);
+                      done(to_strings(a.endpoints), {});
+                    });
+  });
+}
+
 http_client_stats http_client::stats() const {
   http_client_stats s;
   s.requests = impl_->requests;
@@ -220,6 +269,9 @@ void http_client::stop() {
     asio::post(w->ioc, [&c, wp] {
       wp->stopping = true;
       wp->sweeper.cancel();
+      // Lookups of resolve() end as cancelled (their handlers are posted).
+      for (auto* q : std::vector<http_detail::name_query*>(wp->queries.begin(), wp->queries.end()))
+        q->lookup.cancel();
       wp->resolver.shutdown();
       // Copy: cancelling may complete sessions, which erase themselves.
       std::vector<http_detail::session*> live(wp->sessions.begin(), wp->sessions.end());

@@ -115,6 +115,7 @@ struct connection {
 };
 
 class session;
+struct name_query;
 
 /// One IO thread with its io_context, connection pool, DNS cache and sessions.
 struct worker {
@@ -129,6 +130,7 @@ struct worker {
   dns_cache dns;
   http_detail::resolver resolver; // c-ares, on this thread
   std::unordered_set<session*> sessions;
+  std::unordered_set<name_query*> queries; // http_client::resolve's, under way
   asio::steady_timer sweeper;
   bool stopping = false;
 };
