@@ -10,7 +10,8 @@
 # its share of the hosts without a URL fetched twice or a host's pace broken;
 # clients and joining nodes without a certificate of the cluster CA are
 # refused; a coordinator killed mid-crawl and started again (--state)
-# resumes it on the nodes with nothing lost and nothing fetched twice.
+# resumes it on the nodes with nothing lost and nothing fetched twice; hosts
+# on one address share --per-ip-concurrency across the nodes.
 # Usage: cluster.sh PATH/TO/arachne
 set -u
 bin=$1
@@ -128,6 +129,27 @@ check "... no host asked sooner than 85% of its delay after the last request" \
   gaps_ok "$work/access.log" "$floor_us"
 check "... nor more than 2 requests at once" concurrency_ok "$work/access.log" 2
 check "... every host was served by one node only" one_node_per_host "$work/access.log"
+
+# Per IP address across the cluster: twelve names on one address, their
+# hosts owned by shards on every node, share --per-ip-concurrency=2 (the
+# address has one owner, a shard on one node, that all the others ask).
+ip_seeds=()
+ip_resolve=()
+for i in $(seq 12); do
+  ip_seeds+=("http://ip$i.test:$port/")
+  ip_resolve+=("--resolve=ip$i.test:$port:127.0.1.1")
+done
+log_settled
+: >"$work/access.log"
+# shellcheck disable=SC2046
+check "a crawl of 12 names on one address with --per-ip-concurrency=2 exits 0" \
+  [ "$(exit_code "$bin" crawl "${ip_seeds[@]}" --cluster="$endpoints" $(tls coord) --per-host-delay=0 \
+        --max-depth=0 --per-ip-concurrency=2 "${ip_resolve[@]}" --progress=false \
+        --out=jsonl:"$work/c-ip.jsonl")" -eq 0 ]
+log_settled
+check "... records each name's front page" [ "$(jq -r .url "$work/c-ip.jsonl" | sort -u | wc -l)" -eq 12 ]
+check "... from more than one node" [ "$(cut -f7 "$work/access.log" | cut -d: -f1 | sort -u | wc -l)" -ge 2 ]
+check "... and the address never had more than 2 requests at once" concurrency_ok "$work/access.log" 2
 
 # crawling OUT.jsonl: waits until the crawl writing OUT.jsonl has started on
 # every node and records arrive (at most 30 s: a sanitizer build starts

@@ -61,6 +61,26 @@ std::unique_ptr<http_client> client_of(const dnsmasq& dns, http_options opts = {
   return std::move(*c);
 }
 
+// A page served on 127.0.0.1 and 127.0.0.2, and a name, moving.test, that
+// leads to the first with time to live `ttl` seconds.
+struct moving_site {
+  temp_dir dir;
+  nginx_server server;
+  dnsmasq dns;
+  std::string url;
+
+  moving_site(const std::string& name, int ttl)
+    : dir(name),
+      server((hello(dir.path), nginx_server{dir.path, "    listen 127.0.0.2:{port};\n"})),
+      dns(dir.path / "dns", "127.0.0.1 moving.test\n", ttl),
+      url("http://moving.test:" + std::to_string(server.port) + "/") {}
+
+  static void hello(const fs::path& d) {
+    fs::create_directories(d / "www");
+    std::ofstream{d / "www" / "index.html"} << "hello";
+  }
+};
+
 // The address nginx received the last request on.
 std::string last_address(const nginx_server& server) {
   auto all = server.requests();
@@ -158,12 +178,8 @@ TEST_CASE("the DNS server and IP version options read addresses and families, an
 TEST_CASE("resolved addresses are kept for their time to live, and a changed record is used once "
           "it expired",
           "[dns][integration]") {
-  temp_dir dir{"dns-ttl"};
-  fs::create_directories(dir.path / "www");
-  std::ofstream{dir.path / "www" / "index.html"} << "hello";
-  nginx_server server{dir.path, "    listen 127.0.0.2:{port};\n"};
-  dnsmasq dns{dir.path / "dns", "127.0.0.1 moving.test\n", 2};
-  auto url = "http://moving.test:" + std::to_string(server.port) + "/";
+  moving_site site{"dns-ttl", 2};
+  auto& [dir, server, dns, url] = site;
   http_options opts;
   opts.dns_min_ttl = 0s;
   auto c = client_of(dns, opts);
@@ -187,12 +203,8 @@ TEST_CASE("resolved addresses are kept for their time to live, and a changed rec
 }
 
 TEST_CASE("a minimum DNS time to live keeps an answer longer than its own", "[dns][integration]") {
-  temp_dir dir{"dns-min-ttl"};
-  fs::create_directories(dir.path / "www");
-  std::ofstream{dir.path / "www" / "index.html"} << "hello";
-  nginx_server server{dir.path, "    listen 127.0.0.2:{port};\n"};
-  dnsmasq dns{dir.path / "dns", "127.0.0.1 moving.test\n", 1};
-  auto url = "http://moving.test:" + std::to_string(server.port) + "/";
+  moving_site site{"dns-min-ttl", 1};
+  auto& [dir, server, dns, url] = site;
   http_options opts;
   opts.dns_min_ttl = 30s;
   auto c = client_of(dns, opts);
