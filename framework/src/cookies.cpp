@@ -114,11 +114,12 @@ caf::error invalid(std::string what) {
 }
 
 bool has_ctl(std::string_view s) {
-  // 6265bis §5.6: a name or value with a control character (other than
-  // HTAB) is no cookie.
+  // 6265bis §5.6: a name or value with a control character is no cookie.
+  // (It lets HTAB through; here a tab is refused too: the Netscape cookie
+  // file the jar is kept in separates its fields with tabs.)
   return std::any_of(s.begin(), s.end(), [](char ch) {
     auto c = static_cast<unsigned char>(ch);
-    return (c < 0x20 && c != '\t') || c == 0x7F;
+    return c < 0x20 || c == 0x7F;
   });
 }
 
@@ -142,6 +143,7 @@ struct parsed_cookie {
   std::string value;
   std::optional<clock::time_point> expires; // from Max-Age, else Expires
   std::optional<std::string> domain;
+  bool domain_given = false; // a Domain naming something (not "Domain=.")
   std::optional<std::string> path;
   bool secure = false;
   bool http_only = false;
@@ -194,6 +196,7 @@ parse_failure parse_set_cookie(std::string_view header, clock::time_point now,
         max_age = clock::time_point::min(); // the earliest representable time
       } else {
         // Long values saturate: the 400-day cap applies anyway.
+        digits.remove_prefix(std::min(digits.find_first_not_of('0'), digits.size()));
         auto delta = digits.size() > 12 ? int64_t{999'999'999'999}
                                         : std::strtoll(std::string{digits}.c_str(), nullptr, 10);
         max_age = now + std::chrono::duration_cast<clock::duration>(std::min(seconds{delta}, max_lifetime));
@@ -204,7 +207,9 @@ parse_failure parse_set_cookie(std::string_view header, clock::time_point now,
         continue;
       if (avalue.front() == '.')
         avalue.remove_prefix(1);
-      out.domain = canonical_domain(avalue);
+      // (An empty cookie-domain, "Domain=.", makes a host-only cookie: §5.3 step 6.)
+      out.domain = avalue.empty() ? std::string{} : canonical_domain(avalue);
+      out.domain_given = !avalue.empty();
     } else if (text::iequals(aname, "path")) {
       // §5.2.4: anything not starting with '/' means the default-path.
       if (avalue.empty() || avalue.front() != '/')
@@ -347,7 +352,7 @@ cookie_verdict cookie_jar::set(const url& request, std::string_view set_cookie,
   }
   // Steps 4-6: the domain. A public suffix is refused unless it is the
   // request's host itself, which then gets a host-only cookie.
-  if (p.domain && p.domain->empty())
+  if (p.domain_given && p.domain->empty())
     return reject("Domain= names no host");
   auto domain = p.domain.value_or(std::string{});
   if (!domain.empty() && is_public_suffix(domain)) {
@@ -378,7 +383,7 @@ cookie_verdict cookie_jar::set(const url& request, std::string_view set_cookie,
   // 6265bis §4.1.3: the name prefixes.
   if (starts_with_ci(c.name, "__Secure-") && !c.secure)
     return reject("__Secure- cookie without Secure");
-  if (starts_with_ci(c.name, "__Host-") && !(c.secure && c.host_only && c.path == "/"))
+  if (starts_with_ci(c.name, "__Host-") && !(c.secure && c.host_only && p.path && *p.path == "/"))
     return reject("__Host- cookie needs Secure, no Domain and Path=/");
   auto verdict = insert(std::move(c), now);
   ++(verdict == cookie_verdict::stored ? stats_.stored : stats_.removed);
@@ -408,7 +413,8 @@ cookie_verdict cookie_jar::insert(cookie c, clock::time_point now) {
   });
   c.created = same != list.end() ? same->created : ++serial_;
   c.accessed = ++serial_;
-  ++version_;
+  // (The version moves only when the jar really changes: a site that sends
+  // the same cookie again changes nothing, to save or to a redirect chain.)
   if (expired(c, now)) {
     // An expiry in the past removes the cookie (step 12 stores it expired,
     // and it is gone at once).
@@ -419,9 +425,15 @@ cookie_verdict cookie_jar::insert(cookie c, clock::time_point now) {
     return cookie_verdict::removed;
   }
   if (same != list.end()) {
+    auto identical = same->value == c.value && same->persistent == c.persistent
+                     && (!c.persistent || same->expires == c.expires) && same->secure == c.secure
+                     && same->http_only == c.http_only && same->host_only == c.host_only;
+    if (!identical)
+      ++version_;
     *same = std::move(c);
     return cookie_verdict::stored;
   }
+  ++version_;
   auto site = entry.site;
   list.push_back(std::move(c));
   ++per_site_[site];
@@ -555,7 +567,9 @@ caf::error cookie_jar::seed(std::string_view entry, clock::time_point now) {
                    + "' is not a host name");
   std::string set_cookie{rest};
   parsed_cookie probe;
-  if (parse_set_cookie(rest, now, limits_.max_bytes, probe) == parse_failure::none && !probe.domain)
+  // (A __Host- cookie is host-only by definition: no Domain for it.)
+  if (parse_set_cookie(rest, now, limits_.max_bytes, probe) == parse_failure::none && !probe.domain
+      && !starts_with_ci(probe.name, "__Host-"))
     set_cookie += "; Domain=" + std::string{origin->hostname()};
   std::string why;
   auto verdict = set(*origin, set_cookie, now, why);
@@ -627,6 +641,8 @@ caf::expected<std::size_t> cookie_jar::load_netscape(std::string_view text, cloc
       return bad("no cookie name, or control characters");
     cookie c;
     c.domain = canonical_domain(domain);
+    if (c.domain.empty())
+      return bad("'" + std::string{domain} + "' is not a domain");
     c.host_only = !*subdomains;
     c.path = std::string{fields[2]};
     c.secure = *secure;

@@ -404,6 +404,10 @@ const psl_ctx_t* suffix_list() {
 } // namespace
 
 bool is_public_suffix(std::string_view host) {
+  // A fully qualified name's final dot is not a label: libpsl would not
+  // find "co.uk." in the list (it does find "com.", by the default rule).
+  if (host.size() > 1 && host.back() == '.')
+    host.remove_suffix(1);
   std::string h{host};
   if (h.empty() || h.front() == '[' || h.find(':') != std::string::npos
       || url_detail::is_ipv4_literal(h))
@@ -422,8 +426,11 @@ std::string registrable_domain(std::string_view host) {
     return h;
   auto* ctx = suffix_list();
   if (ctx != nullptr) {
-    if (auto* rd = psl_registrable_domain(ctx, h.c_str()))
-      return std::string{rd};
+    // (Looked up without a fully qualified name's final dot, given back with it.)
+    auto dot = h.size() > 1 && h.back() == '.';
+    auto name = dot ? h.substr(0, h.size() - 1) : h;
+    if (auto* rd = psl_registrable_domain(ctx, name.c_str()))
+      return std::string{rd} + (dot ? "." : "");
     return h;
   }
   // No list at all: the last two labels.

@@ -383,3 +383,70 @@ TEST_CASE("restored cookies do not overwrite those given on the command line", "
   REQUIRE_FALSE(store.restore(old.to_netscape(now)));
   CHECK(store.header("", 0, u("http://example.com/")) == "login=new; theme=dark");
 }
+
+// -- edges: the cookie file's separator, fully qualified names, prefixes ---------------
+
+TEST_CASE("a tab in a cookie's name or value is refused: the cookie file separates fields with tabs",
+          "[cookies]") {
+  cookie_jar jar;
+  auto page = u("http://example.com/");
+  CHECK(jar.set(page, "a=x\ty", now) == cookie_verdict::malformed);
+  CHECK(jar.set(page, "a\tb=1", now) == cookie_verdict::malformed);
+  CHECK(jar.size() == 0);
+}
+
+TEST_CASE("a fully qualified host cannot set a cookie for a public suffix with a final dot "
+          "(RFC 6265 5.3 step 5)",
+          "[cookies]") {
+  cookie_jar jar;
+  CHECK(jar.set(u("http://evil.co.uk./"), "a=1; Domain=co.uk.", now) == cookie_verdict::rejected);
+  CHECK(jar.set(u("http://evil.github.io./"), "a=1; Domain=github.io.", now)
+        == cookie_verdict::rejected);
+  CHECK(jar.set(u("http://shop.example.com./"), "a=1; Domain=example.com.", now)
+        == cookie_verdict::stored);
+  CHECK(jar.header(u("http://www.example.com./"), now) == "a=1");
+}
+
+TEST_CASE("__Host- cookies need an explicit Path=/, and can be seeded host-only (RFC 6265bis 4.1.3)",
+          "[cookies]") {
+  cookie_jar jar;
+  CHECK(jar.set(u("https://example.com/"), "__Host-a=1; Secure", now) == cookie_verdict::rejected);
+  REQUIRE_FALSE(jar.seed("example.com:__Host-sid=x; Secure; Path=/", now));
+  CHECK(jar.header(u("https://example.com/x"), now) == "__Host-sid=x");
+  CHECK(jar.header(u("https://www.example.com/x"), now).empty());
+}
+
+TEST_CASE("Max-Age with leading zeros is its number, and Domain=. makes a host-only cookie "
+          "(RFC 6265 5.2.2, 5.2.3)",
+          "[cookies]") {
+  cookie_jar jar;
+  auto page = u("http://www.example.com/");
+  CHECK(jar.set(page, "a=1; Max-Age=0000000000060", now) == cookie_verdict::stored);
+  CHECK(jar.header(page, now + 59s) == "a=1");
+  CHECK(jar.header(page, now + 61s).empty());
+  CHECK(jar.set(page, "b=1; Domain=.", now) == cookie_verdict::stored);
+  CHECK(jar.header(page, now) == "b=1");
+  CHECK(jar.header(u("http://x.www.example.com/"), now).empty());
+}
+
+TEST_CASE("the same cookie sent again changes nothing; a retired session's answers store nothing",
+          "[cookies]") {
+  http_detail::cookie_store store{cookie_limits{}};
+  auto page = u("http://example.com/");
+  CHECK(store.receive("", 0, page, {"sid=abc; Path=/"}));
+  CHECK_FALSE(store.receive("", 0, page, {"sid=abc; Path=/"})); // (no loop reset, nothing to save)
+  CHECK(store.receive("", 0, page, {"sid=def; Path=/"}));
+  CHECK(store.receive("http://p1:8080", 2, page, {"s=new"}));
+  CHECK_FALSE(store.receive("http://p1:8080", 1, page, {"s=late"})); // banned meanwhile
+  CHECK(store.header("http://p1:8080", 2, page) == "s=new");
+}
+
+TEST_CASE("saved cookies this run refuses are left out, the others restored", "[cookies]") {
+  http_detail::cookie_store store{cookie_limits{8, 50, 3000}};
+  auto saved = "# Netscape HTTP Cookie File\n"
+               "example.com\tFALSE\t/\tFALSE\t0\tok\t1\n"
+               "example.com\tFALSE\t/\tFALSE\t0\ttoolong\tvalue-over-the-limit\n"
+               "not a cookie line\n";
+  REQUIRE_FALSE(store.restore(saved));
+  CHECK(store.header("", 0, u("http://example.com/")) == "ok=1");
+}

@@ -17,9 +17,9 @@ std::string reason(const caf::error& err) {
 
 } // namespace
 
-cookie_jar& cookie_store::jar_of(const std::string& session, uint64_t generation) {
+cookie_jar* cookie_store::jar_of(const std::string& session, uint64_t generation) {
   if (session.empty())
-    return shared_;
+    return &shared_;
   auto [i, added] = sessions_.try_emplace(session);
   auto& s = i->second;
   if (added) {
@@ -31,8 +31,10 @@ cookie_jar& cookie_store::jar_of(const std::string& session, uint64_t generation
     add(retired_, s.jar.stats());
     s.generation = generation;
     s.jar = cookie_jar{limits_};
+  } else if (generation < s.generation) {
+    return nullptr; // a request of a retired session: no jar
   }
-  return s.jar;
+  return &s.jar;
 }
 
 std::string cookie_store::header(const std::string& session, uint64_t generation,
@@ -40,8 +42,8 @@ std::string cookie_store::header(const std::string& session, uint64_t generation
   if (empty_.load(std::memory_order_acquire))
     return {};
   std::lock_guard<std::mutex> guard{mtx_};
-  auto& jar = jar_of(session, generation);
-  return jar.header(request, now());
+  auto* jar = jar_of(session, generation);
+  return jar ? jar->header(request, now()) : std::string{};
 }
 
 bool cookie_store::receive(const std::string& session, uint64_t generation, const url& request,
@@ -49,15 +51,15 @@ bool cookie_store::receive(const std::string& session, uint64_t generation, cons
   if (set_cookies.empty())
     return false;
   std::lock_guard<std::mutex> guard{mtx_};
-  auto& jar = jar_of(session, generation);
+  auto* jar = jar_of(session, generation);
+  if (jar == nullptr)
+    return false; // an answer of a retired session: its cookies went with it
   auto t = now();
-  bool changed = false;
-  for (auto value : set_cookies) {
-    auto verdict = jar.set(request, value, t);
-    changed = changed || verdict == cookie_verdict::stored || verdict == cookie_verdict::removed;
-  }
+  auto before = jar->version();
+  for (auto value : set_cookies)
+    jar->set(request, value, t);
   empty_.store(false, std::memory_order_release);
-  return changed;
+  return jar->version() != before;
 }
 
 caf::error cookie_store::seed(const std::vector<std::string>& seeds) {
@@ -83,12 +85,16 @@ caf::error cookie_store::load(std::string_view netscape, std::string_view what) 
 
 caf::error cookie_store::restore(std::string_view netscape) {
   std::lock_guard<std::mutex> guard{mtx_};
-  // The saved jar, then what is here already on top of it.
+  // The saved jar, then what is here already on top of it. A saved line
+  // this run refuses (a smaller --max-cookie-size, a file edited by hand)
+  // is left out rather than stopping the crawl.
   cookie_jar merged{limits_};
   auto t = now();
-  if (auto added = merged.load_netscape(netscape, t); !added)
-    return caf::make_error(caf::sec::invalid_argument,
-                           "--state: the saved cookies: " + reason(added.error()));
+  while (!netscape.empty()) {
+    auto nl = netscape.find('\n');
+    merged.load_netscape(netscape.substr(0, nl), t);
+    netscape = nl == std::string_view::npos ? std::string_view{} : netscape.substr(nl + 1);
+  }
   if (auto added = merged.load_netscape(shared_.to_netscape(t), t); !added)
     return added.error();
   shared_ = std::move(merged);

@@ -56,7 +56,9 @@ private:
     cookie_jar jar;
   };
 
-  cookie_jar& jar_of(const std::string& session, uint64_t generation);
+  /// The jar of a session in a generation; null for a generation retired
+  /// since (a request that was under way when its proxy was banned).
+  cookie_jar* jar_of(const std::string& session, uint64_t generation);
   static void add(cookie_stats& to, const cookie_stats& from);
 
   cookie_limits limits_;
