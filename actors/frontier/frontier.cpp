@@ -196,14 +196,39 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
     },
     [=](caf::put_atom, uint32_t i, sink_actor& sink) { on_sink_restarted(self, i, sink); },
     [=](ip_acq_atom, const std::string& ip) -> caf::result<slot_grant> {
-      // An address this shard owns: its limiter answers in our place.
+      // An address this shard owns: its limiter grants the slot, and the
+      // shard notes whom to, to give it back if that shard is lost.
       if (!self->state.ip_limiter)
         return slot_grant{ip, 0}; // (no per-IP pacing here)
-      return self->delegate(self->state.ip_limiter, acquire_atom::value, ip);
+      // (The sender first: making the promise takes it from the message.)
+      auto from = self->current_sender();
+      auto rp = self->make_response_promise<slot_grant>();
+      self->request(self->state.ip_limiter, caf::infinite, acquire_atom::value, ip)
+        .then([=](const slot_grant& grant) mutable {
+          auto& s = self->state;
+          auto addr = caf::actor_cast<caf::actor_addr>(from);
+          // (A shard that left the view meanwhile will never give it back.)
+          auto here = std::any_of(s.view.actors.begin(), s.view.actors.end(), [&](const auto& a) {
+            return caf::actor_cast<caf::actor_addr>(a) == addr;
+          });
+          if (here || s.view.actors.empty())
+            s.ip_lent.emplace(addr, grant);
+          else
+            self->send(s.ip_limiter, release_atom::value, grant, fetch_feedback{});
+          rp.deliver(grant);
+        });
+      return rp;
     },
     [=](ip_rel_atom, const slot_grant& grant) {
-      if (self->state.ip_limiter && grant.token != 0)
-        self->send(self->state.ip_limiter, release_atom::value, grant, fetch_feedback{});
+      auto& s = self->state;
+      if (!s.ip_limiter || grant.token == 0)
+        return;
+      for (auto i = s.ip_lent.begin(); i != s.ip_lent.end(); ++i)
+        if (i->second.token == grant.token) {
+          s.ip_lent.erase(i);
+          self->send(s.ip_limiter, release_atom::value, grant, fetch_feedback{});
+          return;
+        }
     },
     [=](stats_atom) { return stats_of(self->state); },
     [=](stop_atom) { on_stop(self); },

@@ -99,6 +99,18 @@ struct frontier_state {
   // IP slots held beside a host slot (by the host slot's token): the
   // address's owner and its grant, given back with the host slot.
   std::unordered_map<uint64_t, std::pair<frontier_actor, slot_grant>> ip_grants;
+  /// IP slots asked of another shard and not answered yet: its id, and what
+  /// goes on without the slot if that shard leaves the view (a node lost
+  /// answers nothing).
+  struct ip_wait {
+    shard_id owner = 0;
+    std::function<void()> go;
+  };
+  std::map<uint64_t, ip_wait> ip_waits;
+  uint64_t next_ip_wait = 0;
+  /// IP slots this shard's IP limiter lent to shards (by their address),
+  /// given back for them if they leave the view.
+  std::multimap<caf::actor_addr, slot_grant> ip_lent;
   std::size_t next_fetcher = 0;
   std::size_t next_parser = 0;
   uint64_t next_fetch_id = 0;

@@ -519,6 +519,8 @@ caf::result<caf::ok_atom> on_view(pointer self, cluster_view& view) {
   if (first && st.journal)
     resume(self); // the shard is wired up: take up what the store holds
   try_handoff(self);
+  if (per_ip(st))
+    on_ip_owners_gone(self, view);
   // Demands and lends the others sent under this view before it came.
   for (auto& m : st.budget.take_early(st.epoch)) {
     if (m.lend)

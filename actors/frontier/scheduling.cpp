@@ -561,6 +561,18 @@ bool needs_address(pointer self, const std::string& origin, host_entry& h) {
   return true;
 }
 
+// Goes on without the address's slot asked under `key` (its owner failed
+// or left), if that is still waiting.
+void go_without_ip(pointer self, uint64_t key) {
+  auto& st = self->state;
+  auto i = st.ip_waits.find(key);
+  if (i == st.ip_waits.end())
+    return;
+  auto go = std::move(i->second.go);
+  st.ip_waits.erase(i);
+  go();
+}
+
 // The site's next slot: its host's, then (per IP) its address's from the
 // address's owner; `then` gets the host's grant.
 template <class F>
@@ -572,14 +584,27 @@ void acquire(pointer self, const std::string& origin, F then) {
       auto* h = s.sites.find(origin);
       if (!per_ip(s) || h == nullptr || h->ip.empty() || s.peers.empty())
         return then(grant);
-      auto owner = s.peers[s.partition.owner_index(h->ip) % s.peers.size()];
+      auto index = s.partition.owner_index(h->ip) % s.peers.size();
+      auto owner = s.peers[index];
+      auto key = ++s.next_ip_wait;
+      s.ip_waits.emplace(key, frontier_state::ip_wait{s.view.shards.at(index), [=] { then(grant); }});
+      // (Whichever comes first: the answer, an error, or the owner leaving
+      // the view, which goes on without the address's slot.)
       self->request(owner, caf::infinite, ip_acq_atom::value, h->ip)
         .then(
           [=](const slot_grant& ip) {
-            self->state.ip_grants.emplace(grant.token, std::make_pair(owner, ip));
-            then(grant);
+            auto& s2 = self->state;
+            auto i = s2.ip_waits.find(key);
+            if (i == s2.ip_waits.end()) {
+              self->send(owner, ip_rel_atom::value, ip); // (given up on: back it goes)
+              return;
+            }
+            auto go = std::move(i->second.go);
+            s2.ip_waits.erase(i);
+            s2.ip_grants.emplace(grant.token, std::make_pair(owner, ip));
+            go();
           },
-          [=](caf::error&) { then(grant); }); // (the owner is gone: not held back for it)
+          [=](caf::error&) { go_without_ip(self, key); });
     });
 }
 
@@ -687,6 +712,29 @@ void pump_site(pointer self, const std::string& origin) {
 }
 
 } // namespace
+
+void on_ip_owners_gone(pointer self, const cluster_view& view) {
+  auto& st = self->state;
+  // Slots asked of shards that left: nobody will answer.
+  std::vector<uint64_t> gone;
+  for (auto& [key, w] : st.ip_waits)
+    if (std::find(view.shards.begin(), view.shards.end(), w.owner) == view.shards.end())
+      gone.push_back(key);
+  for (auto key : gone)
+    go_without_ip(self, key);
+  // Slots lent to shards that left: nobody will give them back.
+  std::vector<caf::actor_addr> present;
+  for (auto& a : view.actors)
+    present.push_back(caf::actor_cast<caf::actor_addr>(a));
+  for (auto i = st.ip_lent.begin(); i != st.ip_lent.end();) {
+    if (std::find(present.begin(), present.end(), i->first) != present.end()) {
+      ++i;
+      continue;
+    }
+    self->send(st.ip_limiter, release_atom::value, i->second, fetch_feedback{});
+    i = st.ip_lent.erase(i);
+  }
+}
 
 bool per_ip(const frontier_state& st) {
   return st.cfg.politeness.per_ip_concurrency > 0 || st.cfg.politeness.per_ip_delay.count() > 0;

@@ -158,6 +158,10 @@ bool moved(const frontier_state& st, std::string_view origin);
 /// --per-ip-delay).
 bool per_ip(const frontier_state& st);
 
+/// A new view: IP slots asked of shards that left go on without them, and
+/// those lent to shards that left are given back.
+void on_ip_owners_gone(pointer self, const cluster_view& view);
+
 /// True if `url`'s host belonged to a dead shard whose takeover has not arrived.
 bool awaits_takeover(const frontier_state& st, std::string_view url);
 

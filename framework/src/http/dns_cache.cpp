@@ -79,8 +79,10 @@ void dns_lookup::start(const std::string& host, uint16_t port,
   // has its own query id, and a timer of the first never touches the second.
   timed_out_ = false;
   done_ = std::move(done);
-  auto id = resolver_.resolve(host, port, [this, owner](const std::string& error,
-                                                        resolver::answer a) {
+  auto id = resolver_.resolve(host, port, [this, owner, next = resolver_.next_id()](
+                                            const std::string& error, resolver::answer a) {
+    if (query_ != next)
+      return; // (an answer to a lookup given up on before this one)
     timer_.cancel();
     if (auto d = std::move(done_)) {
       done_ = nullptr;

@@ -87,7 +87,7 @@ struct resolver::channel {
 
 /// One socket c-ares uses, watched (not owned: c-ares closes it).
 struct resolver::watched {
-  watched(asio::io_context& ioc, int fd) : descriptor(ioc, fd), fd(fd) {}
+  watched(asio::io_context& ioc, int fd) : descriptor(ioc), fd(fd) {}
   asio::posix::stream_descriptor descriptor;
   int fd;
   bool want_read = false;
@@ -236,8 +236,20 @@ void resolver::watch(int fd, bool readable, bool writable) {
     }
     return;
   }
-  if (i == sockets_.end())
-    i = sockets_.emplace(fd, std::make_shared<watched>(ioc_, fd)).first;
+  if (i == sockets_.end()) {
+    // Called from inside c-ares: nothing may throw through its C frames. A
+    // socket that cannot be watched is left to c-ares's own timeout.
+    try {
+      auto w = std::make_shared<watched>(ioc_, fd);
+      boost::system::error_code ec;
+      w->descriptor.assign(fd, ec);
+      if (ec)
+        return;
+      i = sockets_.emplace(fd, std::move(w)).first;
+    } catch (...) {
+      return;
+    }
+  }
   auto w = i->second;
   w->want_read = readable;
   w->want_write = writable;
@@ -286,7 +298,10 @@ void resolver::schedule() {
     timer_.cancel();
     return;
   }
-  timer_.expires_after(std::chrono::seconds{tv.tv_sec} + std::chrono::microseconds{tv.tv_usec});
+  // (c-ares rounds down to whole milliseconds: one more, lest the timer
+  // fire again and again before the query is due.)
+  timer_.expires_after(std::chrono::seconds{tv.tv_sec} + std::chrono::microseconds{tv.tv_usec}
+                       + std::chrono::milliseconds{1});
   timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec)
       process(ARES_SOCKET_BAD, ARES_SOCKET_BAD);

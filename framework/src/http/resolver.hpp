@@ -57,6 +57,9 @@ public:
   /// Looks `host` up; returns an id for `abandon`.
   uint64_t resolve(const std::string& host, uint16_t port, handler done);
 
+  /// The id the next `resolve` returns.
+  uint64_t next_id() const noexcept { return next_id_ + 1; }
+
   /// Forgets a lookup: its handler is dropped, never called.
   void abandon(uint64_t id);
 
