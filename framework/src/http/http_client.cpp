@@ -152,6 +152,13 @@ caf::expected<std::unique_ptr<http_client>> http_client::make(http_options opts)
   }
   if (auto err = open_cookies(*p, opts))
     return err;
+  {
+    // A resolver that cannot start fails the client now, not every fetch later.
+    asio::io_context probe;
+    http_detail::resolver r{probe, p->names};
+    if (!r.error().empty())
+      return caf::make_error(caf::sec::invalid_argument, r.error());
+  }
   auto n = opts.io_threads != 0 ? opts.io_threads : std::max(1u, std::thread::hardware_concurrency());
   p->opts = std::move(opts);
   start_workers(*p, n);

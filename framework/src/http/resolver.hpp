@@ -60,6 +60,10 @@ public:
   /// The id the next `resolve` returns.
   uint64_t next_id() const noexcept { return next_id_ + 1; }
 
+  /// Why the resolver cannot work (c-ares failed to start, or refused the
+  /// servers); empty if it can.
+  const std::string& error() const noexcept { return init_error_; }
+
   /// Forgets a lookup: its handler is dropped, never called.
   void abandon(uint64_t id);
 
