@@ -154,9 +154,21 @@ void flush_outboxes(pointer self);
 /// True if the host of `origin` is another shard's now (a node joined).
 bool moved(const frontier_state& st, std::string_view origin);
 
+/// The fetcher for the next request (the shard's fetchers in turn).
+fetcher_actor next_fetcher(frontier_state& st);
+
 /// True if hosts share a budget per IP address (--per-ip-concurrency or
 /// --per-ip-delay).
 bool per_ip(const frontier_state& st);
+
+/// True if the site's address must be known before its next request (per
+/// IP); a lookup is then under way, and pumps the site when it is over.
+bool needs_address(pointer self, const std::string& origin, host_entry& h);
+
+/// The site's next slot: its host's, then (per IP) its address's from the
+/// address's owner; `then` gets the host's grant.
+void acquire(pointer self, const std::string& origin,
+             std::function<void(const slot_grant&)> then);
 
 /// A new view: IP slots asked of shards that left go on without them, and
 /// those lent to shards that left are given back.
