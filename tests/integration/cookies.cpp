@@ -30,11 +30,6 @@ namespace fs = std::filesystem;
 using testing::nginx_server;
 using testing::temp_dir;
 
-void write(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  std::ofstream{path, std::ios::binary} << text;
-}
-
 std::string html_page(const std::string& title, const std::vector<std::string>& links) {
   std::string out = "<!doctype html><html><head><title>" + title + "</title></head><body>\n";
   for (auto& l : links)
@@ -58,13 +53,13 @@ const char* consent_wall = R"(
 
 // Ten pages in a ring behind the consent wall.
 void consent_site(const fs::path& www) {
-  write(www / "robots.txt", "User-agent: *\nAllow: /\n");
+  testing::write_file(www / "robots.txt", "User-agent: *\nAllow: /\n");
   std::vector<std::string> all;
   for (int i = 0; i < 10; ++i)
     all.push_back("/p" + std::to_string(i) + ".html");
-  write(www / "index.html", html_page("home", {all[0], all[5]}));
+  testing::write_file(www / "index.html", html_page("home", {all[0], all[5]}));
   for (int i = 0; i < 10; ++i)
-    write(www / ("p" + std::to_string(i) + ".html"),
+    testing::write_file(www / ("p" + std::to_string(i) + ".html"),
           html_page("page " + std::to_string(i), {all[(i + 1) % 10]}));
 }
 
@@ -162,18 +157,18 @@ TEST_CASE("a seeded login cookie reaches its domain and subdomains, and no other
           "[cookies][integration]") {
   temp_dir dir{"cookies-seed"};
   auto www = dir.path / "www";
-  write(www / "robots.txt", "User-agent: *\nAllow: /\n");
+  testing::write_file(www / "robots.txt", "User-agent: *\nAllow: /\n");
   // The same files under every name: pages link across the three hosts.
   nginx_server server{dir.path};
   auto port = std::to_string(server.port);
   auto at = [&](const std::string& host, const std::string& path) {
     return "http://" + host + ":" + port + path;
   };
-  write(www / "index.html", html_page("home", {at("www.shop.test", "/a.html"), at("other.test", "/b.html"),
+  testing::write_file(www / "index.html", html_page("home", {at("www.shop.test", "/a.html"), at("other.test", "/b.html"),
                                           "/account/orders.html"}));
-  write(www / "a.html", html_page("a", {at("shop.test", "/account/orders.html")}));
-  write(www / "b.html", html_page("b", {at("other.test", "/account/orders.html")}));
-  write(www / "account" / "orders.html", html_page("orders", {}));
+  testing::write_file(www / "a.html", html_page("a", {at("shop.test", "/account/orders.html")}));
+  testing::write_file(www / "b.html", html_page("b", {at("other.test", "/account/orders.html")}));
+  testing::write_file(www / "account" / "orders.html", html_page("orders", {}));
 
   auto out = run({at("shop.test", "/")}, [&](config& cfg) {
     for (auto host : {"shop.test", "www.shop.test", "other.test"})

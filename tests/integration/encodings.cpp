@@ -28,11 +28,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void write(const fs::path& path, const std::string& bytes) {
-  fs::create_directories(path.parent_path());
-  std::ofstream{path, std::ios::binary} << bytes;
-}
-
 // Files under /br/ go out as "Content-Encoding: br", under /zstd/ as zstd,
 // all as text/html.
 const char* coded_locations = R"(
@@ -47,22 +42,22 @@ TEST_CASE("a crawl decodes brotli and zstd pages and follows their links; bombs 
           "[encodings][integration]") {
   testing::temp_dir dir{"encodings"};
   auto www = dir.path / "www";
-  write(www / "robots.txt", "User-agent: *\nAllow: /\n");
-  write(www / "index.html", "<a href=\"/br/page.html\">b</a> <a href=\"/zstd/page.html\">z</a>"
+  testing::write_file(www / "robots.txt", "User-agent: *\nAllow: /\n");
+  testing::write_file(www / "index.html", "<a href=\"/br/page.html\">b</a> <a href=\"/zstd/page.html\">z</a>"
                             "<a href=\"/br/bomb.html\">b</a> <a href=\"/zstd/bomb.html\">z</a>"
                             "<a href=\"/zstd/corrupt.html\">c</a>");
   auto html = [](const std::string& title, const std::string& link) {
     return "<html><head><title>" + title + "</title></head><body><a href=\"" + link
            + "\">next</a>" + std::string(20000, ' ') + "</body></html>";
   };
-  write(www / "br" / "page.html", testing::compress_brotli(html("in brotli", "/from-br.html"), 11));
-  write(www / "zstd" / "page.html", testing::compress_zstd(html("in zstd", "/from-zstd.html")));
+  testing::write_file(www / "br" / "page.html", testing::compress_brotli(html("in brotli", "/from-br.html"), 11));
+  testing::write_file(www / "zstd" / "page.html", testing::compress_zstd(html("in zstd", "/from-zstd.html")));
   std::string zeros(64u << 20, '\0');
-  write(www / "br" / "bomb.html", testing::compress_brotli(zeros, 5));
-  write(www / "zstd" / "bomb.html", testing::compress_zstd(zeros, 20));
-  write(www / "zstd" / "corrupt.html", "\x28\xb5\x2f\xfd not really zstd");
-  write(www / "from-br.html", "<title>reached from brotli</title>");
-  write(www / "from-zstd.html", "<title>reached from zstd</title>");
+  testing::write_file(www / "br" / "bomb.html", testing::compress_brotli(zeros, 5));
+  testing::write_file(www / "zstd" / "bomb.html", testing::compress_zstd(zeros, 20));
+  testing::write_file(www / "zstd" / "corrupt.html", "\x28\xb5\x2f\xfd not really zstd");
+  testing::write_file(www / "from-br.html", "<title>reached from brotli</title>");
+  testing::write_file(www / "from-zstd.html", "<title>reached from zstd</title>");
   testing::nginx_server server{dir.path, coded_locations};
 
   auto records = std::make_shared<std::vector<record>>();

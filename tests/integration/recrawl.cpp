@@ -51,11 +51,6 @@ std::string html_page(int i, int version, const std::vector<std::string>& links 
   return out + "</body></html>\n";
 }
 
-void write(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  std::ofstream{path, std::ios::binary} << text;
-}
-
 // Moves a file's modification time (nginx's ETag and Last-Modified) on, as
 // an edit a while later would.
 void touch_later(const fs::path& path) {
@@ -162,9 +157,9 @@ TEST_CASE("a re-crawl asks every known page conditionally: unchanged pages cost 
   std::vector<std::string> links;
   for (int i = 1; i <= page_count; ++i)
     links.push_back(page_name(i));
-  write(www / "index.html", html_page(0, 1, links));
+  testing::write_file(www / "index.html", html_page(0, 1, links));
   for (int i = 1; i <= page_count; ++i)
-    write(www / page_name(i).substr(1), html_page(i, 1));
+    testing::write_file(www / page_name(i).substr(1), html_page(i, 1));
   nginx_server server{dir.path / "nginx"};
   auto state = dir.path / "state";
 
@@ -181,11 +176,11 @@ TEST_CASE("a re-crawl asks every known page conditionally: unchanged pages cost 
 
   // Between the passes: two pages edited (one links a new page), two
   // deleted, one touched without a change of content.
-  write(www / "p1.html", html_page(1, 2, {"/new.html"}));
+  testing::write_file(www / "p1.html", html_page(1, 2, {"/new.html"}));
   touch_later(www / "p1.html");
-  write(www / "p2.html", html_page(2, 2));
+  testing::write_file(www / "p2.html", html_page(2, 2));
   touch_later(www / "p2.html");
-  write(www / "new.html", html_page(99, 1));
+  testing::write_file(www / "new.html", html_page(99, 1));
   fs::remove(www / "p3.html");
   fs::remove(www / "p4.html");
   touch_later(www / "p5.html"); // a new ETag and date, the same bytes
@@ -288,8 +283,8 @@ TEST_CASE("without --recrawl a finished crawl's state ends at once; --recrawl wi
           "[recrawl][integration]") {
   temp_dir dir{"recrawl-plain"};
   auto www = dir.path / "nginx" / "www";
-  write(www / "index.html", html_page(0, 1, {"/p1.html"}));
-  write(www / "p1.html", html_page(1, 1));
+  testing::write_file(www / "index.html", html_page(0, 1, {"/p1.html"}));
+  testing::write_file(www / "p1.html", html_page(1, 1));
   nginx_server server{dir.path / "nginx"};
   auto state = dir.path / "state";
   auto first = crawl_pass(server, state, true); // (--recrawl on a new state: a first crawl)
@@ -309,9 +304,9 @@ TEST_CASE("continuous mode: every URL is due again after its own interval, short
           "[recrawl][integration]") {
   temp_dir dir{"recrawl-continuous"};
   auto www = dir.path / "nginx" / "www";
-  write(www / "index.html", html_page(0, 1, {"/p1.html", "/p2.html"}));
-  write(www / "p1.html", html_page(1, 1));
-  write(www / "p2.html", html_page(2, 1));
+  testing::write_file(www / "index.html", html_page(0, 1, {"/p1.html", "/p2.html"}));
+  testing::write_file(www / "p1.html", html_page(1, 1));
+  testing::write_file(www / "p2.html", html_page(2, 1));
   nginx_server server{dir.path / "nginx"};
   auto records = std::make_shared<std::vector<record>>();
   int k = 0;
@@ -327,7 +322,7 @@ TEST_CASE("continuous mode: every URL is due again after its own interval, short
       if (++k % 2 == 0) {
         auto v = 1 + k / 2;
         // (Written aside and renamed: nginx never serves half a file.)
-        write(www / "p1.new", html_page(1, v));
+        testing::write_file(www / "p1.new", html_page(1, v));
         fs::last_write_time(www / "p1.new", fs::last_write_time(www / "p2.html") + std::chrono::hours(v));
         fs::rename(www / "p1.new", www / "p1.html");
       }
@@ -366,9 +361,9 @@ TEST_CASE("continuous mode: a sitemap's lastmod newer than a URL's last fetch ma
           "[recrawl][integration]") {
   temp_dir dir{"recrawl-lastmod"};
   auto www = dir.path / "nginx" / "www";
-  write(www / "index.html", html_page(0, 1, {"/p1.html", "/p2.html"}));
-  write(www / "p1.html", html_page(1, 1));
-  write(www / "p2.html", html_page(2, 1));
+  testing::write_file(www / "index.html", html_page(0, 1, {"/p1.html", "/p2.html"}));
+  testing::write_file(www / "p1.html", html_page(1, 1));
+  testing::write_file(www / "p2.html", html_page(2, 1));
   nginx_server server{dir.path / "nginx"};
   auto state = dir.path / "state";
   // The first run fetches every page once: each is due again in a minute.
@@ -383,7 +378,7 @@ TEST_CASE("continuous mode: a sitemap's lastmod newer than a URL's last fetch ma
   REQUIRE(count(server, "/p1.html") == 1);
   // The second names a sitemap it has not read: p1 changed after its fetch
   // (a date to come), p2 long before it.
-  write(www / "s.xml",
+  testing::write_file(www / "s.xml",
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n<url><loc>"
           + server.origin() + "/p1.html</loc><lastmod>2099-01-01</lastmod></url>\n<url><loc>"

@@ -72,11 +72,6 @@ std::string index_of(const std::vector<std::string>& locs) {
   return out + "</sitemapindex>\n";
 }
 
-void write(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  std::ofstream{path, std::ios::binary} << text;
-}
-
 // Crawls from `seed` (no per-host delay) with `tune` applied; its records.
 std::vector<record> crawl_from(const std::string& seed, const std::function<void(config&)>& tune) {
   auto records = std::make_shared<std::vector<record>>();
@@ -121,14 +116,14 @@ TEST_CASE("sitemaps on a real server: bombs and cut files end as records, limits
           "[crawl][integration][sitemap]") {
   testing::temp_dir tmp{"sitemaps"};
   auto www = tmp.path / "www";
-  write(www / "index.html", "<html><body>front</body></html>\n");
-  write(www / "a.html", "<html><body>a</body></html>\n");
-  write(www / "private" / "p.html", "private\n");
+  testing::write_file(www / "index.html", "<html><body>front</body></html>\n");
+  testing::write_file(www / "a.html", "<html><body>a</body></html>\n");
+  testing::write_file(www / "private" / "p.html", "private\n");
   // The server's port is known only once it runs: the files name it then.
   nginx_server server{tmp.path, "    location = /ce-bomb.xml { add_header Content-Encoding gzip; }\n"};
   auto o = server.origin();
   auto foreign = "http://127.0.0.2:" + std::to_string(server.port);
-  write(www / "robots.txt", "User-agent: *\nDisallow: /private/\n\nSitemap: " + o
+  testing::write_file(www / "robots.txt", "User-agent: *\nDisallow: /private/\n\nSitemap: " + o
                               + "/bomb.xml.gz\nSitemap: " + o + "/ce-bomb.xml\nSitemap: " + o
                               + "/big.xml\nSitemap: " + o + "/many.txt\nSitemap: " + o
                               + "/index.xml\nSitemap: not a url\n");
@@ -144,20 +139,20 @@ TEST_CASE("sitemaps on a real server: bombs and cut files end as records, limits
   for (int i = 0; i < 2500; ++i)
     big += "<url><loc>" + o + "/big/" + std::to_string(i) + "</loc></url>" + std::string(1000, ' ')
            + "\n";
-  write(www / "big.xml", urlset(big));
+  testing::write_file(www / "big.xml", urlset(big));
   // Over --sitemap-max-urls (100): the rest refused.
   std::string many;
   for (int i = 0; i < 150; ++i)
     many += o + "/many/" + std::to_string(i) + "\n";
-  write(www / "many.txt", many);
+  testing::write_file(www / "many.txt", many);
   // An index: a part, an index of indexes (over --sitemap-max-depth=1), a
   // disallowed sitemap, one on another host.
-  write(www / "index.xml", index_of({o + "/pages.xml", o + "/nested.xml", o + "/private/secret.xml",
+  testing::write_file(www / "index.xml", index_of({o + "/pages.xml", o + "/nested.xml", o + "/private/secret.xml",
                                      foreign + "/foreign.xml"}));
-  write(www / "nested.xml", index_of({o + "/deep.xml"}));
-  write(www / "deep.xml", urlset("<url><loc>" + o + "/deep.html</loc></url>\n"));
-  write(www / "private" / "secret.xml", urlset("<url><loc>" + o + "/secret.html</loc></url>\n"));
-  write(www / "pages.xml",
+  testing::write_file(www / "nested.xml", index_of({o + "/deep.xml"}));
+  testing::write_file(www / "deep.xml", urlset("<url><loc>" + o + "/deep.html</loc></url>\n"));
+  testing::write_file(www / "private" / "secret.xml", urlset("<url><loc>" + o + "/secret.html</loc></url>\n"));
+  testing::write_file(www / "pages.xml",
         urlset("<url><loc>" + o + "/a.html</loc><lastmod>2026-11-01</lastmod>"
                "<changefreq>daily</changefreq><priority>0.8</priority></url>\n"
                "<url><loc>" + o + "/private/p.html</loc></url>\n"
@@ -241,25 +236,25 @@ TEST_CASE("page directives on a real server: X-Robots-Tag and meta for us or all
           "[crawl][integration][directives]") {
   testing::temp_dir tmp{"directives"};
   auto www = tmp.path / "www";
-  write(www / "index.html",
+  testing::write_file(www / "index.html",
         "<a href=/noindex.html>1</a> <a href=/agent.html>2</a> <a href=/other-agent.html>3</a>"
         " <a href=/meta-agent.html>4</a> <a href=/canon.html>5</a> <a href=/html-canon.html>6</a>"
         " <a href=/doc.txt>7</a>\n");
-  write(www / "noindex.html", "<title>secret</title><a href=/after-noindex.html>x</a>\n");
-  write(www / "after-noindex.html", "x\n");
-  write(www / "agent.html", "<a href=/hidden-1.html>x</a>\n");
-  write(www / "other-agent.html", "<a href=/shown.html>x</a>\n");
-  write(www / "shown.html", "x\n");
-  write(www / "meta-agent.html",
+  testing::write_file(www / "noindex.html", "<title>secret</title><a href=/after-noindex.html>x</a>\n");
+  testing::write_file(www / "after-noindex.html", "x\n");
+  testing::write_file(www / "agent.html", "<a href=/hidden-1.html>x</a>\n");
+  testing::write_file(www / "other-agent.html", "<a href=/shown.html>x</a>\n");
+  testing::write_file(www / "shown.html", "x\n");
+  testing::write_file(www / "meta-agent.html",
         "<meta name=\"Arachne\" content=\"noindex, nofollow\"><a href=/hidden-2.html>x</a>\n");
-  write(www / "canon.html", "canon\n");
-  write(www / "html-canon.html",
+  testing::write_file(www / "canon.html", "canon\n");
+  testing::write_file(www / "html-canon.html",
         "<head><base href=\"/sub/\"><link rel=\"canonical\" href=\"/canon-2.html\"></head>"
         "<a href=\"x.html\">x</a>\n");
-  write(www / "sub" / "x.html", "x\n");
-  write(www / "canonical-target.html", "c\n");
-  write(www / "canon-2.html", "c\n");
-  write(www / "doc.txt", "not html\n");
+  testing::write_file(www / "sub" / "x.html", "x\n");
+  testing::write_file(www / "canonical-target.html", "c\n");
+  testing::write_file(www / "canon-2.html", "c\n");
+  testing::write_file(www / "doc.txt", "not html\n");
   nginx_server server{
     tmp.path, "    location = /noindex.html { add_header X-Robots-Tag \"noindex\"; }\n"
               "    location = /agent.html { add_header X-Robots-Tag \"arachne: nofollow\"; }\n"
@@ -380,16 +375,16 @@ TEST_CASE("a crawl with --sitemaps=only fetches the seeds and what sitemaps list
           "[crawl][integration][sitemap]") {
   testing::temp_dir tmp{"sitemaps-only"};
   auto www = tmp.path / "www";
-  write(www / "index.html", "<a href=/linked.html>x</a>\n");
-  write(www / "linked.html", "x\n");
-  write(www / "listed.html", "<a href=/linked-from-listed.html>x</a>\n");
-  write(www / "linked-from-listed.html", "x\n");
-  write(www / "named.html", "x\n");
+  testing::write_file(www / "index.html", "<a href=/linked.html>x</a>\n");
+  testing::write_file(www / "linked.html", "x\n");
+  testing::write_file(www / "listed.html", "<a href=/linked-from-listed.html>x</a>\n");
+  testing::write_file(www / "linked-from-listed.html", "x\n");
+  testing::write_file(www / "named.html", "x\n");
   nginx_server server{tmp.path};
   auto o = server.origin();
-  write(www / "robots.txt", "User-agent: *\nAllow: /\n\nSitemap: " + o + "/sitemap.txt\n");
-  write(www / "sitemap.txt", o + "/listed.html\n");
-  write(www / "named.xml", urlset("<url><loc>" + o + "/named.html</loc></url>\n"));
+  testing::write_file(www / "robots.txt", "User-agent: *\nAllow: /\n\nSitemap: " + o + "/sitemap.txt\n");
+  testing::write_file(www / "sitemap.txt", o + "/listed.html\n");
+  testing::write_file(www / "named.xml", urlset("<url><loc>" + o + "/named.html</loc></url>\n"));
   auto paths = [](const std::map<std::string, record>& got) {
     std::set<std::string> out;
     for (auto& [path, r] : got)
