@@ -5,6 +5,12 @@
 #include <cstdlib>
 #include <fstream>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
 namespace arachne::testing {
 
 namespace fs = std::filesystem;
@@ -56,10 +62,40 @@ void nginx_server::write_config() {
        << "  types { text/html html; text/plain txt; application/xml xml; application/gzip gz; }\n"
        << "  server {\n    listen 127.0.0.1:" << port << ";\n"
        << "    root " << (dir / "www").string() << ";\n"
+       << "    location = /.settle { access_log off; return 204; }\n"
        << with_port(extra) << "  }\n}\n";
 }
 
+// nginx (one worker, one thread) writes a request's log lines right after
+// the last byte of its answer, in the same turn of its event loop: a client
+// that has its answer may read the log a moment too early. An answer to a
+// request sent after that (to /.settle, not logged) means the turn is over.
+void nginx_server::settle() const {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  timeval limit{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool answered = false;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0) {
+    std::string ask = "GET /.settle HTTP/1.0\r\n\r\n";
+    if (::send(fd, ask.data(), ask.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(ask.size())) {
+      char buf[512];
+      ssize_t n;
+      while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0)
+        answered = true;
+      answered = answered && n == 0; // the whole answer, to its end
+    }
+  }
+  ::close(fd);
+  REQUIRE(answered);
+}
+
 std::multiset<std::string> nginx_server::targets() const {
+  settle();
   std::multiset<std::string> out;
   std::ifstream in{dir / "access.log"};
   for (std::string line; std::getline(in, line);) {
@@ -72,6 +108,7 @@ std::multiset<std::string> nginx_server::targets() const {
 }
 
 std::vector<nginx_server::request_line> nginx_server::requests() const {
+  settle();
   std::vector<request_line> out;
   std::ifstream in{dir / "detail.log"};
   for (std::string line; std::getline(in, line);) {

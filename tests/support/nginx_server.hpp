@@ -26,6 +26,10 @@ struct nginx_server {
   /// `http://127.0.0.1:PORT`.
   std::string origin() const { return "http://127.0.0.1:" + std::to_string(port); }
 
+  /// Waits until nginx logged every request it has answered (targets() and
+  /// requests() do, before they read the log).
+  void settle() const;
+
   /// The request targets nginx logged ("GET /a%2Fb HTTP/1.1" -> "/a%2Fb").
   std::multiset<std::string> targets() const;
 
