@@ -91,6 +91,12 @@ namespace {
 void add_crawling_options(option_set& o, settings& s) {
   o.section("General")
     .add("threads", s.threads, "actor scheduler threads; 0 = one per core")
+    .add("scheduler-spin", s.scheduler.spin,
+         "polls in a row by a scheduler thread out of work, before it backs off")
+    .add("scheduler-backoff", s.scheduler.backoff,
+         "after those, how long it polls every 50 us before it sleeps")
+    .add("scheduler-wake", s.scheduler.wake,
+         "how often a sleeping scheduler thread wakes to take work queued on another")
     .add("user-agent", s.http.user_agent, "User-Agent header and robots.txt token")
     .section("Crawling")
     .add("shards", s.run.shards, "frontier shards; 0 = one per thread")
@@ -344,6 +350,8 @@ std::string check_cookies(const http_options& http) {
 } // namespace
 
 std::string settings::check() {
+  if (scheduler.wake < std::chrono::milliseconds(1))
+    return "option --scheduler-wake expects a duration of at least 1ms";
   if (scope.sitemaps == sitemap_mode::off && !scope.sitemap_urls.empty())
     return "--sitemap needs --sitemaps=on or --sitemaps=only";
   for (auto& u : scope.sitemap_urls)
@@ -452,7 +460,7 @@ std::string config::enable_cluster() {
 }
 
 std::vector<std::string> config::crawl_args() const {
-  return options_.to_args({"threads", "shards", "parsers", "io-threads", "source-address", "state",
+  return options_.to_args({"threads", "scheduler-spin", "scheduler-backoff", "scheduler-wake", "shards", "parsers", "io-threads", "source-address", "state",
                            "queue-memory", "recrawl", "recrawl-every", "recrawl-min", "recrawl-max",
                            "proxy-file", "proxy-report", "cluster", "cluster-listen", "cluster-cert", "cluster-key",
                            "cluster-ca", "insecure-cluster", "cluster-sinks", "cluster-heartbeat",
@@ -465,6 +473,13 @@ void config::apply() {
   if (n == 0)
     n = std::max(1u, std::thread::hardware_concurrency());
   set("scheduler.max-threads", static_cast<size_t>(n));
+  auto& sched = crawl.scheduler;
+  constexpr auto moderate_sleep = std::chrono::microseconds(50);
+  set("work-stealing.aggressive-poll-attempts", static_cast<size_t>(sched.spin));
+  set("work-stealing.moderate-poll-attempts",
+      static_cast<size_t>(sched.backoff / moderate_sleep));
+  set("work-stealing.moderate-sleep-duration", caf::timespan{moderate_sleep});
+  set("work-stealing.relaxed-sleep-duration", sched.wake);
 }
 
 } // namespace arachne

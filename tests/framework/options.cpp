@@ -156,3 +156,20 @@ TEST_CASE("config registers the crawl options and hands threads to CAF", "[optio
   CHECK(rules.strip_params == std::vector<std::string>{"utm_*", "sid"});
   CHECK(!cfg.parse_args({"--threads=lots"}).empty());
 }
+
+TEST_CASE("config hands CAF how idle scheduler threads wait", "[options]") {
+  using namespace std::chrono_literals;
+  config cfg;
+  // The defaults: no 50 us polling phase, a sleeping thread wakes every 100 ms.
+  CHECK(caf::get_or(cfg, "work-stealing.moderate-poll-attempts", size_t{1}) == 0u);
+  CHECK(caf::get_or(cfg, "work-stealing.relaxed-sleep-duration", caf::timespan{0}) == 100ms);
+  REQUIRE(cfg.parse_args({"--scheduler-spin=7", "--scheduler-backoff=25ms",
+                          "--scheduler-wake=10ms"})
+            .empty());
+  CHECK(caf::get_or(cfg, "work-stealing.aggressive-poll-attempts", size_t{0}) == 7u);
+  CHECK(caf::get_or(cfg, "work-stealing.moderate-poll-attempts", size_t{0}) == 500u); // 25 ms / 50 us
+  CHECK(caf::get_or(cfg, "work-stealing.relaxed-sleep-duration", caf::timespan{0}) == 10ms);
+  // Never woken by time at all would leave work queued on a busy thread.
+  CHECK(config{}.parse_args({"--scheduler-wake=0"})
+        == "option --scheduler-wake expects a duration of at least 1ms");
+}

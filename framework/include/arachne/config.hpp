@@ -44,10 +44,24 @@ struct cluster_options {
   caf::timespan resume_wait = std::chrono::seconds(60);
 };
 
+/// How CAF's scheduler threads look for work when they have none: first
+/// `spin` polls in a row, then a poll every 50 us for `backoff`, then asleep
+/// until work is given to them or `wake` passed (to take work queued on
+/// another thread). Spinning keeps a busy crawl's latency low and costs CPU
+/// while it waits (docs/benchmarks.md measured the defaults).
+struct scheduler_options {
+  uint32_t spin = 100;                                       // CAF's aggressive polls
+  caf::timespan backoff = std::chrono::milliseconds(0);      // CAF's moderate phase (25 ms)
+  caf::timespan wake = std::chrono::milliseconds(100);       // CAF's relaxed sleep (10 ms)
+};
+
 /// The settings a crawl runs with; every field is an option in `config`.
 struct settings {
   /// Scheduler threads for the actors; 0 means one per core.
   uint32_t threads = 0;
+
+  /// How idle scheduler threads wait for work.
+  scheduler_options scheduler;
 
   /// How pages are fetched; `http.user_agent` is also the robots.txt token.
   http_options http;
