@@ -49,32 +49,46 @@ uint32_t concurrency_budget::demand(uint64_t busy, std::size_t waiting) const no
   return static_cast<uint32_t>(std::min<uint64_t>(d, cap_));
 }
 
-concurrency_budget::lends concurrency_budget::rebalance(uint64_t busy, std::size_t waiting) {
-  lends out;
+concurrency_budget::plan concurrency_budget::plan_lends(uint64_t busy,
+                                                        std::size_t waiting) const {
+  plan p;
+  p.share = share_;
   auto n = demands_.size();
   if (n <= 1)
-    return out;
+    return p;
   std::vector<uint64_t> wants(demands_.begin(), demands_.end());
   wants[index_] = demand(busy, waiting);
   auto shares = water_fill(wants, total_);
-  share_ = std::max<uint64_t>(1, shares[index_]);
+  p.share = std::max<uint64_t>(1, shares[index_]);
   // An idle shard holds none back from a shard that waits for units (what
   // nobody wants stays where it is).
   auto keep = std::max<uint64_t>(std::min(shares[index_], wants[index_]), busy);
   if (budget_ <= keep)
-    return out;
+    return p;
   auto spare = budget_ - keep;
   for (std::size_t k = 0; k < n && spare > 0; ++k) {
     auto wanted = std::min(shares[k], wants[k]);
     if (k == index_ || budgets_[k] >= wanted)
       continue;
     auto give = std::min<uint64_t>(spare, wanted - budgets_[k]);
-    out.to_send.push_back({k, give});
-    budgets_[k] += give;
-    budget_ -= give;
+    p.to_send.push_back({k, give});
     spare -= give;
+  }
+  return p;
+}
+
+concurrency_budget::lends concurrency_budget::rebalance(uint64_t busy, std::size_t waiting) {
+  lends out;
+  if (demands_.size() <= 1)
+    return out;
+  auto p = plan_lends(busy, waiting);
+  share_ = p.share;
+  for (auto& l : p.to_send) {
+    budgets_[l.to] += l.units;
+    budget_ -= l.units;
     stale_ = true; // (the others learn the new budget at the next tick)
   }
+  out.to_send = std::move(p.to_send);
   out.tick = stale_;
   return out;
 }
@@ -83,8 +97,11 @@ bool concurrency_budget::note(uint64_t busy, std::size_t waiting) {
   if (demands_.size() <= 1 || stale_)
     return false;
   auto d = demand(busy, waiting);
-  // Units held beyond what the shard wants and no longer used may go.
-  bool tick = budget_ > std::max<uint64_t>(std::min<uint64_t>(share_, d), busy);
+  // Units held beyond what the shard wants and no longer used go to a shard
+  // that wants them (none may: then no tick, or a waiting crawl would tick
+  // on for nothing).
+  bool tick = budget_ > std::max<uint64_t>(std::min<uint64_t>(share_, d), busy)
+              && !plan_lends(busy, waiting).to_send.empty();
   auto said = demand_said_;
   if ((d == 0) != (said == 0) || d > said + said / 8 + 2 || d + said / 8 + 2 < said) {
     stale_ = true;

@@ -72,7 +72,7 @@ public:
 
   /// After a change at the shard: true if the next tick should tell the
   /// others (its demand moved by more than an eighth, or to or from nothing)
-  /// or lend units it no longer uses.
+  /// or lend units it no longer uses to a shard that wants them.
   bool note(uint64_t busy, std::size_t waiting);
 
   /// At a tick: the demand to tell the others (with `held()`), if it is
@@ -97,6 +97,13 @@ public:
   bool stale() const noexcept { return stale_; }
 
 private:
+  /// What a rebalance would do: this shard's water-filled share, the lends.
+  struct plan {
+    uint64_t share = 0;
+    std::vector<lend> to_send;
+  };
+  plan plan_lends(uint64_t busy, std::size_t waiting) const;
+
   uint64_t cap_;   // --concurrency as given: the most a demand says
   uint64_t total_; // the units shared (at least one)
   uint32_t per_site_;

@@ -35,12 +35,16 @@ bool tracking(const frontier_state& st) {
   return st.journal != nullptr || st.guard.active || st.view.cluster;
 }
 
+// A tick goes behind what the mailbox holds: a busy shard flushes what many
+// messages gave in one batch, and a quiet one (a polite crawl, its events
+// one at a time) flushes at once, without a timer that would wake CAF's
+// clock thread for each.
 void schedule_tick(pointer self) {
   auto& st = self->state;
   if (st.tick_set)
     return;
   st.tick_set = true;
-  self->delayed_send(self, std::chrono::milliseconds(10), flush_tick_atom::value);
+  self->send(self, flush_tick_atom::value);
 }
 
 // `id` is the record's URL row in the state store or its guard id (0: none).

@@ -84,3 +84,23 @@ TEST_CASE("concurrency_budget holds shares of a view not here yet, and drops tho
   b.take_lend(3);
   CHECK(b.held() == 8);
 }
+
+TEST_CASE("concurrency_budget asks for a tick to lend only when another shard wants the units",
+          "[frontier][budget]") {
+  concurrency_budget b{10, 1};
+  b.reset({1, 2}, 0);
+  REQUIRE(b.take_demand(2, 1, 5)); // the other wants 1 and holds 5
+  b.rebalance(1, 1);
+  REQUIRE(b.say(1, 1)); // said 2
+  REQUIRE(!b.stale());
+  // Holding 5, using 1, wanting 2: units to spare, but nobody wants them.
+  // (A tick here would find nothing to do and ask for the next: a crawl
+  // whose hosts all wait would tick on for ever.)
+  CHECK(!b.note(1, 1));
+  // Now the other wants 9: the spare units go to it at the next tick.
+  REQUIRE(b.take_demand(2, 9, 5));
+  CHECK(b.note(1, 1));
+  auto out = b.rebalance(1, 1);
+  REQUIRE(out.to_send.size() == 1);
+  CHECK(out.to_send[0] == concurrency_budget::lend{1, 3});
+}
