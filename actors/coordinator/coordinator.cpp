@@ -25,8 +25,6 @@ namespace {
 using pointer = caf::stateful_actor<coordinator_actor_state>*;
 using namespace std::chrono_literals;
 
-/// How often the shards are asked for their stats.
-constexpr auto poll_every = 20ms;
 
 std::string seconds_since(std::chrono::steady_clock::time_point start) {
   auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -37,14 +35,14 @@ std::string seconds_since(std::chrono::steady_clock::time_point start) {
 
 void poll(pointer self);
 
-// Schedules the next round (at once, or after `poll_every`); a poll
+// Schedules the next round (at once, or after `poll_wait`); a poll
 // scheduled before is void.
 void next_poll(pointer self, bool at_once) {
   auto token = ++self->state.poll_token;
   if (at_once)
     self->send(self, poll_atom::value, token);
   else
-    self->delayed_send(self, poll_every, poll_atom::value, token);
+    self->delayed_send(self, self->state.poll_wait, poll_atom::value, token);
 }
 
 // The view changed: a round under way is void (a request to a lost node's
@@ -329,6 +327,15 @@ void report_progress(pointer self, crawl_progress p) {
       [=](caf::error&) { tell(p); });
 }
 
+// When the next round goes: see next_round_wait.
+caf::timespan next_wait(coordinator_actor_state& st, const stats_round& sums) {
+  auto now = std::chrono::steady_clock::now();
+  auto wait = next_round_wait(st.last_round, sums, now - st.last_round_at, st.poll_wait);
+  st.last_round = sums;
+  st.last_round_at = now;
+  return wait;
+}
+
 // Every shard answered round `round` (or failed to).
 void on_round(pointer self, uint64_t round, uint64_t view_gen, std::vector<frontier_stats>& now,
               bool busy, std::optional<std::size_t> lost_shard, caf::error lost) {
@@ -350,6 +357,7 @@ void on_round(pointer self, uint64_t round, uint64_t view_gen, std::vector<front
   if (busy)
     return next_poll(self, true); // (a slow shard is busy, not gone)
   auto sums = stats_round::of(now, c.members.view().actors.size());
+  st.poll_wait = next_wait(st, sums);
   c.seen = sums.progress.seen;
   c.dropped = sums.dropped;
   // The state store failed (a full disk): stop cleanly; what it holds resumes.
@@ -410,19 +418,27 @@ void poll(pointer self) {
         now.push_back(std::move(*s));
     on_round(self, round, view_gen, now, a->busy, a->lost_shard, std::move(a->lost));
   };
-  auto timeout = c.distributed ? c.cluster.timeout : caf::timespan{30s};
-  for (std::size_t i = 0; i < shards.size(); ++i)
-    self->request(shards[i], timeout, stats_atom::value)
-      .then([=](frontier_stats& s) { a->stats[i] = std::move(s); done(); },
-            [=](caf::error& err) {
-              if (err == caf::sec::request_timeout)
-                a->busy = true;
-              else if (!a->lost_shard) {
-                a->lost_shard = i;
-                a->lost = std::move(err);
-              }
-              done();
-            });
+  for (std::size_t i = 0; i < shards.size(); ++i) {
+    auto answered = [=](frontier_stats& s) {
+      a->stats[i] = std::move(s);
+      done();
+    };
+    auto failed = [=](caf::error& err) {
+      if (err == caf::sec::request_timeout)
+        a->busy = true;
+      else if (!a->lost_shard) {
+        a->lost_shard = i;
+        a->lost = std::move(err);
+      }
+      done();
+    };
+    // A shard in this process answers, or fails at once if it is gone: no
+    // timeout to keep (each costs CAF's clock thread two wake-ups a round).
+    if (shards[i].node() == self->node())
+      self->request(shards[i], caf::infinite, stats_atom::value).then(answered, failed);
+    else
+      self->request(shards[i], c.cluster.timeout, stats_atom::value).then(answered, failed);
+  }
 }
 
 } // namespace

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -67,6 +68,9 @@ struct coordinator_actor_state {
   uint64_t rounds = 0;            // rounds of stats begun
   bool polling = false;           // a round is under way
   uint64_t poll_token = 0;        // of the poll scheduled last
+  caf::timespan poll_wait = round_wait_min; // to the next round (next_round_wait)
+  std::optional<stats_round> last_round; // the sums of the last round
+  std::chrono::steady_clock::time_point last_round_at; // when it was in
   uint64_t view_gen = 0;          // grows with every view change
   std::vector<uint64_t> fresh_from; // per sink: the first round that sees it restarted
   std::vector<bool> restarting;   // per sink: a restarted one is opening
@@ -82,7 +86,7 @@ struct coordinator_actor_state {
 };
 
 /// The coordinator of a crawl (docs/architecture.md): asks every shard for
-/// its stats every 20 ms and ends the crawl when all are idle with nothing
+/// its stats every 20 ms (up to 320 ms while the end cannot be near) and ends the crawl when all are idle with nothing
 /// in transit; takes nodes in (join_atom) and out (their DOWN, a failed
 /// stats request) by sending new cluster views, one change at a time;
 /// restarts failed sinks; sends progress to `progress_to`. Does nothing

@@ -1,5 +1,7 @@
 #include "coordinator/end_of_crawl.hpp"
 
+#include <algorithm>
+
 namespace arachne {
 
 stats_round stats_round::of(const std::vector<frontier_stats>& stats, std::size_t shards) {
@@ -27,6 +29,29 @@ stats_round stats_round::of(const std::vector<frontier_stats>& stats, std::size_
     r.idle = r.idle && st.idle;
   }
   return r;
+}
+
+bool stats_round::same_work(const stats_round& o) const {
+  auto& p = progress;
+  auto& q = o.progress;
+  return p.seen == q.seen && p.recorded == q.recorded && p.queued == q.queued
+         && p.in_flight == q.in_flight && p.due == q.due && sent == o.sent
+         && received == o.received && idle == o.idle;
+}
+
+caf::timespan next_round_wait(const std::optional<stats_round>& last, const stats_round& now,
+                              caf::timespan since_last, caf::timespan last_wait) {
+  if (!last)
+    return round_wait_min;
+  if (last->same_work(now))
+    return std::clamp(last_wait * 2, round_wait_min, round_wait_max);
+  auto& p = now.progress;
+  auto done = p.recorded > last->progress.recorded ? p.recorded - last->progress.recorded : 0;
+  if (done == 0 || p.queued == 0)
+    return round_wait_min;
+  auto drain = since_last * (static_cast<double>(p.queued) / static_cast<double>(done));
+  return std::clamp(std::chrono::duration_cast<caf::timespan>(drain / 8), round_wait_min,
+                    round_wait_max);
 }
 
 bool end_detector::observe(const std::vector<frontier_stats>& now, const stats_round& round,

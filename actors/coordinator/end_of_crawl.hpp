@@ -1,11 +1,15 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "arachne/crawl.hpp"
 #include "arachne/messages.hpp"
+
+#include "caf/timespan.hpp"
 
 namespace arachne {
 
@@ -17,6 +21,10 @@ struct stats_round {
   uint64_t dropped = 0;   // links out of scope, not recorded
   bool idle = false;      // every shard answered and is idle
   std::string state_error; // the first shard's whose state store failed
+
+  /// True if `other` shows the same work done, queued and in transit: no
+  /// URL seen, recorded, queued or handed out, no batch sent or received.
+  bool same_work(const stats_round& other) const;
 
   /// Sums `stats`; `shards`: how many shards the view has.
   static stats_round of(const std::vector<frontier_stats>& stats, std::size_t shards);
@@ -40,6 +48,21 @@ public:
 private:
   std::vector<frontier_stats> last_;
 };
+
+/// The coordinator's rounds of stats are `round_wait_min` apart while the
+/// end of the crawl may be near, and at most `round_wait_max`.
+constexpr caf::timespan round_wait_min = std::chrono::milliseconds(20);
+constexpr caf::timespan round_wait_max = std::chrono::milliseconds(320);
+
+/// The wait before the round after `now`, which came `since_last` after
+/// `last` (none: the first round) and `last_wait` after it was asked for.
+/// The crawl cannot end before its queued URLs are recorded: while that
+/// takes long at the rate records come, rounds are up to an eighth of that
+/// time apart; while rounds find no work changed (every host waiting for its
+/// delay) the wait doubles. A waiting or polite crawl costs next to nothing
+/// in rounds, and a change is seen within `round_wait_max`.
+caf::timespan next_round_wait(const std::optional<stats_round>& last, const stats_round& now,
+                              caf::timespan since_last, caf::timespan last_wait);
 
 /// The first error the shards report for sink `i`, or empty.
 std::string sink_error(const std::vector<frontier_stats>& stats, std::size_t i);

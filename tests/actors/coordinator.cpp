@@ -163,3 +163,33 @@ TEST_CASE("end_detector: after a node is lost the sums are not compared, and a r
   e.reset();
   CHECK(!observe(e, uneven, true));
 }
+
+TEST_CASE("rounds of stats spread out while the end cannot be near, and close in when it may be",
+          "[coordinator][end]") {
+  using namespace std::chrono_literals;
+  auto round = [](uint64_t recorded, uint64_t queued, uint64_t in_flight = 1) {
+    stats_round r;
+    r.progress.recorded = recorded;
+    r.progress.queued = queued;
+    r.progress.in_flight = in_flight;
+    return r;
+  };
+  // The first round: nothing to compare with.
+  CHECK(next_round_wait(std::nullopt, round(0, 1), 0ms, 20ms) == round_wait_min);
+  // 10 records in 20 ms with 10,000 queued: 20 s to drain; an eighth of it
+  // is over the most.
+  CHECK(next_round_wait(round(0, 10010), round(10, 10000), 20ms, 20ms) == round_wait_max);
+  // 40 queued at that rate: 80 ms to drain, the next round in 10 -> 20 ms.
+  CHECK(next_round_wait(round(0, 50), round(10, 40), 20ms, 20ms) == round_wait_min);
+  // 400 queued: 800 ms, rounds 100 ms apart.
+  CHECK(next_round_wait(round(0, 410), round(10, 400), 20ms, 20ms) == 100ms);
+  // Nothing queued (the last requests in flight): the end may come any moment.
+  CHECK(next_round_wait(round(0, 10), round(10, 0), 20ms, 320ms) == round_wait_min);
+  // Nothing recorded but the work moved (a link batch came): no rate to go by.
+  auto moved = round(10, 5);
+  moved.received = 1;
+  CHECK(next_round_wait(round(10, 5), moved, 20ms, 320ms) == round_wait_min);
+  // Nothing changed at all (every host waiting): the wait doubles, up to the most.
+  CHECK(next_round_wait(round(10, 5), round(10, 5), 20ms, 20ms) == 40ms);
+  CHECK(next_round_wait(round(10, 5), round(10, 5), 200ms, 200ms) == round_wait_max);
+}
