@@ -59,6 +59,7 @@ void on_stop(pointer self) {
 // sent, the store committed, the guardian told, waiting sites pumped.
 void on_tick(pointer self) {
   self->state.tick_set = false;
+  self->state.last_tick = self->clock().now();
   say_demand(self);
   flush_outboxes(self);
   flush_records(self);

@@ -191,6 +191,7 @@ struct frontier_state {
   uint64_t due = 0;                        // URLs that came due again (--recrawl-every)
 
   bool tick_set = false;
+  caf::actor_clock::time_point last_tick; // when the last flush tick ran
   bool stopping = false;
   static inline const char* name = "frontier";
 };
