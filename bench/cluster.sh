@@ -6,6 +6,11 @@
 # nodes and between nodes and the coordinator (bytes_sent of their sockets,
 # from ss, TLS included).
 # Usage: bench/cluster.sh [HOSTS] [PAGES] [LATENCY]
+# NODES="1 2 3" chooses the cluster sizes. QUOTA=0.25 (as root, cgroup v1
+# cpu controller) runs each node in its own cgroup capped at that share of
+# one core (cpu.cfs_quota_us) instead of pinning it, so that N nodes never
+# need more than N x QUOTA cores (the site and the coordinator uncapped);
+# NODES then defaults to "1 2 4".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hosts=${1:-40}
@@ -21,10 +26,30 @@ trap 'kill "${node_pids[@]}" 2>/dev/null; stop_site; rm -rf "$work"' EXIT
 start_site "$bin" "$work" --hosts="$hosts" --pages="$pages" --crawl-delay=0 --trap=false \
   --latency="$latency" --threads=1
 seed="http://127.0.1.1:$site_port/"
-"$bin" cluster-ca "$work/ca" --names=n1,n2,n3,coord --hosts=127.0.0.1 >/dev/null
 tls() { echo "--cluster-cert=$work/ca/$1.pem --cluster-key=$work/ca/$1.key --cluster-ca=$work/ca/ca.pem"; }
 cores=$(nproc)
-echo "site: $hosts hosts x $pages pages, latency $latency; each node --threads=1 on core (i mod $cores)"
+quota=${QUOTA:-}
+cgroups=()
+if [ -n "$quota" ]; then
+  cpu_root=/sys/fs/cgroup/cpu
+  [ -w "$cpu_root/cgroup.procs" ] || { echo "QUOTA needs root and the cgroup v1 cpu controller at $cpu_root" >&2; exit 1; }
+  echo "site: $hosts hosts x $pages pages, latency $latency; each node --threads=1 in a cgroup of $quota core"
+else
+  echo "site: $hosts hosts x $pages pages, latency $latency; each node --threads=1 on core (i mod $cores)"
+fi
+trap 'kill "${node_pids[@]}" 2>/dev/null; wait "${node_pids[@]}" 2>/dev/null; stop_site; for g in "${cgroups[@]}"; do rmdir "$g" 2>/dev/null; done; rm -rf "$work"' EXIT
+
+# in_cgroup I PID: moves PID (all its threads) into node I's capped cgroup.
+in_cgroup() {
+  local g="$cpu_root/arachne-bench-$$-$1"
+  if [ ! -d "$g" ]; then
+    mkdir "$g"
+    cgroups+=("$g")
+    echo 100000 >"$g/cpu.cfs_period_us"
+    awk -v q="$quota" 'BEGIN { printf "%d\n", q * 100000 }' >"$g/cpu.cfs_quota_us"
+  fi
+  echo "$2" >"$g/cgroup.procs"
+}
 
 # bytes_sent of the established sockets of PID whose peer port is in PORTS.
 sent_to() { # sent_to PID PORTS...
@@ -37,14 +62,23 @@ sent_to() { # sent_to PID PORTS...
     END { print total + 0 }'
 }
 
-for n in 1 2 3; do
+sizes=${NODES:-$([ -n "$quota" ] && echo "1 2 4" || echo "1 2 3")}
+"$bin" cluster-ca "$work/ca" --names="$(seq -s, -f 'n%g' "$(echo "$sizes" | tr ' ' '\n' | sort -n | tail -1)"),coord" \
+  --hosts=127.0.0.1 >/dev/null
+for n in $sizes; do
   node_pids=()
   eps=""
   ports=()
   for i in $(seq "$n"); do
-    # shellcheck disable=SC2046
-    taskset -c $(( (i - 1) % cores )) "$bin" node --listen=127.0.0.1:0 --threads=1 --io-threads=1 \
-      $(tls n$i) >"$work/node$i.out" 2>&1 &
+    if [ -n "$quota" ]; then
+      # shellcheck disable=SC2046
+      "$bin" node --listen=127.0.0.1:0 --threads=1 --io-threads=1 $(tls n$i) >"$work/node$i.out" 2>&1 &
+      in_cgroup "$i" "$!"
+    else
+      # shellcheck disable=SC2046
+      taskset -c $(( (i - 1) % cores )) "$bin" node --listen=127.0.0.1:0 --threads=1 --io-threads=1 \
+        $(tls n$i) >"$work/node$i.out" 2>&1 &
+    fi
     node_pids+=("$!")
     for _ in $(seq 200); do grep -q '^listening' "$work/node$i.out" && break; sleep 0.05; done
     ep=$(awk '/^listening on/{print $3}' "$work/node$i.out")
@@ -73,6 +107,9 @@ for n in 1 2 3; do
   awk -v n="$n" -v p="$pages_n" -v s="$secs" -v m="$msgs" -v nb="$node_bytes" -v cb="$coord_bytes" \
     'BEGIN { printf "%d node(s): %6d pages in %5.1f s: %6.0f pages/s, %s shard messages/page, %6.0f B/page node<->node+coordinator (%0.f B/page sent by nodes, %.0f by the coordinator)\n",
              n, p, s, p / s, m, (nb + cb) / p, nb / p, cb / p }'
+  # Each node's share of the pages, from the report's nodes section.
+  shares=$(sed -n 's/^    .*pages [0-9]* (\([0-9.]*%\)).*/\1/p' "$work/report" | paste -sd/ -)
+  [ "$n" -gt 1 ] && echo "  pages per node: $shares"
   kill "${node_pids[@]}" 2>/dev/null || true
   wait "${node_pids[@]}" 2>/dev/null || true
 done
