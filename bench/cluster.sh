@@ -10,7 +10,8 @@
 # cpu controller) runs each node in its own cgroup capped at that share of
 # one core (cpu.cfs_quota_us) instead of pinning it, so that N nodes never
 # need more than N x QUOTA cores (the site and the coordinator uncapped);
-# NODES then defaults to "1 2 4".
+# NODES then defaults to "1 2 4". SINKS=local keeps the records on the
+# nodes (--cluster-sinks=local; default: coordinator).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hosts=${1:-40}
@@ -22,13 +23,14 @@ command -v ss >/dev/null || { echo "bench/cluster.sh needs ss (apt-get install i
 work=$(mktemp -d)
 . scripts/lib/site.sh
 node_pids=()
-trap 'kill "${node_pids[@]}" 2>/dev/null; stop_site; rm -rf "$work"' EXIT
+trap 'kill "${node_pids[@]}" 2>/dev/null || true; stop_site; rm -rf "$work"' EXIT
 start_site "$bin" "$work" --hosts="$hosts" --pages="$pages" --crawl-delay=0 --trap=false \
   --latency="$latency" --threads=1
 seed="http://127.0.1.1:$site_port/"
 tls() { echo "--cluster-cert=$work/ca/$1.pem --cluster-key=$work/ca/$1.key --cluster-ca=$work/ca/ca.pem"; }
 cores=$(nproc)
 quota=${QUOTA:-}
+sinks=${SINKS:-coordinator}
 cgroups=()
 if [ -n "$quota" ]; then
   cpu_root=/sys/fs/cgroup/cpu
@@ -37,7 +39,15 @@ if [ -n "$quota" ]; then
 else
   echo "site: $hosts hosts x $pages pages, latency $latency; each node --threads=1 on core (i mod $cores)"
 fi
-trap 'kill "${node_pids[@]}" 2>/dev/null; wait "${node_pids[@]}" 2>/dev/null; stop_site; for g in "${cgroups[@]}"; do rmdir "$g" 2>/dev/null; done; rm -rf "$work"' EXIT
+# (Each step may fail, the nodes being gone already: none may stop the rest.)
+cleanup() {
+  kill "${node_pids[@]}" 2>/dev/null || true
+  wait "${node_pids[@]}" 2>/dev/null || true
+  stop_site
+  for g in "${cgroups[@]}"; do rmdir "$g" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
 
 # in_cgroup I PID: moves PID (all its threads) into node I's capped cgroup.
 in_cgroup() {
@@ -72,11 +82,11 @@ for n in $sizes; do
   for i in $(seq "$n"); do
     if [ -n "$quota" ]; then
       # shellcheck disable=SC2046
-      "$bin" node --listen=127.0.0.1:0 --threads=1 --io-threads=1 $(tls n$i) >"$work/node$i.out" 2>&1 &
+      "$bin" node --listen=127.0.0.1:0 --threads=1 --io-threads=1 --out=null $(tls n$i) >"$work/node$i.out" 2>&1 &
       in_cgroup "$i" "$!"
     else
       # shellcheck disable=SC2046
-      taskset -c $(( (i - 1) % cores )) "$bin" node --listen=127.0.0.1:0 --threads=1 --io-threads=1 \
+      taskset -c $(( (i - 1) % cores )) "$bin" node --listen=127.0.0.1:0 --threads=1 --io-threads=1 --out=null \
         $(tls n$i) >"$work/node$i.out" 2>&1 &
     fi
     node_pids+=("$!")
@@ -87,7 +97,7 @@ for n in $sizes; do
   done
   # shellcheck disable=SC2046
   "$bin" crawl "$seed" --cluster="$eps" $(tls coord) --per-host-delay=0 --per-host-concurrency=8 \
-    --concurrency=128 --progress=false --out=null >"$work/report" 2>&1 &
+    --concurrency=128 --progress=false --out=null --cluster-sinks="$sinks" >"$work/report" 2>&1 &
   crawl_pid=$!
   # Sample the sockets just before the coordinator hangs up: poll until it ends.
   node_bytes=0
@@ -104,9 +114,10 @@ for n in $sizes; do
   pages_n=$(sed -n 's/^  records .*(pages \([0-9]*\),.*/\1/p' "$work/report")
   secs=$(sed -n 's/^crawl finished after \([0-9.]*\)s/\1/p' "$work/report")
   msgs=$(sed -n 's/.*messages between shards: .*(\([0-9.]*\) per page).*/\1/p' "$work/report")
-  awk -v n="$n" -v p="$pages_n" -v s="$secs" -v m="$msgs" -v nb="$node_bytes" -v cb="$coord_bytes" \
-    'BEGIN { printf "%d node(s): %6d pages in %5.1f s: %6.0f pages/s, %s shard messages/page, %6.0f B/page node<->node+coordinator (%0.f B/page sent by nodes, %.0f by the coordinator)\n",
-             n, p, s, p / s, m, (nb + cb) / p, nb / p, cb / p }'
+  coord_cpu=$(sed -n 's/^  cpu \([0-9.]*\)s .*/\1/p' "$work/report")
+  awk -v n="$n" -v p="$pages_n" -v s="$secs" -v m="$msgs" -v nb="$node_bytes" -v cb="$coord_bytes" -v cc="$coord_cpu" \
+    'BEGIN { printf "%d node(s): %6d pages in %5.1f s: %6.0f pages/s, %s shard messages/page, %6.0f B/page node<->node+coordinator (%0.f B/page sent by nodes, %.0f by the coordinator), coordinator %.3f CPU-ms/page\n",
+             n, p, s, p / s, m, (nb + cb) / p, nb / p, cb / p, cc * 1000 / p }'
   # Each node's share of the pages, from the report's nodes section.
   shares=$(sed -n 's/^    .*pages [0-9]* (\([0-9.]*%\)).*/\1/p' "$work/report" | paste -sd/ -)
   [ "$n" -gt 1 ] && echo "  pages per node: $shares"
