@@ -141,6 +141,7 @@ TEST_CASE("http_client decodes brotli (RFC 7932) and zstd (RFC 8878), several zs
 
 TEST_CASE("http_client stops brotli and zstd bombs as it stops gzip ones", "[http]") {
   bad_server server;
+  server.make_bombs();
   auto c = make_client();
   for (auto path : {"/br-bomb", "/zstd-bomb"}) {
     INFO(path);
@@ -164,6 +165,7 @@ TEST_CASE("http_client stops brotli and zstd bombs as it stops gzip ones", "[htt
 TEST_CASE("http_client refuses corrupt and cut brotli and zstd bodies, and zstd windows over 8 MiB",
           "[http]") {
   bad_server server;
+  server.make_bombs();
   auto c = make_client();
   auto corrupt = get(*c, server.url("/corrupt-zstd"));
   CHECK(corrupt.error == crawl_errc::decode_failed);

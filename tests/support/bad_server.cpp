@@ -368,6 +368,10 @@ uint16_t bad_server::port() const noexcept {
   return impl_->port;
 }
 
+void bad_server::make_bombs() {
+  impl_->make_coded();
+}
+
 std::string bad_server::url(std::string_view path) const {
   return std::string{impl_->tls_ctx ? "https" : "http"} + "://127.0.0.1:" + std::to_string(port())
          + std::string{path};

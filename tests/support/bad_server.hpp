@@ -32,6 +32,11 @@ public:
   /// Connections accepted so far.
   uint64_t connections() const noexcept;
 
+  /// Makes the compressed bombs (/br-bomb, /zstd-bomb, /zstd-wide) now,
+  /// which takes seconds on a busy machine: a test calls it before its
+  /// client's time limits run (else the first such request waits for them).
+  void make_bombs();
+
   struct impl;
 
 private:
