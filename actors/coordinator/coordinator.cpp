@@ -327,12 +327,19 @@ void report_progress(pointer self, crawl_progress p) {
       [=](caf::error&) { tell(p); });
 }
 
-// When the next round goes: see next_round_wait.
+// When the next round goes: see next_round_wait. A crawl that is stopping
+// (the queued URLs end without being fetched) has rounds 20 ms apart, and
+// progress is never due later than it was asked for (crawl::on_progress).
 caf::timespan next_wait(coordinator_actor_state& st, const stats_round& sums) {
+  auto& c = *st.c;
   auto now = std::chrono::steady_clock::now();
   auto wait = next_round_wait(st.last_round, sums, now - st.last_round_at, st.poll_wait);
   st.last_round = sums;
   st.last_round_at = now;
+  if (st.stop_sent || c.stop_requested->load())
+    return round_wait_min;
+  if (c.progress_to)
+    wait = std::max(std::min(wait, c.progress_every), round_wait_min);
   return wait;
 }
 
@@ -357,7 +364,6 @@ void on_round(pointer self, uint64_t round, uint64_t view_gen, std::vector<front
   if (busy)
     return next_poll(self, true); // (a slow shard is busy, not gone)
   auto sums = stats_round::of(now, c.members.view().actors.size());
-  st.poll_wait = next_wait(st, sums);
   c.seen = sums.progress.seen;
   c.dropped = sums.dropped;
   // The state store failed (a full disk): stop cleanly; what it holds resumes.
@@ -379,6 +385,7 @@ void on_round(pointer self, uint64_t round, uint64_t view_gen, std::vector<front
   if (st.end.observe(now, sums, !c.report.nodes_lost.empty()) && !settling)
     return finish(self);
   report_progress(self, sums.progress);
+  st.poll_wait = next_wait(st, sums); // (after this round may have asked for a stop)
   next_poll(self, false);
 }
 
