@@ -100,8 +100,13 @@ bool concurrency_budget::note(uint64_t busy, std::size_t waiting) {
   // Units held beyond what the shard wants and no longer used go to a shard
   // that wants them (none may: then no tick, or a waiting crawl would tick
   // on for nothing).
-  bool tick = budget_ > std::max<uint64_t>(std::min<uint64_t>(share_, d), busy)
-              && !plan_lends(busy, waiting).to_send.empty();
+  // Its own share may also have grown past what it holds back (share_ is
+  // refreshed at a tick).
+  bool tick = false;
+  if (budget_ > std::max<uint64_t>(std::min<uint64_t>(share_, d), busy)) {
+    auto p = plan_lends(busy, waiting);
+    tick = !p.to_send.empty() || (p.share > share_ && budget_ > share_);
+  }
   auto said = demand_said_;
   if ((d == 0) != (said == 0) || d > said + said / 8 + 2 || d + said / 8 + 2 < said) {
     stale_ = true;

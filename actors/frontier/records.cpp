@@ -35,22 +35,20 @@ bool tracking(const frontier_state& st) {
   return st.journal != nullptr || st.guard.active || st.view.cluster;
 }
 
-// A tick goes behind what the mailbox holds: a busy shard flushes what many
-// messages gave in one batch, and a quiet one (a polite crawl, its events
-// one at a time) flushes at once, without a timer that would wake CAF's
-// clock thread for each. A shard that journals or replicates (a commit, a
-// guard batch over the network) ticks at most every 10 ms.
+// Ticks are at least 10 ms apart, as a journal commit, a guard batch over
+// the network and pump_all over every site are worth batching. One due now
+// is a message to the shard itself, behind what its mailbox holds, not a
+// timer: a crawl whose events come one at a time (a polite one) wakes CAF's
+// clock thread for few of them.
 void schedule_tick(pointer self) {
   constexpr caf::timespan tick_every = std::chrono::milliseconds(10);
   auto& st = self->state;
   if (st.tick_set)
     return;
   st.tick_set = true;
-  if (tracking(st)) {
-    auto due = st.last_tick + tick_every;
-    if (auto now = self->clock().now(); now < due)
-      return self->delayed_send(self, due - now, flush_tick_atom::value);
-  }
+  auto due = st.last_tick + tick_every;
+  if (auto now = self->clock().now(); now < due)
+    return self->delayed_send(self, due - now, flush_tick_atom::value);
   self->send(self, flush_tick_atom::value);
 }
 

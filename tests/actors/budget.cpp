@@ -104,3 +104,21 @@ TEST_CASE("concurrency_budget asks for a tick to lend only when another shard wa
   REQUIRE(out.to_send.size() == 1);
   CHECK(out.to_send[0] == concurrency_budget::lend{1, 3});
 }
+
+TEST_CASE("concurrency_budget asks for a tick when its own share grew past what it may use",
+          "[frontier][budget]") {
+  concurrency_budget b{10, 1};
+  b.reset({1, 2}, 0);
+  REQUIRE(b.take_demand(2, 6, 5));
+  auto out = b.rebalance(2, 0); // wants 2: a share of 3, one unit lent to the other
+  REQUIRE(out.to_send.size() == 1);
+  CHECK(out.to_send[0] == concurrency_budget::lend{1, 1});
+  REQUIRE(b.say(2, 0)); // said 2
+  CHECK(b.usable() == 3);
+  // 3 under way and a site waiting: it wants 4, which is no news to the
+  // others (within two of 2), but its share is 4 now: a tick takes it up.
+  CHECK(b.note(3, 1));
+  b.rebalance(3, 1);
+  CHECK(b.usable() == 4);
+  CHECK(!b.note(3, 1));
+}
