@@ -25,7 +25,6 @@ namespace {
 using pointer = caf::stateful_actor<coordinator_actor_state>*;
 using namespace std::chrono_literals;
 
-
 std::string seconds_since(std::chrono::steady_clock::time_point start) {
   auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   char when[32];
@@ -336,7 +335,7 @@ caf::timespan next_wait(coordinator_actor_state& st, const stats_round& sums) {
   auto wait = next_round_wait(st.last_round, sums, now - st.last_round_at, st.poll_wait);
   st.last_round = sums;
   st.last_round_at = now;
-  if (st.stop_sent || c.stop_requested->load())
+  if (c.stop_requested->load()) // (set for good once a stop is asked)
     return round_wait_min;
   if (c.progress_to)
     wait = std::max(std::min(wait, c.progress_every), round_wait_min);

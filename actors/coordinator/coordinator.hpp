@@ -86,9 +86,10 @@ struct coordinator_actor_state {
 };
 
 /// The coordinator of a crawl (docs/architecture.md): asks every shard for
-/// its stats every 20 ms (up to 320 ms while the end cannot be near) and ends the crawl when all are idle with nothing
-/// in transit; takes nodes in (join_atom) and out (their DOWN, a failed
-/// stats request) by sending new cluster views, one change at a time;
+/// its stats every 20 ms (up to 320 ms while the end cannot be near) and
+/// ends the crawl when all are idle with nothing in transit; takes nodes in
+/// (join_atom) and out (their DOWN, a failed stats request) by sending new
+/// cluster views, one change at a time;
 /// restarts failed sinks; sends progress to `progress_to`. Does nothing
 /// before `run_atom`, which it answers with ok_atom once the crawl is over
 /// and everything it learned is in its `coordination`. Blocking calls

@@ -97,11 +97,10 @@ bool concurrency_budget::note(uint64_t busy, std::size_t waiting) {
   if (demands_.size() <= 1 || stale_)
     return false;
   auto d = demand(busy, waiting);
-  // Units held beyond what the shard wants and no longer used go to a shard
-  // that wants them (none may: then no tick, or a waiting crawl would tick
-  // on for nothing).
-  // Its own share may also have grown past what it holds back (share_ is
-  // refreshed at a tick).
+  // Units held beyond what the shard wants and no longer used: a tick if a
+  // shard wants them, or if its own share grew past them (share_ is
+  // refreshed at a tick); else none, or a waiting crawl would tick on for
+  // nothing.
   bool tick = false;
   if (budget_ > std::max<uint64_t>(std::min<uint64_t>(share_, d), busy)) {
     auto p = plan_lends(busy, waiting);

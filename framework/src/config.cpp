@@ -460,7 +460,8 @@ std::string config::enable_cluster() {
 }
 
 std::vector<std::string> config::crawl_args() const {
-  return options_.to_args({"threads", "scheduler-spin", "scheduler-backoff", "scheduler-wake", "shards", "parsers", "io-threads", "source-address", "state",
+  return options_.to_args({"threads", "scheduler-spin", "scheduler-backoff", "scheduler-wake",
+                           "shards", "parsers", "io-threads", "source-address", "state",
                            "queue-memory", "recrawl", "recrawl-every", "recrawl-min", "recrawl-max",
                            "proxy-file", "proxy-report", "cluster", "cluster-listen", "cluster-cert", "cluster-key",
                            "cluster-ca", "insecure-cluster", "cluster-sinks", "cluster-heartbeat",
