@@ -97,7 +97,7 @@ for n in $sizes; do
   done
   # shellcheck disable=SC2046
   "$bin" crawl "$seed" --cluster="$eps" $(tls coord) --per-host-delay=0 --per-host-concurrency=8 \
-    --concurrency=128 --progress=false --out=null --cluster-sinks="$sinks" >"$work/report" 2>&1 &
+    --concurrency=128 --progress=false --out=null --cluster-sinks="$sinks" ${ARGS:-} >"$work/report" 2>&1 &
   crawl_pid=$!
   # Sample the sockets just before the coordinator hangs up: poll until it ends.
   node_bytes=0
@@ -111,13 +111,25 @@ for n in $sizes; do
     sleep 0.2
   done
   wait "$crawl_pid" || true
+  # The nodes' CPU (user + system, all threads) over the whole crawl.
+  node_ticks=0
+  for p in "${node_pids[@]}"; do
+    node_ticks=$((node_ticks + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  if [ -n "${THREADS_CPU:-}" ]; then
+    for p in "${node_pids[@]}"; do
+      for t in /proc/$p/task/*; do printf '%s:%s ' "$(cat $t/comm)" "$(awk '{print $14 + $15}' $t/stat)"; done; echo
+    done
+  fi
+  node_cpu=$(awk -v t="$node_ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { print t / hz }')
+  cp "$work/report" "$work/../cluster-report-$n" 2>/dev/null || true
   pages_n=$(sed -n 's/^  records .*(pages \([0-9]*\),.*/\1/p' "$work/report")
   secs=$(sed -n 's/^crawl finished after \([0-9.]*\)s/\1/p' "$work/report")
   msgs=$(sed -n 's/.*messages between shards: .*(\([0-9.]*\) per page).*/\1/p' "$work/report")
   coord_cpu=$(sed -n 's/^  cpu \([0-9.]*\)s .*/\1/p' "$work/report")
-  awk -v n="$n" -v p="$pages_n" -v s="$secs" -v m="$msgs" -v nb="$node_bytes" -v cb="$coord_bytes" -v cc="$coord_cpu" \
-    'BEGIN { printf "%d node(s): %6d pages in %5.1f s: %6.0f pages/s, %s shard messages/page, %6.0f B/page node<->node+coordinator (%0.f B/page sent by nodes, %.0f by the coordinator), coordinator %.3f CPU-ms/page\n",
-             n, p, s, p / s, m, (nb + cb) / p, nb / p, cb / p, cc * 1000 / p }'
+  awk -v n="$n" -v p="$pages_n" -v s="$secs" -v m="$msgs" -v nb="$node_bytes" -v cb="$coord_bytes" -v cc="$coord_cpu" -v nc="$node_cpu" \
+    'BEGIN { printf "%d node(s): %6d pages in %5.1f s: %6.0f pages/s, %s shard messages/page, %6.0f B/page node<->node+coordinator (%0.f B/page sent by nodes, %.0f by the coordinator), nodes %.3f and coordinator %.3f CPU-ms/page\n",
+             n, p, s, p / s, m, (nb + cb) / p, nb / p, cb / p, nc * 1000 / p, cc * 1000 / p }'
   # Each node's share of the pages, from the report's nodes section.
   shares=$(sed -n 's/^    .*pages [0-9]* (\([0-9.]*%\)).*/\1/p' "$work/report" | paste -sd/ -)
   [ "$n" -gt 1 ] && echo "  pages per node: $shares"

@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
   auto shard = sys.spawn(frontier, fcfg, shard_id{0},
                          std::vector<fetcher_actor>{fetcher}, std::vector<parser_actor>{},
                          std::vector<sink_actor>{});
-  caf::anon_send(shard, caf::put_atom::value, cluster_view{1, {0}, {1.0}, {shard}, {0}});
+  caf::anon_send(shard, caf::put_atom::value, cluster_view{1, {0}, {1.0}, {shard}, {0}, false, {}});
   caf::scoped_actor self{sys};
   auto base = status_kb("VmRSS");
   auto start = std::chrono::steady_clock::now();

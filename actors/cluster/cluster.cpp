@@ -158,6 +158,10 @@ caf::expected<std::optional<coordinator_state>> read_coordinator_state(const std
       std::string name;
       words >> g >> name;
       st.generations[name] = g;
+    } else if (key == "placed") {
+      placement p;
+      words >> p.first >> p.second;
+      st.placed.push_back(p);
     } else if (key == "finished") {
       st.finished = true;
     } else if (key == "node") {
@@ -186,6 +190,8 @@ caf::error write_coordinator_state(const std::string& dir, const coordinator_sta
     text += "node " + std::to_string(m.generation) + " " + (m.joined ? "1 " : "0 ") + m.name + "\n";
   for (auto& [name, g] : st.generations)
     text += "generation " + std::to_string(g) + " " + name + "\n";
+  for (auto& [hash, shard] : st.placed)
+    text += "placed " + std::to_string(hash) + " " + std::to_string(shard) + "\n";
   if (st.finished)
     text += "finished\n";
   auto fail = [&](const std::string& what) {

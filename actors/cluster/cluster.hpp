@@ -61,6 +61,7 @@ struct coordinator_state {
   };
   std::vector<member> nodes; // live when written
   std::map<std::string, uint32_t> generations; // the last generation of every name ever used
+  std::vector<placement> placed; // hosts moved off their rendezvous owners (cluster_view::placed)
   bool finished = false;     // the crawl ended: nothing to resume
 };
 

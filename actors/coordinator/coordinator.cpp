@@ -8,6 +8,7 @@
 #include "caf/actor_system.hpp"
 
 #include "arachne/partition.hpp"
+#include "coordinator/placement.hpp"
 #include "arachne/url.hpp"
 #include "frontier/frontier.hpp"
 
@@ -134,7 +135,7 @@ void lose_node_now(pointer self, std::size_t dead, const caf::error& why) {
   c.save(self->system(), false);
   send_view(self, 0, 0);
   // (Each shard gets the seeds after the view: one sender, one order.)
-  partition_map partition{view.shards, view.weights};
+  auto partition = partition_of(view);
   std::vector<link_batch> again(view.actors.size());
   for (auto& req : c.seeds)
     again[partition.owner_index(url_host(req.url))].links.push_back(req);
@@ -342,6 +343,29 @@ caf::timespan next_wait(coordinator_actor_state& st, const stats_round& sums) {
   return wait;
 }
 
+// Load-aware placement: hosts with queued URLs move from the busiest node
+// to one out of work, in a new view that the shard taking them learns
+// first (it holds URLs until their owner handed them over). True if a view
+// went out.
+bool place_hosts(pointer self, const std::vector<frontier_stats>& now) {
+  auto& st = self->state;
+  auto& c = *st.c;
+  if (!c.distributed || !c.cluster.rebalance || c.stop_requested->load())
+    return false;
+  auto moves = plan_placement(c.members.view(), now);
+  if (moves.empty())
+    return false;
+  auto& shards = c.members.view().shards;
+  auto to = static_cast<std::size_t>(std::find(shards.begin(), shards.end(), moves.front().second)
+                                     - shards.begin());
+  c.members.place(moves);
+  c.report.placed_hosts += moves.size();
+  c.save(self->system(), false); // (before any shard has the new view)
+  send_view(self, to, 1);
+  view_changed(self);
+  return true;
+}
+
 // Every shard answered round `round` (or failed to).
 void on_round(pointer self, uint64_t round, uint64_t view_gen, std::vector<frontier_stats>& now,
               bool busy, std::optional<std::size_t> lost_shard, caf::error lost) {
@@ -384,6 +408,8 @@ void on_round(pointer self, uint64_t round, uint64_t view_gen, std::vector<front
   if (st.end.observe(now, sums, !c.report.nodes_lost.empty()) && !settling)
     return finish(self);
   report_progress(self, sums.progress);
+  if (!settling && place_hosts(self, now))
+    return; // (a new round goes out with the new view)
   st.poll_wait = next_wait(st, sums); // (after this round may have asked for a stop)
   next_poll(self, false);
 }

@@ -1,5 +1,7 @@
 #include "coordinator/membership.hpp"
 
+#include <algorithm>
+
 namespace arachne {
 
 membership::membership(bool distributed) {
@@ -43,6 +45,10 @@ void membership::lose(std::size_t dead) {
       next.actors.push_back(view_.actors[i]);
       next.nodes.push_back(view_.nodes[i]);
     }
+  // Hosts placed on its shards go back to their rendezvous owners (by takeover).
+  for (auto& p : view_.placed)
+    if (std::find(next.shards.begin(), next.shards.end(), p.second) != next.shards.end())
+      next.placed.push_back(p);
   view_ = std::move(next);
   nodes_[dead].handle = node_actor{};
 }
@@ -68,6 +74,18 @@ std::size_t membership::live() const {
   return n;
 }
 
+void membership::place(const std::vector<placement>& moves) {
+  ++view_.epoch;
+  for (auto& m : moves) {
+    auto i = std::find_if(view_.placed.begin(), view_.placed.end(),
+                          [&](const placement& p) { return p.first == m.first; });
+    if (i != view_.placed.end())
+      i->second = m.second;
+    else
+      view_.placed.push_back(m);
+  }
+}
+
 coordinator_state membership::saved(const std::string& crawl_id, bool finished) const {
   coordinator_state cs;
   cs.crawl_id = crawl_id;
@@ -77,6 +95,7 @@ coordinator_state membership::saved(const std::string& crawl_id, bool finished) 
     if (n.handle)
       cs.nodes.push_back({n.info.name, n.generation, n.joined});
   cs.generations = generations_;
+  cs.placed = view_.placed;
   return cs;
 }
 

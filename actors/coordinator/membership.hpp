@@ -62,6 +62,12 @@ public:
   /// Node `i` is lost: its shards leave the view, in a new epoch.
   void lose(std::size_t i);
 
+  /// Hosts move to other shards (load-aware placement), in a new epoch.
+  void place(const std::vector<placement>& moves);
+
+  /// The placements a saved crawl had (before its first view).
+  void set_placed(std::vector<placement> placed) { view_.placed = std::move(placed); }
+
   /// The index of the live node with handle address `addr`, if any.
   std::optional<std::size_t> find(const caf::actor_addr& addr) const;
 

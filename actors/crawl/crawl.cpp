@@ -310,6 +310,7 @@ caf::error resume_nodes(run_context& r) {
   auto& c = *r.c;
   c.members.set_epoch(r.saved->epoch + 1);
   c.members.set_generations(r.saved->generations);
+  c.members.set_placed(r.saved->placed);
   for (auto& m : r.saved->nodes) {
     auto n = connect_node(sys, c.cluster, m.name);
     caf::error failed = n ? caf::error{} : std::move(n.error());
@@ -390,7 +391,7 @@ void close_desk(run_context& r) {
 void send_seeds(run_context& r, const std::vector<std::string>& seeds) {
   auto& c = *r.c;
   auto& view = c.members.view();
-  partition_map partition{view.shards, view.weights};
+  auto partition = partition_of(view);
   std::vector<link_batch> batches(view.actors.size());
   record_batch invalid;
   for (auto& s : seeds) {

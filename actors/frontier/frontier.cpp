@@ -68,6 +68,12 @@ void on_tick(pointer self) {
   pump_all(self);
 }
 
+// True while hosts are handed to or from the shard.
+bool moving(const frontier_state& st) {
+  return !st.handoff_to.empty() || st.handoff_waiting || !st.handoffs_in_transit.empty()
+         || !st.awaiting_handoff.empty();
+}
+
 // True if nothing is under way or waiting in the shard (its part of the
 // end-of-crawl test).
 bool idle(const frontier_state& st) {
@@ -78,8 +84,7 @@ bool idle(const frontier_state& st) {
                          || st.done.waiting());
   bool replicating = st.guard.busy() || !st.orphans.empty() || !st.awaiting_takeover.empty()
                      || !st.held.empty();
-  bool handing_off = !st.handoff_to.empty() || st.handoff_waiting
-                     || !st.handoffs_in_transit.empty() || !st.awaiting_handoff.empty();
+  bool handing_off = moving(st);
   // In continuous mode the crawl goes on until stopped.
   if (st.cfg.run.continuous() && st.journal && !st.stopping)
     return false;
@@ -88,6 +93,34 @@ bool idle(const frontier_state& st) {
          && !st.done.links_out() && !replicating && !handing_off && st.delivery.pending() == 0
          && !st.delivery.unacknowledged() && (!journalling || !st.state_error.empty());
 }
+
+namespace {
+
+// In a cluster of several nodes: the hosts with most URLs queued here that
+// never moved (the coordinator may move one to a node out of work).
+std::vector<host_load> busiest_hosts(const frontier_state& st) {
+  constexpr std::size_t most = 4;
+  std::vector<host_load> out;
+  if (!st.view.cluster || st.view.nodes.empty()
+      || std::all_of(st.view.nodes.begin(), st.view.nodes.end(),
+                     [&](uint32_t n) { return n == st.view.nodes.front(); }))
+    return out;
+  std::unordered_map<uint64_t, uint64_t> by_host; // (a host's sites count together)
+  for (auto& [origin, h] : st.sites.all())
+    if (h.has_work())
+      by_host[partition_hash(url_host(origin))] += h.queue().size() + h.spilled();
+  for (auto& [hash, queued] : by_host) {
+    if (st.partition.placed(hash))
+      continue;
+    out.push_back({hash, queued});
+    std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.queued > b.queued; });
+    if (out.size() > most)
+      out.pop_back();
+  }
+  return out;
+}
+
+} // namespace
 
 frontier_stats stats_of(const frontier_state& st) {
   frontier_stats s;
@@ -120,6 +153,8 @@ frontier_stats stats_of(const frontier_state& st) {
   s.gone = st.gone;
   s.due = st.due;
   s.idle = idle(st);
+  s.moving = moving(st);
+  s.busiest = busiest_hosts(st);
   return s;
 }
 

@@ -87,7 +87,7 @@ void acquire(pointer self, const std::string& origin,
       auto* h = s.sites.find(origin);
       if (!per_ip(s) || h == nullptr || h->ip.empty() || s.peers.empty())
         return then(grant);
-      auto index = s.partition.owner_index(h->ip) % s.peers.size();
+      auto index = s.partition.rendezvous_index(h->ip) % s.peers.size();
       auto owner = s.peers[index];
       auto key = ++s.next_ip_wait;
       s.ip_waits.emplace(key, frontier_state::ip_wait{s.view.shards.at(index), [=] { then(grant); }});

@@ -225,7 +225,7 @@ void apply_guarding(pointer self, const cluster_view& before, const cluster_view
     if (g == st.id)
       send_takeover(self, dead);
     if (g != dead && in(view.shards, g) && st.taken_over.count(dead) == 0)
-      st.awaiting_takeover.emplace(dead, partition_map{before.shards, before.weights});
+      st.awaiting_takeover.emplace(dead, partition_of(before));
   }
   // What this shard no longer guards (another shard does now) it drops.
   st.guarded.keep_only(view, st.id);
@@ -454,8 +454,10 @@ void resend_to_gone(pointer self, const cluster_view& view) {
 
 // Who hands hosts to whom after a view change: a shard of a node that
 // joined a running crawl waits for the shards of the other nodes; the
-// others hand hosts to shards that are new. A shard that left hands nothing
-// over (its guardian's takeover does).
+// others hand hosts to shards that are new. A host placed on another live
+// shard (to balance the load) goes from its owner before to its owner now,
+// which waits for it. A shard that left hands nothing over (its guardian's
+// takeover does).
 void note_joins(frontier_state& st, const cluster_view& before, const cluster_view& view,
                 bool first) {
   if (first && view.epoch > 1) {
@@ -466,6 +468,20 @@ void note_joins(frontier_state& st, const cluster_view& before, const cluster_vi
     for (auto x : view.shards)
       if (!in(before.shards, x))
         st.handoff_to.insert(x);
+    if (!before.placed.empty() || !view.placed.empty()) {
+      auto was = partition_of(before);
+      for (auto* placed : {&before.placed, &view.placed})
+        for (auto& [hash, shard] : *placed) {
+          auto from = was.shards()[was.owner_index_of_hash(hash)];
+          auto to = st.partition.shards()[st.partition.owner_index_of_hash(hash)];
+          if (from == to || !in(view.shards, from) || !in(before.shards, to))
+            continue; // (a shard that left or joined: its takeover or handoff covers it)
+          if (from == st.id)
+            st.handoff_to.insert(to);
+          else if (to == st.id)
+            st.awaiting_handoff.insert(from);
+        }
+    }
   }
   for (auto* set : {&st.awaiting_handoff, &st.handoff_to})
     for (auto i = set->begin(); i != set->end();)
@@ -482,7 +498,7 @@ void rewire(pointer self, const cluster_view& view, std::size_t index) {
       waiting.push_back(std::move(req));
   st.epoch = view.epoch;
   st.index = static_cast<uint32_t>(index);
-  st.partition = partition_map{view.shards, view.weights};
+  st.partition = partition_of(view);
   st.peers = view.actors;
   st.outbox.assign(st.peers.size(), link_batch{});
   for (auto& req : waiting)

@@ -131,9 +131,14 @@ void print_cluster_changes(std::ostream& out, const crawl_report& r) {
     out << "  resumed by a restarted coordinator: the counts above are of what reached it\n";
   for (auto& n : r.nodes_joined)
     out << "  joined node " << n << "\n";
-  if (!r.nodes_joined.empty())
-    out << "  " << r.moved_hosts << " sites and " << r.moved_urls
-        << " queued URLs moved to joined nodes\n";
+  if (r.placed_hosts > 0)
+    out << "  " << r.placed_hosts << " hosts moved from the busiest node to one out of work\n";
+  if (!r.nodes_joined.empty() || r.placed_hosts > 0)
+    out << "  " << r.moved_hosts << " sites and " << r.moved_urls << " queued URLs moved to "
+        << (r.placed_hosts == 0      ? "joined nodes"
+            : r.nodes_joined.empty() ? "other nodes"
+                                     : "joined and other nodes")
+        << "\n";
   for (auto& n : r.nodes_lost)
     out << "  lost node " << n << "\n";
   if (!r.nodes_lost.empty())

@@ -293,6 +293,8 @@ void add_cluster_options(option_set& o, settings& s) {
     .add_choice("cluster-sinks", s.cluster.sinks,
                 {{"coordinator", cluster_sinks::coordinator}, {"local", cluster_sinks::local}},
                 "where nodes send records: to the coordinator's --out sinks, or their own --out")
+    .add("cluster-rebalance", s.cluster.rebalance,
+         "move hosts with queued URLs from the busiest node to a node out of work")
     .add("cluster-heartbeat", s.cluster.heartbeat, "heartbeat between cluster peers")
     .add("cluster-timeout", s.cluster.timeout, "a cluster peer silent this long is dead")
     .add("cluster-resume-wait", s.cluster.resume_wait,
@@ -464,7 +466,7 @@ std::vector<std::string> config::crawl_args() const {
                            "shards", "parsers", "io-threads", "source-address", "state",
                            "queue-memory", "recrawl", "recrawl-every", "recrawl-min", "recrawl-max",
                            "proxy-file", "proxy-report", "cluster", "cluster-listen", "cluster-cert", "cluster-key",
-                           "cluster-ca", "insecure-cluster", "cluster-sinks", "cluster-heartbeat",
+                           "cluster-ca", "insecure-cluster", "cluster-sinks", "cluster-rebalance", "cluster-heartbeat",
                            "cluster-timeout", "cluster-resume-wait"},
                           crawl_options_);
 }

@@ -25,16 +25,32 @@ uint64_t partition_hash(std::string_view key) noexcept {
   return mix(h);
 }
 
-partition_map::partition_map(std::vector<shard_id> shards, std::vector<double> weights)
+partition_map::partition_map(std::vector<shard_id> shards, std::vector<double> weights,
+                             const std::vector<placement>& placed)
   : shards_(std::move(shards)), weights_(std::move(weights)) {
   weights_.resize(shards_.size(), 1.0);
+  for (auto& [hash, shard] : placed)
+    for (std::size_t i = 0; i < shards_.size(); ++i)
+      if (shards_[i] == shard)
+        placed_[hash] = i;
 }
 
 std::size_t partition_map::owner_index(std::string_view key) const noexcept {
   return owner_index_of_hash(partition_hash(key));
 }
 
+std::size_t partition_map::rendezvous_index(std::string_view key) const noexcept {
+  return rendezvous_of_hash(partition_hash(key));
+}
+
 std::size_t partition_map::owner_index_of_hash(uint64_t h) const noexcept {
+  if (!placed_.empty())
+    if (auto i = placed_.find(h); i != placed_.end())
+      return i->second;
+  return rendezvous_of_hash(h);
+}
+
+std::size_t partition_map::rendezvous_of_hash(uint64_t h) const noexcept {
   // Weighted rendezvous hashing: score = -w / ln(u), u uniform in (0, 1)
   // from hash(key, shard); the highest score wins.
   std::size_t best = 0;

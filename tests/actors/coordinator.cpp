@@ -2,6 +2,11 @@
 
 #include "coordinator/end_of_crawl.hpp"
 #include "coordinator/membership.hpp"
+#include "coordinator/placement.hpp"
+
+#include <filesystem>
+
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
@@ -24,6 +29,24 @@ frontier_stats shard(uint64_t sent, uint64_t received, uint64_t recorded, bool i
   s.batches_received = received;
   s.recorded = recorded;
   s.idle = idle;
+  return s;
+}
+
+// Two nodes: a (shards 10, 11) and b (shard 20).
+membership two_nodes() {
+  membership m{true};
+  m.add(node_actor{}, node("a:1", {10, 11}), 0, false);
+  m.add(node_actor{}, node("b:1", {20}), 0, false);
+  return m;
+}
+
+frontier_stats load(shard_id id, uint64_t queued, uint64_t in_flight,
+                    std::vector<host_load> busiest = {}) {
+  frontier_stats s;
+  s.shard = id;
+  s.queued = queued;
+  s.in_flight = in_flight;
+  s.busiest = std::move(busiest);
   return s;
 }
 
@@ -192,4 +215,80 @@ TEST_CASE("rounds of stats spread out while the end cannot be near, and close in
   // Nothing changed at all (every host waiting): the wait doubles, up to the most.
   CHECK(next_round_wait(round(10, 5), round(10, 5), 20ms, 20ms) == 40ms);
   CHECK(next_round_wait(round(10, 5), round(10, 5), 200ms, 200ms) == round_wait_max);
+}
+
+TEST_CASE("membership: hosts placed on other shards come in a new epoch, and go with a lost node",
+          "[coordinator][membership]") {
+  auto m = two_nodes();
+  m.place({{7, 20}, {8, 11}});
+  CHECK(m.view().epoch == 2);
+  CHECK(m.view().placed == std::vector<placement>{{7, 20}, {8, 11}});
+  m.place({{7, 10}}); // (a host placed again keeps one entry)
+  CHECK(m.view().placed == std::vector<placement>{{7, 10}, {8, 11}});
+  CHECK(m.saved("c", false).placed == m.view().placed);
+  m.add(node_actor{}, node("c:1", {30}), 0, false);
+  m.place({{9, 30}});
+  m.lose(2);
+  CHECK(m.view().placed == std::vector<placement>{{7, 10}, {8, 11}});
+}
+
+TEST_CASE("coordinator state: placements are saved and read back", "[coordinator][cluster]") {
+  auto dir = std::filesystem::temp_directory_path()
+             / ("arachne-placed-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  coordinator_state cs;
+  cs.crawl_id = "c0ffee";
+  cs.epoch = 4;
+  cs.nodes.push_back({"a:1", 0, false});
+  cs.placed = {{0xFFFFFFFFFFFFFFF0ull, 12}, {3, 4}};
+  REQUIRE(!write_coordinator_state(dir.string(), cs));
+  auto back = read_coordinator_state(dir.string());
+  std::filesystem::remove_all(dir);
+  REQUIRE(back);
+  REQUIRE(*back);
+  CHECK((*back)->placed == cs.placed);
+}
+
+TEST_CASE("placement: a node out of work takes the busiest shard's largest hosts that narrow "
+          "the gap", "[coordinator][placement]") {
+  auto m = two_nodes();
+  // Node a: 1,000 queued (shard 11 the busiest); node b: none, 4 in flight.
+  std::vector<frontier_stats> now{load(10, 100, 8), load(11, 900, 8, {{1, 700}, {2, 150}, {3, 30}}),
+                                  load(20, 0, 4)};
+  auto moves = plan_placement(m.view(), now);
+  // The gap is 1,000: host 1 (700) would leave b ahead; 2 and 3 do not.
+  CHECK(moves == std::vector<placement>{{2, 20}, {3, 20}});
+  // At most `most_hosts` at once.
+  CHECK(plan_placement(m.view(), now, {64, 1}) == std::vector<placement>{{2, 20}});
+  // If every host would overshoot, the smallest that narrows the gap moves.
+  now[1].busiest = {{1, 700}, {4, 600}};
+  CHECK(plan_placement(m.view(), now) == std::vector<placement>{{4, 20}});
+}
+
+TEST_CASE("placement: nothing moves while hosts move, while the idle node has work, or for little",
+          "[coordinator][placement]") {
+  auto m = two_nodes();
+  std::vector<frontier_stats> now{load(10, 0, 0), load(11, 900, 8, {{2, 150}}), load(20, 0, 4)};
+  REQUIRE(!plan_placement(m.view(), now).empty());
+  auto moving = now;
+  moving[0].moving = true;
+  CHECK(plan_placement(m.view(), moving).empty());
+  auto working = now;
+  working[2].queued = 5; // more than its 4 in flight: not out of work yet
+  CHECK(plan_placement(m.view(), working).empty());
+  auto little = now;
+  little[1].queued = 40; // (below min_queued)
+  CHECK(plan_placement(m.view(), little).empty());
+  // A single host as large as the gap would only swap the nodes' roles.
+  auto one = now;
+  one[1].busiest = {{2, 900}};
+  CHECK(plan_placement(m.view(), one).empty());
+  // One node only: nothing to balance.
+  membership single{true};
+  single.add(node_actor{}, node("a:1", {10, 11}), 0, false);
+  CHECK(plan_placement(single.view(), {now[0], now[1]}).empty());
+  // Not a cluster (one process): never.
+  membership local;
+  local.add_local({10, 11}, {frontier_actor{}, frontier_actor{}});
+  CHECK(plan_placement(local.view(), {now[0], now[1]}).empty());
 }

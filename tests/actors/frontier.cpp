@@ -106,7 +106,7 @@ struct fixture {
                        std::vector<parser_actor>{p}, sinks);
     others.insert(others.end(), {caf::actor_cast<caf::actor>(f), caf::actor_cast<caf::actor>(p),
                                  caf::actor_cast<caf::actor>(sink)});
-    caf::anon_send(shard, caf::put_atom::value, cluster_view{1, {0}, {1.0}, {shard}, {0}});
+    caf::anon_send(shard, caf::put_atom::value, cluster_view{1, {0}, {1.0}, {shard}, {0}, false, {}});
     sched->run();
   }
 
@@ -444,7 +444,7 @@ TEST_CASE("shards keep every unit of --concurrency when lends come before the vi
   for (shard_id id : {shard_id{0}, shard_id{1}})
     shards.push_back(sys.spawn(frontier, fc, id, std::vector<fetcher_actor>{f},
                                std::vector<parser_actor>{p}, std::vector<sink_actor>{sink}));
-  cluster_view view{1, {0, 1}, {1.0, 1.0}, shards, {0, 1}};
+  cluster_view view{1, {0, 1}, {1.0, 1.0}, shards, {0, 1}, false, {}};
   auto settle = [&] {
     for (int i = 0; i < 20; ++i) {
       sched.run();

@@ -231,9 +231,10 @@ TEST_CASE("every message survives a binary round trip", "[messages]") {
   lease_request lr{"h.test", {0, 3}, "s"};
   CHECK(round_trip(sys, lr).exclude == lr.exclude);
   CHECK(pr2.latency == caf::timespan{120ms});
-  cluster_view view{3, {1, 2, 3}, {1.0, 1.0, 2.0}, {}, {0, 1, 1}};
+  cluster_view view{3, {1, 2, 3}, {1.0, 1.0, 2.0}, {}, {0, 1, 1}, true, {{77, 2}}};
   CHECK(round_trip(sys, view).weights == view.weights);
   CHECK(round_trip(sys, view).nodes == view.nodes);
+  CHECK(round_trip(sys, view).placed == view.placed);
   takeover_batch tb;
   tb.seen = {{7, 1, 2}, {8, 3, 4}};
   tb.urls = {{"http://a.test/x", 1, "", 0, 0, 0}};

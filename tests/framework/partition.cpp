@@ -69,3 +69,26 @@ TEST_CASE("partition_map honours weights", "[partition]") {
   CHECK(heavy < 6400);
   CHECK(map.owner_index("x") < 2);
 }
+
+TEST_CASE("partition_map sends a placed key to its shard while that shard is in the map",
+          "[partition]") {
+  partition_map plain{{1, 2, 3}};
+  auto key = keys(1).front();
+  auto hash = partition_hash(key);
+  auto home = plain.owner(key);
+  shard_id away = home == 3 ? 1 : home + 1;
+  partition_map placed{{1, 2, 3}, {}, {{hash, away}}};
+  CHECK(placed.owner(key) == away);
+  CHECK(placed.shards()[placed.owner_index_of_hash(hash)] == away);
+  CHECK(placed.placed(hash));
+  // Keys that are not hosts (IP addresses) keep their rendezvous owner.
+  CHECK(placed.shards()[placed.rendezvous_index(key)] == home);
+  // Every other key stays where rendezvous hashing puts it.
+  for (auto& k : keys(2000))
+    if (k != key)
+      CHECK(placed.owner(k) == plain.owner(k));
+  // A placement on a shard that left is ignored.
+  partition_map gone{{1, 2, 3}, {}, {{hash, 9}}};
+  CHECK(gone.owner(key) == home);
+  CHECK_FALSE(gone.placed(hash));
+}

@@ -103,6 +103,10 @@ struct crawl_report {
   uint64_t moved_hosts = 0;
   uint64_t moved_urls = 0;
 
+  /// Hosts moved from the busiest node to one out of work (--cluster-rebalance);
+  /// their sites and URLs count in moved_hosts and moved_urls too.
+  uint64_t placed_hosts = 0;
+
   /// Messages between shards: link batches (a shard's own included) and,
   /// in a cluster, batches to guardians.
   uint64_t link_batches = 0;

@@ -12,6 +12,7 @@
 #include "caf/typed_actor.hpp"
 
 #include "arachne/messages.hpp"
+#include "arachne/partition.hpp"
 
 namespace arachne {
 
@@ -111,11 +112,20 @@ struct cluster_view {
   std::vector<frontier_actor> actors;   // per shard
   std::vector<uint32_t> nodes;          // per shard: its node (shards of a node share one)
   bool cluster = false;                 // a distributed crawl: nodes may join and leave
+  /// Hosts (by partition hash) moved away from their rendezvous owner to
+  /// balance the load, with the shard that owns each now.
+  std::vector<placement> placed;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_view& x) {
-  return f(caf::meta::type_name("cluster_view"), x.epoch, x.shards, x.weights, x.actors, x.nodes, x.cluster);
+  return f(caf::meta::type_name("cluster_view"), x.epoch, x.shards, x.weights, x.actors, x.nodes,
+           x.cluster, x.placed);
+}
+
+/// The partition every shard of `view` computes.
+inline partition_map partition_of(const cluster_view& view) {
+  return partition_map{view.shards, view.weights, view.placed};
 }
 
 /// A worker node in a cluster: runs shards, fetchers, parsers and a proxy

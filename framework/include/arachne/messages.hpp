@@ -258,6 +258,18 @@ typename Inspector::result_type inspect(Inspector& f, handoff_batch& x) {
   return f(caf::meta::type_name("handoff_batch"), x.sites, x.seen, x.urls, x.last);
 }
 
+/// A host with URLs queued (by partition hash), as a shard tells the
+/// coordinator, which may move it to balance the load.
+struct host_load {
+  uint64_t hash = 0;
+  uint64_t queued = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, host_load& x) {
+  return f(caf::meta::type_name("host_load"), x.hash, x.queued);
+}
+
 /// Counters of one frontier shard, for progress and the final report.
 struct frontier_stats {
   uint64_t shard = 0;       // shard id
@@ -289,6 +301,9 @@ struct frontier_stats {
   uint64_t not_modified = 0; // ... of them answered 304
   uint64_t gone = 0;        // ... now 404 or 410
   uint64_t due = 0;         // URLs that came due again (--recrawl-every)
+  bool moving = false;      // hosts are being handed to or from it
+  std::vector<host_load> busiest; // in a cluster: its hosts with most URLs queued that
+                                  // never moved, most first (a few)
 };
 
 template <class Inspector>
@@ -297,7 +312,7 @@ typename Inspector::result_type inspect(Inspector& f, frontier_stats& x) {
            x.in_flight, x.recorded, x.pages, x.failures, x.bytes, x.dropped, x.batches_sent,
            x.batches_received, x.idle, x.sink_errors, x.sink_lost, x.state_error, x.resumed,
            x.reowned, x.guarded, x.guard_batches, x.moved_hosts, x.moved_urls, x.budget,
-           x.revisits, x.changed, x.unchanged, x.not_modified, x.gone, x.due);
+           x.revisits, x.changed, x.unchanged, x.not_modified, x.gone, x.due, x.moving, x.busiest);
 }
 
 /// What a shard could use of --concurrency, said to the other shards when it
