@@ -11,7 +11,10 @@
 # one core (cpu.cfs_quota_us) instead of pinning it, so that N nodes never
 # need more than N x QUOTA cores (the site and the coordinator uncapped);
 # NODES then defaults to "1 2 4". SINKS=local keeps the records on the
-# nodes (--cluster-sinks=local; default: coordinator).
+# nodes (--cluster-sinks=local; default: coordinator). ARGS adds options
+# to the coordinator's crawl (--cluster-rebalance=false, say); REPORTS=DIR
+# keeps each crawl's report there. Each line also gives the nodes' CPU per
+# page (all their threads, from /proc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hosts=${1:-40}
@@ -116,13 +119,8 @@ for n in $sizes; do
   for p in "${node_pids[@]}"; do
     node_ticks=$((node_ticks + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
   done
-  if [ -n "${THREADS_CPU:-}" ]; then
-    for p in "${node_pids[@]}"; do
-      for t in /proc/$p/task/*; do printf '%s:%s ' "$(cat $t/comm)" "$(awk '{print $14 + $15}' $t/stat)"; done; echo
-    done
-  fi
   node_cpu=$(awk -v t="$node_ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { print t / hz }')
-  cp "$work/report" "$work/../cluster-report-$n" 2>/dev/null || true
+  [ -n "${REPORTS:-}" ] && cp "$work/report" "$REPORTS/cluster-$n.report"
   pages_n=$(sed -n 's/^  records .*(pages \([0-9]*\),.*/\1/p' "$work/report")
   secs=$(sed -n 's/^crawl finished after \([0-9.]*\)s/\1/p' "$work/report")
   msgs=$(sed -n 's/.*messages between shards: .*(\([0-9.]*\) per page).*/\1/p' "$work/report")
