@@ -6,7 +6,7 @@
 # nodes and between nodes and the coordinator (bytes_sent of their sockets,
 # from ss, TLS included).
 # Usage: bench/cluster.sh [HOSTS] [PAGES] [LATENCY]
-# NODES="1 2 3" chooses the cluster sizes. QUOTA=0.25 (as root, cgroup v1
+# NODES="1 2 3" chooses the cluster sizes; BIN another arachne binary. QUOTA=0.25 (as root, cgroup v1
 # cpu controller) runs each node in its own cgroup capped at that share of
 # one core (cpu.cfs_quota_us) instead of pinning it, so that N nodes never
 # need more than N x QUOTA cores (the site and the coordinator uncapped);
@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 hosts=${1:-40}
 pages=${2:-200}
 latency=${3:-0}
-bin=build/bin/arachne
+bin=${BIN:-build/bin/arachne}
 [ -x "$bin" ] || scripts/build
 command -v ss >/dev/null || { echo "bench/cluster.sh needs ss (apt-get install iproute2)" >&2; exit 1; }
 work=$(mktemp -d)

@@ -166,7 +166,7 @@ caf::typed_response_promise<ack> on_link_batch(pointer self, link_batch& batch) 
       .then([=](const ack&) mutable { answer(nullptr); },
             [=](caf::error&) mutable { answer("the hosts' new owner did not take them"); });
   }
-  flush_guard(self, [=](bool ok) mutable { answer(ok ? nullptr : "the guardian went away"); });
+  once_guarded(self, [=](bool ok) mutable { answer(ok ? nullptr : "the guardian went away"); });
   return rp;
 }
 
@@ -256,9 +256,27 @@ void apply_guarding(pointer self, const cluster_view& before, const cluster_view
 
 } // namespace
 
+void once_guarded(pointer self, std::function<void(bool)> then) {
+  auto& g = self->state.guard;
+  if (!g.active || !g.guardian)
+    return then(true);
+  g.waiting.push_back(std::move(then));
+  schedule_tick(self);
+}
+
 void flush_guard(pointer self, std::function<void(bool)> then) {
   auto& st = self->state;
   auto& g = st.guard;
+  if (!g.waiting.empty()) {
+    auto waiting = std::move(g.waiting);
+    g.waiting.clear();
+    if (then)
+      waiting.push_back(std::move(then));
+    then = [waiting](bool ok) {
+      for (auto& w : waiting)
+        w(ok);
+    };
+  }
   if (!g.active || !g.guardian) {
     if (then)
       then(true);
@@ -410,7 +428,7 @@ caf::typed_response_promise<ack> on_handoff(pointer self, uint64_t from, handoff
     try_handoff(self); // (hosts that moved on to a node that joined later)
   }
   schedule_tick(self);
-  flush_guard(self, [rp](bool ok) mutable {
+  once_guarded(self, [rp](bool ok) mutable {
     if (ok)
       rp.deliver(ack{});
     else

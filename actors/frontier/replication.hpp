@@ -104,6 +104,9 @@ struct guard_link {
   guard_batch out;         // for the guardian, in order
   uint64_t requests = 0;   // guard batches sent
   std::map<uint64_t, std::function<void(bool)>> unacked; // by request: what waits on it
+  /// What waits on the next batch (sent at the next tick): link batches and
+  /// handoffs answered once guarded share one guard batch per tick.
+  std::vector<std::function<void(bool)>> waiting;
 
   /// Keeps a URL just admitted (without its referrer) and gives it its id.
   void admit(crawl_request& req);
@@ -112,7 +115,9 @@ struct guard_link {
   void done(uint64_t id);
 
   /// True if the guardian has something to hear or to answer.
-  bool busy() const noexcept { return !out.add.empty() || !out.done.empty() || !unacked.empty(); }
+  bool busy() const noexcept {
+    return !out.add.empty() || !out.done.empty() || !unacked.empty() || !waiting.empty();
+  }
 };
 
 } // namespace arachne

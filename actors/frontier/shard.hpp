@@ -181,6 +181,11 @@ bool awaits_takeover(const frontier_state& st, std::string_view url);
 /// has it, or with false if it went away.
 void flush_guard(pointer self, std::function<void(bool)> then);
 
+/// Runs `then` once the guardian has every URL admitted so far: at once
+/// without a guardian, else when the guard batch of the next tick is
+/// acknowledged (with false if the guardian went away).
+void once_guarded(pointer self, std::function<void(bool)> then);
+
 /// Hands the moved hosts over once no request to them is under way.
 void try_handoff(pointer self);
 
