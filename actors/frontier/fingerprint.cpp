@@ -24,6 +24,57 @@ bool fingerprint_set::insert(url_fingerprint f) {
   }
 }
 
+namespace {
+
+constexpr url_fingerprint storable(url_fingerprint f) noexcept {
+  if (f.hi == 0 && f.lo == 0)
+    f.lo = 1; // {0, 0} marks empty slots
+  return f;
+}
+
+constexpr bool empty_slot(const url_fingerprint& f) noexcept {
+  return f.hi == 0 && f.lo == 0;
+}
+
+} // namespace
+
+std::size_t fingerprint_set::find(url_fingerprint f) const {
+  auto mask = slots_.size() - 1;
+  auto i = static_cast<std::size_t>(f.lo) & mask;
+  while (!(slots_[i] == f) && !empty_slot(slots_[i]))
+    i = (i + 1) & mask;
+  return i;
+}
+
+bool fingerprint_set::contains(url_fingerprint f) const {
+  f = storable(f);
+  return !slots_.empty() && slots_[find(f)] == f;
+}
+
+bool fingerprint_set::erase(url_fingerprint f) {
+  f = storable(f);
+  if (slots_.empty())
+    return false;
+  auto i = find(f);
+  if (!(slots_[i] == f))
+    return false;
+  // Backward shift: later entries of the probe run move up into the hole
+  // unless their home slot lies after it (no tombstones).
+  auto mask = slots_.size() - 1;
+  slots_[i] = url_fingerprint{};
+  for (auto j = (i + 1) & mask; !empty_slot(slots_[j]); j = (j + 1) & mask) {
+    auto home = static_cast<std::size_t>(slots_[j].lo) & mask;
+    bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+    if (stays)
+      continue;
+    slots_[i] = slots_[j];
+    slots_[j] = url_fingerprint{};
+    i = j;
+  }
+  --size_;
+  return true;
+}
+
 void fingerprint_set::grow() {
   std::vector<url_fingerprint> old(std::max<std::size_t>(1024, slots_.size() * 2));
   old.swap(slots_);

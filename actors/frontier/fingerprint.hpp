@@ -29,6 +29,12 @@ public:
   /// Adds `f`; false if it was already there.
   bool insert(url_fingerprint f);
 
+  /// Removes `f` (its host moved to another shard); false if it was not there.
+  bool erase(url_fingerprint f);
+
+  /// True if `f` is in the set.
+  bool contains(url_fingerprint f) const;
+
   /// Fingerprints in the set.
   std::size_t size() const noexcept { return size_; }
 
@@ -37,6 +43,7 @@ public:
 
 private:
   void grow();
+  std::size_t find(url_fingerprint f) const; // its slot, or the empty slot where it would go
 
   std::vector<url_fingerprint> slots_; // {0, 0} marks an empty slot
   std::size_t size_ = 0;

@@ -167,7 +167,9 @@ struct frontier_state {
   };
   std::map<uint64_t, handoff_part> handoffs_in_transit; // parts sent, not yet acknowledged
   uint64_t handoff_seq = 0;
-  std::set<shard_id> awaiting_handoff;     // (a joined shard) shards whose hosts it waits for
+  std::set<shard_id> awaiting_handoff;     // shards whose hosts it waits for (it joined, or
+                                           // hosts were placed on it)
+  std::set<shard_id> handed_early;         // their last part came before the view that awaits it
 
   // -- counters (frontier_stats) -----------------------------------------------
   uint64_t admitted = 0;

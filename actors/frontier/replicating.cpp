@@ -204,11 +204,15 @@ void new_guardian(pointer self, const cluster_view& view, shard_id g) {
   g_link.guardian = view.actors[static_cast<std::size_t>(at)];
   g_link.out = guard_batch{};
   g_link.out.full = true;
+  // (What waits for the guardian waits for the last part: it has every URL then.)
+  auto waiting = std::move(g_link.waiting);
+  g_link.waiting.clear();
   for (auto& [gid, req] : g_link.live) {
     g_link.out.add.push_back(req);
     if (g_link.out.add.size() >= 4096)
       flush_guard(self, nullptr);
   }
+  g_link.waiting = std::move(waiting);
   flush_guard(self, g_link.out.full ? std::function<void(bool)>{[](bool) {}} : nullptr);
 }
 
@@ -224,8 +228,13 @@ void apply_guarding(pointer self, const cluster_view& before, const cluster_view
     auto g = guardian_of(before, dead);
     if (g == st.id)
       send_takeover(self, dead);
+    // (A shard that waited for the dead one's handoff holds every URL until
+    // the takeover: what the dead shard did of the hosts it was handing over
+    // comes with it.)
     if (g != dead && in(view.shards, g) && st.taken_over.count(dead) == 0)
-      st.awaiting_takeover.emplace(dead, partition_of(before));
+      st.awaiting_takeover.emplace(dead, st.awaiting_handoff.count(dead) > 0
+                                           ? partition_map{std::vector<shard_id>{dead}}
+                                           : partition_of(before));
   }
   // What this shard no longer guards (another shard does now) it drops.
   st.guarded.keep_only(view, st.id);
@@ -348,7 +357,7 @@ void handoff_answered(pointer self, uint64_t seq, bool taken) {
 // and seen URLs, in parts; the last part to each joined shard says so.
 void send_handoff(pointer self) {
   auto& st = self->state;
-  auto moved = split_handoff(st.sites, st.seen_by_host, st.partition, st.id, st.index,
+  auto moved = split_handoff(st.sites, st.seen_by_host, st.seen_urls, st.partition, st.id, st.index,
                              st.handoff_to, [&](std::size_t k, handoff_batch b) {
                                hand_over(self, k, std::move(b));
                              });
@@ -423,7 +432,11 @@ caf::typed_response_promise<ack> on_handoff(pointer self, uint64_t from, handoff
     auto& h = st.sites[site.origin];
     h.admitted = std::max(h.admitted, site.admitted);
   }
-  if (batch.last && st.awaiting_handoff.erase(from) > 0 && st.awaiting_handoff.empty()) {
+  if (batch.last && st.awaiting_handoff.erase(from) == 0) {
+    // Before the view that makes this shard wait for it (a restarted
+    // coordinator sends its first view in shard order): that view must not wait.
+    st.handed_early.insert(from);
+  } else if (batch.last && st.awaiting_handoff.empty()) {
     admit_held(self);
     try_handoff(self); // (hosts that moved on to a node that joined later)
   }
@@ -478,10 +491,14 @@ void resend_to_gone(pointer self, const cluster_view& view) {
 // takeover does).
 void note_joins(frontier_state& st, const cluster_view& before, const cluster_view& view,
                 bool first) {
+  auto await = [&](shard_id from) {
+    if (st.handed_early.erase(from) == 0)
+      st.awaiting_handoff.insert(from);
+  };
   if (first && view.epoch > 1) {
     for (std::size_t i = 0; i < view.shards.size(); ++i)
       if (view.nodes[i] != view.nodes[st.index])
-        st.awaiting_handoff.insert(view.shards[i]);
+        await(view.shards[i]);
   } else if (!first) {
     for (auto x : view.shards)
       if (!in(before.shards, x))
@@ -497,7 +514,7 @@ void note_joins(frontier_state& st, const cluster_view& before, const cluster_vi
           if (from == st.id)
             st.handoff_to.insert(to);
           else if (to == st.id)
-            st.awaiting_handoff.insert(from);
+            await(from);
         }
     }
   }

@@ -146,8 +146,8 @@ void split_takeover(guarded_urls::of_shard urls, const partition_map& partition,
 
 handoff_counts split_handoff(site_table& sites,
                              std::unordered_map<uint64_t, std::vector<url_fingerprint>>& seen_by_host,
-                             const partition_map& partition, shard_id me, std::size_t index,
-                             const std::set<shard_id>& joined,
+                             fingerprint_set& seen, const partition_map& partition, shard_id me,
+                             std::size_t index, const std::set<shard_id>& joined,
                              const std::function<void(std::size_t, handoff_batch)>& emit,
                              part_limits limits) {
   handoff_counts moved;
@@ -175,6 +175,7 @@ handoff_counts split_handoff(site_table& sites,
       continue;
     }
     for (auto& fp : i->second) {
+      seen.erase(fp);
       out[k].seen.push_back({i->first, fp.hi, fp.lo});
       if (out[k].seen.size() >= limits.seen)
         out.send(k, false);

@@ -80,14 +80,16 @@ struct handoff_counts {
 };
 
 /// Takes out of `sites` and `seen_by_host` the sites that shard `me` (at
-/// `index`) no longer owns under `partition` (a node joined) and cuts them
+/// `index`) no longer owns under `partition` (a node joined, or hosts were
+/// placed on other shards), and their seen URLs out of `seen` (should a host
+/// come back, its new owner's takeover says what was done), and cuts them
 /// into handoff parts by new owner: `emit(k, part)` for the shard at index
 /// `k`. A shard in `joined` always gets a last part (it waits for it);
 /// others get parts only when something moved to them.
 handoff_counts split_handoff(site_table& sites,
                              std::unordered_map<uint64_t, std::vector<url_fingerprint>>& seen_by_host,
-                             const partition_map& partition, shard_id me, std::size_t index,
-                             const std::set<shard_id>& joined,
+                             fingerprint_set& seen, const partition_map& partition, shard_id me,
+                             std::size_t index, const std::set<shard_id>& joined,
                              const std::function<void(std::size_t, handoff_batch)>& emit,
                              part_limits limits = {});
 

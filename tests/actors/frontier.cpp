@@ -217,6 +217,29 @@ TEST_CASE("the seen set keeps every fingerprint exactly, through growth", "[fron
   CHECK(set.memory() <= set.size() * 48); // growth doubles at 70% full: at least 35% full
 }
 
+TEST_CASE("the seen set forgets fingerprints exactly, the others staying findable",
+          "[frontier]") {
+  // Erasing from runs of colliding slots (backward shift): whatever is left
+  // is still found, whatever was erased is gone, through growth too.
+  fingerprint_set set;
+  std::vector<url_fingerprint> all;
+  for (uint64_t i = 0; i < 5000; ++i)
+    all.push_back({i * 0x9E3779B97F4A7C15ull, (i % 7) * 1024 + i / 7}); // (clustered low bits)
+  for (auto& f : all)
+    REQUIRE(set.insert(f));
+  for (std::size_t i = 0; i < all.size(); i += 3)
+    CHECK(set.erase(all[i]));
+  CHECK_FALSE(set.erase(all[0])); // (gone already)
+  CHECK(set.size() == all.size() - (all.size() + 2) / 3);
+  for (std::size_t i = 0; i < all.size(); ++i)
+    CHECK(set.contains(all[i]) == (i % 3 != 0));
+  for (std::size_t i = 0; i < all.size(); i += 3)
+    CHECK(set.insert(all[i])); // (new again)
+  for (auto& f : all)
+    CHECK_FALSE(set.insert(f));
+  CHECK(set.size() == all.size());
+}
+
 TEST_CASE("frontier retries transient failures after a back-off", "[frontier]") {
   fixture f{test_config()};
   auto& a = f.net->answers;
@@ -491,6 +514,103 @@ TEST_CASE("shards keep every unit of --concurrency when lends come before the vi
   CHECK(stats[1].queued == 0);
   CHECK(records->size() == 21); // pages 0-19 and /20 (404); robots.txt is no record
   CHECK(stats[0].budget + stats[1].budget == 8); // no unit lost on the way
+  for (auto& a : std::vector<caf::actor>{caf::actor_cast<caf::actor>(shards[0]),
+                                        caf::actor_cast<caf::actor>(shards[1]),
+                                        caf::actor_cast<caf::actor>(f), caf::actor_cast<caf::actor>(p),
+                                        caf::actor_cast<caf::actor>(sink)})
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  sched.run();
+}
+
+TEST_CASE("a host placed on a shard of another node moves there with its queue, fetched once, "
+          "even when the handoff comes before that shard's view",
+          "[frontier][cluster]") {
+  // Two shards on two nodes; shard 0 owns a host with 20 pages in a chain,
+  // 100 ms apart. After a few pages the host is placed on shard 1, whose new
+  // view comes only after shard 0 handed the host over (as when a restarted
+  // coordinator sends its first view in shard order).
+  config cfg;
+  cfg.set("scheduler.policy", caf::atom("testing"));
+  caf::actor_system sys{cfg};
+  auto& sched = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+  auto net = std::make_shared<script>();
+  auto records = std::make_shared<std::vector<record>>();
+  auto fc = test_config();
+  fc.politeness.delay = 100ms;
+  auto f = sys.spawn(scripted_fetcher, net);
+  auto p = sys.spawn(parser, parser_options{fc.urls, false, {}, {}, 2}, nullptr);
+  auto sink = sys.spawn(testing::memory_sink, records);
+  std::vector<frontier_actor> shards;
+  for (shard_id id : {shard_id{0}, shard_id{1}})
+    shards.push_back(sys.spawn(frontier, fc, id, std::vector<fetcher_actor>{f},
+                               std::vector<parser_actor>{p}, std::vector<sink_actor>{sink}));
+  cluster_view view{1, {0, 1}, {1.0, 1.0}, shards, {0, 1}, true, {}};
+  partition_map partition{{0, 1}, {1.0, 1.0}};
+  std::string host;
+  for (int i = 0; host.empty(); ++i)
+    if (partition.owner_index("h" + std::to_string(i) + ".test") == 0)
+      host = "h" + std::to_string(i) + ".test";
+  for (int i = 0; i < 20; ++i)
+    net->answers["http://" + host + "/" + std::to_string(i)] = {
+      html_page("<a href=\"/" + std::to_string(i + 1) + "\">next</a>")};
+  auto steps = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      sched.run();
+      sched.clock().advance_time(10ms);
+    }
+    sched.run();
+  };
+  std::vector<frontier_stats> stats(2);
+  auto ask = [&] {
+    for (std::size_t i = 0; i < 2; ++i) {
+      bool got = false;
+      sys.spawn([&, i](caf::event_based_actor* self) {
+        self->request(shards[i], caf::infinite, stats_atom::value).then([&, i](frontier_stats& s) {
+          stats[i] = s;
+          got = true;
+        });
+      });
+      sched.run();
+      REQUIRE(got);
+    }
+  };
+  for (auto& s : shards)
+    caf::anon_send(s, caf::put_atom::value, view);
+  steps(1);
+  caf::anon_send(shards[0], seed_atom::value,
+                 link_batch{{crawl_request{"http://" + host + "/0", 0, {}, 0, 0, 0}}, 1});
+  steps(45); // a few pages
+  ask();
+  REQUIRE(stats[0].pages > 0);
+  REQUIRE(stats[0].pages < 10);
+  REQUIRE(stats[1].busiest.empty()); // (nodes: 2, but shard 1 has no host)
+  view.epoch = 2;
+  view.placed = {{partition_hash(host), 1}};
+  caf::anon_send(shards[0], caf::put_atom::value, view);
+  steps(30); // shard 0 hands the host over after one more delay
+  ask();
+  CHECK(stats[0].moved_hosts == 1);
+  caf::anon_send(shards[1], caf::put_atom::value, view);
+  for (int step = 0; step < 2000; ++step) {
+    steps(1);
+    ask();
+    if (stats[0].idle && stats[1].idle && stats[0].batches_sent == stats[1].batches_received
+        && stats[1].batches_sent == stats[0].batches_received)
+      break;
+  }
+  CHECK(stats[0].idle);
+  CHECK(stats[1].idle);
+  CHECK_FALSE(stats[1].moving); // (it did not wait for a part that had come)
+  CHECK(stats[1].pages > 0);
+  CHECK(stats[0].pages + stats[1].pages == 21); // (the 404 is a page too)
+  std::map<std::string, int> times;
+  for (auto& r : *records)
+    ++times[r.url];
+  CHECK(times.size() == 21); // pages 0-19 and /20 (404)
+  for (auto& [url, n] : times) {
+    INFO(url);
+    CHECK(n == 1);
+  }
   for (auto& a : std::vector<caf::actor>{caf::actor_cast<caf::actor>(shards[0]),
                                         caf::actor_cast<caf::actor>(shards[1]),
                                         caf::actor_cast<caf::actor>(f), caf::actor_cast<caf::actor>(p),

@@ -167,10 +167,12 @@ TEST_CASE("split_handoff moves the sites another shard owns now, with queue, bud
     sites.push(h, req(u + "q"));
     seen[partition_hash(url_host(u))].push_back(fingerprint(u));
   }
+  fingerprint_set seen_urls;
+  seen_urls.insert(fingerprint(mine));
+  seen_urls.insert(fingerprint(theirs));
   std::map<std::size_t, std::vector<handoff_batch>> got;
-  auto moved = split_handoff(sites, seen, after, 1, 0, {2}, [&](std::size_t k, handoff_batch b) {
-    got[k].push_back(std::move(b));
-  });
+  auto moved = split_handoff(sites, seen, seen_urls, after, 1, 0, {2},
+                             [&](std::size_t k, handoff_batch b) { got[k].push_back(std::move(b)); });
   CHECK(moved.sites == 1);
   CHECK(moved.urls == 1);
   CHECK(got.count(0) == 0); // nothing to itself
@@ -189,6 +191,11 @@ TEST_CASE("split_handoff moves the sites another shard owns now, with queue, bud
   CHECK(sites.find(origin(mine)) != nullptr);
   CHECK(sites.queued() == 1);
   CHECK(seen.size() == 1);
+  // The moved host's seen URLs leave this shard's seen set: should the host
+  // come back (its new owner's node lost), they are not taken as done here.
+  CHECK(seen_urls.contains(fingerprint(mine)));
+  CHECK_FALSE(seen_urls.contains(fingerprint(theirs)));
+  CHECK(seen_urls.size() == 1);
 }
 
 TEST_CASE("split_handoff: a shard that joined gets a last part even when nothing moved to it",
@@ -196,8 +203,9 @@ TEST_CASE("split_handoff: a shard that joined gets a last part even when nothing
   partition_map p{{1, 2}, {1.0, 1.0}};
   site_table sites;
   std::unordered_map<uint64_t, std::vector<url_fingerprint>> seen;
+  fingerprint_set seen_urls;
   std::vector<std::pair<std::size_t, bool>> got;
-  split_handoff(sites, seen, p, 1, 0, {2},
+  split_handoff(sites, seen, seen_urls, p, 1, 0, {2},
                 [&](std::size_t k, handoff_batch b) { got.emplace_back(k, b.last); });
   CHECK(got == std::vector<std::pair<std::size_t, bool>>{{1, true}});
 }
