@@ -166,6 +166,96 @@ response html_page(std::string links) {
   return {200, "<html><head><title>t</title></head><body>" + links + "</body></html>", {}};
 }
 
+/// Two shards under the test scheduler, sharing a scripted fetcher, a
+/// parser and a memory sink.
+struct two_shards {
+  config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  caf::scheduler::test_coordinator* sched = nullptr;
+  std::shared_ptr<script> net = std::make_shared<script>();
+  std::shared_ptr<std::vector<record>> records = std::make_shared<std::vector<record>>();
+  std::vector<frontier_actor> shards;
+  std::vector<caf::actor> all;
+  std::vector<frontier_stats> stats = std::vector<frontier_stats>(2);
+
+  explicit two_shards(const frontier_config& fc) {
+    cfg.set("scheduler.policy", caf::atom("testing"));
+    sys = std::make_unique<caf::actor_system>(cfg);
+    sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
+    auto f = sys->spawn(scripted_fetcher, net);
+    auto p = sys->spawn(parser, parser_options{fc.urls, false, {}, {}, 2}, nullptr);
+    auto sink = sys->spawn(testing::memory_sink, records);
+    for (shard_id id : {shard_id{0}, shard_id{1}})
+      shards.push_back(sys->spawn(frontier, fc, id, std::vector<fetcher_actor>{f},
+                                  std::vector<parser_actor>{p}, std::vector<sink_actor>{sink}));
+    all = {caf::actor_cast<caf::actor>(shards[0]), caf::actor_cast<caf::actor>(shards[1]),
+           caf::actor_cast<caf::actor>(f), caf::actor_cast<caf::actor>(p),
+           caf::actor_cast<caf::actor>(sink)};
+  }
+
+  ~two_shards() {
+    for (auto& a : all)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    sched->run();
+  }
+
+  /// Runs what is due, `n` times moving the clock 10 ms on in between.
+  void steps(int n) {
+    for (int i = 0; i < n; ++i) {
+      sched->run();
+      sched->clock().advance_time(10ms);
+    }
+    sched->run();
+  }
+
+  /// Both shards' stats now, into `stats`.
+  void ask() {
+    for (std::size_t i = 0; i < 2; ++i) {
+      bool got = false;
+      sys->spawn([&, i](caf::event_based_actor* self) {
+        self->request(shards[i], caf::infinite, stats_atom::value).then([&, i](frontier_stats& s) {
+          stats[i] = s;
+          got = true;
+        });
+      });
+      sched->run();
+      REQUIRE(got);
+    }
+  }
+
+  /// Steps until both shards are idle with no link batch in transit (2,000 at most).
+  void run_until_idle() {
+    for (int step = 0; step < 2000; ++step) {
+      steps(0);
+      ask();
+      if (stats[0].idle && stats[1].idle && stats[0].batches_sent == stats[1].batches_received
+          && stats[1].batches_sent == stats[0].batches_received)
+        return;
+      sched->clock().advance_time(10ms);
+    }
+  }
+
+  /// A host that the shard at `k` owns by rendezvous hashing.
+  static std::string host_of(std::size_t k) {
+    partition_map partition{{0, 1}, {1.0, 1.0}};
+    for (int i = 0;; ++i)
+      if (auto h = "h" + std::to_string(i) + ".test"; partition.owner_index(h) == k)
+        return h;
+  }
+
+  /// 20 pages in a chain on `host`, from /0 to /19 (/20 is a 404).
+  void chain(const std::string& host) {
+    for (int i = 0; i < 20; ++i)
+      net->answers["http://" + host + "/" + std::to_string(i)] = {
+        html_page("<a href=\"/" + std::to_string(i + 1) + "\">next</a>")};
+  }
+
+  void seed(std::size_t k, const std::string& host) {
+    caf::anon_send(shards[k], seed_atom::value,
+                   link_batch{{crawl_request{"http://" + host + "/0", 0, {}, 0, 0, 0}}, 1});
+  }
+};
+
 } // namespace
 
 TEST_CASE("frontier records every URL once: pages, robots denials, redirects", "[frontier]") {
@@ -452,74 +542,23 @@ TEST_CASE("shards keep every unit of --concurrency when lends come before the vi
   // Two shards; the view reaches shard 0 first, which lends its units to
   // shard 1 before shard 1 has the view. Then shard 1 lends them back while
   // it has nothing to do, and only then gets a site to crawl.
-  config cfg;
-  cfg.set("scheduler.policy", caf::atom("testing"));
-  caf::actor_system sys{cfg};
-  auto& sched = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
-  auto net = std::make_shared<script>();
-  auto records = std::make_shared<std::vector<record>>();
   auto fc = test_config();
   fc.run.concurrency = 8;
-  auto f = sys.spawn(scripted_fetcher, net);
-  auto p = sys.spawn(parser, parser_options{fc.urls, false, {}, {}, 2}, nullptr);
-  auto sink = sys.spawn(testing::memory_sink, records);
-  std::vector<frontier_actor> shards;
-  for (shard_id id : {shard_id{0}, shard_id{1}})
-    shards.push_back(sys.spawn(frontier, fc, id, std::vector<fetcher_actor>{f},
-                               std::vector<parser_actor>{p}, std::vector<sink_actor>{sink}));
-  cluster_view view{1, {0, 1}, {1.0, 1.0}, shards, {0, 1}, false, {}};
-  auto settle = [&] {
-    for (int i = 0; i < 20; ++i) {
-      sched.run();
-      sched.clock().advance_time(10ms);
-    }
-    sched.run();
-  };
-  caf::anon_send(shards[0], caf::put_atom::value, view);
-  settle(); // shard 0 takes shard 1 to want everything: it lends its units
-  caf::anon_send(shards[1], caf::put_atom::value, view);
-  settle();
+  two_shards t{fc};
+  cluster_view view{1, {0, 1}, {1.0, 1.0}, t.shards, {0, 1}, false, {}};
+  caf::anon_send(t.shards[0], caf::put_atom::value, view);
+  t.steps(20); // shard 0 takes shard 1 to want everything: it lends its units
+  caf::anon_send(t.shards[1], caf::put_atom::value, view);
+  t.steps(20);
   // A site of shard 1's, 20 pages in a chain.
-  partition_map partition{{0, 1}, {1.0, 1.0}};
-  std::string host;
-  for (int i = 0; host.empty(); ++i)
-    if (partition.owner_index("h" + std::to_string(i) + ".test") == 1)
-      host = "h" + std::to_string(i) + ".test";
-  for (int i = 0; i < 20; ++i)
-    net->answers["http://" + host + "/" + std::to_string(i)] = {
-      html_page("<a href=\"/" + std::to_string(i + 1) + "\">next</a>")};
-  caf::anon_send(shards[1], seed_atom::value,
-                 link_batch{{crawl_request{"http://" + host + "/0", 0, {}, 0, 0, 0}}, 1});
-  std::vector<frontier_stats> stats(2);
-  for (int step = 0; step < 2000; ++step) {
-    sched.run();
-
-    for (std::size_t i = 0; i < 2; ++i) {
-      bool got = false;
-      auto probe = sys.spawn([&, i](caf::event_based_actor* self) {
-        self->request(shards[i], caf::infinite, stats_atom::value).then([&, i](frontier_stats& s) {
-          stats[i] = s;
-          got = true;
-        });
-      });
-      sched.run();
-      REQUIRE(got);
-    }
-    if (stats[0].idle && stats[1].idle && stats[0].batches_sent == stats[1].batches_received
-        && stats[1].batches_sent == stats[0].batches_received)
-      break;
-    sched.clock().advance_time(10ms);
-  }
-  CHECK(stats[1].idle);
-  CHECK(stats[1].queued == 0);
-  CHECK(records->size() == 21); // pages 0-19 and /20 (404); robots.txt is no record
-  CHECK(stats[0].budget + stats[1].budget == 8); // no unit lost on the way
-  for (auto& a : std::vector<caf::actor>{caf::actor_cast<caf::actor>(shards[0]),
-                                        caf::actor_cast<caf::actor>(shards[1]),
-                                        caf::actor_cast<caf::actor>(f), caf::actor_cast<caf::actor>(p),
-                                        caf::actor_cast<caf::actor>(sink)})
-    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-  sched.run();
+  auto host = two_shards::host_of(1);
+  t.chain(host);
+  t.seed(1, host);
+  t.run_until_idle();
+  CHECK(t.stats[1].idle);
+  CHECK(t.stats[1].queued == 0);
+  CHECK(t.records->size() == 21); // pages 0-19 and /20 (404); robots.txt is no record
+  CHECK(t.stats[0].budget + t.stats[1].budget == 8); // no unit lost on the way
 }
 
 TEST_CASE("a host placed on a shard of another node moves there with its queue, fetched once, "
@@ -529,92 +568,40 @@ TEST_CASE("a host placed on a shard of another node moves there with its queue, 
   // 100 ms apart. After a few pages the host is placed on shard 1, whose new
   // view comes only after shard 0 handed the host over (as when a restarted
   // coordinator sends its first view in shard order).
-  config cfg;
-  cfg.set("scheduler.policy", caf::atom("testing"));
-  caf::actor_system sys{cfg};
-  auto& sched = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
-  auto net = std::make_shared<script>();
-  auto records = std::make_shared<std::vector<record>>();
   auto fc = test_config();
   fc.politeness.delay = 100ms;
-  auto f = sys.spawn(scripted_fetcher, net);
-  auto p = sys.spawn(parser, parser_options{fc.urls, false, {}, {}, 2}, nullptr);
-  auto sink = sys.spawn(testing::memory_sink, records);
-  std::vector<frontier_actor> shards;
-  for (shard_id id : {shard_id{0}, shard_id{1}})
-    shards.push_back(sys.spawn(frontier, fc, id, std::vector<fetcher_actor>{f},
-                               std::vector<parser_actor>{p}, std::vector<sink_actor>{sink}));
-  cluster_view view{1, {0, 1}, {1.0, 1.0}, shards, {0, 1}, true, {}};
-  partition_map partition{{0, 1}, {1.0, 1.0}};
-  std::string host;
-  for (int i = 0; host.empty(); ++i)
-    if (partition.owner_index("h" + std::to_string(i) + ".test") == 0)
-      host = "h" + std::to_string(i) + ".test";
-  for (int i = 0; i < 20; ++i)
-    net->answers["http://" + host + "/" + std::to_string(i)] = {
-      html_page("<a href=\"/" + std::to_string(i + 1) + "\">next</a>")};
-  auto steps = [&](int n) {
-    for (int i = 0; i < n; ++i) {
-      sched.run();
-      sched.clock().advance_time(10ms);
-    }
-    sched.run();
-  };
-  std::vector<frontier_stats> stats(2);
-  auto ask = [&] {
-    for (std::size_t i = 0; i < 2; ++i) {
-      bool got = false;
-      sys.spawn([&, i](caf::event_based_actor* self) {
-        self->request(shards[i], caf::infinite, stats_atom::value).then([&, i](frontier_stats& s) {
-          stats[i] = s;
-          got = true;
-        });
-      });
-      sched.run();
-      REQUIRE(got);
-    }
-  };
-  for (auto& s : shards)
+  two_shards t{fc};
+  cluster_view view{1, {0, 1}, {1.0, 1.0}, t.shards, {0, 1}, true, {}};
+  auto host = two_shards::host_of(0);
+  t.chain(host);
+  for (auto& s : t.shards)
     caf::anon_send(s, caf::put_atom::value, view);
-  steps(1);
-  caf::anon_send(shards[0], seed_atom::value,
-                 link_batch{{crawl_request{"http://" + host + "/0", 0, {}, 0, 0, 0}}, 1});
-  steps(45); // a few pages
-  ask();
-  REQUIRE(stats[0].pages > 0);
-  REQUIRE(stats[0].pages < 10);
-  REQUIRE(stats[1].busiest.empty()); // (nodes: 2, but shard 1 has no host)
+  t.steps(1);
+  t.seed(0, host);
+  t.steps(45); // a few pages
+  t.ask();
+  REQUIRE(t.stats[0].pages > 0);
+  REQUIRE(t.stats[0].pages < 10);
+  REQUIRE(t.stats[1].busiest.empty()); // (nodes: 2, but shard 1 has no host)
   view.epoch = 2;
   view.placed = {{partition_hash(host), 1}};
-  caf::anon_send(shards[0], caf::put_atom::value, view);
-  steps(30); // shard 0 hands the host over after one more delay
-  ask();
-  CHECK(stats[0].moved_hosts == 1);
-  caf::anon_send(shards[1], caf::put_atom::value, view);
-  for (int step = 0; step < 2000; ++step) {
-    steps(1);
-    ask();
-    if (stats[0].idle && stats[1].idle && stats[0].batches_sent == stats[1].batches_received
-        && stats[1].batches_sent == stats[0].batches_received)
-      break;
-  }
-  CHECK(stats[0].idle);
-  CHECK(stats[1].idle);
-  CHECK_FALSE(stats[1].moving); // (it did not wait for a part that had come)
-  CHECK(stats[1].pages > 0);
-  CHECK(stats[0].pages + stats[1].pages == 21); // (the 404 is a page too)
+  caf::anon_send(t.shards[0], caf::put_atom::value, view);
+  t.steps(30); // shard 0 hands the host over after one more delay
+  t.ask();
+  CHECK(t.stats[0].moved_hosts == 1);
+  caf::anon_send(t.shards[1], caf::put_atom::value, view);
+  t.run_until_idle();
+  CHECK(t.stats[0].idle);
+  CHECK(t.stats[1].idle);
+  CHECK_FALSE(t.stats[1].moving); // (it did not wait for a part that had come)
+  CHECK(t.stats[1].pages > 0);
+  CHECK(t.stats[0].pages + t.stats[1].pages == 21); // (the 404 is a page too)
   std::map<std::string, int> times;
-  for (auto& r : *records)
+  for (auto& r : *t.records)
     ++times[r.url];
   CHECK(times.size() == 21); // pages 0-19 and /20 (404)
   for (auto& [url, n] : times) {
     INFO(url);
     CHECK(n == 1);
   }
-  for (auto& a : std::vector<caf::actor>{caf::actor_cast<caf::actor>(shards[0]),
-                                        caf::actor_cast<caf::actor>(shards[1]),
-                                        caf::actor_cast<caf::actor>(f), caf::actor_cast<caf::actor>(p),
-                                        caf::actor_cast<caf::actor>(sink)})
-    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-  sched.run();
 }
