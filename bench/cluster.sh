@@ -12,7 +12,7 @@
 # need more than N x QUOTA cores (the site and the coordinator uncapped);
 # NODES then defaults to "1 2 4". SINKS=local keeps the records on the
 # nodes (--cluster-sinks=local; default: coordinator). ARGS adds options
-# to the coordinator's crawl (--cluster-rebalance=false, say); REPORTS=DIR
+# to the coordinator's crawl (--cluster-rebalance=true, say); REPORTS=DIR
 # keeps each crawl's report there. Each line also gives the nodes' CPU per
 # page (all their threads, from /proc).
 set -euo pipefail

@@ -294,7 +294,8 @@ void add_cluster_options(option_set& o, settings& s) {
                 {{"coordinator", cluster_sinks::coordinator}, {"local", cluster_sinks::local}},
                 "where nodes send records: to the coordinator's --out sinks, or their own --out")
     .add("cluster-rebalance", s.cluster.rebalance,
-         "move hosts with queued URLs from the busiest node to a node out of work")
+         "move hosts with queued URLs from the busiest node to a node out of work "
+         "(experimental: see docs/distributed.md)")
     .add("cluster-heartbeat", s.cluster.heartbeat, "heartbeat between cluster peers")
     .add("cluster-timeout", s.cluster.timeout, "a cluster peer silent this long is dead")
     .add("cluster-resume-wait", s.cluster.resume_wait,

@@ -37,7 +37,7 @@ struct cluster_options {
   std::string ca;           // the cluster CA: peers need a certificate it signed
   bool insecure = false;    // plaintext and unauthenticated (a trusted network only)
   cluster_sinks sinks = cluster_sinks::coordinator; // where nodes send records
-  bool rebalance = true;    // hosts move from the busiest node to one out of work
+  bool rebalance = false;   // hosts move from the busiest node to one out of work
   caf::timespan heartbeat = std::chrono::seconds(1); // between peers, to notice a hung one
   caf::timespan timeout = std::chrono::seconds(5);   // silence that counts as a dead peer
   /// With --state: how long nodes keep a crawl whose coordinator went away,
