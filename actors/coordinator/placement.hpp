@@ -21,8 +21,8 @@ struct placement_limits {
 /// that node's busiest shard move to the idle node's least busy shard:
 /// of its busiest hosts, largest first, those that leave the busy node
 /// ahead still (none overshoots), or if none does, the smallest that
-/// narrows the gap between the two nodes all the same. Nothing moves while hosts are moving (a shard says so),
-/// and a host moves once at most (`frontier_stats::busiest` leaves placed
+/// narrows the gap between the two nodes all the same. Nothing moves while
+/// hosts are moving (a shard says so), and a host moves once at most (`frontier_stats::busiest` leaves placed
 /// hosts out). Returns the placements to add to the view, or none.
 std::vector<placement> plan_placement(const cluster_view& view,
                                       const std::vector<frontier_stats>& now,

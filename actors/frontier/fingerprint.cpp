@@ -6,24 +6,6 @@
 
 namespace arachne {
 
-bool fingerprint_set::insert(url_fingerprint f) {
-  if (f.hi == 0 && f.lo == 0)
-    f.lo = 1; // {0, 0} marks empty slots
-  if ((size_ + 1) * 10 > slots_.size() * 7)
-    grow();
-  auto mask = slots_.size() - 1;
-  for (auto i = static_cast<std::size_t>(f.lo) & mask;; i = (i + 1) & mask) {
-    auto& slot = slots_[i];
-    if (slot == f)
-      return false;
-    if (slot.hi == 0 && slot.lo == 0) {
-      slot = f;
-      ++size_;
-      return true;
-    }
-  }
-}
-
 namespace {
 
 constexpr url_fingerprint storable(url_fingerprint f) noexcept {
@@ -37,6 +19,23 @@ constexpr bool empty_slot(const url_fingerprint& f) noexcept {
 }
 
 } // namespace
+
+bool fingerprint_set::insert(url_fingerprint f) {
+  f = storable(f);
+  if ((size_ + 1) * 10 > slots_.size() * 7)
+    grow();
+  auto mask = slots_.size() - 1;
+  for (auto i = static_cast<std::size_t>(f.lo) & mask;; i = (i + 1) & mask) {
+    auto& slot = slots_[i];
+    if (slot == f)
+      return false;
+    if (empty_slot(slot)) {
+      slot = f;
+      ++size_;
+      return true;
+    }
+  }
+}
 
 std::size_t fingerprint_set::find(url_fingerprint f) const {
   auto mask = slots_.size() - 1;
@@ -80,10 +79,10 @@ void fingerprint_set::grow() {
   old.swap(slots_);
   auto mask = slots_.size() - 1;
   for (auto& f : old) {
-    if (f.hi == 0 && f.lo == 0)
+    if (empty_slot(f))
       continue;
     auto i = static_cast<std::size_t>(f.lo) & mask;
-    while (slots_[i].hi != 0 || slots_[i].lo != 0)
+    while (!empty_slot(slots_[i]))
       i = (i + 1) & mask;
     slots_[i] = f;
   }

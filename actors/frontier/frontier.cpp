@@ -109,14 +109,13 @@ std::vector<host_load> busiest_hosts(const frontier_state& st) {
   for (auto& [origin, h] : st.sites.all())
     if (h.has_work())
       by_host[partition_hash(url_host(origin))] += h.queue().size() + h.spilled();
-  for (auto& [hash, queued] : by_host) {
-    if (st.partition.placed(hash))
-      continue;
-    out.push_back({hash, queued});
-    std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.queued > b.queued; });
-    if (out.size() > most)
-      out.pop_back();
-  }
+  for (auto& [hash, queued] : by_host)
+    if (!st.partition.placed(hash))
+      out.push_back({hash, queued});
+  auto top = std::min(most, out.size());
+  std::partial_sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(top), out.end(),
+                    [](auto& a, auto& b) { return a.queued > b.queued; });
+  out.resize(top);
   return out;
 }
 
