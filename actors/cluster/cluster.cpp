@@ -26,6 +26,7 @@
 
 #include "crawl/workers.hpp"
 #include "frontier/frontier.hpp"
+#include "observer/observer.hpp"
 #include "arachne/sinks/sinks.hpp"
 #include "arachne/sinks/stats_sink.hpp"
 
@@ -264,7 +265,8 @@ struct node_state {
 /// The coordinator went away this long ago (the count says which time).
 using orphaned_atom = caf::atom_constant<caf::atom("orphaned")>;
 
-using node_impl = node_actor::extend<caf::reacts_to<orphaned_atom, uint64_t>>;
+using node_impl = node_actor::extend<caf::reacts_to<orphaned_atom, uint64_t>,
+                                     caf::reacts_to<observe_atom>>;
 using node_pointer = node_impl::stateful_pointer<node_state>;
 
 void start_crawl(node_pointer self, node_start start, caf::actor_addr coordinator,
@@ -520,9 +522,33 @@ node_actor spawn_node(caf::actor_system& sys, node_options opts) {
   return sys.spawn([opts = std::move(opts)](node_pointer self) -> node_impl::behavior_type {
     self->state.opts = opts;
     self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
+    if (self->state.opts.observer)
+      self->delayed_send(self, std::chrono::seconds(1), observe_atom::value);
     return {
       [=](start_atom, node_start& start) -> caf::typed_response_promise<node_info> {
         return on_start(self, start);
+      },
+      // --metrics: the stats of the node's shards, once a second.
+      [=](observe_atom) {
+        auto& st = self->state;
+        self->delayed_send(self, std::chrono::seconds(1), observe_atom::value);
+        if (!st.crawl || st.crawl->shards.empty())
+          return;
+        auto shards = st.crawl->shards;
+        auto got = std::make_shared<std::vector<frontier_stats>>();
+        auto left = std::make_shared<std::size_t>(shards.size());
+        auto name = st.info.name;
+        auto observer = st.opts.observer;
+        for (auto& shard : shards)
+          self->request(shard, std::chrono::seconds(5), stats_atom::value)
+            .then(
+              [=](frontier_stats& s) {
+                got->push_back(std::move(s));
+                if (--*left == 0)
+                  caf::anon_send(observer, observe_atom::value,
+                             metrics_by_node(*got, std::vector<std::string>(got->size(), name)));
+              },
+              [=](caf::error&) { --*left; });
       },
       [=](orphaned_atom, uint64_t n) {
         auto& st = self->state;

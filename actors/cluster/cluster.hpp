@@ -84,6 +84,9 @@ struct node_options {
   /// The node's own settings over the crawl's: those of one process
   /// (parsers, IO threads, source address).
   std::function<void(settings&)> adapt;
+  /// Gets the node's shards' stats once a second while a crawl runs
+  /// (observe_atom, for --metrics); invalid: none.
+  caf::actor observer;
 };
 
 /// A worker node: for each crawl a coordinator starts, it spawns shards,

@@ -11,6 +11,7 @@
 #include "coordinator/placement.hpp"
 #include "arachne/url.hpp"
 #include "frontier/frontier.hpp"
+#include "observer/observer.hpp"
 
 namespace arachne {
 
@@ -90,6 +91,9 @@ void send_view(pointer self, std::size_t from, std::size_t first) {
   auto view = c.members.view();
   auto n = view.actors.size();
   auto timeout = c.distributed ? c.cluster.timeout : caf::timespan{30s};
+  if (c.paused) // (shards new to the crawl start paused too)
+    for (auto& shard : view.actors)
+      self->send(shard, pause_atom::value, true);
   auto rest = [self, view, from, first, n, timeout] {
     for (std::size_t k = first; k < n; ++k)
       self->request(view.actors[(from + k) % n], timeout, caf::put_atom::value, view)
@@ -366,6 +370,48 @@ bool place_hosts(pointer self, const std::vector<frontier_stats>& now) {
   return true;
 }
 
+// The round's stats by node, for /metrics (--metrics).
+void observe(pointer self, const std::vector<frontier_stats>& now) {
+  auto& c = *self->state.c;
+  if (!c.observer)
+    return;
+  std::vector<std::string> node_of;
+  if (c.distributed)
+    for (std::size_t i = 0; i < now.size(); ++i)
+      node_of.push_back(c.members.nodes()[c.members.node_of_shard(i)].info.name);
+  self->send(c.observer, observe_atom::value, metrics_by_node(now, node_of));
+}
+
+// Seeds the control API adds: all of them to the shards that own their
+// hosts, or none if one is not a URL.
+caf::result<uint64_t> add_seeds(pointer self, const std::vector<std::string>& urls) {
+  auto& c = *self->state.c;
+  if (c.stop_requested->load())
+    return caf::make_error(caf::sec::runtime_error, "the crawl is stopping");
+  std::vector<crawl_request> reqs;
+  for (auto& u : urls) {
+    auto n = c.normalise ? c.normalise(u) : caf::expected<std::string>{u};
+    if (!n) {
+      auto why = n.error().context().match_elements<std::string>()
+                   ? n.error().context().get_as<std::string>(0)
+                   : std::string{"not a URL"};
+      return caf::make_error(caf::sec::invalid_argument, "'" + u + "': " + why);
+    }
+    reqs.push_back(crawl_request{std::move(*n), 0, {}, 0, 0, 0});
+  }
+  auto& view = c.members.view();
+  auto partition = partition_of(view);
+  std::vector<link_batch> batches(view.actors.size());
+  for (auto& req : reqs) {
+    batches[partition.owner_index(url_host(req.url))].links.push_back(req);
+    c.seeds.push_back(std::move(req));
+  }
+  for (std::size_t i = 0; i < view.actors.size(); ++i)
+    if (!batches[i].links.empty())
+      self->send(view.actors[i], seed_atom::value, std::move(batches[i]));
+  return static_cast<uint64_t>(urls.size());
+}
+
 // Every shard answered round `round` (or failed to).
 void on_round(pointer self, uint64_t round, uint64_t view_gen, std::vector<frontier_stats>& now,
               bool busy, std::optional<std::size_t> lost_shard, caf::error lost) {
@@ -408,6 +454,7 @@ void on_round(pointer self, uint64_t round, uint64_t view_gen, std::vector<front
   if (st.end.observe(now, sums, !c.report.nodes_lost.empty()) && !settling)
     return finish(self);
   report_progress(self, sums.progress);
+  observe(self, now);
   if (!settling && place_hosts(self, now))
     return; // (a new round goes out with the new view)
   st.poll_wait = next_wait(st, sums); // (after this round may have asked for a stop)
@@ -515,6 +562,14 @@ caf::behavior coordinator(caf::stateful_actor<coordinator_actor_state>* self,
       else
         self->state.early_joins.push_back(std::move(where));
     },
+    // The control API (--control-token).
+    [=](pause_atom, bool on) {
+      auto& c = *self->state.c;
+      c.paused = on;
+      for (auto& shard : c.members.view().actors)
+        self->send(shard, pause_atom::value, on);
+    },
+    [=](seed_atom, const std::vector<std::string>& urls) { return add_seeds(self, urls); },
   };
 }
 

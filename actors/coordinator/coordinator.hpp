@@ -42,6 +42,10 @@ struct coordination {
   caf::actor progress_to;         // gets (progress_atom, crawl_progress); invalid: no progress
   caf::timespan progress_every{std::chrono::seconds(1)};
   std::chrono::steady_clock::time_point started;
+  caf::actor observer;            // gets each round's stats by node (--metrics); invalid: none
+  /// A seed the control API adds, as the crawl normalises URLs (or why it is none).
+  std::function<caf::expected<std::string>(const std::string&)> normalise;
+  bool paused = false;            // the control API paused the crawl
 
   // -- kept up to date while it runs ----------------------------------------------
   membership members;

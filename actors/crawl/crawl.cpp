@@ -27,6 +27,7 @@
 #include "crawl/impl.hpp"
 #include "crawl/workers.hpp"
 #include "frontier/frontier.hpp"
+#include "observer/observer.hpp"
 #include "arachne/state/journal.hpp"
 #include "arachne/sinks/stats_sink.hpp"
 
@@ -559,6 +560,35 @@ crawl_report finish(run_context& r) {
   return std::move(report);
 }
 
+// --metrics: /metrics from the coordinator's rounds, and the control API
+// (--control-token) steering the coordinator. Null without --metrics.
+caf::expected<std::unique_ptr<observer>> watch(run_context& r, const caf::actor& coord) {
+  auto& d = r.d;
+  auto& c = *r.c;
+  auto& w = d.cfg.watch;
+  if (w.metrics.empty())
+    return std::unique_ptr<observer>{};
+  auto ep = parse_endpoint(w.metrics, true); // (checked with the options)
+  if (!ep)
+    return caf::make_error(caf::sec::invalid_argument,
+                           "option --metrics expects HOST:PORT, not '" + w.metrics + "'");
+  observer_options o;
+  o.host = ep->first;
+  o.port = ep->second;
+  o.role = c.distributed ? "coordinator" : "crawl";
+  o.token = w.token;
+  o.proxies = c.proxies;
+  o.coordinator = coord;
+  o.stop = [&d] { d.stop_requested.store(true); };
+  auto started = observer::start(d.sys, std::move(o));
+  if (!started)
+    return std::move(started.error());
+  c.observer = (*started)->actor();
+  std::cerr << "arachne: metrics at http://" << (*started)->endpoint() << "/metrics"
+            << (w.token.empty() ? "" : " (control API on)") << std::endl;
+  return started;
+}
+
 // Hands the crawl to the coordinator and waits until it is over; progress
 // reports come here, to be shown on the thread of `run` (crawl.hpp says so).
 void await_coordinator(run_context& r, const caf::actor& coord) {
@@ -588,6 +618,12 @@ void describe(run_context& r, crawl::impl& d) {
   c.state_dir = d.cfg.run.state_dir;
   c.stop_requested = &d.stop_requested;
   c.progress_every = d.progress_every;
+  c.normalise = [rules = d.cfg.url_rules()](const std::string& s) -> caf::expected<std::string> {
+    auto u = parse_url(s, rules);
+    if (!u)
+      return std::move(u.error());
+    return u->str();
+  };
   c.members = membership{c.distributed};
   auto threads = std::max<std::size_t>(1, d.sys.scheduler().num_workers());
   r.shard_count = d.cfg.run.shards != 0 ? d.cfg.run.shards : threads;
@@ -651,6 +687,11 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
   if (auto err = open_desk(r, coord)) {
     caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
     return give_up(r, std::move(err));
+  }
+  auto watching = watch(r, coord);
+  if (!watching) {
+    caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
+    return give_up(r, std::move(watching.error()));
   }
   send_seeds(r, seeds);
   for (auto& lost : r.resume_lost)

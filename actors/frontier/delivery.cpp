@@ -156,6 +156,13 @@ std::vector<uint64_t> record_delivery::lost() const {
   return out;
 }
 
+std::vector<uint64_t> record_delivery::unacked() const {
+  std::vector<uint64_t> out;
+  for (auto& s : sinks_)
+    out.push_back(s.unacked.size());
+  return out;
+}
+
 bool record_delivery::unacknowledged() const {
   return std::any_of(sinks_.begin(), sinks_.end(), [](auto& s) { return !s.unacked.empty(); });
 }

@@ -101,6 +101,9 @@ public:
   /// failed one never acknowledged).
   std::vector<uint64_t> lost() const;
 
+  /// Per sink: batches sent and not acknowledged yet (its credits in use).
+  std::vector<uint64_t> unacked() const;
+
   /// True if a batch waits for an acknowledgement.
   bool unacknowledged() const;
 

@@ -154,7 +154,52 @@ frontier_stats stats_of(const frontier_state& st) {
   s.idle = idle(st);
   s.moving = moving(st);
   s.busiest = busiest_hosts(st);
+  s.records = st.metrics;
+  s.site_states = st.site_states;
+  s.longest_queues = st.longest_queues;
+  s.sink_unacked = st.delivery.unacked();
   return s;
+}
+
+// Its sites by what they do or wait for (/metrics): one pass over them, at
+// most once a second.
+void count_site_states(frontier_state& st, caf::actor_clock::time_point now) {
+  if (now - st.site_states_at < std::chrono::seconds(1) && st.site_states_at != caf::actor_clock::time_point{})
+    return;
+  st.site_states_at = now;
+  host_states n;
+  // The sites with most URLs queued: a min-heap of the ten longest so far.
+  constexpr std::size_t longest = 10;
+  auto shorter = [](auto& x, auto& y) { return x.second > y.second; };
+  std::vector<std::pair<std::string, uint64_t>> top;
+  for (auto& [origin, h] : st.sites.all()) {
+    if (auto q = h.queue().size() + h.spilled(); q > 0
+        && (top.size() < longest || q > top.front().second)) {
+      if (top.size() == longest) {
+        std::pop_heap(top.begin(), top.end(), shorter);
+        top.pop_back();
+      }
+      top.emplace_back(origin, q);
+      std::push_heap(top.begin(), top.end(), shorter);
+    }
+    if (h.granted > 0)
+      ++n.fetching;
+    else if (!h.has_work())
+      ++n.idle;
+    else if (h.robots != host_entry::robots_t::ready)
+      ++n.robots;
+    else if (h.resolving)
+      ++n.dns;
+    else if (h.waiting_for_budget())
+      ++n.budget;
+    else if (h.acquiring > 0)
+      ++n.politeness;
+    else
+      ++n.ready;
+  }
+  st.site_states = n;
+  std::sort_heap(top.begin(), top.end(), shorter);
+  st.longest_queues = std::move(top);
 }
 
 void init(pointer self, frontier_config cfg, shard_id id, std::vector<fetcher_actor> fetchers,
@@ -265,8 +310,18 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
           return;
         }
     },
-    [=](stats_atom) { return stats_of(self->state); },
+    [=](stats_atom) {
+      count_site_states(self->state, self->clock().now());
+      return stats_of(self->state);
+    },
     [=](stop_atom) { on_stop(self); },
+    [=](pause_atom, bool on) {
+      // Paused, requests already granted finish and no new one starts.
+      auto was = self->state.paused;
+      self->state.paused = on;
+      if (was && !on)
+        shard::pump_all(self);
+    },
     [=](retry_atom, crawl_request& req) { retry(self, std::move(req)); },
     [=](robots_retry_atom, const std::string& origin) { retry_robots(self, origin); },
     [=](flush_tick_atom) { on_tick(self); },

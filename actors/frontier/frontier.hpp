@@ -191,10 +191,15 @@ struct frontier_state {
   uint64_t not_modified = 0;
   uint64_t gone = 0;
   uint64_t due = 0;                        // URLs that came due again (--recrawl-every)
+  record_metrics metrics;                  // its records' counts and distributions (/metrics)
+  host_states site_states;                 // its sites by what they wait for, counted ...
+  std::vector<std::pair<std::string, uint64_t>> longest_queues; // ... its sites with most queued ...
+  caf::actor_clock::time_point site_states_at{}; // ... then (at most once a second)
 
   bool tick_set = false;
   caf::actor_clock::time_point last_tick; // when the last flush tick ran
   bool stopping = false;
+  bool paused = false; // the control API paused the crawl: no request starts
   static inline const char* name = "frontier";
 };
 

@@ -100,6 +100,7 @@ void add_record(pointer self, record r, uint64_t id) {
     r.links.clear();
   }
   ++st.recorded;
+  st.metrics.observe(r);
   if (r.kind != record::kind_t::item) {
     if (r.error == crawl_errc::none)
       ++st.pages;
@@ -155,6 +156,7 @@ record make_record(const frontier_config& cfg, const crawl_request& req, const f
   r.content_type = res.content_type;
   r.bytes = res.body.size();
   r.elapsed = res.timings.total;
+  r.ttfb = res.status != 0 ? res.timings.ttfb : caf::timespan{0};
   r.proxy = res.proxy;
   r.resumed = req.resumed;
   r.hints = req.hints;

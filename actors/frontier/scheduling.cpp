@@ -584,7 +584,7 @@ void on_grant(pointer self, const std::string& origin, const slot_grant& grant) 
 // budget in turn: with others in line for it, a site goes behind them.
 void pump_site(pointer self, const std::string& origin) {
   auto& st = self->state;
-  if (st.stopping || moved(st, origin)) // (a moved host waits for its handoff)
+  if (st.stopping || st.paused || moved(st, origin)) // (a moved host waits for its handoff)
     return;
   auto& h = st.sites[origin];
   if (!h.has_work())

@@ -1,11 +1,15 @@
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "caf/fwd.hpp"
+
 namespace arachne {
 class config;
+class observer;
 } // namespace arachne
 
 namespace arachne::cli {
@@ -15,6 +19,11 @@ namespace arachne::cli {
 /// done (bad options, --help), or nothing if it should run.
 std::optional<int> parse_command(config& cfg, const std::vector<std::string>& args,
                                  const char* name, const char* usage);
+
+/// --metrics of a node or sink-node: its observer (null without the option),
+/// or nothing after printing why it cannot listen.
+std::optional<std::unique_ptr<observer>> start_observer(caf::actor_system& sys, const config& cfg,
+                                                        const char* role);
 
 /// Exit code for a bad option or value.
 constexpr int usage_error = 2;

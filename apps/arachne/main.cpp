@@ -5,7 +5,11 @@
 #include <string>
 #include <vector>
 
+#include "caf/actor_system.hpp"
+
 #include "arachne/config.hpp"
+#include "cluster/cluster.hpp"
+#include "observer/observer.hpp"
 
 #include "commands.hpp"
 
@@ -64,6 +68,32 @@ std::optional<int> parse_command(config& cfg, const std::vector<std::string>& ar
     return 0;
   }
   return std::nullopt;
+}
+
+std::optional<std::unique_ptr<observer>> start_observer(caf::actor_system& sys, const config& cfg,
+                                                        const char* role) {
+  auto& w = cfg.crawl.watch;
+  if (w.metrics.empty())
+    return std::unique_ptr<observer>{};
+  auto ep = parse_endpoint(w.metrics, true);
+  if (!ep) {
+    std::cerr << "arachne " << role << ": option --metrics expects HOST:PORT, not '" << w.metrics
+              << "'\n";
+    return std::nullopt;
+  }
+  observer_options o;
+  o.host = ep->first;
+  o.port = ep->second;
+  o.role = role;
+  o.token = w.token;
+  auto started = observer::start(sys, std::move(o));
+  if (!started) {
+    std::cerr << "arachne " << role << ": " << started.error().context().get_as<std::string>(0)
+              << "\n";
+    return std::nullopt;
+  }
+  std::cout << "metrics at http://" << (*started)->endpoint() << "/metrics" << std::endl;
+  return std::move(*started);
 }
 
 } // namespace arachne::cli

@@ -17,6 +17,7 @@
 #include "cluster/cluster.hpp"
 #include "commands.hpp"
 #include "arachne/sinks/sinks.hpp"
+#include "observer/observer.hpp"
 
 namespace arachne::cli {
 
@@ -149,7 +150,13 @@ int node_main(const std::vector<std::string>& args) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   caf::actor_system sys{cfg};
-  auto node = spawn_node(sys, node_options_of(sys, cfg, a));
+  auto watching = start_observer(sys, cfg, "node");
+  if (!watching)
+    return usage_error;
+  auto opts = node_options_of(sys, cfg, a);
+  if (*watching)
+    opts.observer = (*watching)->actor();
+  auto node = spawn_node(sys, std::move(opts));
   auto bound = publish_node(sys, node, cfg.crawl.cluster, ep->first, ep->second);
   if (!bound) {
     std::cerr << "arachne node: cannot listen on " << a.listen << ": " << sys.render(bound.error())

@@ -18,6 +18,7 @@
 #include "cluster/cluster.hpp"
 #include "commands.hpp"
 #include "arachne/sinks/sinks.hpp"
+#include "observer/observer.hpp"
 
 namespace arachne::cli {
 
@@ -72,7 +73,16 @@ int sink_node_main(const std::vector<std::string>& args) {
     }
     sinks.push_back(*sink);
   }
-  auto front = sinks.size() == 1 ? sinks.front() : spawn_sink_fanout(sys, sinks);
+  auto watching = start_observer(sys, cfg, "sink-node");
+  if (!watching) {
+    stop_all();
+    return usage_error;
+  }
+  // (The observer counts the records as one more sink.)
+  auto all = sinks;
+  if (*watching)
+    all.push_back(caf::actor_cast<sink_actor>((*watching)->actor()));
+  auto front = all.size() == 1 ? all.front() : spawn_sink_fanout(sys, all);
   auto bound = caf::io::publish(front, static_cast<uint16_t>(port), host.c_str(), true);
   if (!bound) {
     std::cerr << "arachne sink-node: cannot listen on " << listen << ": " << sys.render(bound.error())

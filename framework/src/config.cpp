@@ -302,6 +302,17 @@ void add_cluster_options(option_set& o, settings& s) {
          "with --state: nodes keep the crawl this long if the coordinator dies, to resume it");
 }
 
+// Watching the process: Prometheus metrics and the control API.
+void add_watch_options(option_set& o, settings& s) {
+  o.section("Watching")
+    .add("metrics", s.watch.metrics,
+         "HOST:PORT serving Prometheus metrics at /metrics (PORT 0: any free port, printed); "
+         "empty = none")
+    .add("control-token", s.watch.token_file,
+         "file holding the token of the control API (/status, /seeds, /pause, /resume, /stop "
+         "on the --metrics port); empty = the API is off");
+}
+
 } // namespace
 
 config::config() {
@@ -313,11 +324,42 @@ config::config() {
   add_url_and_proxy_options(options_, crawl);
   add_cookie_options(options_, crawl);
   add_cluster_options(options_, crawl);
+  add_watch_options(options_, crawl);
   crawl_options_ = options_.size();
   apply();
 }
 
 namespace {
+
+// --metrics is HOST:PORT; --control-token names a readable file with a
+// token in it (its first line, spaces around it dropped), and needs --metrics.
+std::string check_watch(settings::watch_options& w) {
+  if (!w.metrics.empty()) {
+    auto colon = w.metrics.rfind(':');
+    char* end = nullptr;
+    auto port = colon == std::string::npos ? 0 : std::strtoul(w.metrics.c_str() + colon + 1, &end, 10);
+    if (colon == std::string::npos || colon == 0 || colon + 1 == w.metrics.size() || *end != '\0'
+        || port > 65535)
+      return "option --metrics expects HOST:PORT, not '" + w.metrics + "'";
+  }
+  if (w.token_file.empty())
+    return {};
+  if (w.metrics.empty())
+    return "--control-token needs --metrics=HOST:PORT (the API is served there)";
+  std::ifstream in{w.token_file};
+  if (!in)
+    return "--control-token: cannot read '" + w.token_file + "'";
+  std::string line;
+  std::getline(in, line);
+  auto b = line.find_first_not_of(" \t\r");
+  auto e = line.find_last_not_of(" \t\r");
+  if (b == std::string::npos)
+    return "--control-token: '" + w.token_file + "' holds no token (its first line is empty)";
+  w.token = line.substr(b, e - b + 1);
+  if (w.token.size() < 16)
+    return "--control-token: the token in '" + w.token_file + "' is too short (16 characters at least)";
+  return {};
+}
 
 // Every --cookie seed and the --cookie-file are usable (a scratch jar takes them).
 std::string check_cookies(const http_options& http) {
@@ -355,6 +397,8 @@ std::string check_cookies(const http_options& http) {
 std::string settings::check() {
   if (scheduler.wake < std::chrono::milliseconds(1))
     return "option --scheduler-wake expects a duration of at least 1ms";
+  if (auto err = check_watch(watch); !err.empty())
+    return err;
   if (scope.sitemaps == sitemap_mode::off && !scope.sitemap_urls.empty())
     return "--sitemap needs --sitemaps=on or --sitemaps=only";
   for (auto& u : scope.sitemap_urls)
@@ -468,7 +512,7 @@ std::vector<std::string> config::crawl_args() const {
                            "queue-memory", "recrawl", "recrawl-every", "recrawl-min", "recrawl-max",
                            "proxy-file", "proxy-report", "cluster", "cluster-listen", "cluster-cert", "cluster-key",
                            "cluster-ca", "insecure-cluster", "cluster-sinks", "cluster-rebalance", "cluster-heartbeat",
-                           "cluster-timeout", "cluster-resume-wait"},
+                           "cluster-timeout", "cluster-resume-wait", "metrics", "control-token"},
                           crawl_options_);
 }
 

@@ -67,6 +67,7 @@ using frontier_actor = caf::typed_actor<
                                                                // shard owns (--per-ip-*)
   caf::reacts_to<ip_rel_atom, slot_grant>,                     // ... given back
   caf::replies_to<stats_atom>::with<frontier_stats>,      // counters
+  caf::reacts_to<pause_atom, bool>,                       // start no request (true), or go on
   caf::reacts_to<stop_atom>>;                             // finish in-flight work, then idle
 
 // -- cluster -------------------------------------------------------------------

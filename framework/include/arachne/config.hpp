@@ -87,6 +87,13 @@ struct settings {
   /// The cluster, for a distributed crawl.
   cluster_options cluster;
 
+  /// Watching and steering the process (docs/watching.md).
+  struct watch_options {
+    std::string metrics;       // HOST:PORT serving /metrics (and the control API); empty = none
+    std::string token_file;    // --control-token: the control API's token, in this file
+    std::string token;         // ... read from it by check(); empty = the API is off
+  } watch;
+
   /// The URL options these settings describe.
   url_options url_rules() const;
 

@@ -20,6 +20,7 @@
 #include "caf/timestamp.hpp"
 
 #include "arachne/errors.hpp"
+#include "arachne/metrics.hpp"
 #include "arachne/sitemap.hpp"
 
 namespace arachne {
@@ -48,6 +49,7 @@ using join_atom = caf::atom_constant<caf::atom("join")>;         // a node asks 
 using resume_atom = caf::atom_constant<caf::atom("resume")>;     // a restarted coordinator takes a crawl up
 using demand_atom = caf::atom_constant<caf::atom("demand")>;     // a shard's wish for --concurrency
 using lend_atom = caf::atom_constant<caf::atom("lend")>;         // units of --concurrency to a shard
+using pause_atom = caf::atom_constant<caf::atom("pause")>;       // start no request (true) or go on
 using sitemap_atom = caf::atom_constant<caf::atom("sitemap")>;   // read a fetched sitemap
 
 // -- shared payloads -----------------------------------------------------------
@@ -304,6 +306,11 @@ struct frontier_stats {
   bool moving = false;      // hosts are being handed to or from it
   std::vector<host_load> busiest; // in a cluster: its hosts with most URLs queued that
                                   // never moved, most first (a few)
+  record_metrics records;   // its records' counts and distributions (/metrics)
+  host_states site_states;  // its sites by what they wait for (at most a second old)
+  std::vector<std::pair<std::string, uint64_t>> longest_queues; // ... its sites with most URLs
+                                                               // queued, most first (10)
+  std::vector<uint64_t> sink_unacked; // per sink: record batches not acknowledged yet
 };
 
 template <class Inspector>
@@ -312,7 +319,8 @@ typename Inspector::result_type inspect(Inspector& f, frontier_stats& x) {
            x.in_flight, x.recorded, x.pages, x.failures, x.bytes, x.dropped, x.batches_sent,
            x.batches_received, x.idle, x.sink_errors, x.sink_lost, x.state_error, x.resumed,
            x.reowned, x.guarded, x.guard_batches, x.moved_hosts, x.moved_urls, x.budget,
-           x.revisits, x.changed, x.unchanged, x.not_modified, x.gone, x.due, x.moving, x.busiest);
+           x.revisits, x.changed, x.unchanged, x.not_modified, x.gone, x.due, x.moving, x.busiest,
+           x.records, x.site_states, x.longest_queues, x.sink_unacked);
 }
 
 /// What a shard could use of --concurrency, said to the other shards when it
@@ -578,6 +586,7 @@ struct record {
   std::string content_type;
   uint64_t bytes = 0;
   caf::timespan elapsed{0};
+  caf::timespan ttfb{0};            // request written to first response byte (0: no response)
   std::string proxy;                // masked
   std::string title;
   std::vector<item_field> fields;   // items only
@@ -602,8 +611,8 @@ struct record {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, record& x) {
   return f(caf::meta::type_name("record"), x.kind, x.url, x.final_url, x.status, x.error,
-           x.error_message, x.depth, x.fetched_at, x.content_type, x.bytes, x.elapsed, x.proxy,
-           x.title, x.fields, x.body, x.headers, x.request, x.remote_address, x.links,
+           x.error_message, x.depth, x.fetched_at, x.content_type, x.bytes, x.elapsed, x.ttfb,
+           x.proxy, x.title, x.fields, x.body, x.headers, x.request, x.remote_address, x.links,
            x.resumed, x.noindex, x.canonical, x.hints, x.sitemap, x.digest, x.change,
            x.refers_to);
 }
