@@ -8,6 +8,8 @@
 # Usage: bench/crawl.sh [HOSTS] [PAGES]
 # BASELINE=path/to/other/arachne also runs that binary, in turn with this
 # one (ROUNDS=3 rounds), for a before/after comparison in one run.
+# ARGS=... adds options to this binary's crawls only (e.g. --metrics=127.0.0.1:19464);
+# SCRAPE=URL fetches URL once a second while they run (a Prometheus scraping it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hosts=${1:-40}
@@ -42,20 +44,28 @@ run() {
              l, n, w, n / w, (u + s) * 1000 / n, m / 1024 }'
 }
 
-crawl_with() { # crawl_with LABEL BINARY THREADS
-  run "$1 --threads=$3" "$2" crawl "$seed" --threads="$3" --io-threads=1 \
-    --per-host-delay=0 --per-host-concurrency=8 --concurrency=128 --out=jsonl:/dev/null
+crawl_with() { # crawl_with LABEL BINARY THREADS [OPTIONS...]
+  local label=$1 binary=$2 threads=$3
+  shift 3
+  run "$label --threads=$threads" "$binary" crawl "$seed" --threads="$threads" --io-threads=1 \
+    --per-host-delay=0 --per-host-concurrency=8 --concurrency=128 --out=jsonl:/dev/null "$@"
 }
+read -r -a extra <<<"${ARGS:-}"
+if [ -n "${SCRAPE:-}" ]; then
+  (for _ in $(seq 3600); do curl -s -o /dev/null --max-time 1 "$SCRAPE" || true; sleep 1; done) &
+  scraper=$!
+  trap 'kill "$scraper" 2>/dev/null; stop_site; rm -rf "$work"' EXIT
+fi
 if [ -n "${BASELINE:-}" ]; then
   for round in $(seq "${ROUNDS:-3}"); do
     for threads in 1 2; do
-      crawl_with arachne "$bin" "$threads"
+      crawl_with arachne "$bin" "$threads" "${extra[@]}"
       crawl_with baseline "$BASELINE" "$threads"
     done
   done
 else
   for threads in 1 2; do
-    crawl_with arachne "$bin" "$threads"
+    crawl_with arachne "$bin" "$threads" "${extra[@]}"
   done
 fi
 if command -v wget2 >/dev/null; then
