@@ -21,9 +21,9 @@ bin=$1
 use_seed
 . "$(dirname "$0")/../../scripts/lib/site.sh"
 
-# The nodes and coordinators run niced: the site stamps each request when
-# it has read it, and a site starved of CPU by them would stamp late and
-# shrink the gaps the politeness checks measure.
+# The nodes and coordinators run niced, so the site keeps up; its stamps
+# are the kernel's receive times anyway (SO_TIMESTAMPNS), which a site read
+# late does not shift.
 crawler=(nice -n 10 "$bin")
 
 ca=$work/ca
