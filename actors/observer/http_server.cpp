@@ -92,23 +92,24 @@ private:
     call.body = std::move(req.body());
     // One answer: the handler's, or 503 when it takes too long.
     auto answered = std::make_shared<std::atomic<bool>>(false);
-    answered_ = answered;
     timer_.expires_after(std::chrono::seconds(10));
     timer_.async_wait([self = shared_from_this(), answered](beast::error_code ec) {
       if (!ec && !answered->exchange(true))
         self->answer({503, "text/plain; charset=utf-8", "no answer in time\n"}, false);
     });
+    // The reply holds the session weakly: a session is only ever destroyed
+    // on the IO thread (the timer keeps it alive until the answer).
     auto ex = stream_.get_executor();
-    std::weak_ptr<gate> g = server_.g;
-    http_reply reply = [self = shared_from_this(), answered, ex, g](http_answer a) {
+    std::weak_ptr<session> weak = shared_from_this();
+    http_reply reply = [weak, answered, ex, g = gate_](http_answer a) {
       if (answered->exchange(true))
         return;
-      auto open = g.lock();
-      if (!open)
-        return;
-      std::lock_guard<std::mutex> guard{open->mtx};
-      if (open->open)
-        net::post(ex, [self, a = std::move(a)]() mutable { self->answer(std::move(a), true); });
+      std::lock_guard<std::mutex> guard{g->mtx};
+      if (g->open)
+        net::post(ex, [weak, a = std::move(a)]() mutable {
+          if (auto self = weak.lock())
+            self->answer(std::move(a), true);
+        });
     };
     server_.handle(std::move(call), std::move(reply));
   }
@@ -145,7 +146,6 @@ private:
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> res_;
   std::shared_ptr<gate> gate_;
-  std::shared_ptr<std::atomic<bool>> answered_;
   bool keep_alive_ = false;
   unsigned version_ = 11;
 };

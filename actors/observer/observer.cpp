@@ -224,7 +224,7 @@ void serve(pointer self, http_exchange& x) {
   auto& st = self->state;
   auto path = x.call.target.substr(0, x.call.target.find('?'));
   if (path == "/metrics") {
-    if (x.call.method != "GET" && x.call.method != "HEAD")
+    if (x.call.method != "GET")
       return x.reply(text(405, "use GET for /metrics"));
     auto reply = x.reply;
     return with_snapshot(self, [reply](const metrics_snapshot& m) {
