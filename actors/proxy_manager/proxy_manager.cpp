@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "caf/actor_cast.hpp"
 #include "caf/send.hpp"
@@ -17,6 +18,8 @@ const char* to_string(proxy_health x) noexcept {
       return "active";
     case proxy_health::quarantined:
       return "quarantined";
+    case proxy_health::retired:
+      return "retired";
     default:
       return "probing";
   }
@@ -43,6 +46,7 @@ void wake_up(proxy_manager_state& st, time_point now) {
 bool usable(const proxy_manager_state& st, const proxy_entry& e, time_point now) {
   switch (e.health) {
     case proxy_health::quarantined:
+    case proxy_health::retired:
       return false;
     case proxy_health::probing:
       return e.in_flight == 0;
@@ -149,10 +153,23 @@ void quarantine(proxy_manager_state& st, proxy_entry& e, time_point now) {
 /// all of those are resting. Its last answer is then the page's own.
 bool all_excluded(const proxy_manager_state& st, const lease_request& req) {
   for (std::size_t i = 0; i < st.pool.size(); ++i)
-    if (!excluded(req, static_cast<uint32_t>(i))
+    if (!excluded(req, static_cast<uint32_t>(i)) && st.pool[i].health != proxy_health::retired
         && (req.exclude.empty() || st.pool[i].health != proxy_health::quarantined))
       return false;
   return true;
+}
+
+/// Why no lease can ever come if every proxy is retired (a permanent
+/// condition: each waiting URL ends at once), or nothing.
+std::optional<caf::error> all_retired(const proxy_manager_state& st) {
+  std::string why;
+  for (auto& e : st.pool) {
+    if (e.health != proxy_health::retired)
+      return std::nullopt;
+    if (why.size() < 400)
+      why += (why.empty() ? "" : "; ") + e.stats.label + " " + e.retired_why;
+  }
+  return make_error(crawl_errc::proxy_exhausted, "every proxy is retired: " + why);
 }
 
 void arm_timer(self_ptr self, time_point now) {
@@ -182,6 +199,12 @@ void serve(self_ptr self) {
   auto& st = self->state;
   auto now = self->clock().now();
   wake_up(st, now);
+  if (auto none = all_retired(st)) {
+    for (auto& w : st.waiting)
+      w.promise.deliver(*none);
+    st.waiting.clear();
+    return;
+  }
   for (auto i = st.waiting.begin(); i != st.waiting.end();) {
     if (all_excluded(st, i->request)) {
       i->promise.deliver(proxy_lease{});
@@ -243,9 +266,10 @@ void judge(self_ptr self, const proxy_report& rep) {
         quarantine(st, e, now);
       break;
     case proxy_outcome::auth:
+      // Rejected credentials are wrong for the whole run: no rest cures them.
       ++e.stats.failures;
-      if (e.health != proxy_health::quarantined)
-        quarantine(st, e, now);
+      e.health = proxy_health::retired;
+      e.retired_why = "rejected the credentials";
       break;
     case proxy_outcome::banned:
       ++e.stats.bans;
@@ -297,7 +321,9 @@ proxy_manager(proxy_manager_impl::stateful_pointer<proxy_manager_state> self,
       auto& st = self->state;
       auto now = self->clock().now();
       wake_up(st, now);
-      if (all_excluded(st, req)) {
+      if (auto none = all_retired(st)) {
+        rp.deliver(*none);
+      } else if (all_excluded(st, req)) {
         rp.deliver(proxy_lease{});
       } else if (auto index = pick(st, req, now); index >= 0) {
         rp.deliver(lend(st, static_cast<std::size_t>(index), now));

@@ -29,6 +29,7 @@ enum class proxy_health : uint8_t {
   active,      // leased by the policy
   quarantined, // rested until `until`
   probing,     // rest over: one lease at a time until one succeeds
+  retired,     // wrong for the whole run (it rejected the credentials): never leased again
 };
 
 /// One pool member with its health and counters.
@@ -41,6 +42,7 @@ struct proxy_entry {
   uint32_t failure_streak = 0;   // consecutive failures and timeouts
   uint32_t quarantine_streak = 0; // quarantines since the last success (back-off exponent)
   uint64_t generation = 1;        // its session: a ban starts the next (--session-per-proxy)
+  std::string retired_why;        // retired: why
   proxy_stats stats;
   std::vector<caf::timespan> latencies; // recent successes, a ring
   std::size_t latency_pos = 0;

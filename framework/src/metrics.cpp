@@ -293,10 +293,11 @@ std::string render_prometheus(const metrics_snapshot& m) {
   }
 
   if (!m.proxies.empty()) {
-    std::map<std::string, uint64_t> by_state{{"active", 0}, {"probing", 0}, {"quarantined", 0}};
+    std::map<std::string, uint64_t> by_state{
+      {"active", 0}, {"probing", 0}, {"quarantined", 0}, {"retired", 0}};
     for (auto& p : m.proxies)
       ++by_state[p.state];
-    w.family("arachne_proxies", "gauge", "Proxies of the pool by state: active, probing, quarantined.");
+    w.family("arachne_proxies", "gauge", "Proxies of the pool by state: active, probing, quarantined, retired.");
     for (auto& [state, count] : by_state)
       w.sample("arachne_proxies", {{"state", state}}, double(count));
     w.family("arachne_proxy_requests_total", "counter", "Leases a proxy gave, by outcome.");

@@ -340,6 +340,37 @@ TEST_CASE("with no usable proxy a lease waits, then fails as proxy_exhausted", "
   CHECK(f.answers[4].lease.id == 0);
 }
 
+TEST_CASE("rejected credentials retire a proxy for good; with every proxy retired, leases fail at once",
+          "[proxy_manager]") {
+  auto opts = policy("round-robin");
+  opts.per_proxy_concurrency = 1;
+  opts.wait = 30s;
+  fixture f{opts, 2};
+  auto a = f.lease();
+  auto b = f.lease();
+  f.ask("a.test"); // both busy: waits (up to 30 s)
+  REQUIRE(f.answers.size() == 2);
+  f.report(a, proxy_outcome::auth);
+  CHECK(f.stats()[a.proxy].state == "retired");
+  CHECK(f.answers.size() == 2); // (proxy b is busy, not retired: still waiting)
+  f.advance(20s);
+  CHECK(f.answers.size() == 2);
+  f.report(b, proxy_outcome::auth);
+  // The last one gone: the waiting lease fails now, not after its 30 s, saying why.
+  REQUIRE(f.answers.size() == 3);
+  CHECK(crawl_errc_of(f.answers[2].error) == crawl_errc::proxy_exhausted);
+  auto why = f.answers[2].error.context().get_as<std::string>(0);
+  CHECK(why.find("every proxy is retired") != std::string::npos);
+  CHECK(why.find("rejected the credentials") != std::string::npos);
+  CHECK(why.find("pw") == std::string::npos); // (masked labels only)
+  // And so does every new one, hours later too: no rest ends a retirement.
+  f.advance(std::chrono::hours(2));
+  CHECK(f.stats()[a.proxy].state == "retired");
+  f.ask("b.test");
+  REQUIRE(f.answers.size() == 4);
+  CHECK(crawl_errc_of(f.answers[3].error) == crawl_errc::proxy_exhausted);
+}
+
 TEST_CASE("the per-proxy rate cap spaces leases of one proxy", "[proxy_manager]") {
   auto opts = policy("round-robin");
   opts.per_proxy_rate = 2; // one lease per 500 ms

@@ -94,6 +94,21 @@ if [ -n "$port" ]; then
   "$bin" fetch "http://127.0.1.3:$port/moved/4" --body >"$work/fetched.json"
   check "fetch follows the redirect chain" grep -q "\"final_url\":\"http://127.0.1.3:$port/p/4\"" "$work/fetched.json"
   check "fetch prints the body with --body" grep -q '"body":"<!DOCTYPE html>' "$work/fetched.json"
+  # A proxy that rejects the credentials is wrong for the whole run: fetch
+  # says so at once (it waited out --proxy-wait, 30 s, before).
+  socks_port=$((20000 + RANDOM % 20000))
+  microsocks -i 127.0.0.1 -p "$socks_port" -u bob -P right >/dev/null 2>&1 &
+  more_pids+=("$!")
+  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$socks_port") 2>/dev/null && break; sleep 0.05; done
+  started=$(date +%s%N)
+  timeout 60 "$bin" fetch "http://127.0.1.1:$port/" --proxy="socks5://bob:wrongpw@127.0.0.1:$socks_port" \
+    >"$work/retired.json" 2>"$work/retired.err"
+  took_ms=$((($(date +%s%N) - started) / 1000000))
+  check "fetch through a proxy rejecting the credentials reports it in under 5 s (${took_ms} ms)" \
+    [ "$took_ms" -lt 5000 ]
+  check "... saying the proxy is retired, password masked" \
+    grep -q "every proxy is retired: socks5://\*\*\*@127.0.0.1:$socks_port rejected the credentials" "$work/retired.err"
+  check "... never echoing it" [ "$(grep -c wrongpw "$work/retired.err" "$work/retired.json" | awk -F: '{ s += $2 } END { print s }')" -eq 0 ]
   # A whole crawl records exactly the truth, and the hello example runs.
   timeout 120 "$bin" crawl "http://127.0.1.1:$port/" --per-host-delay=0 --deny=/calendar/ \
     --out=jsonl:"$work/crawl.jsonl" >"$work/report.txt"

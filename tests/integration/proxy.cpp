@@ -583,6 +583,46 @@ TEST_CASE("with --session-per-proxy each proxy sends back only the cookies set t
   CHECK(crossed > 0);
 }
 
+TEST_CASE("proxies that reject the credentials are retired at once and the crawl's URLs end in seconds",
+          "[proxy][integration][crawl]") {
+  temp_dir dir{"proxy-retired"};
+  site::site_server server{{3, 5, 3, false, 0s, false}, {}};
+  REQUIRE(server.listen() == "");
+  server.start();
+  test_proxy_options po;
+  po.username = "carol";
+  po.password = "secret";
+  test_proxy ours{po};
+  microsocks ms{dir.path, "ms", "bob", "right"};
+  config cfg;
+  crawl_settings(cfg);
+  cfg.crawl.politeness.obey_robots = false;
+  // Wrong passwords: a 407 to a forwarded request and a refused SOCKS5 login.
+  // (tinyproxy's 401 to a forwarded request could be the site's: it is judged
+  // by trying other proxies, see "wrong or missing proxy credentials".)
+  cfg.crawl.proxies.proxies = {"http://carol:wrongpw1@127.0.0.1:" + std::to_string(ours.port()),
+                               ms.url("socks5", "wrongpw2")};
+  cfg.crawl.proxies.wait = 30s; // (what a rejected proxy used to cost every URL)
+  std::vector<std::string> seeds;
+  for (int h = 0; h < 3; ++h)
+    seeds.push_back("http://" + server.model().host_address(static_cast<uint32_t>(h)) + ":"
+                    + std::to_string(server.port()) + "/");
+  auto start = std::chrono::steady_clock::now();
+  auto [records, report] = run_crawl(cfg, seeds);
+  auto took = std::chrono::steady_clock::now() - start;
+  CHECK(took < 5s);
+  REQUIRE(records.size() == seeds.size());
+  for (auto& r : records) {
+    CHECK(r.error == crawl_errc::proxy_exhausted);
+    CHECK(r.error_message.find("every proxy is retired") != std::string::npos);
+    CHECK(r.error_message.find("rejected the credentials") != std::string::npos);
+    CHECK(r.error_message.find("wrongpw") == std::string::npos);
+  }
+  REQUIRE(report.proxies.size() == 2);
+  CHECK(report.proxies[0].state == "retired");
+  CHECK(report.proxies[1].state == "retired");
+}
+
 TEST_CASE("with every proxy down, requests wait for the bound, then fail as proxy_exhausted",
           "[proxy][integration][crawl]") {
   bad_server plain;
