@@ -275,6 +275,9 @@ bool prepare_network(config& cfg, crawl_args& a) {
       std::cerr << "arachne crawl: " << err << "\n";
       return false;
     }
+    if (cluster.insecure) // (as the nodes say when they listen)
+      std::cerr << "arachne crawl: warning: --insecure-cluster: cluster traffic is plaintext and "
+                   "unauthenticated; use it on a trusted network only\n";
     for (auto& n : cluster.nodes)
       if (!parse_endpoint(n)) {
         std::cerr << "arachne crawl: option --cluster expects HOST:PORT, not '" << n << "'\n";

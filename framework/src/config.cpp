@@ -3,9 +3,14 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <regex>
 #include <sstream>
 #include <thread>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
 
 #include "caf/actor_system_config.hpp"
 #include "caf/io/middleman.hpp"
@@ -481,6 +486,41 @@ void config::enable_network() {
   load<caf::io::middleman>();
 }
 
+namespace {
+
+bool readable_key(const std::string& path) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio{BIO_new_file(path.c_str(), "r"), &BIO_free};
+  if (!bio)
+    return false;
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key{
+    PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr), &EVP_PKEY_free};
+  return key != nullptr;
+}
+
+// The cluster's certificate, key and CA load, and the key is the
+// certificate's: checked at start, so that a wrong pair is one line and exit
+// 2, not a process that hangs or aborts at its first peer.
+std::string check_tls_files(const cluster_options& c) {
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx{SSL_CTX_new(TLS_method()), &SSL_CTX_free};
+  if (!ctx)
+    return "cannot make a TLS context";
+  ERR_clear_error();
+  std::string err;
+  if (SSL_CTX_use_certificate_chain_file(ctx.get(), c.cert.c_str()) != 1)
+    err = "--cluster-cert: '" + c.cert + "' holds no PEM certificate";
+  else if (!readable_key(c.key))
+    err = "--cluster-key: '" + c.key + "' holds no PEM private key";
+  else if (SSL_CTX_use_PrivateKey_file(ctx.get(), c.key.c_str(), SSL_FILETYPE_PEM) != 1
+           || SSL_CTX_check_private_key(ctx.get()) != 1)
+    err = "--cluster-key: '" + c.key + "' is not the private key of --cluster-cert '" + c.cert + "'";
+  else if (SSL_CTX_load_verify_locations(ctx.get(), c.ca.c_str(), nullptr) != 1)
+    err = "--cluster-ca: '" + c.ca + "' holds no PEM certificate";
+  ERR_clear_error();
+  return err;
+}
+
+} // namespace
+
 std::string config::enable_cluster() {
   auto& c = crawl.cluster;
   if (!c.insecure) {
@@ -490,6 +530,8 @@ std::string config::enable_cluster() {
     for (auto* f : {&c.cert, &c.key, &c.ca})
       if (std::ifstream in{*f}; !in)
         return "cannot read '" + *f + "'";
+    if (auto err = check_tls_files(c); !err.empty())
+      return err;
   } else if (!c.cert.empty() || !c.key.empty() || !c.ca.empty()) {
     return "--insecure-cluster excludes --cluster-cert, --cluster-key and --cluster-ca";
   }

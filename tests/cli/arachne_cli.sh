@@ -60,6 +60,26 @@ check "--recrawl-min above --recrawl-max exits 2" \
   [ "$(exit_code "$bin" crawl --state="$work/rc-state" --recrawl-every=1h --recrawl-min=2h --recrawl-max=1h http://x.test/)" -eq 2 ]
 check "--recrawl with --cluster exits 2" \
   [ "$(exit_code "$bin" crawl --recrawl --state="$work/rc-state" --cluster=127.0.0.1:1 --insecure-cluster http://x.test/)" -eq 2 ]
+# Cluster certificates are checked at start: a key that is not the
+# certificate's, or no key at all, is one line and exit 2 (not a coordinator
+# hanging in its first connection, nor a node aborting at its first peer).
+"$bin" cluster-ca "$work/ca1" --names=n1,coord >/dev/null
+"$bin" cluster-ca "$work/ca2" --names=n1 >/dev/null
+wrong_key=(--cluster-cert="$work/ca1/n1.pem" --cluster-key="$work/ca2/n1.key" --cluster-ca="$work/ca1/ca.pem")
+check "a node whose key is not its certificate's exits 2" \
+  [ "$(exit_code timeout 20 "$bin" node --listen=127.0.0.1:0 "${wrong_key[@]}")" -eq 2 ]
+check "... saying so in one line" \
+  sh -c "[ \$(wc -l <'$work/err') -eq 1 ] && grep -q 'is not the private key of --cluster-cert' '$work/err'"
+check "a coordinator whose key is not its certificate's exits 2" \
+  [ "$(exit_code timeout 20 "$bin" crawl --cluster=127.0.0.1:1 "${wrong_key[@]}" http://x.test/)" -eq 2 ]
+check "... saying so" grep -q 'is not the private key of --cluster-cert' "$work/err"
+check "a certificate given as the key exits 2" \
+  [ "$(exit_code timeout 20 "$bin" node --listen=127.0.0.1:0 --cluster-cert="$work/ca1/n1.pem" \
+        --cluster-key="$work/ca1/n1.pem" --cluster-ca="$work/ca1/ca.pem")" -eq 2 ]
+check "... saying it holds no key" grep -q 'holds no PEM private key' "$work/err"
+check "a coordinator with --insecure-cluster warns" \
+  sh -c "'$bin' crawl --cluster=127.0.0.1:1 --insecure-cluster --cluster-timeout=1s --progress=false --out=null \
+           http://x.test/ 2>&1 >/dev/null | grep -q 'warning: --insecure-cluster'"
 check "a bad --sitemaps mode exits 2" [ "$(exit_code "$bin" crawl --sitemaps=maybe http://x.test/)" -eq 2 ]
 check "a bad proxy URL exits 2" [ "$(exit_code "$bin" crawl --proxy=http://u:hunter2@h:x http://x.test/)" -eq 2 ]
 check "a bad proxy URL is one line" [ "$(wc -l <"$work/err")" -eq 1 ]
