@@ -16,7 +16,8 @@ bool is_transient(const fetch_result& res) noexcept {
     case crawl_errc::proxy_failed: // the fetcher tried several proxies; later, others may be back
       return true;
     case crawl_errc::none:
-      return res.status == 500 || res.status == 502 || res.status == 503 || res.status == 504;
+      return res.status == 429 || res.status == 500 || res.status == 502 || res.status == 503
+             || res.status == 504;
     default:
       return false;
   }

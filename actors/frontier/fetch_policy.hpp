@@ -24,7 +24,8 @@ enum class fetch_action : uint8_t {
 struct fetch_policy {
   uint32_t retries = 2;                                 // --retries
   caf::timespan retry_delay = std::chrono::seconds(1);  // --retry-delay: the first wait, doubled each time
-  uint32_t max_throttled = 10;                          // 429s a URL is queued again for
+  uint32_t max_throttled = 1; // 429s a URL is queued again for without using a retry; later
+                              // ones are retried like a 503 (--retries), then recorded
 
   /// The action for `res`, the outcome of fetching `req`. `stopping`: the
   /// crawl stops (nothing is tried again); `site_dead`: the site failed to

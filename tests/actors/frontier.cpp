@@ -499,17 +499,24 @@ TEST_CASE("a sink that crashes is reported with the records it did not acknowled
   CHECK(seen->records >= 1);
 }
 
-TEST_CASE("frontier requeues 429 without using up retries", "[frontier]") {
+TEST_CASE("frontier requeues a first 429 without using up a retry; later ones use retries",
+          "[frontier]") {
   auto fc = test_config();
-  fc.run.retries = 0;
+  fc.run.retries = 1;
   fixture f{fc};
   auto& a = f.net->answers;
   a["http://c.test/"] = {{429, "", {{"Retry-After", "2"}}}, {429, "", {}}, html_page("")};
   a["http://c.test/robots.txt"] = {{404, "", {}}};
+  // A host that answers 429 to everything: asked 1 + --retries + ... no more.
+  a["http://d.test/"] = {{429, "", {}}, {429, "", {}}, {429, "", {}}, {429, "", {}}, {429, "", {}}};
+  a["http://d.test/robots.txt"] = {{404, "", {}}};
   f.seed("http://c.test/");
+  f.seed("http://d.test/");
   f.run_until_idle();
   CHECK(f.net->asked["http://c.test/"] == 3);
   CHECK(f.outcomes()["http://c.test/"] == "200");
+  CHECK(f.net->asked["http://d.test/"] == 3); // the free one and the one retry, then recorded
+  CHECK(f.outcomes()["http://d.test/"] == "429");
 }
 
 TEST_CASE("frontier applies scope rules and budgets", "[frontier]") {
