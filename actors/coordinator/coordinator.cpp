@@ -472,6 +472,10 @@ void poll(pointer self) {
     st.stop_sent = true;
     c.report.interrupted = true;
   }
+  // Asked to stop at once (a second Ctrl-C): requests in flight and records
+  // not yet delivered are left; the sinks keep what they acknowledged.
+  if (c.stop_now && c.stop_now->load() && st.stop_sent)
+    return finish(self);
   auto round = ++st.rounds;
   auto view_gen = st.view_gen;
   auto shards = c.members.view().actors;

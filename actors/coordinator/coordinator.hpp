@@ -39,6 +39,7 @@ struct coordination {
   proxy_manager_actor proxies;    // for progress; invalid in a distributed crawl
   std::string state_dir;          // --state of a distributed crawl: the coordinator's file
   std::atomic<bool>* stop_requested = nullptr;
+  std::atomic<bool>* stop_now = nullptr; // ... and not to wait for what is under way
   caf::actor progress_to;         // gets (progress_atom, crawl_progress); invalid: no progress
   caf::timespan progress_every{std::chrono::seconds(1)};
   std::chrono::steady_clock::time_point started;

@@ -617,6 +617,7 @@ void describe(run_context& r, crawl::impl& d) {
   c.on_sink_failure = d.cfg.run.on_sink_failure;
   c.state_dir = d.cfg.run.state_dir;
   c.stop_requested = &d.stop_requested;
+  c.stop_now = &d.stop_now;
   c.progress_every = d.progress_every;
   c.normalise = [rules = d.cfg.url_rules()](const std::string& s) -> caf::expected<std::string> {
     auto u = parse_url(s, rules);

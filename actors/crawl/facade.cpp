@@ -47,4 +47,9 @@ void crawl::stop() {
   impl_->stop_requested = true;
 }
 
+void crawl::stop_now() {
+  impl_->stop_now = true;
+  impl_->stop_requested = true;
+}
+
 } // namespace arachne

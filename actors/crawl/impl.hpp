@@ -28,6 +28,7 @@ struct crawl::impl {
   std::function<void(const crawl_progress&)> progress;
   caf::timespan progress_every{std::chrono::seconds(1)};
   std::atomic<bool> stop_requested{false};
+  std::atomic<bool> stop_now{false};
   std::vector<std::string> args; // the options, for the nodes of a distributed crawl
 };
 

@@ -88,8 +88,11 @@ bool idle(const frontier_state& st) {
   // In continuous mode the crawl goes on until stopped.
   if (st.cfg.run.continuous() && st.journal && !st.stopping)
     return false;
-  return (st.sites.queued() == 0 || st.stopping) && st.in_flight == 0 && st.acquiring == 0
-         && st.waiting_retry == 0 && st.robots_fetching == 0 && !outgoing
+  // Stopping, it waits for no slot and no retry's back-off (those URLs stay
+  // queued, as the others): only for what is under way.
+  return (st.sites.queued() == 0 || st.stopping) && st.in_flight == 0
+         && (st.stopping || (st.acquiring == 0 && st.waiting_retry == 0))
+         && st.robots_fetching == 0 && !outgoing
          && !st.done.links_out() && !replicating && !handing_off && st.delivery.pending() == 0
          && !st.delivery.unacknowledged() && (!journalling || !st.state_error.empty());
 }

@@ -29,8 +29,9 @@ namespace {
 
 volatile std::sig_atomic_t interrupted = 0;
 
+// The first SIGINT or SIGTERM stops gracefully, the second at once.
 void on_signal(int) {
-  interrupted = 1;
+  interrupted = interrupted + 1;
 }
 
 // -- the report --
@@ -387,7 +388,9 @@ int run_crawl(config& cfg, crawl_args& a, bool resuming) {
   auto last_print = std::chrono::steady_clock::now();
   c.on_progress(
     [&](const crawl_progress& p) {
-      if (interrupted)
+      if (interrupted > 1)
+        c.stop_now();
+      else if (interrupted)
         c.stop();
       if (!a.progress || std::chrono::steady_clock::now() - last_print < std::chrono::seconds(1))
         return;

@@ -220,4 +220,44 @@ if [ -n "$port" ]; then
   check "a cached site answers what a generating one does" cmp -s "$work/uncached.txt" "$work/cached-1.txt"
   check "answers from the cache are the same" cmp -s "$work/uncached.txt" "$work/cached-2.txt"
 fi
+
+# -- stopping: Ctrl-C waits only for what is under way; a second one stops at once --
+stop_site
+start_site "$bin" "$work" --hosts=1 --pages=40 --crawl-delay=0 --trap=false --serve-for=120s || exit 1
+# ms_since START_NS: milliseconds since then.
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+# A host paced at 30 s: after its robots.txt the next slot is 30 s away.
+"$bin" crawl "http://127.0.1.1:$site_port/" --per-host-delay=30s --per-host-jitter=0 --progress=false \
+  --out=jsonl:"$work/paced.jsonl" >"$work/paced.report" 2>&1 &
+paced=$!
+more_pids+=("$paced")
+sleep 1 # (robots.txt fetched: the first page is 30 s away)
+started=$(date +%s%N)
+kill -INT "$paced"
+wait "$paced"
+rc=$?
+took=$(ms_since "$started")
+check "Ctrl-C during a politeness gap ends the crawl without waiting it out (${took} ms)" [ "$took" -lt 5000 ]
+check "... exit 130, with the report" sh -c "[ $rc -eq 130 ] && grep -q '^crawl interrupted' '$work/paced.report'"
+stop_site
+# Responses that take 30 s: Ctrl-C waits for them; a second one does not.
+start_site "$bin" "$work" --hosts=1 --pages=5 --crawl-delay=0 --trap=false --latency=30s --serve-for=120s || exit 1
+"$bin" crawl "http://127.0.1.1:$site_port/" --per-host-delay=0 --progress=false --ttfb-timeout=60s \
+  --out=jsonl:"$work/slow.jsonl" >"$work/slow.report" 2>&1 &
+slow=$!
+more_pids+=("$slow")
+sleep 1 # (robots.txt is under way)
+kill -INT "$slow"
+sleep 1
+check "one Ctrl-C waits for the requests under way" kill -0 "$slow"
+started=$(date +%s%N)
+kill -INT "$slow"
+wait "$slow"
+rc=$?
+took=$(ms_since "$started")
+check "a second Ctrl-C stops at once (${took} ms)" [ "$took" -lt 5000 ]
+check "... exit 130, with the report" sh -c "[ $rc -eq 130 ] && grep -q '^crawl interrupted' '$work/slow.report'"
+kill -KILL "$site_pid" # (it would finish its 30 s answers first)
+wait "$site_pid" 2>/dev/null
+site_pid=""
 checks_summary

@@ -156,6 +156,12 @@ public:
   /// flushed, and `run` returns. Safe from any thread (not from a signal handler).
   void stop();
 
+  /// Stops at once, after `stop` did not end soon enough (a second Ctrl-C):
+  /// requests under way and records not yet delivered are left (with
+  /// --state their URLs are fetched again on resume); the sinks keep and
+  /// flush what they acknowledged, and `run` returns. Safe from any thread.
+  void stop_now();
+
   /// The implementation, opaque here.
   struct impl;
 
