@@ -258,6 +258,8 @@ struct node_state {
   std::string crawl_id;               // of the crawl under way
   node_info info;                     // its shards, as the coordinator got them
   caf::timespan resume_wait{0};       // how long it outlives its coordinator
+  bool coordinated = false;           // a coordinator runs the crawl under way (since ...)
+  caf::actor_clock::time_point coordinated_at{}; // ... it started or resumed it here
   uint64_t orphaned = 0;              // times the coordinator went away (to match timers)
   static inline const char* name = "arachne_node";
 };
@@ -266,7 +268,7 @@ struct node_state {
 using orphaned_atom = caf::atom_constant<caf::atom("orphaned")>;
 
 using node_impl = node_actor::extend<caf::reacts_to<orphaned_atom, uint64_t>,
-                                     caf::reacts_to<observe_atom>>;
+                                     caf::reacts_to<observe_atom>, caf::reacts_to<contact_atom>>;
 using node_pointer = node_impl::stateful_pointer<node_state>;
 
 void start_crawl(node_pointer self, node_start start, caf::actor_addr coordinator,
@@ -309,6 +311,7 @@ void tear_down(node_pointer self, std::function<void()> done) {
       s.crawl.reset();
     }
     s.coordinator = caf::actor_addr{};
+    s.coordinated = false;
     s.peers.clear();
     done();
     start_waiting(self);
@@ -370,6 +373,8 @@ void start_crawl(node_pointer self, node_start start, caf::actor_addr coordinato
         st.peers.push_back(*n);
       }
       st.coordinator = coordinator;
+      st.coordinated = true;
+      st.coordinated_at = self->clock().now();
       if (auto c = caf::actor_cast<caf::actor>(st.coordinator))
         self->monitor(c);
       auto run = [=](std::vector<sink_actor> sinks, sink_needs needs) mutable {
@@ -419,9 +424,26 @@ void start_crawl(node_pointer self, node_start start, caf::actor_addr coordinato
       });
 }
 
+/// The coordinator of the crawl under way is gone: the crawl ends here, or
+/// once it did not come back in time (a coordinator with --state resumes it).
+void lose_coordinator(node_pointer self) {
+  auto& st = self->state;
+  if (!st.crawl || !st.coordinated)
+    return;
+  st.coordinator = caf::actor_addr{};
+  st.coordinated = false;
+  if (st.resume_wait.count() <= 0) {
+    tear_down(self, [] {});
+    return;
+  }
+  std::cerr << "arachne node: the coordinator of crawl " << st.crawl_id
+            << " went away; it may resume the crawl within "
+            << std::chrono::duration<double>(st.resume_wait).count() << "s\n";
+  self->delayed_send(self, st.resume_wait, orphaned_atom::value, ++st.orphaned);
+}
+
 /// A monitored actor went down: the last crawl's (its teardown may be
-/// over), or the coordinator's (its crawl ends here, or once it did not
-/// come back in time: a coordinator with --state resumes it).
+/// over), or the coordinator's.
 void on_down(node_pointer self, caf::down_msg& dm) {
   auto& st = self->state;
   if (st.stopping.erase(dm.source) > 0) {
@@ -429,17 +451,46 @@ void on_down(node_pointer self, caf::down_msg& dm) {
       std::exchange(st.stopped, nullptr)();
     return;
   }
-  if (dm.source == st.coordinator && st.crawl) {
-    st.coordinator = caf::actor_addr{};
-    if (st.resume_wait.count() <= 0) {
-      tear_down(self, [] {});
-      return;
-    }
-    std::cerr << "arachne node: the coordinator of crawl " << st.crawl_id
-              << " went away; it may resume the crawl within "
-              << std::chrono::duration<double>(st.resume_wait).count() << "s\n";
-    self->delayed_send(self, st.resume_wait, orphaned_atom::value, ++st.orphaned);
-  }
+  if (st.coordinator && dm.source == st.coordinator)
+    lose_coordinator(self);
+}
+
+/// How long the coordinator may leave the node's shards unasked before the
+/// node takes it for gone. Its DOWN cannot be relied on: a remote request's
+/// sender reaches the node as no actor at all (CAF 0.17.6 over BASP), so
+/// there may be nothing to monitor. The coordinator asks every shard for its
+/// stats every 20-320 ms.
+caf::timespan contact_limit(const node_state& st) {
+  return std::max<caf::timespan>(std::chrono::seconds(10), 2 * st.opts.cluster.timeout);
+}
+
+/// Once a second while a crawl runs: has the coordinator asked any shard lately?
+void check_contact(node_pointer self) {
+  auto& st = self->state;
+  self->delayed_send(self, std::chrono::seconds(1), contact_atom::value);
+  if (!st.crawl || !st.coordinated || st.crawl->shards.empty()
+      || self->clock().now() - st.coordinated_at < contact_limit(st))
+    return;
+  auto shards = st.crawl->shards;
+  auto left = std::make_shared<std::size_t>(shards.size());
+  auto freshest = std::make_shared<caf::timespan>(caf::timespan::max());
+  auto crawl_id = st.crawl_id;
+  for (auto& shard : shards)
+    self->request(shard, std::chrono::seconds(5), contact_atom::value)
+      .then(
+        [=](caf::timespan since) {
+          *freshest = std::min(*freshest, since);
+          if (--*left > 0)
+            return;
+          auto& s = self->state;
+          if (s.crawl_id == crawl_id && *freshest > contact_limit(s)) {
+            std::cerr << "arachne node: no word from the coordinator of crawl " << crawl_id
+                      << " for " << std::chrono::duration_cast<std::chrono::seconds>(*freshest).count()
+                      << " s: it is gone\n";
+            lose_coordinator(self);
+          }
+        },
+        [=](caf::error&) { --*left; });
 }
 
 /// A coordinator asks for a crawl: it starts now, after the last one's
@@ -472,6 +523,8 @@ caf::result<node_info> on_resume(node_pointer self, const std::string& crawl_id,
                            "it does not run crawl " + crawl_id
                              + " (the crawl ended there, or never ran there)");
   ++st.orphaned;
+  st.coordinated = true;
+  st.coordinated_at = self->clock().now();
   st.coordinator = self->current_sender() ? self->current_sender()->address()
                                           : caf::actor_addr{};
   if (auto c = caf::actor_cast<caf::actor>(st.coordinator))
@@ -524,7 +577,9 @@ node_actor spawn_node(caf::actor_system& sys, node_options opts) {
     self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
     if (self->state.opts.observer)
       self->delayed_send(self, std::chrono::seconds(1), observe_atom::value);
+    self->delayed_send(self, std::chrono::seconds(1), contact_atom::value);
     return {
+      [=](contact_atom) { check_contact(self); },
       [=](start_atom, node_start& start) -> caf::typed_response_promise<node_info> {
         return on_start(self, start);
       },
@@ -552,7 +607,7 @@ node_actor spawn_node(caf::actor_system& sys, node_options opts) {
       },
       [=](orphaned_atom, uint64_t n) {
         auto& st = self->state;
-        if (n != st.orphaned || !st.crawl || st.coordinator)
+        if (n != st.orphaned || !st.crawl || st.coordinated)
           return; // (it came back)
         std::cerr << "arachne node: no coordinator resumed crawl " << st.crawl_id
                   << "; it ends here\n";

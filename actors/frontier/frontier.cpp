@@ -314,8 +314,17 @@ frontier_impl::behavior_type frontier(frontier_impl::stateful_pointer<frontier_s
         }
     },
     [=](stats_atom) {
-      count_site_states(self->state, self->clock().now());
+      auto now = self->clock().now();
+      if (auto& from = self->current_sender(); from && from->node() != self->node())
+        self->state.polled_at = now;
+      count_site_states(self->state, now);
       return stats_of(self->state);
+    },
+    [=](contact_atom) -> caf::timespan {
+      auto& st = self->state;
+      if (st.polled_at == caf::actor_clock::time_point{})
+        st.polled_at = self->clock().now(); // (counted from the first question)
+      return self->clock().now() - st.polled_at;
     },
     [=](stop_atom) { on_stop(self); },
     [=](pause_atom, bool on) {

@@ -200,6 +200,7 @@ struct frontier_state {
   caf::actor_clock::time_point last_tick; // when the last flush tick ran
   bool stopping = false;
   bool paused = false; // the control API paused the crawl: no request starts
+  caf::actor_clock::time_point polled_at{}; // the last stats request from another process
   static inline const char* name = "frontier";
 };
 

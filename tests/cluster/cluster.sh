@@ -399,4 +399,40 @@ check "the nodes still crawl for the cluster" [ "$(exit_code coordinator "$work/
   tail -n 5 "$work/out" "$work/err" "$work"/node[123].out >&2
 stop_nodes
 
+# -- a coordinator killed without --state: its node frees itself --------------------------
+# (Its DOWN does not reach the node; the node sees its shards go unasked.
+# With --cluster-timeout=3s it waits 10 s, the least.)
+quick_tls() { echo "--cluster-cert=$ca/$1.pem" "--cluster-key=$ca/$1.key" "--cluster-ca=$ca/ca.pem" --cluster-timeout=3s; }
+# shellcheck disable=SC2046
+"${crawler[@]}" node --listen=127.0.0.1:0 --threads=1 $(quick_tls n4) >"$work/node5.out" 2>&1 &
+more_pids+=("$!")
+lone=""
+for _ in $(seq 200); do
+  lone=$(sed -n 's/^listening on \([^ ]*\) .*/\1/p' "$work/node5.out")
+  [ -n "$lone" ] && break
+  sleep 0.05
+done
+# shellcheck disable=SC2046
+"${crawler[@]}" crawl "$seed" --cluster="$lone" $(quick_tls coord) --per-host-delay=200ms --progress=false \
+  --out=jsonl:"$work/c11.jsonl" >/dev/null 2>&1 &
+doomed=$!
+grown "$work/c11.jsonl" 5 "$doomed"
+kill -9 "$doomed"
+wait "$doomed" 2>/dev/null
+killed_at=$(date +%s)
+freed=""
+for _ in $(seq 30); do
+  # shellcheck disable=SC2046
+  if [ "$(exit_code timeout 30 "$bin" crawl "$seed" --cluster="$lone" $(quick_tls coord) --max-pages-per-host=2 \
+          --progress=false --out=jsonl:"$work/c12.jsonl")" -eq 0 ]; then
+    freed=$(($(date +%s) - killed_at))
+    break
+  fi
+  grep -q "busy with another crawl" "$work/err" || break
+  sleep 1
+done
+check "a node whose coordinator was killed takes the next crawl within 30 s (${freed:-never} s)" \
+  [ -n "$freed" ] || cat "$work/err" "$work/node5.out" >&2
+check "... saying why it let the old one go" grep -q "no word from the coordinator" "$work/node5.out"
+
 checks_summary

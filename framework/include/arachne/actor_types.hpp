@@ -68,6 +68,8 @@ using frontier_actor = caf::typed_actor<
   caf::reacts_to<ip_rel_atom, slot_grant>,                     // ... given back
   caf::replies_to<stats_atom>::with<frontier_stats>,      // counters
   caf::reacts_to<pause_atom, bool>,                       // start no request (true), or go on
+  caf::replies_to<contact_atom>::with<caf::timespan>,     // time since a stats request from
+                                                          // another process (its coordinator)
   caf::reacts_to<stop_atom>>;                             // finish in-flight work, then idle
 
 // -- cluster -------------------------------------------------------------------

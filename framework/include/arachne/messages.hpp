@@ -50,6 +50,7 @@ using resume_atom = caf::atom_constant<caf::atom("resume")>;     // a restarted 
 using demand_atom = caf::atom_constant<caf::atom("demand")>;     // a shard's wish for --concurrency
 using lend_atom = caf::atom_constant<caf::atom("lend")>;         // units of --concurrency to a shard
 using pause_atom = caf::atom_constant<caf::atom("pause")>;       // start no request (true) or go on
+using contact_atom = caf::atom_constant<caf::atom("contact")>;   // time since another process polled
 using sitemap_atom = caf::atom_constant<caf::atom("sitemap")>;   // read a fetched sitemap
 
 // -- shared payloads -----------------------------------------------------------
