@@ -64,7 +64,10 @@ std::optional<record_delivery::outgoing> record_delivery::take(std::size_t n, bo
       out.to.push_back(i);
   }
   marks.sinks_left = out.to.size();
-  if (!marks.ids.empty() && marks.sinks_left > 0)
+  // A URL is done only when every sink stored its record: with one failed,
+  // the batch's URLs stay taken and a resumed crawl fetches them again
+  // (the others acknowledging it, the tally among them, is not enough).
+  if (!marks.ids.empty() && marks.sinks_left > 0 && out.to.size() == sinks_.size())
     marks_.emplace(batch->seq, std::move(marks));
   out.batch = std::move(batch);
   return out;

@@ -98,6 +98,11 @@ TEST_CASE("record_delivery: a sink that failed gets nothing more and what it mis
   CHECK(d.stored(0, d.generation(0), b1->batch->seq).empty());
   auto b2 = d.take(1, true);
   CHECK(b2->to == sinks{0});
+  // Nor is a URL whose record the failed sink never got, once the others
+  // stored it: a resumed crawl fetches it again.
+  for (auto i : b2->to)
+    d.sent(i, b2->batch);
+  CHECK(d.stored(0, d.generation(0), b2->batch->seq).empty());
   CHECK(d.lost() == std::vector<uint64_t>{0, 2}); // the failed batch and the one it missed
   CHECK(!d.held_back());
 }

@@ -53,6 +53,16 @@ metrics_port() {
   done
   echo "$p"
 }
+# listening_on OUT: the HOST:PORT a node or sink-node writing to OUT listens on.
+listening_on() {
+  local ep=""
+  for _ in $(seq 200); do
+    ep=$(sed -n 's/^listening on \([^ ]*\).*/\1/p' "$1" | head -1)
+    [ -n "$ep" ] && break
+    sleep 0.05
+  done
+  echo "$ep"
+}
 # http METHOD URL [curl args...]: prints the status code; the body goes to $work/body.
 http() {
   local method=$1 url=$2
@@ -160,11 +170,7 @@ check "... and the crawl ends as usual" [ $? -eq 0 ]
   >"$work/sinknode.out" 2>&1 &
 more_pids+=("$!")
 sport=$(metrics_port "$work/sinknode.out")
-for _ in $(seq 200); do
-  sink_ep=$(sed -n 's/^listening on //p' "$work/sinknode.out")
-  [ -n "$sink_ep" ] && break
-  sleep 0.05
-done
+sink_ep=$(listening_on "$work/sinknode.out")
 "$bin" crawl "http://127.0.1.3:$port/" --max-pages-per-host=10 --max-depth=1 --per-host-delay=0 \
   --progress=false --out=null --sink-remote="$sink_ep" >/dev/null 2>&1
 http GET "http://127.0.0.1:$sport/metrics" >/dev/null
@@ -177,11 +183,7 @@ check "... as a sink-node" grep -q 'role="sink-node"' "$work/sink.txt"
 "$bin" node --listen=127.0.0.1:0 --insecure-cluster --metrics=127.0.0.1:0 >"$work/node.out" 2>&1 &
 more_pids+=("$!")
 nport=$(metrics_port "$work/node.out")
-for _ in $(seq 200); do
-  node_ep=$(sed -n 's/^listening on \([^ ]*\).*/\1/p' "$work/node.out")
-  [ -n "$node_ep" ] && break
-  sleep 0.05
-done
+node_ep=$(listening_on "$work/node.out")
 "$bin" crawl "http://127.0.1.4:$port/" --cluster="$node_ep" --insecure-cluster --per-host-delay=100ms \
   --progress=false --out=jsonl:"$work/cluster.jsonl" >/dev/null 2>&1 &
 cluster_pid=$!
