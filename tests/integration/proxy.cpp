@@ -623,6 +623,31 @@ TEST_CASE("proxies that reject the credentials are retired at once and the crawl
   CHECK(report.proxies[1].state == "retired");
 }
 
+TEST_CASE("tinyproxy refusing the credentials to CONNECT retires it: HTTPS URLs end in seconds",
+          "[proxy][integration][crawl]") {
+  temp_dir dir{"proxy-retired-tls"};
+  targets t{dir.path};
+  tinyproxy tp{dir.path, "tp", "alice", "wonderland"};
+  config cfg;
+  crawl_settings(cfg);
+  cfg.crawl.politeness.obey_robots = false;
+  cfg.crawl.http.ca_file = (dir.path / "ca.pem").string();
+  cfg.crawl.proxies.proxies = {"http://alice:wrongpw1@127.0.0.1:" + std::to_string(tp.port)};
+  cfg.crawl.proxies.wait = 30s;
+  auto start = std::chrono::steady_clock::now();
+  auto [records, report] = run_crawl(cfg, {t.secure.url("/ok"), t.secure.url("/chunked")});
+  auto took = std::chrono::steady_clock::now() - start;
+  CHECK(took < 5s);
+  REQUIRE(records.size() == 2);
+  for (auto& r : records) {
+    CHECK(r.error == crawl_errc::proxy_exhausted);
+    CHECK(r.error_message.find("every proxy is retired") != std::string::npos);
+    CHECK(r.error_message.find("wrongpw") == std::string::npos);
+  }
+  REQUIRE(report.proxies.size() == 1);
+  CHECK(report.proxies[0].state == "retired");
+}
+
 TEST_CASE("with every proxy down, requests wait for the bound, then fail as proxy_exhausted",
           "[proxy][integration][crawl]") {
   bad_server plain;
