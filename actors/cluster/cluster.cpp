@@ -359,6 +359,8 @@ void start_crawl(node_pointer self, node_start start, caf::actor_addr coordinato
       }
       if (st.opts.adapt)
         st.opts.adapt(cfg->crawl);
+      if (auto notice = fit_descriptor_limit(cfg->crawl); !notice.empty())
+        std::cerr << "arachne node: " << notice << "\n";
       // Straight connections to the other nodes, so that links between
       // them do not pass through the coordinator. (CAF's automatic
       // connections would open an unauthenticated plaintext port.)

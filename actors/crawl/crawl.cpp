@@ -673,6 +673,9 @@ caf::expected<crawl_report> crawl::run(const std::vector<std::string>& seeds) {
   run_context r(d, self);
   describe(r, d);
   r.c->started = started;
+  if (!r.c->distributed) // (a coordinator fetches nothing itself)
+    if (auto notice = fit_descriptor_limit(d.cfg); !notice.empty())
+      std::cerr << "arachne: " << notice << "\n";
   if (auto err = open_state(r))
     return err;
   if (!r.c->distributed) // an unusable HTTP setting (a CA file) fails before any output

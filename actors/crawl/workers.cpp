@@ -1,5 +1,7 @@
 #include "crawl/workers.hpp"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <string>
 
@@ -10,6 +12,40 @@
 #include "proxy_manager/proxy_manager.hpp"
 
 namespace arachne {
+
+std::string fit_descriptor_limit(settings& cfg) {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return {};
+  if (rl.rlim_cur < rl.rlim_max) {
+    auto raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0)
+      rl = raised;
+  }
+  // Descriptors besides connections: sinks, state files, DNS, CAF, stdio.
+  constexpr uint64_t reserve = 128;
+  auto limit = static_cast<uint64_t>(rl.rlim_cur);
+  auto& concurrency = cfg.run.concurrency;
+  auto& pool = cfg.http.pool_total;
+  if (limit == RLIM_INFINITY || limit >= reserve + concurrency + pool)
+    return {};
+  auto room = limit > reserve + 2 ? limit - reserve : 2;
+  auto was_concurrency = concurrency;
+  auto was_pool = pool;
+  // Idle connections give way first, down to a quarter of the room.
+  if (concurrency + pool > room)
+    pool = static_cast<uint32_t>(std::min<uint64_t>(pool, std::max<uint64_t>(room / 4, room > concurrency ? room - concurrency : 0)));
+  if (concurrency + pool > room)
+    concurrency = static_cast<uint32_t>(std::max<uint64_t>(1, room - pool));
+  std::string notice = "only " + std::to_string(limit) + " file descriptors (ulimit -n):";
+  if (concurrency != was_concurrency)
+    notice += " --concurrency lowered from " + std::to_string(was_concurrency) + " to "
+              + std::to_string(concurrency) + (pool != was_pool ? "," : "");
+  if (pool != was_pool)
+    notice += " --pool-size lowered from " + std::to_string(was_pool) + " to " + std::to_string(pool);
+  return notice;
+}
 
 caf::expected<crawl_workers> spawn_workers(caf::actor_system& sys, const settings& cfg,
                                            std::shared_ptr<const page_handler> handler,

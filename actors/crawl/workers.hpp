@@ -38,6 +38,12 @@ struct worker_plan {
   bool hold_records = false; // a sink that goes away is replaced: shards keep its records
 };
 
+/// Fits the crawl to the file descriptors the process may open: raises the
+/// soft limit (ulimit -n) to the hard one, and if that is still short of
+/// --concurrency plus --pool-size plus a reserve, lowers the pool, then
+/// --concurrency, to fit. Returns a notice of what it lowered, or nothing.
+std::string fit_descriptor_limit(settings& cfg);
+
 /// Spawns the workers of `plan` for `cfg` on `sys`: one fetcher and (by
 /// default) one parser per scheduler thread, the shards with their stores.
 /// The shards do nothing until they get their cluster view.
