@@ -121,6 +121,19 @@ caf::expected<uint32_t> check_file(const std::string& path, uint32_t shard) {
     auto shards = std::strtoul(meta(db, "shards").c_str(), nullptr, 10);
     if (shards == 0 || shards > 4096)
       return state_error("'" + path + "' names no shard count");
+    // Damage inside the file (pages, indexes) is found now, before any
+    // output is opened, not halfway through the crawl.
+    sqlite_stmt check{db, "PRAGMA quick_check(1)"};
+    if (check.next() && check.text_at(0) != "ok") {
+      // (SQLite's report, on one line: "*** in database main ***\nPage 17: ...")
+      std::string why{check.text_at(0)};
+      if (auto at = why.find("***\n"); why.rfind("*** in database", 0) == 0 && at != std::string::npos)
+        why.erase(0, at + 4);
+      std::replace(why.begin(), why.end(), '\n', ' ');
+      return state_error("'" + path + "' is damaged (" + why
+                         + "): restore the state directory from a copy, or crawl again with a "
+                           "new --state");
+    }
     return static_cast<uint32_t>(shards);
   } catch (const std::exception& e) {
     // "file is not a database", "no such table: meta", ...

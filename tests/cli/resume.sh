@@ -218,6 +218,16 @@ check "... with one line" one_line_error
 check "... saying it is not a state file" grep -q "is not an Arachne state file" "$work/err"
 check "arachne state on it exits 1" [ "$(exit_code "$bin" state "$work/corrupt")" -eq 1 ]
 check "... with one line" one_line_error
+# Damage inside a state file (its header intact): found at start, before
+# any output is touched, with advice that fits (not "free space").
+cp -r "$work/state" "$work/damaged"
+size=$(stat -c %s "$work/damaged/shard-0.db")
+dd if=/dev/urandom of="$work/damaged/shard-0.db" bs=1024 seek=$((size / 2048)) count=8 conv=notrunc 2>/dev/null
+rm -f "$work/damaged/shard-0.db-wal" "$work/damaged/shard-0.db-shm"
+check "a state file damaged inside exits 2" [ "$(exit_code crawl "$work/damaged" "$work/kept")" -eq 2 ]
+check "... with one line saying it is damaged and what to do" \
+  sh -c "[ \$(wc -l <'$work/err') -eq 1 ] && grep -q 'is damaged (.*): restore the state directory' '$work/err'"
+check "... before any output is touched" [ "$(cat "$work/kept.jsonl")" = keep ]
 mkdir "$work/other-db" && sqlite3 "$work/other-db/shard-0.db" "CREATE TABLE t (x)"
 check "another program's SQLite file exits 2" [ "$(exit_code crawl "$work/other-db" "$work/kept")" -eq 2 ]
 check "a different shard count exits 2" [ "$(exit_code crawl "$work/state" "$work/kept" --shards=3)" -eq 2 ]
