@@ -1,5 +1,6 @@
 // The `arachne` command: one binary, one subcommand per job.
 
+#include <algorithm>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -39,9 +40,10 @@ const command commands[] = {
 };
 
 void print_usage(std::ostream& out) {
-  out << "usage: arachne COMMAND [--option=value ...]\n\ncommands:\n";
+  out << "usage: arachne COMMAND [--option=value ...]   (arachne --version: " ARACHNE_VERSION ")\n\ncommands:\n";
   for (auto& c : commands)
-    out << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary << "\n";
+    out << "  " << c.name << std::string(12 - std::strlen(c.name), ' ')
+        << c.summary << "\n";
   out << "\nRun 'arachne COMMAND --help' for a command's options. Options common to\n"
          "crawling commands:\n";
   arachne::config cfg;
@@ -108,6 +110,10 @@ int main(int argc, char** argv) {
   if (name == "--help-markdown") {
     arachne::config cfg;
     cfg.options().print_markdown(std::cout);
+    return 0;
+  }
+  if (name == "--version" || name == "version") {
+    std::cout << "arachne " << ARACHNE_VERSION << "\n";
     return 0;
   }
   if (name == "--help" || name == "-h" || name == "help") {

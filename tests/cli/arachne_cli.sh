@@ -14,6 +14,9 @@ one_line_error() { [ "$(wc -l <"$work/err")" -eq 1 ] && [ ! -s "$work/out" ]; }
 check "help exits 0" [ "$(exit_code "$bin" --help)" -eq 0 ]
 check "help lists the site command" grep -q '^  site ' "$work/out"
 check "help lists options with defaults" grep -q -- '--threads=N .*(default: 0)' "$work/out"
+check "help keeps every command apart from its summary" grep -q '^  cluster-ca  make a cluster CA' "$work/out"
+check "--version exits 0" [ "$(exit_code "$bin" --version)" -eq 0 ]
+check "... printing the version" grep -qE '^arachne [0-9]+\.[0-9]+\.[0-9]+$' "$work/out"
 check "no command exits 2" [ "$(exit_code "$bin")" -eq 2 ]
 check "unknown command exits 2" [ "$(exit_code "$bin" frobnicate)" -eq 2 ]
 check "unknown command is one line" one_line_error
