@@ -38,6 +38,7 @@ struct http_server::impl {
   impl(handler h, limits l) : handle(std::move(h)), lim(l) {}
   net::io_context ioc{1};
   tcp::acceptor acceptor{ioc};
+  net::steady_timer pause{ioc}; // after a failed accept (no descriptor left, say)
   handler handle;
   limits lim;
   std::size_t open_connections = 0; // (the IO thread's alone)
@@ -158,14 +159,21 @@ void http_server::impl::accept() {
     accepting = false;
     if (ec == net::error::operation_aborted || !acceptor.is_open())
       return;
-    if (!ec) {
-      ++open_connections;
-      std::make_shared<session>(std::move(socket), *this)->start();
+    if (ec) {
+      // (Out of descriptors, say: try again in a while, not in a loop.)
+      accepting = true;
+      pause.expires_after(std::chrono::milliseconds(100));
+      pause.async_wait([this](beast::error_code e) {
+        accepting = false;
+        if (!e && acceptor.is_open())
+          accept();
+      });
+      return;
     }
-    // (Out of descriptors or places: the next connection's end accepts again.)
-    if (open_connections < lim.connections && !ec)
-      accept();
-    else if (ec && open_connections == 0)
+    ++open_connections;
+    std::make_shared<session>(std::move(socket), *this)->start();
+    // (At the limit: the next session to end accepts again.)
+    if (open_connections < lim.connections)
       accept();
   });
 }
@@ -206,6 +214,7 @@ http_server::~http_server() {
   }
   net::post(d_->ioc, [d = d_.get()] {
     beast::error_code ignored;
+    d->pause.cancel();
     d->acceptor.close(ignored);
     d->ioc.stop();
   });
