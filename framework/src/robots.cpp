@@ -157,8 +157,11 @@ robots_rules robots_rules::parse(std::string_view text, std::string_view user_ag
           char* end = nullptr;
           std::string v{value};
           auto seconds = std::strtod(v.c_str(), &end);
+          // (At most a year: the nanoseconds of a larger value overflow.)
+          constexpr double longest = 365.0 * 24 * 3600;
           if (!v.empty() && *end == '\0' && std::isfinite(seconds) && seconds >= 0)
-            groups.back().crawl_delay = caf::timespan{static_cast<int64_t>(seconds * 1e9)};
+            groups.back().crawl_delay =
+              caf::timespan{static_cast<int64_t>(std::min(seconds, longest) * 1e9)};
         }
         continue;
       case directive::other:

@@ -209,6 +209,19 @@ TEST_CASE("robots picks the group for its token, else *", "[robots]") {
   CHECK(theirs.allowed("/robots.txt"));
 }
 
+TEST_CASE("robots: a Crawl-delay beyond a year is read as a year, not an overflow", "[robots]") {
+  // Found by fuzz/robots (scripts/fuzz): 3.4e79 seconds overflowed the
+  // nanoseconds (undefined behaviour, caught by UBSan).
+  using days = std::chrono::duration<int64_t, std::ratio<86400>>;
+  for (auto big : {"34444444444444444444444444444444444444444444444444444444444444444444444",
+                   "1e300", "31536001"}) {
+    INFO(big);
+    auto r = robots_rules::parse(std::string{"User-agent: *\nCrawl-delay: "} + big + "\n", "arachne");
+    REQUIRE(r.crawl_delay());
+    CHECK(*r.crawl_delay() == caf::timespan{days{365}});
+  }
+}
+
 TEST_CASE("robots: longest match wins, Allow wins ties", "[robots]") {
   auto r = robots_rules::parse("User-agent: *\nDisallow: /a\nAllow: /a/b\nDisallow: /a/b/c\n"
                                "Allow: /x\nDisallow: /x\nDisallow: /q?id=1\n",
