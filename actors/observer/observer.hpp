@@ -23,12 +23,6 @@ namespace arachne {
 /// Atom of the observer's updates: (observe_atom, std::vector<node_metrics>).
 using observe_atom = caf::atom_constant<caf::atom("observe")>;
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, node_metrics& x) {
-  return f(caf::meta::type_name("node_metrics"), x.node, x.records, x.frontier, x.queued,
-           x.in_flight, x.seen, x.dropped, x.hosts, x.states, x.sink_unacked, x.longest_queues);
-}
-
 struct observer_options {
   std::string host = "127.0.0.1"; // where /metrics is served
   uint16_t port = 0;              // 0: any free port

@@ -43,26 +43,20 @@ EOF
 }
 # sample PARSED NAME{LABELS}: the value of one sample (0 if absent).
 sample() { awk -v k="$2" '$1 == k { print $2; found = 1 } END { if (!found) print 0 }' "$1"; }
+# first_match FILE SED: the first thing SED prints of FILE, waited for up to 10 s.
+first_match() {
+  local m=""
+  for _ in $(seq 200); do
+    m=$(sed -n "$2" "$1" | head -1)
+    [ -n "$m" ] && break
+    sleep 0.05
+  done
+  echo "$m"
+}
 # metrics_port ERR: the port a process writing to ERR serves metrics on.
-metrics_port() {
-  local p=""
-  for _ in $(seq 200); do
-    p=$(sed -n 's|.*metrics at http://127\.0\.0\.1:\([0-9]*\)/metrics.*|\1|p' "$1" | head -1)
-    [ -n "$p" ] && break
-    sleep 0.05
-  done
-  echo "$p"
-}
+metrics_port() { first_match "$1" 's|.*metrics at http://127\.0\.0\.1:\([0-9]*\)/metrics.*|\1|p'; }
 # listening_on OUT: the HOST:PORT a node or sink-node writing to OUT listens on.
-listening_on() {
-  local ep=""
-  for _ in $(seq 200); do
-    ep=$(sed -n 's/^listening on \([^ ]*\).*/\1/p' "$1" | head -1)
-    [ -n "$ep" ] && break
-    sleep 0.05
-  done
-  echo "$ep"
-}
+listening_on() { first_match "$1" 's/^listening on \([^ ]*\).*/\1/p'; }
 # http METHOD URL [curl args...]: prints the status code; the body goes to $work/body.
 http() {
   local method=$1 url=$2

@@ -28,6 +28,12 @@ struct node_metrics {
   std::vector<std::pair<std::string, uint64_t>> longest_queues; // sites with most queued (10)
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_metrics& x) {
+  return f(caf::meta::type_name("node_metrics"), x.node, x.records, x.frontier, x.queued,
+           x.in_flight, x.seen, x.dropped, x.hosts, x.states, x.sink_unacked, x.longest_queues);
+}
+
 /// Everything /metrics renders.
 struct metrics_snapshot {
   std::vector<node_metrics> nodes;
