@@ -282,5 +282,36 @@ cut -f1 "$work/fd-truth.tsv" | sort >"$work/fd-truth.txt"
 jq -r .url "$work/fd.jsonl" | sort >"$work/fd-got.txt"
 check "... and records exactly the reachable set" cmp -s "$work/fd-truth.txt" "$work/fd-got.txt"
 stop_site
+# -- descriptors running out mid-crawl ----------------------------------------------
+# Another part of the process (or the system) may take the last descriptors:
+# here the soft limit is lowered under what the crawl holds, for 1.5 s. A
+# connect that cannot get a socket waits for one (idle connections are let
+# go) and is never the site's failure: before, each such URL ended as
+# connect_failed ("Operation canceled") and a host whose robots.txt met it
+# was denied.
+start_site "$bin" "$work" --hosts=40 --pages=40 --trap=false --crawl-delay=0 --latency=50ms \
+  --truth-out="$work/emfile-truth.tsv" --serve-for=120s || exit 1
+for _ in $(seq 100); do [ -s "$work/emfile-truth.tsv" ] && break; sleep 0.05; done
+timeout 120 "$bin" crawl "http://127.0.1.1:$site_port/" --concurrency=16 --per-host-delay=0 \
+  --retries=0 --pool-per-host=0 --progress=false --out=jsonl:"$work/emfile.jsonl" >"$work/emfile.report" 2>"$work/emfile.err" &
+timeout_pid=$!
+for _ in $(seq 200); do [ -s "$work/emfile.jsonl" ] && break; sleep 0.02; done
+crawl_pid=$(pgrep -P "$timeout_pid")
+limits=$(prlimit --pid "$crawl_pid" --nofile --output=SOFT,HARD --noheadings | awk '{print $1 ":" $2}')
+# (Under what it holds: ten of its sockets must close before one opens.)
+prlimit --pid "$crawl_pid" --nofile="$(( $(ls "/proc/$crawl_pid/fd" | wc -l) - 10 )):${limits#*:}"
+during=$(wc -l <"$work/emfile.jsonl")
+sleep 1.5
+prlimit --pid "$crawl_pid" --nofile="$limits"
+wait "$timeout_pid"
+check "a crawl whose descriptors run out for 1.5 s exits 0" [ $? -eq 0 ]
+check "... it was crawling when they ran out" [ "$during" -lt "$(wc -l <"$work/emfile-truth.tsv")" ]
+cut -f1 "$work/emfile-truth.tsv" | sort >"$work/emfile-truth.txt"
+jq -r .url "$work/emfile.jsonl" | sort >"$work/emfile-got.txt"
+check "... records exactly the reachable set" cmp -s "$work/emfile-truth.txt" "$work/emfile-got.txt"
+failed='select(.error and .error_message != "disallowed by robots.txt")' # (the site's own rules)
+check "... none of it a failure" [ "$(jq -r "$failed | .url" "$work/emfile.jsonl" | wc -l)" -eq 0 ] ||
+  jq -c "$failed | [.url, .error, .error_message]" "$work/emfile.jsonl" | head -3 >&2
+stop_site
 
 checks_summary

@@ -10,6 +10,10 @@
 
 #include <boost/asio.hpp>
 
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include "support/bad_server.hpp"
 #include "site_server.hpp"
 #include "tls_material.hpp"
@@ -300,6 +304,74 @@ TEST_CASE("http_client reports connect and DNS failures", "[http]") {
   CHECK(dns.error == crawl_errc::dns_failed);
   CHECK(get(*c, "ftp://example.invalid/").error == crawl_errc::unsupported_scheme);
   CHECK(get(*c, "not a url").error == crawl_errc::invalid_url);
+}
+
+namespace {
+
+// Takes every descriptor this process may still open (under a soft limit
+// lowered for the purpose) and gives them back, and the limit, when released.
+class descriptor_hoard {
+public:
+  descriptor_hoard() {
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved_) == 0);
+    auto lowered = saved_;
+    lowered.rlim_cur = std::min<rlim_t>(saved_.rlim_cur, open_fds() + 64);
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &lowered) == 0);
+    for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;)
+      fds_.push_back(fd);
+    REQUIRE(errno == EMFILE);
+  }
+
+  ~descriptor_hoard() {
+    release();
+  }
+
+  void release() {
+    for (auto fd : fds_)
+      ::close(fd);
+    fds_.clear();
+    ::setrlimit(RLIMIT_NOFILE, &saved_);
+  }
+
+private:
+  rlimit saved_{};
+  std::vector<int> fds_;
+};
+
+} // namespace
+
+// Out of descriptors is the crawler's own state, not the site's: the request
+// waits (within its connect limit) and never fails as connect_failed, which
+// would count against the site (and, for a robots.txt, deny the host).
+TEST_CASE("http_client waits for a free file descriptor rather than fail the site", "[http]") {
+  bad_server server;
+  auto c = make_client();
+  auto opts = quick_options();
+  opts.connect_timeout = 800ms;
+  auto impatient = make_client(opts);
+  {
+    descriptor_hoard hoard;
+    std::promise<fetch_result> p;
+    fetch_request req;
+    req.url = server.url("/ok");
+    c->fetch(req, [&](fetch_result r) { p.set_value(std::move(r)); });
+    auto f = p.get_future();
+    CHECK(f.wait_for(300ms) == std::future_status::timeout);
+    hoard.release();
+    REQUIRE(f.wait_for(5s) == std::future_status::ready);
+    auto r = f.get();
+    INFO(r.error_message);
+    CHECK(r.error == crawl_errc::none);
+    CHECK(r.status == 200);
+  }
+  {
+    descriptor_hoard hoard;
+    auto r = get(*impatient, server.url("/ok"));
+    hoard.release();
+    CHECK(r.error == crawl_errc::timeout);
+    CHECK(r.error_message.find("no file descriptor free within 800ms") != std::string::npos);
+  }
+  CHECK(get(*impatient, server.url("/ok")).status == 200);
 }
 
 TEST_CASE("http_client --resolve points a name at an address", "[http]") {

@@ -71,6 +71,17 @@ void http_client::impl::put_back(worker& w, std::unique_ptr<connection> conn) {
   ++idle;
 }
 
+std::size_t http_client::impl::drop_idle(worker& w) {
+  auto n = w.idle;
+  for (auto& [key, conns] : w.pool)
+    for (auto& conn : conns)
+      conn->close();
+  w.pool.clear();
+  w.idle = 0;
+  idle -= n;
+  return n;
+}
+
 void http_client::impl::sweep(worker& w) {
   auto now = clock_type::now();
   for (auto i = w.pool.begin(); i != w.pool.end();) {

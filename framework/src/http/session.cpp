@@ -5,7 +5,11 @@
 #include "http/session.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <utility>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "arachne/options.hpp"
 
@@ -16,6 +20,24 @@ namespace {
 bool is_tls_error(const beast::error_code& ec) {
   return ec.category() == asio::error::get_ssl_category()
          || ec.category() == ssl::error::get_stream_category();
+}
+
+// EMFILE / ENFILE: this process (or the system) has no descriptor left.
+bool out_of_descriptors(const beast::error_code& ec) {
+  return ec == asio::error::no_descriptors
+         || ec == beast::error_code{ENFILE, boost::system::system_category()};
+}
+
+// True if opening a file fails for want of a descriptor right now. A DNS
+// answer that failed (c-ares could not open its socket) is then ours, not
+// the name server's.
+bool descriptors_exhausted() {
+  auto fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::close(fd);
+    return false;
+  }
+  return errno == EMFILE || errno == ENFILE;
 }
 
 } // namespace
@@ -66,6 +88,8 @@ void session::start() {
 
 void session::cancel() {
   dns_.cancel();
+  if (fd_wait_)
+    fd_wait_->cancel();
   if (conn_)
     conn_->close();
 }
@@ -155,6 +179,8 @@ void session::on_resolve(const std::string& error, resolver::answer a, const std
   auto what = at_proxy_ ? proxy_name() + ": cannot resolve '" : "cannot resolve '";
   if (dns_.timed_out())
     return fail(kind, what + host + "': lookup timed out");
+  if (!error.empty() && descriptors_exhausted())
+    return wait_for_descriptor("resolve '" + host + "'", &session::resolve);
   if (!error.empty() || a.endpoints.empty())
     return fail(kind, what + host + "': " + (error.empty() ? "no address" : error));
   // Kept for the answer's time to live, within --dns-min-ttl and --dns-max-ttl.
@@ -181,13 +207,18 @@ void session::open_connection() {
 }
 
 void session::connect(std::vector<tcp::endpoint> endpoints) {
+  endpoints_ = std::move(endpoints);
+  reconnect();
+}
+
+void session::reconnect() {
   stage_start_ = clock_type::now();
   open_connection();
   conn_->tcp().expires_at(until(client_.opts.connect_timeout));
   if (client_.source)
-    return connect_from_source(endpoints);
+    return connect_from_source(endpoints_);
   conn_->tcp().async_connect(
-    endpoints, [self = shared_from_this()](beast::error_code ec, const tcp::endpoint& ep) {
+    endpoints_, [self = shared_from_this()](beast::error_code ec, const tcp::endpoint& ep) {
       self->on_connect(ec, ep);
     });
 }
@@ -205,6 +236,9 @@ void session::connect_from_source(const std::vector<tcp::endpoint>& endpoints) {
   sock.open(it->protocol(), ec);
   if (!ec)
     sock.bind(tcp::endpoint{*client_.source, 0}, ec);
+  if (out_of_descriptors(ec))
+    return wait_for_descriptor("connect to " + std::string{url_.authority()},
+                               &session::reconnect);
   if (ec)
     return fail(crawl_errc::connect_failed,
                 "cannot connect from " + client_.source->to_string() + ": " + ec.message());
@@ -215,6 +249,13 @@ void session::connect_from_source(const std::vector<tcp::endpoint>& endpoints) {
 
 void session::on_connect(beast::error_code ec, const tcp::endpoint& ep) {
   res_.timings.connect += clock_type::now() - stage_start_;
+  // (Asio's connect to a list of addresses reports a socket it could not
+  // open as operation_aborted: the descriptors tell.)
+  if (out_of_descriptors(ec)
+      || (ec == asio::error::operation_aborted && !worker_.stopping && descriptors_exhausted()))
+    return wait_for_descriptor("connect to "
+                                 + (at_proxy_ ? proxy_name() : std::string{url_.authority()}),
+                               &session::reconnect);
   if (ec) {
     if (at_proxy_)
       return fail_io(ec, crawl_errc::proxy_failed, "connect to " + proxy_name(),
@@ -231,6 +272,40 @@ void session::on_connect(beast::error_code ec, const tcp::endpoint& ep) {
   if (!conn_->tls)
     return send_request();
   handshake();
+}
+
+// Waits 10 ms, then twice as long each time up to 500 ms, as long as the
+// connect limit of this hop allows; then the request fails as a timeout,
+// which is retried like one and never marks the site unreachable (with
+// --retries and its back-off, a crawl rides out a longer shortage).
+void session::wait_for_descriptor(const std::string& what, void (session::*again)()) {
+  if (conn_) {
+    conn_->close();
+    conn_.reset();
+  }
+  if (worker_.stopping)
+    return fail(crawl_errc::cancelled, "the client is stopping");
+  // Idle keep-alive connections of this thread are the descriptors we can free.
+  auto freed = client_.drop_idle(worker_);
+  fd_backoff_ = freed > 0 ? caf::timespan{0}
+                          : std::clamp<caf::timespan>(fd_backoff_ * 2, std::chrono::milliseconds(10),
+                                                      std::chrono::milliseconds(500));
+  auto limit = until(client_.opts.connect_timeout);
+  if (clock_type::now() + fd_backoff_ >= limit)
+    return fail(crawl_errc::timeout,
+                what + ": no file descriptor free within "
+                  + format_duration(client_.opts.connect_timeout)
+                  + " (the process is at its open-files limit, ulimit -n)");
+  if (!fd_wait_)
+    fd_wait_ = std::make_unique<asio::steady_timer>(worker_.ioc);
+  fd_wait_->expires_after(fd_backoff_);
+  fd_wait_->async_wait([self = shared_from_this(), again](beast::error_code ec) {
+    if (self->finished_)
+      return;
+    if (ec || self->worker_.stopping) // cancel(): the client is stopping
+      return self->fail(crawl_errc::cancelled, "the client is stopping");
+    (self.get()->*again)();
+  });
 }
 
 void session::on_proxy_connected() {

@@ -75,6 +75,12 @@ private:
   void on_connect(beast::error_code ec, const tcp::endpoint& ep);
   void on_proxy_connected();
 
+  /// The process is out of file descriptors: a local condition, not the
+  /// site's. Frees this thread's idle connections and calls `again` once one
+  /// may be free, within the stage's connect limit.
+  void wait_for_descriptor(const std::string& what, void (session::*again)());
+  void reconnect();
+
   /// The proxy has connected us to the target: from here on it is the target.
   void tunnel_ready();
 
@@ -161,6 +167,9 @@ private:
   std::optional<proxy_spec> proxy_;           // nullopt: direct
   bool at_proxy_ = false;                     // talking to the proxy, no tunnel yet
   std::optional<tcp::endpoint> socks_target_; // SOCKS5 with local DNS: the target's address
+  std::vector<tcp::endpoint> endpoints_;       // what connect() goes to, for reconnect()
+  std::unique_ptr<asio::steady_timer> fd_wait_; // waiting for a free file descriptor
+  caf::timespan fd_backoff_{};
   socks5::bytes socks_out_;
   std::array<uint8_t, 262> socks_in_{};
   http::request<http::empty_body> connect_req_;

@@ -156,6 +156,9 @@ struct http_client::impl {
 
   // -- the pool (pool.cpp) -------------------------------------------------------
 
+  /// Closes every idle connection of `w` (descriptors are short); returns how many.
+  std::size_t drop_idle(http_detail::worker& w);
+
   /// Closes what has been idle too long, then again every second.
   void sweep(http_detail::worker& w);
 
