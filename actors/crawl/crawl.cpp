@@ -186,6 +186,8 @@ caf::error open_state(run_context& r) {
   auto info = check_state_dir(dir, false);
   if (!info)
     return std::move(info.error());
+  for (auto& note : info->notes)
+    std::cerr << "arachne: --state: " << note << "\n";
   r.resuming = info->exists;
   if (r.resuming && d.cfg.run.shards == 0)
     r.shard_count = info->shards;

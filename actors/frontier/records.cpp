@@ -84,6 +84,9 @@ void mark_all_done(pointer self, const std::vector<uint64_t>& ids) {
 
 void add_record(pointer self, record r, uint64_t id) {
   auto& st = self->state;
+  // Done marks lost with a damaged journal: any record may repeat one.
+  if (st.journal && st.journal->rolled_back())
+    r.resumed = true;
   if (r.noindex && st.cfg.scope.honour_noindex && r.kind == record::kind_t::page
       && !(r.status >= 300 && r.status < 400)) {
     // --honour-noindex: the page is recorded without what it holds.

@@ -253,6 +253,8 @@ std::optional<bool> resumes(const config& cfg) {
     std::cerr << "arachne crawl: " << info.error().context().get_as<std::string>(0) << "\n";
     return std::nullopt;
   }
+  for (auto& note : info->notes)
+    std::cerr << "arachne crawl: --state: " << note << "\n";
   if (info->exists) {
     if (auto s = read_state(dir); s && cfg.crawl.run.recrawl && s->finished)
       std::cerr << "arachne crawl: crawling again the " << s->total.done << " URLs of the crawl in "

@@ -1,11 +1,14 @@
 #include "arachne/state/journal.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
+#include <vector>
 
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -78,9 +81,13 @@ int64_t to_ms(caf::timestamp t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
+// Milliseconds read from a file, as nanoseconds: a damaged file's numbers
+// are kept within what nanoseconds hold (until 2255), never overflowed.
+constexpr int64_t max_ms = 9'000'000'000'000;
+
 caf::timestamp from_ms(int64_t ms) {
   return caf::timestamp{std::chrono::duration_cast<caf::timestamp::duration>(
-    std::chrono::milliseconds{ms})};
+    std::chrono::milliseconds{std::clamp<int64_t>(ms, 0, max_ms)})};
 }
 
 caf::error state_error(std::string msg) {
@@ -107,9 +114,105 @@ std::string meta(sqlite_db& db, const char* key) {
   return v;
 }
 
+// -- the write-ahead log, read before SQLite does --------------------------------
+//
+// After a crash SQLite replays the WAL up to its last commit frame whose
+// checksum chain holds, and silently drops the rest. Dropping the tail of a
+// transaction under way is the point of the format; dropping a transaction
+// that had committed is damage (a flipped byte, a torn sector), and the
+// crawl must not pretend its URLs were never fetched. The format:
+// https://www.sqlite.org/fileformat2.html#the_write_ahead_log
+
+uint32_t be32(const unsigned char* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+// SQLite's WAL checksum over `n` bytes (a multiple of 8), seeded by `s`.
+void wal_checksum(bool big_endian, const unsigned char* p, std::size_t n, uint32_t& s0,
+                  uint32_t& s1) {
+  auto word = [big_endian](const unsigned char* q) {
+    return big_endian ? be32(q)
+                      : (uint32_t{q[3]} << 24) | (uint32_t{q[2]} << 16) | (uint32_t{q[1]} << 8)
+                          | uint32_t{q[0]};
+  };
+  for (std::size_t i = 0; i + 8 <= n; i += 8) {
+    s0 += word(p + i) + s1;
+    s1 += word(p + i + 4) + s0;
+  }
+}
+
+// What of the WAL beside `db_path` SQLite would drop although it had
+// committed; empty if nothing (no WAL, a clean one, or an unfinished
+// transaction at its end).
+std::string wal_damage(const std::string& db_path) {
+  auto wal_path = db_path + "-wal";
+  std::ifstream in{wal_path, std::ios::binary};
+  if (!in)
+    return {};
+  std::vector<unsigned char> wal{std::istreambuf_iterator<char>{in}, {}};
+  constexpr std::size_t header = 32, frame_header = 24;
+  if (wal.size() < header)
+    return {};
+  auto magic = be32(wal.data());
+  auto page_size = be32(wal.data() + 8);
+  bool valid_header = (magic & 0xfffffffe) == 0x377f0682 && page_size >= 512
+                      && page_size <= 65536 && (page_size & (page_size - 1)) == 0;
+  bool big_endian = (magic & 1) != 0;
+  uint32_t s0 = 0, s1 = 0;
+  if (valid_header) {
+    wal_checksum(big_endian, wal.data(), 24, s0, s1);
+    valid_header = s0 == be32(wal.data() + 24) && s1 == be32(wal.data() + 28);
+  }
+  if (!valid_header)
+    return wal.size() > header ? "its header is damaged, so none of its " + std::to_string(wal.size())
+                                   + " bytes of changes can be used"
+                               : std::string{};
+  auto frame_size = frame_header + page_size;
+  auto frames = (wal.size() - header) / frame_size;
+  auto salts = wal.data() + 16;
+  std::size_t first_bad = frames; // the first frame SQLite stops at
+  std::size_t lost_commits = 0;
+  for (std::size_t i = 0; i < frames; ++i) {
+    auto f = wal.data() + header + i * frame_size;
+    if (std::memcmp(f + 8, salts, 8) != 0)
+      break; // written before the last checkpoint: not part of this log
+    auto commit = be32(f + 4) != 0;
+    if (first_bad == frames) {
+      wal_checksum(big_endian, f, 8, s0, s1);
+      wal_checksum(big_endian, f + frame_header, page_size, s0, s1);
+      if (s0 == be32(f + 16) && s1 == be32(f + 20))
+        continue;
+      // (A bad frame at the very end may be one a kill cut between its
+      // header and its page: only commits after a bad frame are counted.)
+      first_bad = i;
+      continue;
+    } else {
+      // Past the break, a frame is judged on its own: seeded by the
+      // checksum its predecessor carries.
+      auto prev = f - frame_size;
+      uint32_t t0 = be32(prev + 16), t1 = be32(prev + 20);
+      wal_checksum(big_endian, f, 8, t0, t1);
+      wal_checksum(big_endian, f + frame_header, page_size, t0, t1);
+      if (t0 != be32(f + 16) || t1 != be32(f + 20))
+        continue;
+    }
+    if (commit)
+      ++lost_commits;
+  }
+  if (lost_commits == 0)
+    return {};
+  return "frame " + std::to_string(first_bad + 1) + " of " + std::to_string(frames)
+         + " is damaged, so " + std::to_string(lost_commits)
+         + " committed change(s) after it are lost";
+}
+
 // Opens a shard file that exists and checks it is ours; its shard count.
-caf::expected<uint32_t> check_file(const std::string& path, uint32_t shard) {
+// A damaged journal (WAL) is noted in the file (meta 'rolled_back') and in
+// `notes`, once: SQLite drops it when the file is opened.
+caf::expected<uint32_t> check_file(const std::string& path, uint32_t shard,
+                                   std::vector<std::string>* notes = nullptr) {
   try {
+    auto damage = wal_damage(path);
     sqlite_db db{path, false};
     if (meta(db, "format") != format_name)
       return state_error("'" + path + "' is not an Arachne state file");
@@ -133,6 +236,16 @@ caf::expected<uint32_t> check_file(const std::string& path, uint32_t shard) {
       return state_error("'" + path + "' is damaged (" + why
                          + "): restore the state directory from a copy, or crawl again with a "
                            "new --state");
+    }
+    if (!damage.empty()) {
+      // What those changes marked done is queued or unknown again: fetched
+      // again, and every record of this pass says it may repeat one.
+      sqlite_stmt put{db, "INSERT OR REPLACE INTO meta (key, value) VALUES ('rolled_back', ?)"};
+      put.text(1, damage).run();
+      if (notes)
+        notes->push_back("'" + path + "-wal' (its journal) was damaged: " + damage
+                         + "; their URLs are fetched again and this pass's records are marked "
+                           "resumed");
     }
     return static_cast<uint32_t>(shards);
   } catch (const std::exception& e) {
@@ -185,13 +298,20 @@ frontier_journal::pending_url read_pending(const sqlite_stmt& q) {
   p.req.depth = static_cast<uint32_t>(q.number_at(2));
   p.req.hops = static_cast<uint32_t>(q.number_at(3));
   p.req.resumed = q.number_at(4) == static_cast<int>(frontier_journal::url_state::taken);
-  p.decided = static_cast<crawl_errc>(q.number_at(5));
+  // (Out of range only in a damaged file: then it is fetched, not decided.)
+  auto decided = q.number_at(5);
+  p.decided = decided > 0 && decided < static_cast<int64_t>(crawl_errc_count)
+                ? static_cast<crawl_errc>(decided)
+                : crawl_errc::none;
   p.why = std::string{q.text_at(6)};
   p.req.kind = q.number_at(7) == 1 ? url_kind::sitemap : url_kind::page;
   p.req.nesting = static_cast<uint32_t>(q.number_at(8));
   p.req.vouched = std::string{q.text_at(9)};
   p.req.hints.lastmod = std::string{q.text_at(10)};
-  p.req.hints.changefreq = static_cast<change_freq>(q.number_at(11));
+  auto freq = q.number_at(11);
+  p.req.hints.changefreq = freq > 0 && freq <= static_cast<int64_t>(change_freq::never)
+                             ? static_cast<change_freq>(freq)
+                             : change_freq::unknown;
   p.req.hints.priority = static_cast<float>(q.real_at(12));
   auto& v = p.req.visit;
   v.etag = std::string{q.text_at(13)};
@@ -201,7 +321,7 @@ frontier_journal::pending_url read_pending(const sqlite_stmt& q) {
   v.payload_at = from_ms(q.number_at(17));
   v.status = static_cast<uint16_t>(q.number_at(18));
   v.changes = static_cast<uint32_t>(q.number_at(19));
-  v.interval = std::chrono::milliseconds{q.number_at(20)};
+  v.interval = std::chrono::milliseconds{std::clamp<int64_t>(q.number_at(20), 0, max_ms)};
   return p;
 }
 
@@ -254,7 +374,9 @@ caf::expected<state_dir_info> check_state_dir(const std::string& dir, bool check
     if (busy)
       return state_error("--state: '" + dir + "' is in use by another crawl");
   }
-  auto shards = check_file(first, 0);
+  state_dir_info info;
+  info.exists = true;
+  auto shards = check_file(first, 0, &info.notes);
   if (!shards)
     return std::move(shards.error());
   // The shard files are made one after the other before the crawl starts: a
@@ -270,7 +392,7 @@ caf::expected<state_dir_info> check_state_dir(const std::string& dir, bool check
       continue;
     }
     present.push_back(path);
-    auto n = check_file(path, i);
+    auto n = check_file(path, i, &info.notes);
     if (!n)
       return std::move(n.error());
     if (*n != *shards)
@@ -280,7 +402,8 @@ caf::expected<state_dir_info> check_state_dir(const std::string& dir, bool check
       && std::any_of(present.begin(), present.end(), [](auto& p) { return holds_urls(p); }))
     return state_error("--state: '" + dir + "' misses '" + missing + "' of its " + std::to_string(*shards)
                        + " shards");
-  return state_dir_info{true, *shards};
+  info.shards = *shards;
+  return info;
 }
 
 caf::expected<state_summary> read_state(const std::string& dir) {
@@ -370,6 +493,7 @@ frontier_journal::open(const std::string& dir, uint32_t shard, uint32_t shards) 
     j->db_ = std::make_unique<sqlite_db>(path, false);
     tune(*j->db_);
     add_missing_columns(*j->db_);
+    j->rolled_back_ = !meta(*j->db_, "rolled_back").empty();
     j->add_host_ = std::make_unique<sqlite_stmt>(*j->db_, "INSERT INTO hosts (origin) VALUES (?)");
     j->add_url_ = std::make_unique<sqlite_stmt>(
       *j->db_, "INSERT INTO urls (host, url, depth, hops, state, decided, why, kind, nesting, "
@@ -667,6 +791,9 @@ bool frontier_journal::start_pass(uint32_t n) {
     db_->exec("UPDATE urls SET state = 0 WHERE host != 0 AND state = 2");
     sqlite_stmt put{*db_, "INSERT OR REPLACE INTO meta (key, value) VALUES ('pass', ?)"};
     put.text(1, std::to_string(n)).run();
+    // A new pass fetches every URL again anyway: what a lost journal hid is moot.
+    db_->exec("DELETE FROM meta WHERE key = 'rolled_back'");
+    rolled_back_ = false;
   } catch (const std::exception& e) {
     failed(e);
     return false;

@@ -186,6 +186,37 @@ echo "killed while reading sitemaps: $listed_before sitemap-only pages recorded 
   "$(grep -c '/archive/' "$work/sm-got.txt") in all"
 check "... the sitemap-only pages are there" [ "$(grep -c '/archive/' "$work/sm-got.txt")" -gt 0 ]
 
+# -- killed, then its journal damaged ----------------------------------------------
+# SQLite replays its write-ahead log after a crash up to the first damaged
+# frame and drops the rest without a word, committed changes too: URLs done
+# before the kill came back as never fetched, and their second records did
+# not say "resumed". A byte flipped in the first frame's page after a kill:
+# the crawl says what was lost and marks this run's records resumed.
+crawl_args "$work/wal" "$work/wal"
+"${args[@]}" >"$work/wal.log" 2>&1 &
+pid=$!
+grown "$work/wal.jsonl" 0 "$pid"
+sleep 0.5
+kill -KILL "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+wal_file="$work/wal/shard-0.db-wal"
+check "killed with committed changes in its journal" \
+  [ "$(stat -c %s "$wal_file" 2>/dev/null || echo 0)" -gt 10000 ]
+/usr/bin/python3 - "$wal_file" <<'PY'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(32 + 24 + 200)  # WAL header, first frame's header, into its page
+    b = f.read(1)
+    f.seek(32 + 24 + 200)
+    f.write(bytes([b[0] ^ 0xFF]))
+PY
+check "... its journal damaged, the crawl resumes and finishes" \
+  [ "$(exit_code crawl "$work/wal" "$work/wal")" -eq 0 ]
+check "... saying what was lost" grep -q "shard-0.db-wal' (its journal) was damaged: frame 1 of" "$work/err"
+jq -r .url "$work/wal.jsonl" | sort -u >"$work/wal-got.txt"
+check "... records exactly the reachable set" cmp -s "$work/truth.txt" "$work/wal-got.txt"
+check "... every URL once unless marked resumed" only_marked_duplicates "$work/wal.jsonl"
+
 # -- killed while it makes its state ---------------------------------------------
 # The state files are made one per shard before the crawl starts: killed
 # right after the first is in place (polled for), the crawl takes up its

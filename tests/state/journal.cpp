@@ -3,7 +3,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "arachne/revisit.hpp"
 #include "arachne/state/journal.hpp"
@@ -327,4 +329,140 @@ TEST_CASE("one crawl at a time holds a state directory", "[journal]") {
     CHECK(read_state(path));                      // reading is fine while it runs
   }
   CHECK(state_dir_lock::acquire(path)); // released with its holder
+}
+
+namespace {
+
+// Copies shard 0's file and its WAL as a crash would leave them (the store
+// still open: nothing checkpointed), into `to`.
+void crash_image(const std::filesystem::path& from, const std::filesystem::path& to) {
+  std::filesystem::create_directories(to);
+  for (auto* name : {"shard-0.db", "shard-0.db-wal"})
+    std::filesystem::copy_file(from / name, to / name);
+}
+
+// Where frame `frame` (from 0) of a WAL starts: a 32-byte header, then
+// frames of a 24-byte header and a 4096-byte page.
+std::size_t frame_at(std::size_t frame) {
+  return 32 + frame * (24 + 4096);
+}
+
+// Flips the byte at `offset` of the WAL in `to`.
+void flip(const std::filesystem::path& to, std::size_t offset) {
+  std::fstream f{to / "shard-0.db-wal", std::ios::in | std::ios::out | std::ios::binary};
+  auto pos = static_cast<std::streamoff>(offset);
+  f.seekg(pos);
+  char c = 0;
+  f.get(c);
+  f.seekp(pos);
+  f.put(static_cast<char>(c ^ 0x5a));
+}
+
+} // namespace
+
+// SQLite replays a WAL up to its first bad frame and drops the rest,
+// committed transactions too, without a word (sqlite.org/fileformat2.html,
+// "WAL file format"): URLs done before came back as never fetched.
+TEST_CASE("a state whose journal (WAL) lost committed changes says so, and marks the pass",
+          "[journal]") {
+  temp_dir dir{"journal-wal"};
+  auto live = dir.path / "live";
+  auto j = frontier_journal::open(live.string(), 0, 1);
+  REQUIRE(j);
+  auto host = (*j)->add_host("http://a.test");
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 3; ++i) {
+    ids.push_back((*j)->add_url(host, req("http://a.test/" + std::to_string(i)), url_state::queued));
+    REQUIRE((*j)->commit()); // one transaction each
+  }
+  (*j)->mark(ids[0], url_state::done);
+  REQUIRE((*j)->commit());
+  SECTION("an intact journal: nothing to say, nothing lost") {
+    crash_image(live, dir.path / "intact");
+    auto info = check_state_dir((dir.path / "intact").string(), false);
+    REQUIRE(info);
+    CHECK(info->notes.empty());
+    auto again = frontier_journal::open((dir.path / "intact").string(), 0, 1);
+    REQUIRE(again);
+    CHECK_FALSE((*again)->rolled_back());
+    CHECK((*again)->pending((*again)->hosts().at(0).id, 0, 10).size() == 2);
+  }
+  SECTION("the first frame damaged: every later commit is lost, and said once") {
+    auto image = dir.path / "damaged";
+    crash_image(live, image);
+    flip(image, frame_at(0) + 24 + 100);
+    auto info = check_state_dir(image.string(), false);
+    REQUIRE(info);
+    REQUIRE(info->notes.size() == 1);
+    CHECK(info->notes[0].find("shard-0.db-wal' (its journal) was damaged: frame 1 of ")
+          != std::string::npos);
+    CHECK(info->notes[0].find("committed change(s) after it are lost") != std::string::npos);
+    auto later = check_state_dir(image.string(), false);
+    REQUIRE(later);
+    CHECK(later->notes.empty()); // (SQLite has dropped the log)
+    auto again = frontier_journal::open(image.string(), 0, 1);
+    REQUIRE(again);
+    CHECK((*again)->rolled_back());
+    SECTION("until the next pass") {
+      REQUIRE((*again)->start_pass(2));
+      CHECK_FALSE((*again)->rolled_back());
+    }
+  }
+  SECTION("only the last frame damaged (a kill between its header and page): not a loss") {
+    auto image = dir.path / "torn";
+    crash_image(live, image);
+    auto frames = (std::filesystem::file_size(image / "shard-0.db-wal") - 32) / (24 + 4096);
+    REQUIRE(frames >= 2);
+    flip(image, frame_at(frames - 1) + 24 + 100);
+    auto info = check_state_dir(image.string(), false);
+    REQUIRE(info);
+    CHECK(info->notes.empty());
+  }
+  SECTION("its header damaged: the whole log is lost") {
+    auto image = dir.path / "header";
+    crash_image(live, image);
+    flip(image, 12); // (the checkpoint sequence number, in the header)
+    auto info = check_state_dir(image.string(), false);
+    REQUIRE(info);
+    REQUIRE(info->notes.size() == 1);
+    CHECK(info->notes[0].find("its header is damaged") != std::string::npos);
+  }
+}
+
+// Found by fuzz/journal: a file whose numbers are out of range (a bad sector,
+// another program's writes) overflowed the nanoseconds of a time read from it
+// (undefined behaviour), and an unknown error kind or change frequency went on
+// into tables indexed by kind. They are read as the nearest sane value.
+TEST_CASE("a state file's out-of-range numbers are read within range", "[journal]") {
+  temp_dir dir{"journal-range"};
+  auto path = (dir.path / "state").string();
+  {
+    auto j = frontier_journal::open(path, 0, 1);
+    REQUIRE(j);
+    auto id = (*j)->add_url((*j)->add_host("http://a.test"), req("http://a.test/1"), url_state::queued);
+    last_visit v;
+    v.status = 200;
+    v.fetched_at = caf::make_timestamp();
+    (*j)->finish(id, v);
+    REQUIRE((*j)->commit());
+  }
+  {
+    sqlite_db db{(dir.path / "state" / "shard-0.db").string(), false};
+    db.exec("UPDATE urls SET state = 0, decided = 200, changefreq = 99");
+    db.exec("UPDATE visits SET fetched_at = 9223372036854775807, payload_at = -5, "
+            "interval_ms = 9223372036854775807");
+  }
+  auto j = frontier_journal::open(path, 0, 1);
+  REQUIRE(j);
+  auto pending = (*j)->pending((*j)->hosts().at(0).id, 0, 10);
+  REQUIRE(pending.size() == 1);
+  auto& p = pending[0];
+  CHECK(p.decided == crawl_errc::none); // fetched, not decided by an unknown kind
+  CHECK(p.req.hints.changefreq == change_freq::unknown);
+  auto year_2256 = caf::timestamp{std::chrono::hours{24 * 365 * 286}};
+  CHECK(p.req.visit.fetched_at > caf::make_timestamp());
+  CHECK(p.req.visit.fetched_at < year_2256);
+  CHECK(p.req.visit.payload_at.time_since_epoch().count() == 0);
+  CHECK(p.req.visit.interval > std::chrono::hours{24 * 365 * 200});
+  CHECK(p.req.visit.interval.count() > 0);
 }

@@ -21,6 +21,7 @@ class sqlite_stmt;
 struct state_dir_info {
   bool exists = false; // holds a crawl's state
   uint32_t shards = 0; // the shard count it was written by
+  std::vector<std::string> notes; // what the crawl must say before it resumes (a damaged journal)
 };
 
 /// Checks `dir` before a crawl uses it: missing or empty is a new state; one
@@ -159,6 +160,11 @@ public:
   /// Why the store failed; empty while it works.
   const std::string& error() const noexcept { return error_; }
 
+  /// True if committed changes of this pass were lost with a damaged
+  /// journal (WAL): some URLs done before may be fetched again, and every
+  /// record of the pass says `resumed`.
+  bool rolled_back() const noexcept { return rolled_back_; }
+
 private:
   frontier_journal() = default;
   bool begin();
@@ -168,6 +174,7 @@ private:
   std::unique_ptr<sqlite_stmt> add_host_, add_url_, mark_, put_visit_, pending_;
   std::unique_ptr<sqlite_stmt> reschedule_, make_due_; // (continuous mode: made when first used)
   bool in_txn_ = false;
+  bool rolled_back_ = false;
   std::string error_;
 };
 
