@@ -128,13 +128,23 @@ bool starts_with_ci(std::string_view s, std::string_view prefix) {
 }
 
 // A Domain attribute's value in the form hosts take: lower case, IDNA-encoded.
+// Empty if it is no host name (spaces, ';', ...: the URL Standard's host parser says).
 std::string canonical_domain(std::string_view value) {
-  auto ascii = std::all_of(value.begin(), value.end(),
-                           [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-  if (ascii)
+  auto plain = std::all_of(value.begin(), value.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '.' || c == '-'
+           || c == '_';
+  });
+  if (plain)
     return text::lower(value);
   auto parsed = parse_url("http://" + std::string{value} + "/");
-  return parsed ? std::string{parsed->hostname()} : std::string{};
+  if (!parsed && value.find(':') != std::string_view::npos) // an IPv6 address, as hosts hold it
+    parsed = parse_url("http://[" + std::string{value} + "]/");
+  if (!parsed)
+    return {};
+  auto ascii = std::all_of(value.begin(), value.end(),
+                           [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  // (ASCII as written; IDNA-encoded otherwise.)
+  return ascii ? text::lower(value) : std::string{parsed->hostname()};
 }
 
 /// A Set-Cookie header taken apart (§5.2), before the storage model.
@@ -153,6 +163,13 @@ enum class parse_failure { none, malformed, too_large };
 
 parse_failure parse_set_cookie(std::string_view header, clock::time_point now,
                                std::size_t max_bytes, parsed_cookie& out) {
+  // 6265bis §5.6 step 1: a control character other than HTAB anywhere
+  // ignores the whole header.
+  if (std::any_of(header.begin(), header.end(), [](char ch) {
+        auto c = static_cast<unsigned char>(ch);
+        return (c < 0x20 && c != '\t') || c == 0x7F;
+      }))
+    return parse_failure::malformed;
   // 1-3: the name-value-pair is everything up to the first ';'.
   auto semi = header.find(';');
   auto pair = header.substr(0, semi);
@@ -211,6 +228,10 @@ parse_failure parse_set_cookie(std::string_view header, clock::time_point now,
       out.domain = avalue.empty() ? std::string{} : canonical_domain(avalue);
       out.domain_given = !avalue.empty();
     } else if (text::iequals(aname, "path")) {
+      // (A tab inside would split the path in the cookie file: no cookie,
+      // as for a name or value with one.)
+      if (has_ctl(avalue))
+        return parse_failure::malformed;
       // §5.2.4: anything not starting with '/' means the default-path.
       if (avalue.empty() || avalue.front() != '/')
         out.path.reset();
@@ -630,10 +651,10 @@ caf::expected<std::size_t> cookie_jar::load_netscape(std::string_view text, cloc
     auto domain = fields[0];
     if (!domain.empty() && domain.front() == '.')
       domain.remove_prefix(1);
-    if (domain.empty())
+    if (domain.empty() || domain.front() == '.')
       return bad("no domain");
-    if (fields[2].empty() || fields[2].front() != '/')
-      return bad("the path must start with '/'");
+    if (fields[2].empty() || fields[2].front() != '/' || has_ctl(fields[2]))
+      return bad("the path must start with '/' and hold no control characters");
     auto expiry = fields[4];
     if (expiry.empty() || !std::all_of(expiry.begin(), expiry.end(), is_digit) || expiry.size() > 12)
       return bad("the expiry is seconds since 1970 (0: a session cookie)");

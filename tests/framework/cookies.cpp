@@ -395,6 +395,32 @@ TEST_CASE("a tab in a cookie's name or value is refused: the cookie file separat
   CHECK(jar.size() == 0);
 }
 
+// Found by fuzz/cookies: a Path with a tab was stored, and the cookie file
+// (--state keeps the jar in one) then read back as a different cookie.
+TEST_CASE("a control character anywhere in Set-Cookie ignores it; a tab in its Path too "
+          "(RFC 6265bis 5.6); a cookie file's domain must be a host name",
+          "[cookies]") {
+  cookie_jar jar;
+  auto page = u("http://example.com/a/b");
+  CHECK(jar.set(page, "a=1; Path=/x\ty", now) == cookie_verdict::malformed);
+  CHECK(jar.set(page, "a=1; Path=/x\x02y", now) == cookie_verdict::malformed);
+  CHECK(jar.set(page, "a=1; Foo=\x01", now) == cookie_verdict::malformed);
+  CHECK(jar.set(page, "a=1; Domain=example.com\x7f", now) == cookie_verdict::malformed);
+  CHECK(jar.size() == 0);
+  // A tab between attributes is whitespace, as before.
+  CHECK(jar.set(page, "a=1;\tPath=/a", now) == cookie_verdict::stored);
+  auto file = jar.to_netscape(now);
+  cookie_jar again;
+  REQUIRE(again.load_netscape(file, now));
+  CHECK(again.to_netscape(now) == file);
+  CHECK_FALSE(again.load_netscape("example.com\tFALSE\t/a\x02\tFALSE\t0\tn\tv\n", now));
+  // (Also found by fuzz/cookies: a file's domain that is no host name, or
+  // starts with two dots, was kept and written back as another cookie.)
+  CHECK_FALSE(again.load_netscape("..example.com\tTRUE\t/\tFALSE\t0\tn\tv\n", now));
+  CHECK_FALSE(again.load_netscape("exa mple.com; x\tFALSE\t/\tFALSE\t0\tn\tv\n", now));
+  CHECK(jar.set(page, "b=2; Domain=exa mple.com", now) == cookie_verdict::rejected);
+}
+
 TEST_CASE("a fully qualified host cannot set a cookie for a public suffix with a final dot "
           "(RFC 6265 5.3 step 5)",
           "[cookies]") {
