@@ -288,7 +288,11 @@ stop_site
 # connect that cannot get a socket waits for one (idle connections are let
 # go) and is never the site's failure: before, each such URL ended as
 # connect_failed ("Operation canceled") and a host whose robots.txt met it
-# was denied.
+# was denied. (Not under a sanitizer: UBSan checks a virtual call through a
+# pipe, and with no descriptor left it reports a false error and aborts.)
+if [ -n "${ARACHNE_SANITIZE:-}" ]; then
+  echo "skipped: descriptors running out mid-crawl (UBSan needs descriptors of its own)"
+else
 start_site "$bin" "$work" --hosts=40 --pages=40 --trap=false --crawl-delay=0 --latency=50ms \
   --truth-out="$work/emfile-truth.tsv" --serve-for=120s || exit 1
 for _ in $(seq 100); do [ -s "$work/emfile-truth.tsv" ] && break; sleep 0.05; done
@@ -313,5 +317,6 @@ failed='select(.error and .error_message != "disallowed by robots.txt")' # (the 
 check "... none of it a failure" [ "$(jq -r "$failed | .url" "$work/emfile.jsonl" | wc -l)" -eq 0 ] ||
   jq -c "$failed | [.url, .error, .error_message]" "$work/emfile.jsonl" | head -3 >&2
 stop_site
+fi
 
 checks_summary

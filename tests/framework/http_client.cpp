@@ -306,6 +306,18 @@ TEST_CASE("http_client reports connect and DNS failures", "[http]") {
   CHECK(get(*c, "not a url").error == crawl_errc::invalid_url);
 }
 
+// The sanitizer builds (ARACHNE_SANITIZE=address) add UBSan to ASan.
+#if defined(__SANITIZE_ADDRESS__)
+#define ARACHNE_UBSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ARACHNE_UBSAN 1
+#endif
+#endif
+#ifndef ARACHNE_UBSAN
+#define ARACHNE_UBSAN 0
+#endif
+
 namespace {
 
 // Takes every descriptor this process may still open (under a soft limit
@@ -344,18 +356,24 @@ private:
 // waits (within its connect limit) and never fails as connect_failed, which
 // would count against the site (and, for a robots.txt, deny the host).
 TEST_CASE("http_client waits for a free file descriptor rather than fail the site", "[http]") {
+#if ARACHNE_UBSAN
+  WARN("skipped under UBSan: it checks a virtual call on a type it has not seen through a pipe, "
+       "and with no descriptor left reports a false 'invalid vptr' and aborts");
+  return;
+#endif
   bad_server server;
   auto c = make_client();
   auto opts = quick_options();
   opts.connect_timeout = 800ms;
+  opts.pool_per_host = 0; // (every fetch needs a new connection)
   auto impatient = make_client(opts);
   {
-    descriptor_hoard hoard;
     std::promise<fetch_result> p;
+    auto f = p.get_future();
     fetch_request req;
     req.url = server.url("/ok");
+    descriptor_hoard hoard;
     c->fetch(req, [&](fetch_result r) { p.set_value(std::move(r)); });
-    auto f = p.get_future();
     CHECK(f.wait_for(300ms) == std::future_status::timeout);
     hoard.release();
     REQUIRE(f.wait_for(5s) == std::future_status::ready);
@@ -365,9 +383,15 @@ TEST_CASE("http_client waits for a free file descriptor rather than fail the sit
     CHECK(r.status == 200);
   }
   {
+    std::promise<fetch_result> p;
+    auto f = p.get_future();
     descriptor_hoard hoard;
-    auto r = get(*impatient, server.url("/ok"));
+    fetch_request req;
+    req.url = server.url("/ok");
+    impatient->fetch(req, [&](fetch_result r) { p.set_value(std::move(r)); });
+    REQUIRE(f.wait_for(10s) == std::future_status::ready);
     hoard.release();
+    auto r = f.get();
     CHECK(r.error == crawl_errc::timeout);
     CHECK(r.error_message.find("no file descriptor free within 800ms") != std::string::npos);
   }

@@ -307,11 +307,9 @@ test_proxy::~test_proxy() {
   {
     std::lock_guard<std::mutex> guard{s.mtx};
     s.stopping = true;
-    for (auto& sock : s.sockets) {
-      beast::error_code ignored;
+    for (auto& sock : s.sockets)
       if (sock->is_open())
         ::shutdown(sock->native_handle(), SHUT_RDWR);
-    }
   }
   // shutdown() wakes a thread blocked in accept(); close() alone does not.
   ::shutdown(s.acceptor.native_handle(), SHUT_RDWR);
