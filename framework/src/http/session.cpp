@@ -212,15 +212,29 @@ void session::connect(std::vector<tcp::endpoint> endpoints) {
 }
 
 void session::reconnect() {
+  next_endpoint_ = 0;
+  connect_next();
+}
+
+// One address after the other, each on a socket opened here: Asio's connect
+// to a list of addresses reports a socket it could not open as
+// operation_aborted, which hid a shortage of descriptors.
+void session::connect_next() {
   stage_start_ = clock_type::now();
   open_connection();
   conn_->tcp().expires_at(until(client_.opts.connect_timeout));
   if (client_.source)
     return connect_from_source(endpoints_);
-  conn_->tcp().async_connect(
-    endpoints_, [self = shared_from_this()](beast::error_code ec, const tcp::endpoint& ep) {
-      self->on_connect(ec, ep);
-    });
+  if (next_endpoint_ >= endpoints_.size())
+    return fail(at_proxy_ ? crawl_errc::proxy_failed : crawl_errc::connect_failed, "no address");
+  auto ep = endpoints_[next_endpoint_];
+  beast::error_code ec;
+  conn_->tcp().socket().open(ep.protocol(), ec);
+  if (ec)
+    return on_connect(ec, ep);
+  conn_->tcp().async_connect(ep, [self = shared_from_this(), ep](beast::error_code ec) {
+    self->on_connect(ec, ep);
+  });
 }
 
 // From one local address: to the first address of its family.
@@ -249,13 +263,16 @@ void session::connect_from_source(const std::vector<tcp::endpoint>& endpoints) {
 
 void session::on_connect(beast::error_code ec, const tcp::endpoint& ep) {
   res_.timings.connect += clock_type::now() - stage_start_;
-  // (Asio's connect to a list of addresses reports a socket it could not
-  // open as operation_aborted: the descriptors tell.)
-  if (out_of_descriptors(ec)
-      || (ec == asio::error::operation_aborted && !worker_.stopping && descriptors_exhausted()))
+  if (out_of_descriptors(ec))
     return wait_for_descriptor("connect to "
                                  + (at_proxy_ ? proxy_name() : std::string{url_.authority()}),
-                               &session::reconnect);
+                               client_.source ? &session::reconnect : &session::connect_next);
+  // The next address, if the hop's connect limit has not passed.
+  if (ec && ec != beast::error::timeout && ec != asio::error::operation_aborted
+      && !worker_.stopping && !client_.source && next_endpoint_ + 1 < endpoints_.size()) {
+    ++next_endpoint_;
+    return connect_next();
+  }
   if (ec) {
     if (at_proxy_)
       return fail_io(ec, crawl_errc::proxy_failed, "connect to " + proxy_name(),

@@ -80,6 +80,7 @@ private:
   /// may be free, within the stage's connect limit.
   void wait_for_descriptor(const std::string& what, void (session::*again)());
   void reconnect();
+  void connect_next();
 
   /// The proxy has connected us to the target: from here on it is the target.
   void tunnel_ready();
@@ -168,6 +169,7 @@ private:
   bool at_proxy_ = false;                     // talking to the proxy, no tunnel yet
   std::optional<tcp::endpoint> socks_target_; // SOCKS5 with local DNS: the target's address
   std::vector<tcp::endpoint> endpoints_;       // what connect() goes to, for reconnect()
+  std::size_t next_endpoint_ = 0;              // the one tried now
   std::unique_ptr<asio::steady_timer> fd_wait_; // waiting for a free file descriptor
   caf::timespan fd_backoff_{};
   socks5::bytes socks_out_;
