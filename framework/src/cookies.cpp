@@ -143,8 +143,10 @@ std::string canonical_domain(std::string_view value) {
     return {};
   auto ascii = std::all_of(value.begin(), value.end(),
                            [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-  // (ASCII as written; IDNA-encoded otherwise.)
-  return ascii ? text::lower(value) : std::string{parsed->hostname()};
+  // (ASCII as written; IDNA-encoded otherwise, where a full stop such as
+  // U+3002 becomes a '.' that may lead, as it cannot in a domain.)
+  auto domain = ascii ? text::lower(value) : std::string{parsed->hostname()};
+  return domain.empty() || domain.front() == '.' ? std::string{} : domain;
 }
 
 /// A Set-Cookie header taken apart (§5.2), before the storage model.

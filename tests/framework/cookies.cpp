@@ -418,6 +418,7 @@ TEST_CASE("a control character anywhere in Set-Cookie ignores it; a tab in its P
   // starts with two dots, was kept and written back as another cookie.)
   CHECK_FALSE(again.load_netscape("..example.com\tTRUE\t/\tFALSE\t0\tn\tv\n", now));
   CHECK_FALSE(again.load_netscape("exa mple.com; x\tFALSE\t/\tFALSE\t0\tn\tv\n", now));
+  CHECK_FALSE(again.load_netscape("\xe3\x80\x82_\tFALSE\t/\tFALSE\t0\tn\tv\n", now)); // (U+3002 then _)
   CHECK(jar.set(page, "b=2; Domain=exa mple.com", now) == cookie_verdict::rejected);
 }
 
