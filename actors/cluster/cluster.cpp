@@ -1,4 +1,5 @@
 #include "cluster/cluster.hpp"
+#include "cluster/tls_sessions.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -47,15 +48,14 @@ std::optional<std::pair<std::string, uint16_t>> parse_endpoint(const std::string
   return std::make_pair(host, static_cast<uint16_t>(port));
 }
 
-void link_openssl_error_fix(); // openssl_errors.cpp
-
 namespace {
 
 // The actor of type Handle served at HOST:PORT, over the cluster's transport.
 template <class Handle>
 caf::expected<Handle> remote(caf::actor_system& sys, const cluster_options& c,
                              const std::string& endpoint) {
-  link_openssl_error_fix();
+  if (auto err = prepare_cluster_tls(c); !err.empty())
+    return caf::make_error(caf::sec::runtime_error, err);
   auto ep = parse_endpoint(endpoint);
   if (!ep)
     return caf::make_error(caf::sec::invalid_argument, "'" + endpoint + "' is not HOST:PORT");
@@ -79,7 +79,8 @@ caf::expected<Handle> remote(caf::actor_system& sys, const cluster_options& c,
 template <class Handle>
 caf::expected<uint16_t> serve(const Handle& actor, const cluster_options& c,
                               const std::string& host, uint16_t port) {
-  link_openssl_error_fix();
+  if (auto err = prepare_cluster_tls(c); !err.empty())
+    return caf::make_error(caf::sec::runtime_error, err);
   if (c.insecure)
     return caf::io::publish(actor, port, host.c_str(), true);
   return caf::openssl::publish(actor, port, host.c_str(), true);

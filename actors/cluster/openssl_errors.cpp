@@ -18,6 +18,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "cluster/tls_sessions.hpp"
+
 namespace {
 
 template <class F>
@@ -42,7 +44,9 @@ extern "C" int SSL_write(SSL* ssl, const void* buf, int num) {
 extern "C" int SSL_accept(SSL* ssl) {
   static auto real = next<int (*)(SSL*)>("SSL_accept");
   ERR_clear_error();
-  return real(ssl);
+  auto ret = real(ssl);
+  arachne::detail::note_tls_accept(ssl, ret); // the cap on pending handshakes
+  return ret;
 }
 
 extern "C" int SSL_connect(SSL* ssl) {

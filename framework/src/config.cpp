@@ -303,6 +303,8 @@ void add_cluster_options(option_set& o, settings& s) {
          "(experimental: see docs/distributed.md)")
     .add("cluster-heartbeat", s.cluster.heartbeat, "heartbeat between cluster peers")
     .add("cluster-timeout", s.cluster.timeout, "a cluster peer silent this long is dead")
+    .add("cluster-handshakes", s.cluster.handshakes,
+         "TLS handshakes a process may have pending; for each one more the oldest is dropped")
     .add("cluster-resume-wait", s.cluster.resume_wait,
          "with --state: nodes keep the crawl this long if the coordinator dies, to resume it");
 }
@@ -415,6 +417,8 @@ std::string settings::check() {
              + ")";
   if (!(politeness.throttle_ratio >= 1.0))
     return "option --throttle-ratio expects a number of at least 1";
+  if (cluster.handshakes == 0)
+    return "option --cluster-handshakes expects a number of at least 1";
   // Proxies: every URL parses, the file is read into the list.
   if (!proxies.proxy_file.empty()) {
     auto more = read_proxy_file(proxies.proxy_file);
@@ -554,7 +558,7 @@ std::vector<std::string> config::crawl_args() const {
                            "queue-memory", "recrawl", "recrawl-every", "recrawl-min", "recrawl-max",
                            "proxy-file", "proxy-report", "cluster", "cluster-listen", "cluster-cert", "cluster-key",
                            "cluster-ca", "insecure-cluster", "cluster-sinks", "cluster-rebalance", "cluster-heartbeat",
-                           "cluster-timeout", "cluster-resume-wait", "metrics", "control-token"},
+                           "cluster-timeout", "cluster-handshakes", "cluster-resume-wait", "metrics", "control-token"},
                           crawl_options_);
 }
 

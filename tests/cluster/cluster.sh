@@ -13,7 +13,8 @@
 # resumes it on the nodes with nothing lost and nothing fetched twice; hosts
 # on one address share --per-ip-concurrency across the nodes; a node out of
 # work takes hosts with queued URLs from the busiest node, each host moving
-# once, its pace kept.
+# once, its pace kept; a node flooded with connections that never finish
+# their TLS handshake lives and holds few descriptors.
 # Usage: cluster.sh PATH/TO/arachne
 set -u
 bin=$1
@@ -436,5 +437,77 @@ done
 check "a node whose coordinator was killed takes the next crawl within 30 s (${freed:-never} s)" \
   [ -n "$freed" ] || cat "$work/err" "$work/node5.out" >&2
 check "... saying why it let the old one go" grep -q "no word from the coordinator" "$work/node5.out"
+
+# -- a flood of connections that never finish their TLS handshake ---------------
+# CAF's TLS transport makes a context for each connection; the cluster's
+# files are read once, so a node with no descriptor left does not abort
+# (it did: "cannot load certificate", exit 134), and no more than
+# --cluster-handshakes are pending: the oldest goes.
+flood() { # flood HOST:PORT N SECONDS: N connections that say nothing, held SECONDS
+  /usr/bin/python3 - "$@" <<'PY'
+import socket, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+held = []
+for _ in range(int(sys.argv[2])):
+    try:
+        held.append(socket.create_connection((host, int(port)), timeout=2))
+    except OSError:
+        pass
+time.sleep(float(sys.argv[3]))
+print(len(held))
+PY
+}
+# most_descriptors PID SECONDS: the most descriptors PID held, sampled every 20 ms.
+most_descriptors() {
+  local most=0 n
+  for _ in $(seq $(($2 * 50))); do
+    n=$(find "/proc/$1/fd" -mindepth 1 2>/dev/null | wc -l)
+    [ "$n" -gt "$most" ] && most=$n
+    sleep 0.02
+  done
+  echo "$most"
+}
+# listening OUT: the endpoint a node writing to OUT listens on (10 s at most).
+listening() {
+  local ep=""
+  for _ in $(seq 200); do
+    ep=$(awk '/^listening on/{print $3}' "$1" 2>/dev/null)
+    [ -n "$ep" ] && break
+    sleep 0.05
+  done
+  echo "$ep"
+}
+# shellcheck disable=SC2046
+prlimit --nofile=128:128 "${crawler[@]}" node --listen=127.0.0.1:0 --threads=1 $(tls n1) \
+  >"$work/node6.out" 2>&1 &
+flooded=$!
+more_pids+=("$!")
+endpoints=$(listening "$work/node6.out")
+check "a node with 128 descriptors takes a flood of 600 connections" \
+  [ "$(flood "$endpoints" 600 2)" -eq 600 ]
+check "... and lives" kill -0 "$flooded" || cat "$work/node6.out" >&2
+check "... then crawls for the cluster" \
+  [ "$(exit_code coordinator "$work/c13.jsonl" --max-pages-per-host=5)" -eq 0 ] ||
+  tail -n 5 "$work/err" "$work/node6.out" >&2
+check "... its pages" [ "$(jq -r 'select(.status == 200) | .url' "$work/c13.jsonl" | wc -l)" -ge 12 ]
+kill "$flooded" 2>/dev/null
+# shellcheck disable=SC2046
+"${crawler[@]}" node --listen=127.0.0.1:0 --threads=1 --cluster-handshakes=16 $(tls n1) \
+  >"$work/node7.out" 2>&1 &
+flooded=$!
+more_pids+=("$!")
+endpoints=$(listening "$work/node7.out")
+before=$(find "/proc/$flooded/fd" -mindepth 1 | wc -l)
+most_descriptors "$flooded" 3 >"$work/most" &
+flood "$endpoints" 600 2 >/dev/null
+wait $!
+echo "a flooded node with --cluster-handshakes=16: $before descriptors before, $(cat "$work/most") at most"
+check "with --cluster-handshakes=16 a flooded node holds not many more descriptors than 16" \
+  [ "$(cat "$work/most")" -le $((before + 24)) ]
+check "... saying it drops the oldest" grep -q "the oldest dropped" "$work/node7.out"
+check "... and crawls for the cluster" \
+  [ "$(exit_code coordinator "$work/c14.jsonl" --max-pages-per-host=5)" -eq 0 ] ||
+  tail -n 5 "$work/err" "$work/node7.out" >&2
+kill "$flooded" 2>/dev/null
 
 checks_summary

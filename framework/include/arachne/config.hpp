@@ -40,6 +40,9 @@ struct cluster_options {
   bool rebalance = false;   // hosts move from the busiest node to one out of work
   caf::timespan heartbeat = std::chrono::seconds(1); // between peers, to notice a hung one
   caf::timespan timeout = std::chrono::seconds(5);   // silence that counts as a dead peer
+  /// TLS handshakes a process may have pending; for each one more, the
+  /// oldest is dropped (a flood of connections cannot use up descriptors).
+  size_t handshakes = 256;
   /// With --state: how long nodes keep a crawl whose coordinator went away,
   /// for the same command to take it up again.
   caf::timespan resume_wait = std::chrono::seconds(60);
