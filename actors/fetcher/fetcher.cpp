@@ -119,13 +119,14 @@ bool looks_banned(const fetcher_options& opts, const fetch_result& res) {
 }
 
 void report(self_ptr self, const fetch_job& job, uint64_t lease, uint32_t proxy,
-            proxy_outcome outcome, caf::timespan latency) {
+            proxy_outcome outcome, caf::timespan latency, std::string why = {}) {
   proxy_report rep;
   rep.lease = lease;
   rep.proxy = proxy;
   rep.outcome = outcome;
   rep.latency = latency;
   rep.host = std::string{url_host(job.request.url)};
+  rep.why = std::move(why);
   self->send(self->state.opts.proxies, report_atom::value, std::move(rep));
 }
 
@@ -139,14 +140,22 @@ void on_attempt(self_ptr self, http_client* client, uint64_t id, fetch_result re
     report(self, job, job.lease.id, proxy, proxy_outcome::inconclusive, latency);
     return finish(self, id, std::move(res));
   }
-  if (res.fault == proxy_fault::proxy) {
+  if (res.fault == proxy_fault::proxy || res.fault == proxy_fault::unusable) {
     // The proxy's own failure says nothing about the page: try again through
-    // whichever proxy the policy picks (the manager rests failing ones; when
-    // none is left the lease waits, then fails as proxy_exhausted).
-    auto outcome = res.error == crawl_errc::proxy_auth_failed ? proxy_outcome::auth
-                   : res.error == crawl_errc::timeout         ? proxy_outcome::timeout
-                                                              : proxy_outcome::failed;
-    report(self, job, job.lease.id, proxy, outcome, latency);
+    // whichever proxy the policy picks (the manager rests failing ones and
+    // retires unusable ones; when none is left the lease waits, then fails as
+    // proxy_exhausted, at once if every proxy is retired).
+    auto outcome = res.fault == proxy_fault::unusable           ? proxy_outcome::unusable
+                   : res.error == crawl_errc::proxy_auth_failed ? proxy_outcome::auth
+                   : res.error == crawl_errc::timeout           ? proxy_outcome::timeout
+                                                                : proxy_outcome::failed;
+    std::string why;
+    if (outcome == proxy_outcome::unusable) {
+      // The manager names the proxy: its reason is the message's check.
+      auto check = res.error_message.find("certificate verify failed");
+      why = check == std::string::npos ? res.error_message : res.error_message.substr(check);
+    }
+    report(self, job, job.lease.id, proxy, outcome, latency, std::move(why));
     job.last_proxy_error = res.error_message;
     if (++job.proxy_failures >= max_proxy_failures)
       return finish(self, id, std::move(res));

@@ -271,6 +271,12 @@ void judge(self_ptr self, const proxy_report& rep) {
       e.health = proxy_health::retired;
       e.retired_why = "rejected the credentials";
       break;
+    case proxy_outcome::unusable:
+      // Its certificate fails verification: no rest cures that either.
+      ++e.stats.failures;
+      e.health = proxy_health::retired;
+      e.retired_why = rep.why.empty() ? std::string{"is unusable"} : rep.why;
+      break;
     case proxy_outcome::banned:
       ++e.stats.bans;
       ++e.generation; // the session's cookies are what got it banned, perhaps: retired

@@ -82,8 +82,9 @@ struct fixture {
     return answers.back().lease;
   }
 
-  void report(const proxy_lease& l, proxy_outcome outcome) {
-    caf::anon_send(manager, report_atom::value, proxy_report{l.id, l.proxy, outcome, 10ms, "a.test"});
+  void report(const proxy_lease& l, proxy_outcome outcome, std::string why = {}) {
+    caf::anon_send(manager, report_atom::value,
+                   proxy_report{l.id, l.proxy, outcome, 10ms, "a.test", std::move(why)});
     sched->run();
   }
 
@@ -309,7 +310,7 @@ TEST_CASE("inconclusive reports release the lease without judging the proxy", "[
   CHECK(st[0].in_flight == 0);
   // A later confirmation (lease 0) judges the proxy.
   caf::anon_send(f.manager, report_atom::value,
-                 proxy_report{0, 1, proxy_outcome::banned, 0ms, "a.test"});
+                 proxy_report{0, 1, proxy_outcome::banned, 0ms, "a.test", ""});
   f.sched->run();
   CHECK(f.stats()[1].state == "quarantined");
 }
@@ -369,6 +370,29 @@ TEST_CASE("rejected credentials retire a proxy for good; with every proxy retire
   f.ask("b.test");
   REQUIRE(f.answers.size() == 4);
   CHECK(crawl_errc_of(f.answers[3].error) == crawl_errc::proxy_exhausted);
+}
+
+TEST_CASE("an unusable proxy (its certificate fails verification) is retired for good, saying why",
+          "[proxy_manager]") {
+  auto opts = policy("round-robin");
+  opts.wait = 30s;
+  fixture f{opts, 2};
+  auto a = f.lease();
+  f.report(a, proxy_outcome::unusable,
+           "TLS handshake with proxy https://127.0.0.1:1: certificate verify failed (certificate has expired)");
+  CHECK(f.stats()[a.proxy].state == "retired");
+  f.advance(std::chrono::hours(2));
+  // Only the other proxy is lent now, hours later too.
+  auto b = f.lease();
+  CHECK(b.proxy != a.proxy);
+  f.report(b, proxy_outcome::unusable, "");
+  f.ask("a.test");
+  REQUIRE(!f.answers.empty());
+  auto& last = f.answers.back();
+  CHECK(crawl_errc_of(last.error) == crawl_errc::proxy_exhausted);
+  auto why = last.error.context().get_as<std::string>(0);
+  CHECK(why.find("certificate verify failed (certificate has expired)") != std::string::npos);
+  CHECK(why.find("is unusable") != std::string::npos); // (the one reported without a reason)
 }
 
 TEST_CASE("the per-proxy rate cap spaces leases of one proxy", "[proxy_manager]") {

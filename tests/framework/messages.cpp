@@ -224,9 +224,10 @@ TEST_CASE("every message survives a binary round trip", "[messages]") {
   REQUIRE(batch2.links.size() == 1);
   CHECK(batch2.links[0].referrer == "http://b.test/");
   CHECK(batch2.links[0].attempt == 1);
-  proxy_report pr{7, 2, proxy_outcome::banned, 120ms, "h.test"};
+  proxy_report pr{7, 2, proxy_outcome::unusable, 120ms, "h.test", "certificate verify failed"};
   auto pr2 = round_trip(sys, pr);
-  CHECK(pr2.outcome == proxy_outcome::banned);
+  CHECK(pr2.outcome == proxy_outcome::unusable);
+  CHECK(pr2.why == pr.why);
   CHECK(pr2.proxy == 2);
   lease_request lr{"h.test", {0, 3}, "s"};
   CHECK(round_trip(sys, lr).exclude == lr.exclude);

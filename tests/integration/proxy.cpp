@@ -367,12 +367,21 @@ TEST_CASE("the HTTP client reaches HTTP and HTTPS targets through tinyproxy, mic
   get(*client, plain.url("/ok"), "");
   CHECK(client->stats().connections_opened >= before + 1);
   // TLS to an https:// proxy is verified like any other: an untrusted proxy
-  // certificate fails at the proxy.
+  // certificate fails at the proxy, which is then unusable for the run.
   auto untrusted = std::move(*http_client::make(quick_options()));
   auto bad = get(*untrusted, plain.url("/ok"), ours_tls.url());
   CHECK(bad.error == crawl_errc::tls_failed);
-  CHECK(bad.fault == proxy_fault::proxy);
+  CHECK(bad.fault == proxy_fault::unusable);
   CHECK(bad.error_message.find("TLS handshake with proxy") != std::string::npos);
+  // (The test CA is not trusted here.)
+  INFO(bad.error_message);
+  CHECK(bad.error_message.find("certificate verify failed (unable to get local issuer certificate)")
+        != std::string::npos);
+  // A target's certificate failing is the target's, with the same detail.
+  auto direct = get(*untrusted, secure.url("/ok"), "");
+  CHECK(direct.error == crawl_errc::tls_failed);
+  CHECK(direct.fault == proxy_fault::none);
+  CHECK(direct.error_message.find("certificate verify failed (") != std::string::npos);
 }
 
 TEST_CASE("wrong or missing proxy credentials fail as proxy_auth_failed, never echoing them",
@@ -646,6 +655,36 @@ TEST_CASE("tinyproxy refusing the credentials to CONNECT retires it: HTTPS URLs 
   }
   REQUIRE(report.proxies.size() == 1);
   CHECK(report.proxies[0].state == "retired");
+}
+
+TEST_CASE("an https:// proxy whose certificate fails verification is retired at once: URLs end "
+          "in seconds",
+          "[proxy][integration][crawl]") {
+  temp_dir dir{"proxy-retired-cert"};
+  targets t{dir.path};
+  test_proxy_options po;
+  po.tls = t.tls; // a certificate of the test CA, which this crawl does not trust
+  test_proxy untrusted{po};
+  config cfg;
+  crawl_settings(cfg);
+  cfg.crawl.politeness.obey_robots = false;
+  cfg.crawl.proxies.proxies = {untrusted.url()};
+  cfg.crawl.proxies.wait = 30s; // (what an untrusted proxy used to cost every URL)
+  auto start = std::chrono::steady_clock::now();
+  auto [records, report] = run_crawl(cfg, {t.plain.url("/ok"), t.plain.url("/chunked")});
+  auto took = std::chrono::steady_clock::now() - start;
+  CHECK(took < 5s);
+  REQUIRE(records.size() == 2);
+  for (auto& r : records) {
+    CHECK(r.error == crawl_errc::proxy_exhausted);
+    CHECK(r.error_message.find("every proxy is retired") != std::string::npos);
+    CHECK(r.error_message.find("every proxy is retired: " + mask_proxy(untrusted.url())
+                               + " certificate verify failed (unable to get local issuer certificate)")
+          != std::string::npos);
+  }
+  REQUIRE(report.proxies.size() == 1);
+  CHECK(report.proxies[0].state == "retired");
+  CHECK(untrusted.requests() == 0);
 }
 
 TEST_CASE("with every proxy down, requests wait for the bound, then fail as proxy_exhausted",

@@ -384,11 +384,19 @@ void session::handshake() {
 
 void session::on_handshake(beast::error_code ec) {
   res_.timings.tls += clock_type::now() - stage_start_;
-  if (ec)
-    return fail_io(ec, crawl_errc::tls_failed,
-                   "TLS handshake with "
-                     + (at_proxy_ ? proxy_name() : std::string{url_.authority()}),
-                   client_.opts.tls_timeout);
+  if (ec) {
+    auto with = "TLS handshake with " + (at_proxy_ ? proxy_name() : std::string{url_.authority()});
+    // A certificate that fails verification says which check failed; at a
+    // proxy it fails every request of the run: the proxy is unusable.
+    auto* ssl = conn_->nested ? conn_->nested->native_handle() : conn_->tls->native_handle();
+    if (auto verdict = SSL_get_verify_result(ssl); verdict != X509_V_OK && is_tls_error(ec)) {
+      if (at_proxy_)
+        res_.fault = proxy_fault::unusable;
+      return fail(crawl_errc::tls_failed,
+                  with + ": certificate verify failed (" + X509_verify_cert_error_string(verdict) + ")");
+    }
+    return fail_io(ec, crawl_errc::tls_failed, with, client_.opts.tls_timeout);
+  }
   if (at_proxy_ && !forwarding())
     return send_connect(); // over TLS to the proxy
   at_proxy_ = false;
