@@ -42,6 +42,16 @@ for _ in $(seq 100); do [ -s "$work/truth.tsv" ] && break; sleep 0.05; done
 cut -f1 "$work/truth.tsv" | sort >"$work/truth.txt"
 seed="http://127.0.1.1:$port/"
 
+# listening OUT: the endpoint a node writing to OUT listens on (10 s at most).
+listening() {
+  local ep=""
+  for _ in $(seq 200); do
+    ep=$(awk '/^listening on/{print $3}' "$1" 2>/dev/null)
+    [ -n "$ep" ] && break
+    sleep 0.05
+  done
+  echo "$ep"
+}
 # start_nodes: three nodes, node i connecting from 127.0.2.i; sets endpoints
 # and node_pid[1..3].
 start_nodes() {
@@ -57,12 +67,8 @@ start_nodes() {
   done
   endpoints=""
   for i in 1 2 3; do
-    local ep=""
-    for _ in $(seq 200); do
-      ep=$(awk '/^listening on/{print $3}' "$work/node$i.out" 2>/dev/null)
-      [ -n "$ep" ] && break
-      sleep 0.05
-    done
+    local ep
+    ep=$(listening "$work/node$i.out")
     [ -n "$ep" ] || { echo "node $i did not start:" >&2; cat "$work/node$i.out" >&2; return 1; }
     endpoints+=${endpoints:+,}$ep
   done
@@ -346,13 +352,7 @@ node_pid[2]=$!
 more_pids+=("$!")
 endpoints=""
 for i in 1 2; do
-  ep=""
-  for _ in $(seq 200); do
-    ep=$(awk '/^listening on/{print $3}' "$work/node$i.out" 2>/dev/null)
-    [ -n "$ep" ] && break
-    sleep 0.05
-  done
-  endpoints+=${endpoints:+,}$ep
+  endpoints+=${endpoints:+,}$(listening "$work/node$i.out")
 done
 check "a crawl with a node of next to no weight exits 0" \
   [ "$(exit_code coordinator "$work/c10.jsonl" --per-host-delay=${delay_ms}ms --per-host-jitter=0 \
@@ -409,12 +409,7 @@ quick_tls() { echo "--cluster-cert=$ca/$1.pem" "--cluster-key=$ca/$1.key" "--clu
 # shellcheck disable=SC2046
 "${crawler[@]}" node --listen=127.0.0.1:0 --threads=1 $(quick_tls n4) >"$work/node5.out" 2>&1 &
 more_pids+=("$!")
-lone=""
-for _ in $(seq 200); do
-  lone=$(sed -n 's/^listening on \([^ ]*\) .*/\1/p' "$work/node5.out")
-  [ -n "$lone" ] && break
-  sleep 0.05
-done
+lone=$(listening "$work/node5.out")
 # shellcheck disable=SC2046
 "${crawler[@]}" crawl "$seed" --cluster="$lone" $(quick_tls coord) --per-host-delay=200ms --progress=false \
   --out=jsonl:"$work/c11.jsonl" >/dev/null 2>&1 &
@@ -466,16 +461,6 @@ most_descriptors() {
     sleep 0.02
   done
   echo "$most"
-}
-# listening OUT: the endpoint a node writing to OUT listens on (10 s at most).
-listening() {
-  local ep=""
-  for _ in $(seq 200); do
-    ep=$(awk '/^listening on/{print $3}' "$1" 2>/dev/null)
-    [ -n "$ep" ] && break
-    sleep 0.05
-  done
-  echo "$ep"
 }
 # shellcheck disable=SC2046
 prlimit --nofile=128:128 "${crawler[@]}" node --listen=127.0.0.1:0 --threads=1 $(tls n1) \

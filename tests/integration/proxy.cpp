@@ -213,6 +213,26 @@ run_crawl(config& cfg, const std::vector<std::string>& seeds,
   return {*records, report};
 }
 
+/// Runs a crawl whose every proxy is to be retired at its first use: its URLs
+/// end in seconds (not after --proxy-wait, 30 s here, what such a proxy used
+/// to cost every URL), each as proxy_exhausted saying so, every proxy retired.
+std::vector<record> crawl_to_retirement(config& cfg, const std::vector<std::string>& seeds) {
+  cfg.crawl.proxies.wait = 30s;
+  auto start = std::chrono::steady_clock::now();
+  auto [records, report] = run_crawl(cfg, seeds);
+  auto took = std::chrono::steady_clock::now() - start;
+  CHECK(took < 5s);
+  CHECK(records.size() == seeds.size());
+  for (auto& r : records) {
+    CHECK(r.error == crawl_errc::proxy_exhausted);
+    CHECK(r.error_message.find("every proxy is retired") != std::string::npos);
+  }
+  CHECK(report.proxies.size() == cfg.crawl.proxies.proxies.size());
+  for (auto& p : report.proxies)
+    CHECK(p.state == "retired");
+  return records;
+}
+
 void crawl_settings(config& cfg) {
   cfg.crawl.threads = 2;
   cfg.crawl.http.io_threads = 1;
@@ -611,25 +631,14 @@ TEST_CASE("proxies that reject the credentials are retired at once and the crawl
   // by trying other proxies, see "wrong or missing proxy credentials".)
   cfg.crawl.proxies.proxies = {"http://carol:wrongpw1@127.0.0.1:" + std::to_string(ours.port()),
                                ms.url("socks5", "wrongpw2")};
-  cfg.crawl.proxies.wait = 30s; // (what a rejected proxy used to cost every URL)
   std::vector<std::string> seeds;
   for (int h = 0; h < 3; ++h)
     seeds.push_back("http://" + server.model().host_address(static_cast<uint32_t>(h)) + ":"
                     + std::to_string(server.port()) + "/");
-  auto start = std::chrono::steady_clock::now();
-  auto [records, report] = run_crawl(cfg, seeds);
-  auto took = std::chrono::steady_clock::now() - start;
-  CHECK(took < 5s);
-  REQUIRE(records.size() == seeds.size());
-  for (auto& r : records) {
-    CHECK(r.error == crawl_errc::proxy_exhausted);
-    CHECK(r.error_message.find("every proxy is retired") != std::string::npos);
+  for (auto& r : crawl_to_retirement(cfg, seeds)) {
     CHECK(r.error_message.find("rejected the credentials") != std::string::npos);
     CHECK(r.error_message.find("wrongpw") == std::string::npos);
   }
-  REQUIRE(report.proxies.size() == 2);
-  CHECK(report.proxies[0].state == "retired");
-  CHECK(report.proxies[1].state == "retired");
 }
 
 TEST_CASE("tinyproxy refusing the credentials to CONNECT retires it: HTTPS URLs end in seconds",
@@ -642,19 +651,8 @@ TEST_CASE("tinyproxy refusing the credentials to CONNECT retires it: HTTPS URLs 
   cfg.crawl.politeness.obey_robots = false;
   cfg.crawl.http.ca_file = (dir.path / "ca.pem").string();
   cfg.crawl.proxies.proxies = {"http://alice:wrongpw1@127.0.0.1:" + std::to_string(tp.port)};
-  cfg.crawl.proxies.wait = 30s;
-  auto start = std::chrono::steady_clock::now();
-  auto [records, report] = run_crawl(cfg, {t.secure.url("/ok"), t.secure.url("/chunked")});
-  auto took = std::chrono::steady_clock::now() - start;
-  CHECK(took < 5s);
-  REQUIRE(records.size() == 2);
-  for (auto& r : records) {
-    CHECK(r.error == crawl_errc::proxy_exhausted);
-    CHECK(r.error_message.find("every proxy is retired") != std::string::npos);
+  for (auto& r : crawl_to_retirement(cfg, {t.secure.url("/ok"), t.secure.url("/chunked")}))
     CHECK(r.error_message.find("wrongpw") == std::string::npos);
-  }
-  REQUIRE(report.proxies.size() == 1);
-  CHECK(report.proxies[0].state == "retired");
 }
 
 TEST_CASE("an https:// proxy whose certificate fails verification is retired at once: URLs end "
@@ -669,21 +667,10 @@ TEST_CASE("an https:// proxy whose certificate fails verification is retired at 
   crawl_settings(cfg);
   cfg.crawl.politeness.obey_robots = false;
   cfg.crawl.proxies.proxies = {untrusted.url()};
-  cfg.crawl.proxies.wait = 30s; // (what an untrusted proxy used to cost every URL)
-  auto start = std::chrono::steady_clock::now();
-  auto [records, report] = run_crawl(cfg, {t.plain.url("/ok"), t.plain.url("/chunked")});
-  auto took = std::chrono::steady_clock::now() - start;
-  CHECK(took < 5s);
-  REQUIRE(records.size() == 2);
-  for (auto& r : records) {
-    CHECK(r.error == crawl_errc::proxy_exhausted);
-    CHECK(r.error_message.find("every proxy is retired") != std::string::npos);
+  for (auto& r : crawl_to_retirement(cfg, {t.plain.url("/ok"), t.plain.url("/chunked")}))
     CHECK(r.error_message.find("every proxy is retired: " + mask_proxy(untrusted.url())
                                + " certificate verify failed (unable to get local issuer certificate)")
           != std::string::npos);
-  }
-  REQUIRE(report.proxies.size() == 1);
-  CHECK(report.proxies[0].state == "retired");
   CHECK(untrusted.requests() == 0);
 }
 
