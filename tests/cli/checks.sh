@@ -41,7 +41,27 @@ grown() {
   return 1
 }
 exit_code() { "$@" >"$work/out" 2>"$work/err"; echo $?; }
+# In a sanitizer build (ctest says so in ARACHNE_SANITIZE) every process the
+# test starts writes its sanitizer reports to $work/sanitizer/, not into an
+# output a check may never read (a node's, a killed process's): any report
+# there fails the test.
+if [ -n "${ARACHNE_SANITIZE:-}" ]; then
+  mkdir -p "$work/sanitizer"
+  for v in TSAN_OPTIONS ASAN_OPTIONS UBSAN_OPTIONS; do
+    export "$v=${!v:+${!v}:}log_path=$work/sanitizer/report"
+  done
+fi
+# (TSan warns that its symbolizer buffer is too small for some of CAF's
+# names: no report.)
+sanitizer_reports() {
+  cat "$work"/sanitizer/* 2>/dev/null | grep -v "^==[0-9]*==WARNING: Symbolizer buffer too small$"
+}
 checks_summary() {
+  if [ -n "${ARACHNE_SANITIZE:-}" ] && [ -n "$(sanitizer_reports)" ]; then
+    echo "FAILED: sanitizer reports from the test's processes:" >&2
+    sanitizer_reports | head -n 80 >&2
+    failures=$((failures + 1))
+  fi
   echo "$passes passed, $failures failed"
   [ "$failures" -eq 0 ]
 }
