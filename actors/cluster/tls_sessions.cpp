@@ -11,13 +11,15 @@
 // prepare_cluster_tls has read them, they hand the context the objects in
 // memory and open no file. Any other file goes to libssl's own function.
 //
-// A TLS handshake a process accepts holds a descriptor until it completes,
-// fails, or the BASP broker's next heartbeat tick drops the connection. A
-// flood of connections that never finish their handshake would fill the
-// descriptor table before that tick: no more than --cluster-handshakes may be
-// pending, and for each one over that the oldest is shut down (its own
-// connection sees the end of its stream, and CAF closes it). A peer of the
-// cluster finishes its handshake in milliseconds, so it is not the oldest.
+// A TLS handshake a process accepts holds a descriptor until it completes or
+// fails; CAF drops a silent connection only once it has delivered data, so a
+// connection that never finishes its handshake would stay, and a flood of
+// them would fill the descriptor table. No more than --cluster-handshakes may
+// be pending: for each one over that the oldest is shut down (its own
+// connection sees the end of its stream, and CAF closes it); one pending
+// longer than --cluster-timeout is shut down too. (While a handshake is
+// pending, CAF calls SSL_accept on it again and again: the check runs.) A
+// peer of the cluster finishes its handshake in milliseconds.
 
 #include "cluster/tls_sessions.hpp"
 
@@ -55,6 +57,16 @@ struct material {
   STACK_OF(X509)* chain = nullptr; // the certificates after the leaf
   EVP_PKEY* key = nullptr;
   X509_STORE* store = nullptr;
+
+  material() = default;
+  material(const material&) = delete;
+  material& operator=(const material&) = delete;
+  ~material() {
+    X509_free(leaf);
+    sk_X509_pop_free(chain, X509_free);
+    EVP_PKEY_free(key);
+    X509_STORE_free(store);
+  }
 };
 
 // The handshakes this process accepted on cluster contexts and that are not
@@ -63,18 +75,22 @@ struct pending_handshakes {
   std::mutex mutex;
   const material* tls = nullptr; // set once, under the mutex
   size_t limit = 256;
+  std::chrono::steady_clock::duration timeout = std::chrono::seconds(5);
   struct entry {
     SSL* ssl;
     int fd;
+    std::chrono::steady_clock::time_point since;
   };
   std::vector<entry> order;
   uint64_t dropped = 0;
   std::chrono::steady_clock::time_point last_notice{};
+  std::chrono::steady_clock::time_point last_sweep{};
 };
 
+// Never destroyed: an SSL freed by a CAF thread during exit still finds it.
 pending_handshakes& state() {
-  static pending_handshakes st;
-  return st;
+  static auto* st = new pending_handshakes;
+  return *st;
 }
 
 const material* loaded() {
@@ -131,6 +147,8 @@ std::string prepare_cluster_tls(const cluster_options& c) {
   {
     std::lock_guard<std::mutex> lock{st.mutex};
     st.limit = std::max<size_t>(1, c.handshakes);
+    if (c.timeout.count() > 0)
+      st.timeout = c.timeout;
     if (st.tls != nullptr)
       return {};
   }
@@ -179,31 +197,41 @@ void note_tls_accept(SSL* ssl, int ret) {
   auto& st = state();
   std::lock_guard<std::mutex> lock{st.mutex};
   auto i = std::find_if(st.order.begin(), st.order.end(), [&](auto& e) { return e.ssl == ssl; });
-  if (!pending || i != st.order.end()) {
-    if (!pending && i != st.order.end())
+  if (!pending) {
+    if (i != st.order.end())
       st.order.erase(i); // done, or failed
     return;
   }
-  SSL_set_ex_data(ssl, pending_mark(), ssl);
-  st.order.push_back({ssl, SSL_get_fd(ssl)});
+  auto now = std::chrono::steady_clock::now();
+  if (i == st.order.end()) {
+    SSL_set_ex_data(ssl, pending_mark(), ssl);
+    st.order.push_back({ssl, SSL_get_fd(ssl), now});
+  }
+  // A dropped handshake's session is alive (it was still registered), so its
+  // descriptor is still the one it accepted on.
   size_t dropped_now = 0;
   while (st.order.size() > st.limit) {
-    // Its session is alive (it is still registered), so its descriptor is
-    // still the one it accepted on.
     ::shutdown(st.order.front().fd, SHUT_RDWR);
     st.order.erase(st.order.begin());
     ++dropped_now;
   }
+  if (now - st.last_sweep >= std::chrono::milliseconds(100)) {
+    st.last_sweep = now;
+    while (!st.order.empty() && now - st.order.front().since > st.timeout) {
+      ::shutdown(st.order.front().fd, SHUT_RDWR);
+      st.order.erase(st.order.begin());
+      ++dropped_now;
+    }
+  }
   if (dropped_now == 0)
     return;
   st.dropped += dropped_now;
-  auto now = std::chrono::steady_clock::now();
   if (now - st.last_notice >= std::chrono::seconds(10)) {
     st.last_notice = now;
     std::fprintf(stderr,
-                 "cluster: more than %zu TLS handshakes pending (--cluster-handshakes): the "
-                 "oldest dropped, %llu so far\n",
-                 st.limit, static_cast<unsigned long long>(st.dropped));
+                 "cluster: TLS handshakes dropped, %llu so far: more than %zu pending "
+                 "(--cluster-handshakes), or pending longer than --cluster-timeout\n",
+                 static_cast<unsigned long long>(st.dropped), st.limit);
   }
 }
 

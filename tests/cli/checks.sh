@@ -50,6 +50,8 @@ if [ -n "${ARACHNE_SANITIZE:-}" ]; then
   for v in TSAN_OPTIONS ASAN_OPTIONS UBSAN_OPTIONS; do
     export "$v=${!v:+${!v}:}log_path=$work/sanitizer/report"
   done
+  # (LeakSanitizer lists the suppressions it used even when nothing is left.)
+  export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}print_suppressions=0"
 fi
 # (TSan warns that its symbolizer buffer is too small for some of CAF's
 # names: no report.)
