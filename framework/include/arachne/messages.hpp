@@ -394,10 +394,10 @@ typename Inspector::result_type inspect(Inspector& f, redirect_hop& x) {
 enum class proxy_fault : uint8_t {
   none,   // not a proxy matter (direct, a response, or the target's own failure)
   proxy,  // the proxy itself: unreachable, timed out, bad reply, rejected credentials
-  unusable, // the proxy itself, for the whole run: its TLS certificate failed verification
   tunnel, // the proxy could not reach the target (CONNECT refused, SOCKS5 error), or
           // answered a forwarded request with 401 (the site's or the proxy's?):
           // the proxy's or the target's fault, decided by trying other proxies
+  unusable, // the proxy itself, for the whole run: its TLS certificate failed verification
 };
 
 /// What one fetch produced: a response or a failure, never nothing.
@@ -506,8 +506,8 @@ enum class proxy_outcome : uint8_t {
   timeout,      // the proxy did not answer in time
   banned,       // the target answered as if the proxy's address is banned
   auth,         // the proxy rejected our credentials
-  unusable,     // the proxy cannot serve this run (`why` says why): retired
   inconclusive, // a ban-like answer or refused tunnel, judged once other proxies tried
+  unusable,     // the proxy cannot serve this run (`why` says why): retired
 };
 
 /// The report a fetcher sends after using a lease, or later to confirm an

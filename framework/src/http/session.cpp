@@ -11,6 +11,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "arachne/options.hpp"
 
 namespace arachne::http_detail {
@@ -360,14 +363,20 @@ void session::handshake(Stream& stream) {
   // IP literal is not a valid SNI name.
   beast::error_code not_ip;
   asio::ip::make_address(host, not_ip);
-  if (not_ip && !SSL_set_tlsext_host_name(stream.native_handle(), host.c_str()))
+  auto* ssl = stream.native_handle();
+  if (not_ip && !SSL_set_tlsext_host_name(ssl, host.c_str()))
     return fail(crawl_errc::tls_failed, "cannot set SNI for '" + host + "'");
   if (client_.opts.insecure) {
     stream.set_verify_mode(ssl::verify_none);
   } else {
     stream.set_verify_mode(ssl::verify_peer);
-    // Checks the certificate's names: DNS names and IP addresses alike.
-    stream.set_verify_callback(ssl::host_name_verification(host));
+    // The certificate's names are checked by OpenSSL's verification itself
+    // (a DNS name, or an IP address): a mismatch says so in the verify
+    // result ("hostname mismatch"), which a callback's refusal would not.
+    auto named = not_ip ? SSL_set1_host(ssl, host.c_str())
+                        : X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str());
+    if (named != 1)
+      return fail(crawl_errc::tls_failed, "cannot check the certificate for '" + host + "'");
   }
   conn_->tcp().expires_at(until(client_.opts.tls_timeout));
   stream.async_handshake(ssl::stream_base::client,
@@ -389,7 +398,10 @@ void session::on_handshake(beast::error_code ec) {
     // A certificate that fails verification says which check failed; at a
     // proxy it fails every request of the run: the proxy is unusable.
     auto* ssl = conn_->nested ? conn_->nested->native_handle() : conn_->tls->native_handle();
-    if (auto verdict = SSL_get_verify_result(ssl); verdict != X509_V_OK && is_tls_error(ec)) {
+    auto verdict = SSL_get_verify_result(ssl);
+    if (!client_.opts.insecure && verdict != X509_V_OK
+        && ec.category() == asio::error::get_ssl_category()
+        && ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
       if (at_proxy_)
         res_.fault = proxy_fault::unusable;
       return fail(crawl_errc::tls_failed,
