@@ -476,6 +476,13 @@ bool robots_unreachable(pointer self, host_entry& h, const fetch_result& res) {
   h.rules = robots_rules::disallow_all();
   h.robots_problem = "robots.txt unavailable after " + std::to_string(h.robots_failures + 1)
                      + " tries (" + why + "): everything disallowed";
+  // A site that could not be reached is the URLs' cause, not a robots.txt
+  // that said no: their records say connect_failed, tls_failed, ...
+  h.robots_cause = res.error == crawl_errc::http_status || res.error == crawl_errc::cancelled
+                     ? crawl_errc::none
+                     : res.error;
+  if (res.error == crawl_errc::tls_failed)
+    h.robots_problem += " (--ca-file trusts another CA; --insecure skips the check)";
   return false;
 }
 
@@ -494,10 +501,12 @@ void on_robots(pointer self, const std::string& origin, const slot_grant& grant,
       self->send(st.limiter, caf::put_atom::value, std::string{url_host(origin)},
                  host_policy{*delay, 0});
     h.robots_problem.clear();
+    h.robots_cause = crawl_errc::none;
     take_sitemaps(self, h);
   } else if (outcome == robots_status::unavailable) {
     h.rules = robots_rules::allow_all(); // RFC 9309: unavailable means allowed
     h.robots_problem.clear();
+    h.robots_cause = crawl_errc::none;
   } else if (robots_unreachable(self, h, res)) {
     return feed_starved(self); // (its unit of the budget is free)
   }
@@ -547,10 +556,13 @@ std::optional<std::pair<crawl_errc, std::string>> unfetched(const frontier_state
   if (h.dead != crawl_errc::none)
     return std::make_pair(h.dead, "not fetched: the last " + std::to_string(unreachable_limit)
                                     + " fetches from " + h.origin + " could not be reached");
-  if (st.cfg.politeness.obey_robots && !h.rules.allowed(target_of(req.url)))
-    return std::make_pair(crawl_errc::robots_denied, h.robots_problem.empty()
-                                                       ? std::string{"disallowed by robots.txt"}
-                                                       : h.robots_problem);
+  if (st.cfg.politeness.obey_robots && !h.rules.allowed(target_of(req.url))) {
+    if (h.robots_problem.empty())
+      return std::make_pair(crawl_errc::robots_denied, std::string{"disallowed by robots.txt"});
+    return std::make_pair(h.robots_cause != crawl_errc::none ? h.robots_cause
+                                                             : crawl_errc::robots_denied,
+                          h.robots_problem);
+  }
   return std::nullopt;
 }
 

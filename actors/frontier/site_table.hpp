@@ -24,6 +24,7 @@ struct host_entry {
   robots_rules rules;
   uint32_t robots_failures = 0;   // fetches of robots.txt in a row that failed (5xx, unreachable)
   std::string robots_problem;     // why everything is disallowed, if robots.txt stayed unavailable
+  crawl_errc robots_cause = crawl_errc::none; // the network failure behind it, if one (not a 5xx)
   caf::actor_clock::time_point robots_expires{}; // fetch robots.txt again after this
   std::string ip;                          // its first address, for --per-ip-*; empty: unknown
   caf::actor_clock::time_point ip_expires{}; // look it up again after this

@@ -353,7 +353,20 @@ bool add_remote_sinks(caf::actor_system& sys, crawl& c, crawl_args& a) {
 }
 
 // Reports how the crawl went and returns the exit code: 1 if records or
-// state were lost, 130 if interrupted, 2 if it could not start.
+// state were lost or no URL got an answer (every seed failed), 130 if
+// interrupted, 2 if it could not start.
+// A seed typed without its scheme: "example.com", "localhost:8080/a"
+// (which a URL parser reads as scheme "localhost"). A URL with another
+// scheme ("mailto:x") is a seed like any other: its record says why it was
+// not crawled.
+bool lacks_scheme(std::string_view seed) {
+  if (seed.find("://") != std::string_view::npos)
+    return false;
+  auto colon = seed.find(':');
+  return colon == std::string_view::npos
+         || (colon + 1 < seed.size() && seed[colon + 1] >= '0' && seed[colon + 1] <= '9');
+}
+
 int finish(caf::actor_system& sys, const config& cfg, const caf::expected<crawl_report>& report,
            const std::vector<std::string>& outs) {
   if (!report) {
@@ -373,9 +386,14 @@ int finish(caf::actor_system& sys, const config& cfg, const caf::expected<crawl_
               << "what " << dir << " holds is intact: free space and run the same command to resume\n";
   else if (report->interrupted && !dir.empty() && cfg.crawl.cluster.nodes.empty())
     std::cout << "  state kept in " << dir << ": run the same command to resume\n";
-  return sink_lost || !report->state_error.empty() || !report->node_failures.empty() ? 1
-         : report->interrupted                                                          ? 130
-                                                                                        : 0;
+  // Nothing answered: a dead or unreachable site, an untrusted certificate,
+  // bad seeds. A cron job sees it in the exit code.
+  auto nothing = report->tally.records > 0 && report->tally.pages == 0 && !report->interrupted;
+  if (nothing)
+    std::cerr << "arachne crawl: no URL got an answer: every seed failed (their records say why)\n";
+  return sink_lost || !report->state_error.empty() || !report->node_failures.empty() || nothing ? 1
+         : report->interrupted ? 130
+                               : 0;
 }
 
 // Runs the crawl with its sinks and progress line; returns the exit code.
@@ -423,6 +441,12 @@ int crawl_main(const std::vector<std::string>& args) {
     std::cerr << "arachne crawl: expects at least one seed URL (see --help)\n";
     return usage_error;
   }
+  for (auto& seed : cfg.positional)
+    if (lacks_scheme(seed)) {
+      std::cerr << "arachne crawl: seed '" << seed << "' has no scheme: give it as http://" << seed
+                << " or https://" << seed << "\n";
+      return usage_error;
+    }
   auto resuming = resumes(cfg);
   if (!resuming || !prepare_network(cfg, a))
     return usage_error;

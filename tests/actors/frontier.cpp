@@ -31,6 +31,7 @@ struct response {
   uint16_t status = 200;
   std::string body;
   std::vector<header_field> headers;
+  crawl_errc error = crawl_errc::none; // a failure instead of an answer (status 0)
 };
 
 // Answers from a script; each URL's answers are used in turn (the last repeats).
@@ -57,6 +58,11 @@ fetcher_actor::behavior_type scripted_fetcher(fetcher_actor::pointer,
         return r;
       }
       auto& a = i->second[std::min<std::size_t>(n, i->second.size() - 1)];
+      if (a.error != crawl_errc::none) {
+        r.error = a.error;
+        r.error_message = "scripted " + to_string(a.error);
+        return r;
+      }
       r.status = a.status;
       r.headers = a.headers;
       r.content_type = a.body.rfind("<", 0) == 0 ? "text/html" : "text/plain";
@@ -370,6 +376,29 @@ TEST_CASE("frontier disallows a host whose robots.txt stays unavailable, and say
   CHECK(f.records->front().error == crawl_errc::robots_denied);
   CHECK(f.records->front().error_message.find("robots.txt unavailable after 3 tries (status 503)")
         != std::string::npos);
+}
+
+TEST_CASE("a host whose robots.txt cannot be reached ends its URLs with the network's cause, "
+          "not robots_denied",
+          "[frontier]") {
+  fixture f{test_config()};
+  auto& a = f.net->answers;
+  // (RFC 9309 2.3.1.4: unreachable is complete disallow; the record says why.)
+  a["http://c.test/robots.txt"] = {{0, "", {}, crawl_errc::connect_failed}};
+  a["http://t.test/robots.txt"] = {{0, "", {}, crawl_errc::tls_failed}};
+  f.seed("http://c.test/");
+  f.seed("http://t.test/");
+  f.run_until_idle();
+  CHECK(f.net->asked["http://c.test/robots.txt"] == 3);
+  CHECK(f.net->asked["http://c.test/"] == 0);
+  CHECK(f.outcomes() == std::map<std::string, std::string>{{"http://c.test/", "connect_failed"},
+                                                            {"http://t.test/", "tls_failed"}});
+  for (auto& r : *f.records) {
+    INFO(r.error_message);
+    CHECK(r.error_message.find("robots.txt unavailable after 3 tries (") != std::string::npos);
+    CHECK(r.error_message.find("everything disallowed") != std::string::npos);
+    CHECK((r.error_message.find("--ca-file") != std::string::npos) == (r.url == "http://t.test/"));
+  }
 }
 
 TEST_CASE("frontier fetches robots.txt again once it is older than --robots-ttl", "[frontier]") {

@@ -199,6 +199,15 @@ if [ -n "$port" ]; then
   check "crawl without a seed exits 2" [ "$(exit_code "$bin" crawl)" -eq 2 ]
   check "crawl with a bad --out exits 2" [ "$(exit_code "$bin" crawl http://x.test/ --out=csv:x)" -eq 2 ]
   check "crawl with a bad pattern exits 2" [ "$(exit_code "$bin" crawl http://127.0.1.1:$port/ --deny='(' --out=jsonl:/dev/null)" -eq 2 ]
+  check "a seed without a scheme exits 2" [ "$(exit_code "$bin" crawl 127.0.1.1:$port/ --out=jsonl:"$work/noscheme.jsonl")" -eq 2 ]
+  check "... saying how to write it" grep -q "has no scheme: give it as http://127.0.1.1:$port/" "$work/err"
+  check "... before any output" [ ! -e "$work/noscheme.jsonl" ]
+  # A seed whose site refuses connections: its robots.txt cannot be had.
+  check "a crawl in which every seed failed exits 1" \
+    [ "$(exit_code "$bin" crawl http://127.0.0.1:9/ --retry-delay=10ms --out=jsonl:"$work/dead.jsonl")" -eq 1 ]
+  check "... saying so" grep -q "every seed failed" "$work/err"
+  check "... its record names the cause, not robots_denied" \
+    [ "$(jq -r .error "$work/dead.jsonl")" = connect_failed ]
   "$bin" site --hosts=3 --pages=10 --crawl-delay=0 --print-truth --port="$port" >"$work/printed.tsv" 2>/dev/null
   check "print-truth equals truth-out" cmp -s "$work/truth.tsv" "$work/printed.tsv"
   check "truth is not empty" [ "$(wc -l <"$work/truth.tsv")" -gt 30 ]

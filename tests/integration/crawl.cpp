@@ -313,8 +313,11 @@ TEST_CASE("a crawl retries transient failures and records what remains", "[crawl
     by_url[r.url] = r;
   REQUIRE(by_url.size() == 4);
   CHECK(by_url[bad.url("/status/503")].status == 503);
-  // Its robots.txt cannot be fetched either: RFC 9309 says assume disallow.
-  CHECK(by_url["http://127.0.0.2:1/"].error == crawl_errc::robots_denied);
+  // Its robots.txt cannot be fetched either: RFC 9309 says assume disallow,
+  // and the record says what kept it away.
+  CHECK(by_url["http://127.0.0.2:1/"].error == crawl_errc::connect_failed);
+  CHECK(by_url["http://127.0.0.2:1/"].error_message.find("robots.txt unavailable")
+        != std::string::npos);
   CHECK(by_url["not a url"].error == crawl_errc::invalid_url);
   CHECK(by_url[bad.url("/status/404")].status == 404);
 }
