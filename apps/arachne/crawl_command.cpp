@@ -202,7 +202,8 @@ void add_options(config& cfg, crawl_args& a) {
     .add_size("warc-max-size", a.warc_max_size, "a WARC file this large is closed and the next begun")
     .add("sink-remote", a.remote_sinks,
          "HOST:PORT of an 'arachne sink-node' that gets every record too; repeatable")
-    .add("progress", a.progress, "show a progress line on standard error (default: if a terminal)");
+    .add("progress", a.progress, "show a progress line on standard error")
+    .default_shown("if standard error is a terminal");
 }
 
 // Whether the crawl resumes the one in --state (its sinks are then added to,

@@ -142,12 +142,11 @@ int fetch_main(const std::vector<std::string>& args) {
   config cfg;
   bool body = false;
   uint64_t bench_requests = 0;
-  uint64_t concurrency = 64;
   cfg.options()
     .section("fetch")
     .add("body", body, "include the body in the JSON record")
-    .add("bench", bench_requests, "benchmark: fetch this many requests over the URLs, report speed")
-    .add("concurrency", concurrency, "requests in flight with --bench");
+    .add("bench", bench_requests,
+         "benchmark: fetch this many requests over the URLs, --concurrency at a time, report speed");
   if (auto done = parse_command(cfg, args, "fetch",
                                 "usage: arachne fetch URL [--option=value ...]\n"
                                 "       arachne fetch --bench=N [--concurrency=C] URL...\n\n"
@@ -160,6 +159,8 @@ int fetch_main(const std::vector<std::string>& args) {
               << " (see --help)\n";
     return usage_error;
   }
+  // (One --concurrency: the common option, requests in flight in all.)
+  uint64_t concurrency = cfg.crawl.run.concurrency;
   if (concurrency == 0) {
     std::cerr << "arachne fetch: option --concurrency expects at least 1\n";
     return usage_error;

@@ -153,6 +153,12 @@ option_set& option_set::section(std::string title) {
   return *this;
 }
 
+option_set& option_set::default_shown(std::string text) {
+  if (!options_.empty())
+    options_.back().default_text = std::move(text);
+  return *this;
+}
+
 option_set& option_set::add_option(option opt) {
   opt.section = section_;
   options_.push_back(std::move(opt));

@@ -95,6 +95,10 @@ public:
     return add_named(std::move(name), std::move(names), get, set, std::move(help));
   }
 
+  /// Shows `text` as the default of the option added last, where its value
+  /// depends on where the program runs ("if a terminal").
+  option_set& default_shown(std::string text);
+
   /// Parses `args` (no program name). `--config=FILE` reads `name = value`
   /// lines first; the command line overrides them.
   result parse(const std::vector<std::string>& args);
