@@ -13,36 +13,25 @@
 // handshake on the same thread could fail.) Beast clears the queue already;
 // for it this changes nothing.
 
-#include <dlfcn.h>
-
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "cluster/tls_sessions.hpp"
 
-namespace {
-
-template <class F>
-F next(const char* name) {
-  return reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
-}
-
-} // namespace
-
 extern "C" int SSL_read(SSL* ssl, void* buf, int num) {
-  static auto real = next<int (*)(SSL*, void*, int)>("SSL_read");
+  static auto real = arachne::detail::libssl<int (*)(SSL*, void*, int)>("SSL_read");
   ERR_clear_error();
   return real(ssl, buf, num);
 }
 
 extern "C" int SSL_write(SSL* ssl, const void* buf, int num) {
-  static auto real = next<int (*)(SSL*, const void*, int)>("SSL_write");
+  static auto real = arachne::detail::libssl<int (*)(SSL*, const void*, int)>("SSL_write");
   ERR_clear_error();
   return real(ssl, buf, num);
 }
 
 extern "C" int SSL_accept(SSL* ssl) {
-  static auto real = next<int (*)(SSL*)>("SSL_accept");
+  static auto real = arachne::detail::libssl<int (*)(SSL*)>("SSL_accept");
   ERR_clear_error();
   auto ret = real(ssl);
   arachne::detail::note_tls_accept(ssl, ret); // the cap on pending handshakes
@@ -50,7 +39,7 @@ extern "C" int SSL_accept(SSL* ssl) {
 }
 
 extern "C" int SSL_connect(SSL* ssl) {
-  static auto real = next<int (*)(SSL*)>("SSL_connect");
+  static auto real = arachne::detail::libssl<int (*)(SSL*)>("SSL_connect");
   ERR_clear_error();
   return real(ssl);
 }

@@ -23,7 +23,6 @@
 
 #include "cluster/tls_sessions.hpp"
 
-#include <dlfcn.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -43,11 +42,6 @@ namespace arachne {
 void link_openssl_error_fix(); // openssl_errors.cpp
 
 namespace {
-
-template <class F>
-F next(const char* name) {
-  return reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
-}
 
 // What --cluster-cert, --cluster-key and --cluster-ca hold; read once, kept
 // for the life of the process.
@@ -178,12 +172,6 @@ std::string prepare_cluster_tls(const cluster_options& c) {
   return {};
 }
 
-uint64_t dropped_cluster_handshakes() {
-  auto& st = state();
-  std::lock_guard<std::mutex> lock{st.mutex};
-  return st.dropped;
-}
-
 namespace detail {
 
 void note_tls_accept(SSL* ssl, int ret) {
@@ -207,21 +195,18 @@ void note_tls_accept(SSL* ssl, int ret) {
     SSL_set_ex_data(ssl, pending_mark(), ssl);
     st.order.push_back({ssl, SSL_get_fd(ssl), now});
   }
-  // A dropped handshake's session is alive (it was still registered), so its
-  // descriptor is still the one it accepted on.
+  // The oldest goes while there are too many, or (checked every 100 ms)
+  // while it is too old. Its session is alive (it was still registered), so
+  // its descriptor is still the one it accepted on.
+  auto sweep = now - st.last_sweep >= std::chrono::milliseconds(100);
+  if (sweep)
+    st.last_sweep = now;
   size_t dropped_now = 0;
-  while (st.order.size() > st.limit) {
+  while (!st.order.empty()
+         && (st.order.size() > st.limit || (sweep && now - st.order.front().since > st.timeout))) {
     ::shutdown(st.order.front().fd, SHUT_RDWR);
     st.order.erase(st.order.begin());
     ++dropped_now;
-  }
-  if (now - st.last_sweep >= std::chrono::milliseconds(100)) {
-    st.last_sweep = now;
-    while (!st.order.empty() && now - st.order.front().since > st.timeout) {
-      ::shutdown(st.order.front().fd, SHUT_RDWR);
-      st.order.erase(st.order.begin());
-      ++dropped_now;
-    }
   }
   if (dropped_now == 0)
     return;
@@ -242,7 +227,7 @@ void note_tls_accept(SSL* ssl, int ret) {
 // -- libssl's loading functions, served from memory for the cluster's files --
 
 extern "C" int SSL_CTX_use_certificate_chain_file(SSL_CTX* ctx, const char* file) {
-  static auto real = arachne::next<int (*)(SSL_CTX*, const char*)>(
+  static auto real = arachne::detail::libssl<int (*)(SSL_CTX*, const char*)>(
     "SSL_CTX_use_certificate_chain_file");
   auto* m = arachne::loaded();
   if (m == nullptr || file == nullptr || m->cert_path != file)
@@ -254,7 +239,7 @@ extern "C" int SSL_CTX_use_certificate_chain_file(SSL_CTX* ctx, const char* file
 }
 
 extern "C" int SSL_CTX_use_PrivateKey_file(SSL_CTX* ctx, const char* file, int type) {
-  static auto real = arachne::next<int (*)(SSL_CTX*, const char*, int)>(
+  static auto real = arachne::detail::libssl<int (*)(SSL_CTX*, const char*, int)>(
     "SSL_CTX_use_PrivateKey_file");
   auto* m = arachne::loaded();
   if (m == nullptr || file == nullptr || type != SSL_FILETYPE_PEM || m->key_path != file)
@@ -263,7 +248,7 @@ extern "C" int SSL_CTX_use_PrivateKey_file(SSL_CTX* ctx, const char* file, int t
 }
 
 extern "C" int SSL_CTX_load_verify_locations(SSL_CTX* ctx, const char* file, const char* path) {
-  static auto real = arachne::next<int (*)(SSL_CTX*, const char*, const char*)>(
+  static auto real = arachne::detail::libssl<int (*)(SSL_CTX*, const char*, const char*)>(
     "SSL_CTX_load_verify_locations");
   auto* m = arachne::loaded();
   if (m == nullptr || file == nullptr || path != nullptr || m->ca_path != file)

@@ -5,7 +5,8 @@
 // memory to every connection's context, and pending handshakes are capped
 // (tls_sessions.cpp says why).
 
-#include <cstdint>
+#include <dlfcn.h>
+
 #include <string>
 
 #include <openssl/types.h>
@@ -20,10 +21,14 @@ namespace arachne {
 /// An error text when a file does not load.
 std::string prepare_cluster_tls(const cluster_options& c);
 
-/// Handshakes dropped so far because more than the cap were pending.
-uint64_t dropped_cluster_handshakes();
-
 namespace detail {
+
+/// libssl's own definition of `name`, which a definition in this program
+/// (openssl_errors.cpp, tls_sessions.cpp) takes the place of.
+template <class F>
+F libssl(const char* name) {
+  return reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
+}
 
 /// After SSL_accept returned `ret` on `ssl` (openssl_errors.cpp calls it).
 void note_tls_accept(SSL* ssl, int ret);
