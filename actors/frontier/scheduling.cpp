@@ -481,8 +481,6 @@ bool robots_unreachable(pointer self, host_entry& h, const fetch_result& res) {
   h.robots_cause = res.error == crawl_errc::http_status || res.error == crawl_errc::cancelled
                      ? crawl_errc::none
                      : res.error;
-  if (res.error == crawl_errc::tls_failed)
-    h.robots_problem += " (--ca-file trusts another CA; --insecure skips the check)";
   return false;
 }
 

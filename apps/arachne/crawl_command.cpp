@@ -353,9 +353,6 @@ bool add_remote_sinks(caf::actor_system& sys, crawl& c, crawl_args& a) {
   return true;
 }
 
-// Reports how the crawl went and returns the exit code: 1 if records or
-// state were lost or no URL got an answer (every seed failed), 130 if
-// interrupted, 2 if it could not start.
 // A seed typed without its scheme: "example.com", "localhost:8080/a"
 // (which a URL parser reads as scheme "localhost"). A URL with another
 // scheme ("mailto:x") is a seed like any other: its record says why it was
@@ -368,6 +365,9 @@ bool lacks_scheme(std::string_view seed) {
          || (colon + 1 < seed.size() && seed[colon + 1] >= '0' && seed[colon + 1] <= '9');
 }
 
+// Reports how the crawl went and returns the exit code: 1 if records or
+// state were lost or no URL got an answer (every seed failed), 130 if
+// interrupted, 2 if it could not start.
 int finish(caf::actor_system& sys, const config& cfg, const caf::expected<crawl_report>& report,
            const std::vector<std::string>& outs) {
   if (!report) {

@@ -405,7 +405,8 @@ void session::on_handshake(beast::error_code ec) {
       if (at_proxy_)
         res_.fault = proxy_fault::unusable;
       return fail(crawl_errc::tls_failed,
-                  with + ": certificate verify failed (" + X509_verify_cert_error_string(verdict) + ")");
+                  with + ": certificate verify failed (" + X509_verify_cert_error_string(verdict)
+                    + "; --ca-file trusts another CA, --insecure skips the check)");
     }
     return fail_io(ec, crawl_errc::tls_failed, with, client_.opts.tls_timeout);
   }
