@@ -434,7 +434,7 @@ void on_round(pointer self, uint64_t round, uint64_t view_gen, std::vector<front
     return next_poll(self, true); // (a slow shard is busy, not gone)
   auto sums = stats_round::of(now, c.members.view().actors.size());
   c.seen = sums.progress.seen;
-  c.dropped = sums.dropped;
+  c.cut = sums.cut;
   // The state store failed (a full disk): stop cleanly; what it holds resumes.
   if (!sums.state_error.empty() && c.report.state_error.empty()) {
     c.report.state_error = sums.state_error;

@@ -54,7 +54,7 @@ struct coordination {
   crawl_report report;
   std::map<shard_id, frontier_stats> last_known; // of every shard, lost nodes' included
   uint64_t seen = 0;
-  uint64_t dropped = 0;
+  link_cuts cut;
 
   /// Writes the coordinator's state (--state of a distributed crawl).
   void save(caf::actor_system& sys, bool finished) const;

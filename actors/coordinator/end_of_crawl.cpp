@@ -25,7 +25,7 @@ stats_round stats_round::of(const std::vector<frontier_stats>& stats, std::size_
     p.due += st.due;
     r.sent += st.batches_sent;
     r.received += st.batches_received;
-    r.dropped += st.dropped;
+    r.cut += st.cut;
     r.idle = r.idle && st.idle;
   }
   return r;

@@ -18,7 +18,7 @@ struct stats_round {
   crawl_progress progress;
   uint64_t sent = 0;      // link batches sent, over all shards
   uint64_t received = 0;  // link batches received
-  uint64_t dropped = 0;   // links out of scope, not recorded
+  link_cuts cut;          // links not followed, by why
   bool idle = false;      // every shard answered and is idle
   std::string state_error; // the first shard's whose state store failed
 

@@ -530,7 +530,7 @@ crawl_report finish(run_context& r) {
   stop_nodes(r);
   report_proxies(r);
   report.seen = c.seen;
-  report.dropped = c.dropped;
+  report.cut = c.cut;
   for (auto& [id, st] : c.last_known) {
     report.reowned += st.reowned;
     report.link_batches += st.batches_sent;

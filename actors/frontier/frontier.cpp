@@ -135,7 +135,7 @@ frontier_stats stats_of(const frontier_state& st) {
   s.pages = st.pages;
   s.failures = st.failures;
   s.bytes = st.bytes;
-  s.dropped = st.dropped;
+  s.cut = st.cut;
   s.batches_sent = st.batches_sent;
   s.batches_received = st.batches_received;
   s.sink_errors = st.delivery.errors();

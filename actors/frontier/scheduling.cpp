@@ -9,6 +9,7 @@
 
 #include "arachne/http_semantics.hpp"
 #include "arachne/revisit.hpp"
+#include "arachne/traps.hpp"
 #include "parser/parser.hpp"
 
 namespace arachne::shard {
@@ -25,10 +26,14 @@ std::string_view target_of(std::string_view u) {
   return slash == std::string_view::npos ? std::string_view{"/"} : u.substr(slash);
 }
 
-// Why a URL is out of scope, or empty. Depth and the URL patterns choose
-// pages: a sitemap is read whatever they say (its URLs meet them).
-std::string out_of_scope(frontier_state& st, const crawl_request& req) {
+// Why a URL is out of scope, or empty; `cut` says which count a link out of
+// scope goes to. Depth and the URL patterns choose pages: a sitemap is read
+// whatever they say (its URLs meet them). The trap heuristics judge links
+// and redirect targets, not seeds.
+std::string out_of_scope(frontier_state& st, const crawl_request& req, bool seed,
+                         uint64_t link_cuts::*& cut) {
   auto& scope = st.cfg.scope;
+  cut = &link_cuts::scope;
   bool page = req.kind == url_kind::page;
   if (page && scope.max_depth >= 0 && req.depth > static_cast<uint64_t>(scope.max_depth))
     return "deeper than --max-depth";
@@ -54,6 +59,15 @@ std::string out_of_scope(frontier_state& st, const crawl_request& req) {
   for (auto& re : st.deny)
     if (std::regex_search(req.url, re))
       return "matches a --deny pattern";
+  if (seed)
+    return {};
+  cut = &link_cuts::traps;
+  if (scope.trap_chain != 0 && req.shape_run > scope.trap_chain)
+    return "a trap: more than " + std::to_string(scope.trap_chain)
+           + " links in a row between URLs of one shape (--trap-chain)";
+  if (scope.trap_repeats >= 2 && repeats_segments(req.url, scope.trap_repeats))
+    return "a trap: path segments repeated " + std::to_string(scope.trap_repeats)
+           + " times in a row (--trap-repeats)";
   return {};
 }
 
@@ -68,12 +82,13 @@ bool over_budget(const frontier_state& st, const host_entry& h) {
 }
 
 // A URL not admitted: recorded if a seed, redirect target or sitemap, else
-// counted.
-void refuse(pointer self, const crawl_request& req, bool seed, std::string why) {
+// counted as `cut`.
+void refuse(pointer self, const crawl_request& req, bool seed, std::string why,
+            uint64_t link_cuts::*cut) {
   if (seed || req.hops > 0 || req.kind == url_kind::sitemap)
     record_decision(self, req, crawl_errc::out_of_scope, std::move(why));
   else
-    ++self->state.dropped;
+    ++(self->state.cut.*cut);
 }
 
 // Brings a site's next URLs from the store into memory.
@@ -189,13 +204,14 @@ void take_url(pointer self, crawl_request req) {
 void admit_new(pointer self, crawl_request req, bool seed, bool handed) {
   auto& st = self->state;
   ++st.seen;
-  if (auto why = handed ? std::string{} : out_of_scope(st, req); !why.empty())
-    return refuse(self, req, seed, std::move(why));
+  uint64_t link_cuts::*cut = nullptr;
+  if (auto why = handed ? std::string{} : out_of_scope(st, req, seed, cut); !why.empty())
+    return refuse(self, req, seed, std::move(why), cut);
   auto origin = origin_of(req.url);
   auto& h = st.sites[origin];
   bool page = req.kind == url_kind::page; // (a sitemap is not a page of the budget)
   if (!handed && page && over_budget(st, h))
-    return refuse(self, req, seed, "over the page budget");
+    return refuse(self, req, seed, "over the page budget", &link_cuts::budget);
   if (!handed && page) { // (a handed one's site brings its count)
     ++h.admitted;
     ++st.admitted;
@@ -238,13 +254,20 @@ fetch_feedback feedback_of(const fetch_result& res) {
 // A page's link: to this shard's own site (checked against the seen set
 // right here, before a request is built: most links were seen before), or
 // to the shard that owns its host.
-void take_link(pointer self, std::string_view link, uint32_t depth, const std::string& from) {
+// `run`: the page's shape_run.
+void take_link(pointer self, std::string_view link, uint32_t depth, const std::string& from,
+               uint32_t run) {
   auto& st = self->state;
+  auto req = [&] {
+    crawl_request r{std::string{link}, depth, from, 0, 0, 0};
+    r.shape_run = same_shape(link, from) ? run + 1 : 0;
+    return r;
+  };
   if (st.partition.owner_index(url_host(link)) != st.index || !st.awaiting_handoff.empty()
       || (!st.awaiting_takeover.empty() && awaits_takeover(st, link)))
-    return take_url(self, crawl_request{std::string{link}, depth, from, 0, 0, 0});
+    return take_url(self, req());
   if (note_seen(st, link))
-    admit_new(self, crawl_request{std::string{link}, depth, from, 0, 0, 0}, false);
+    admit_new(self, req(), false);
 }
 
 // A link that is no usable URL: recorded as invalid_url, once (its text
@@ -262,7 +285,7 @@ void record_invalid_link(pointer self, const std::string& text, const std::strin
 // A parsed page: its record (made when the fetch ended) gets the title,
 // links and what the page asks of crawlers; the links go to their shards
 // (none with --sitemaps=only).
-void on_parsed(pointer self, record page, uint64_t id, parse_result& pr) {
+void on_parsed(pointer self, record page, uint64_t id, uint32_t run, parse_result& pr) {
   auto& st = self->state;
   page.title = std::move(pr.title);
   if (st.cfg.needs.links)
@@ -279,9 +302,11 @@ void on_parsed(pointer self, record page, uint64_t id, parse_result& pr) {
   if (scope.sitemaps != sitemap_mode::only
       && (scope.max_depth < 0 || depth < static_cast<uint64_t>(scope.max_depth))) {
     for (std::size_t i = 0; i < pr.links.size(); ++i)
-      take_link(self, pr.links[i], depth + 1u, from);
+      take_link(self, pr.links[i], depth + 1u, from, run);
     for (auto& [text, why] : pr.invalid)
       record_invalid_link(self, text, why, depth + 1u, from);
+  } else if (scope.sitemaps != sitemap_mode::only) {
+    st.cut.past_depth += pr.links.size();
   }
   --st.in_flight;
   pump(self, origin_of(from));
@@ -305,6 +330,7 @@ void follow_redirect(pointer self, const crawl_request& req, const fetch_result&
   next.nesting = req.nesting;
   next.vouched = req.vouched;
   next.hints = req.hints;
+  next.shape_run = req.shape_run;
   if (next.hops <= st.cfg.max_redirects)
     return route(self, std::move(next));
   if (note_seen(st, next)) {
@@ -326,8 +352,9 @@ void parse(pointer self, crawl_request req, fetch_result& res) {
   // The record is made now; the request and result move to the parser.
   auto page = std::make_shared<record>(make_record(st.cfg, req, res));
   auto id = req.id;
+  auto run = req.shape_run;
   self->request(p, caf::infinite, parse_atom::value, std::move(req), std::move(res))
-    .then([=](parse_result& pr) { on_parsed(self, std::move(*page), id, pr); },
+    .then([=](parse_result& pr) { on_parsed(self, std::move(*page), id, run, pr); },
           [=](caf::error& err) {
             auto r = std::move(*page);
             r.error_message = "parser failed: " + self->system().render(err);

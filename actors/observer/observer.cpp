@@ -297,7 +297,7 @@ std::vector<node_metrics> metrics_by_node(const std::vector<frontier_stats>& sta
     n->queued += s.queued;
     n->in_flight += s.in_flight;
     n->seen += s.seen;
-    n->dropped += s.dropped;
+    n->dropped += s.cut.distinct();
     n->hosts += s.hosts;
     n->states.merge(s.site_states);
     if (n->sink_unacked.size() < s.sink_unacked.size())

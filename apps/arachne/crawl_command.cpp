@@ -45,6 +45,18 @@ std::string cookie_line(const cookie_stats& c) {
          + " malformed, " + std::to_string(c.evicted) + " evicted by limits\n";
 }
 
+// Links not followed, by why: only the reasons a crawl met are named.
+std::string cuts_text(const link_cuts& c) {
+  auto n = [](uint64_t x) { return std::to_string(x); };
+  auto s = "links not followed " + n(c.distinct());
+  if (c.budget + c.traps > 0)
+    s += " (out of scope " + n(c.scope) + ", over a page budget " + n(c.budget) + ", traps "
+         + n(c.traps) + ")";
+  if (c.past_depth > 0)
+    s += ", links on pages at --max-depth " + n(c.past_depth);
+  return s;
+}
+
 // The counts of every crawl: records, statuses, errors, hosts, cost.
 void print_totals(std::ostream& out, const crawl_report& r) {
   auto secs = std::chrono::duration<double>(r.elapsed).count();
@@ -53,7 +65,7 @@ void print_totals(std::ostream& out, const crawl_report& r) {
       << " after " << secs << "s\n"
       << "  records " << t.records << " (pages " << t.pages << ", failures " << t.failures
       << ", items " << t.items << ")\n"
-      << "  urls seen " << r.seen << ", links not followed " << r.dropped << "\n"
+      << "  urls seen " << r.seen << ", " << cuts_text(r.cut) << "\n"
       << (r.resumed > 0 ? "  resumed " + std::to_string(r.resumed)
                             + " URLs taken up before the crash (marked \"resumed\": may be recorded twice)\n"
                         : std::string{})

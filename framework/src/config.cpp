@@ -109,7 +109,14 @@ void add_crawling_options(option_set& o, settings& s) {
     .add("parsers", s.run.parsers, "parser actors; 0 = one per thread")
     .add("max-depth", s.scope.max_depth, "links followed from the seeds; -1 = unlimited")
     .add("max-pages", s.scope.max_pages, "URLs fetched in all; 0 = unlimited")
-    .add("max-pages-per-host", s.scope.max_pages_per_host, "URLs fetched per host; 0 = unlimited")
+    .add("max-pages-per-host", s.scope.max_pages_per_host,
+         "URLs fetched per host (a backstop against traps); 0 = unlimited")
+    .add("trap-chain", s.scope.trap_chain,
+         "a trap: links in a row between URLs of one site that differ only in their numbers "
+         "(a calendar's next month) are followed this far; 0 = no limit")
+    .add("trap-repeats", s.scope.trap_repeats,
+         "a trap: a link whose path repeats segments this many times in a row (/a/b/a/b/a/b/) "
+         "is not followed; 0 = never")
     .add("allowed-domains", s.scope.allowed_domains,
          "only these hosts and their subdomains; empty = any")
     .add("allow", s.scope.allow, "URL regexes; if given, a URL must match one")
@@ -417,6 +424,8 @@ std::string settings::check() {
              + ")";
   if (!(politeness.throttle_ratio >= 1.0))
     return "option --throttle-ratio expects a number of at least 1";
+  if (scope.trap_repeats == 1)
+    return "option --trap-repeats expects 0 (never) or a number of at least 2";
   if (cluster.handshakes == 0)
     return "option --cluster-handshakes expects a number of at least 1";
   // Proxies: every URL parses, the file is read into the list.

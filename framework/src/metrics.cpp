@@ -266,7 +266,7 @@ std::string render_prometheus(const metrics_snapshot& m) {
       if (n.frontier)
         w.sample("arachne_urls_seen_total", with_node(n), double(n.seen));
     w.family("arachne_links_dropped_total", "counter",
-             "Links not followed: out of scope or over a budget.");
+             "Distinct links not followed: out of scope, over a budget or cut as traps.");
     for (auto& n : nodes)
       if (n.frontier)
         w.sample("arachne_links_dropped_total", with_node(n), double(n.dropped));

@@ -44,7 +44,8 @@ CREATE TABLE urls (
   id INTEGER PRIMARY KEY, host INTEGER NOT NULL, url TEXT NOT NULL, depth INTEGER NOT NULL,
   hops INTEGER NOT NULL, state INTEGER NOT NULL, decided INTEGER NOT NULL DEFAULT 0, why TEXT,
   kind INTEGER NOT NULL DEFAULT 0, nesting INTEGER NOT NULL DEFAULT 0, vouched TEXT,
-  lastmod TEXT, changefreq INTEGER NOT NULL DEFAULT 0, priority REAL NOT NULL DEFAULT -1);
+  lastmod TEXT, changefreq INTEGER NOT NULL DEFAULT 0, priority REAL NOT NULL DEFAULT -1,
+  shape_run INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX urls_pending ON urls (host, id) WHERE state < 2;
 )sql";
 
@@ -63,17 +64,24 @@ constexpr const char* sitemap_columns[] = {
   "kind INTEGER NOT NULL DEFAULT 0", "nesting INTEGER NOT NULL DEFAULT 0", "vouched TEXT",
   "lastmod TEXT", "changefreq INTEGER NOT NULL DEFAULT 0", "priority REAL NOT NULL DEFAULT -1"};
 
+// True if table `urls` lacks `column`.
+bool lacks(sqlite_db& db, const char* column) {
+  sqlite_stmt has{db, "SELECT count(*) FROM pragma_table_info('urls') WHERE name = ?"};
+  has.text(1, column);
+  return has.next() && has.number_at(0) == 0;
+}
+
 void add_missing_columns(sqlite_db& db) {
-  sqlite_stmt has{db, "SELECT count(*) FROM pragma_table_info('urls') WHERE name = 'kind'"};
-  auto missing = has.next() && has.number_at(0) == 0;
-  has.reset();
-  if (missing) {
+  if (lacks(db, "kind")) {
     // All or none: a crash in between leaves the file as it was.
     db.exec("BEGIN");
     for (auto* column : sitemap_columns)
       db.exec((std::string{"ALTER TABLE urls ADD COLUMN "} + column).c_str());
     db.exec("COMMIT");
   }
+  // Written before trap defence: a queued URL's chain starts again at 0.
+  if (lacks(db, "shape_run"))
+    db.exec("ALTER TABLE urls ADD COLUMN shape_run INTEGER NOT NULL DEFAULT 0");
   db.exec(visits_schema);
 }
 
@@ -288,7 +296,8 @@ void bind_visit(sqlite_stmt& q, int64_t id, const last_visit& v) {
 // The columns `read_pending` reads, from `urls u LEFT JOIN visits v`.
 constexpr const char* pending_columns =
   "u.id, url, depth, hops, state, decided, why, kind, nesting, vouched, lastmod, changefreq, "
-  "priority, etag, last_modified, digest, fetched_at, payload_at, status, changes, interval_ms";
+  "priority, etag, last_modified, digest, fetched_at, payload_at, status, changes, interval_ms, "
+  "shape_run";
 
 // A row of `pending_columns`.
 frontier_journal::pending_url read_pending(const sqlite_stmt& q) {
@@ -322,6 +331,7 @@ frontier_journal::pending_url read_pending(const sqlite_stmt& q) {
   v.status = static_cast<uint16_t>(q.number_at(18));
   v.changes = static_cast<uint32_t>(q.number_at(19));
   v.interval = std::chrono::milliseconds{std::clamp<int64_t>(q.number_at(20), 0, max_ms)};
+  p.req.shape_run = static_cast<uint32_t>(std::clamp<int64_t>(q.number_at(21), 0, UINT32_MAX));
   return p;
 }
 
@@ -497,7 +507,7 @@ frontier_journal::open(const std::string& dir, uint32_t shard, uint32_t shards) 
     j->add_host_ = std::make_unique<sqlite_stmt>(*j->db_, "INSERT INTO hosts (origin) VALUES (?)");
     j->add_url_ = std::make_unique<sqlite_stmt>(
       *j->db_, "INSERT INTO urls (host, url, depth, hops, state, decided, why, kind, nesting, "
-               "vouched, lastmod, changefreq, priority) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
+               "vouched, lastmod, changefreq, priority, shape_run) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     j->mark_ = std::make_unique<sqlite_stmt>(*j->db_, "UPDATE urls SET state = ? WHERE id = ?");
     j->put_visit_ = std::make_unique<sqlite_stmt>(
       *j->db_, "INSERT OR REPLACE INTO visits (id, etag, last_modified, digest, fetched_at, "
@@ -627,7 +637,8 @@ int64_t frontier_journal::add_url(int64_t host, const crawl_request& req, url_st
     add_url_->number(8, req.kind == url_kind::sitemap ? 1 : 0)
       .number(9, req.nesting)
       .number(12, static_cast<int>(req.hints.changefreq))
-      .real(13, req.hints.priority);
+      .real(13, req.hints.priority)
+      .number(14, req.shape_run);
     if (!req.vouched.empty())
       add_url_->text(10, req.vouched);
     if (!req.hints.lastmod.empty())

@@ -141,13 +141,15 @@ TEST_CASE("membership: one process's shards are node 0 of a view that is not a c
 TEST_CASE("stats_round sums the shards and is idle only if every shard answered idle",
           "[coordinator][end]") {
   std::vector<frontier_stats> now{shard(2, 1, 5, true), shard(1, 2, 6, true)};
-  now[0].dropped = 3;
+  now[0].cut.scope = 3;
+  now[1].cut.traps = 2;
   now[1].state_error = "disk full";
   auto r = stats_round::of(now, 2);
   CHECK(r.sent == 3);
   CHECK(r.received == 3);
   CHECK(r.progress.recorded == 11);
-  CHECK(r.dropped == 3);
+  CHECK(r.cut.scope == 3);
+  CHECK(r.cut.traps == 2);
   CHECK(r.state_error == "disk full");
   CHECK(r.idle);
   CHECK(!stats_round::of(now, 3).idle); // a shard did not answer

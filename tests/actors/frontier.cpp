@@ -568,7 +568,63 @@ TEST_CASE("frontier applies scope rules and budgets", "[frontier]") {
                                                   {"http://d.test/one", "200"},
                                                   {"http://sub.d.test/", "200"},
                                                   {"http://outside.test/", "out_of_scope"}});
-  CHECK(st.dropped == 2); // /skip-me and elsewhere.test; /two is past the depth
+  CHECK(st.cut.scope == 2);      // /skip-me and elsewhere.test
+  CHECK(st.cut.past_depth == 1); // /two, on a page at the depth limit
+}
+
+TEST_CASE("frontier cuts a trap: a chain of same-shaped links, a path that repeats itself",
+          "[frontier]") {
+  auto fc = test_config();
+  fc.scope.trap_chain = 3;
+  fixture f{fc};
+  auto& a = f.net->answers;
+  a["http://t.test/robots.txt"] = {{404, "", {}}};
+  a["http://t.test/"] = {html_page("<a href=/cal/2026/11/>cal</a><a href=loop/>loop</a>")};
+  // A calendar: each month links the next (and the one before).
+  for (int m = -6; m < 24; ++m) {
+    auto at = [](int k) {
+      return "/cal/" + std::to_string(2026 + k / 12) + "/" + std::to_string(k % 12 + 1) + "/";
+    };
+    a["http://t.test" + at(10 + m)] = {html_page("<a href=" + at(11 + m) + ">next</a><a href="
+                                                 + at(9 + m) + ">previous</a><a href=/>home</a>")};
+  }
+  // A relative link that loops: /loop/ links loop/, i.e. /loop/loop/, ...
+  a["http://t.test/loop/"] = {html_page("<a href=loop/>again</a>")};
+  a["http://t.test/loop/loop/"] = {html_page("<a href=loop/>again</a>")};
+  f.seed("http://t.test/");
+  auto st = f.run_until_idle();
+  auto got = f.outcomes();
+  // Nov 2026 (from the front page), then 3 months on (and 3 back): the
+  // 4th link in a row is cut each way.
+  CHECK(got == std::map<std::string, std::string>{{"http://t.test/", "200"},
+                                                  {"http://t.test/cal/2026/8/", "200"},
+                                                  {"http://t.test/cal/2026/9/", "200"},
+                                                  {"http://t.test/cal/2026/10/", "200"},
+                                                  {"http://t.test/cal/2026/11/", "200"},
+                                                  {"http://t.test/cal/2026/12/", "200"},
+                                                  {"http://t.test/cal/2027/1/", "200"},
+                                                  {"http://t.test/cal/2027/2/", "200"},
+                                                  {"http://t.test/loop/", "200"},
+                                                  {"http://t.test/loop/loop/", "200"}});
+  CHECK(st.cut.traps == 3); // 2026/7, 2027/3 and /loop/loop/loop/
+  CHECK(st.cut.scope == 0);
+}
+
+TEST_CASE("frontier follows a chain of same-shaped links without limit with --trap-chain=0",
+          "[frontier]") {
+  auto fc = test_config();
+  fc.scope.trap_chain = 0;
+  fixture f{fc};
+  auto& a = f.net->answers;
+  a["http://t.test/robots.txt"] = {{404, "", {}}};
+  a["http://t.test/"] = {html_page("<a href=/page/1>1</a>")};
+  for (int i = 1; i <= 80; ++i)
+    a["http://t.test/page/" + std::to_string(i)] = {
+      html_page("<a href=/page/" + std::to_string(i + 1) + ">next</a>")};
+  f.seed("http://t.test/");
+  auto st = f.run_until_idle();
+  CHECK(f.outcomes().size() == 82); // the front page, 80 pages and the 404 after them
+  CHECK(st.cut.traps == 0);
 }
 
 TEST_CASE("shards keep every unit of --concurrency when lends come before the view, and an idle "

@@ -94,6 +94,7 @@ TEST_CASE("a state store keeps sitemaps and what sitemaps said of pages, apart f
     (*j)->add_url(host, map, url_state::queued);
     auto page = req("http://a.test/p");
     page.hints = {"2026-11-01", change_freq::weekly, 0.25f};
+    page.shape_run = 7; // (trap defence: its chain goes on where it stopped)
     (*j)->add_url(host, page, url_state::queued);
     CHECK((*j)->commit());
   }
@@ -112,6 +113,8 @@ TEST_CASE("a state store keeps sitemaps and what sitemaps said of pages, apart f
   CHECK(pending[1].req.hints.lastmod == "2026-11-01");
   CHECK(pending[1].req.hints.changefreq == change_freq::weekly);
   CHECK(pending[1].req.hints.priority == Approx(0.25));
+  CHECK(pending[0].req.shape_run == 0);
+  CHECK(pending[1].req.shape_run == 7);
   std::vector<std::pair<std::string, url_kind>> urls;
   (*j)->each_url([&](std::string_view u, url_kind k) { urls.emplace_back(u, k); });
   CHECK(urls == std::vector<std::pair<std::string, url_kind>>{
@@ -189,7 +192,8 @@ TEST_CASE("a state store written before sitemaps opens and reads its URLs as pag
   }
   { // As the first format had it: no sitemap columns.
     sqlite_db db{(dir.path / "state" / "shard-0.db").string(), false};
-    for (auto* column : {"kind", "nesting", "vouched", "lastmod", "changefreq", "priority"})
+    for (auto* column :
+         {"kind", "nesting", "vouched", "lastmod", "changefreq", "priority", "shape_run"})
       db.exec((std::string{"ALTER TABLE urls DROP COLUMN "} + column).c_str());
     db.exec("DROP TABLE visits");
   }
@@ -202,6 +206,7 @@ TEST_CASE("a state store written before sitemaps opens and reads its URLs as pag
   CHECK(pending[0].req.url == "http://a.test/1");
   CHECK(pending[0].req.kind == url_kind::page);
   CHECK(pending[0].req.hints.priority < 0);
+  CHECK(pending[0].req.shape_run == 0);
   CHECK_FALSE(pending[0].req.visit.known());
 }
 

@@ -47,7 +47,7 @@ typename Inspector::result_type inspect(Inspector& f, crawl_progress& x) {
 struct crawl_report {
   crawl_tally tally;        // records by status, error kind and host
   uint64_t seen = 0;        // distinct URLs seen
-  uint64_t dropped = 0;     // links out of scope or over a budget
+  link_cuts cut;            // links not followed (not recorded), by why
   caf::timespan elapsed{0};
   bool interrupted = false; // stopped before the frontier was empty
   std::vector<proxy_stats> proxies; // per proxy, in pool order; empty without proxies

@@ -28,7 +28,9 @@ enum class sitemap_mode : uint8_t {
 struct crawl_scope {
   int64_t max_depth = -1;       // links followed from seeds; -1 = unlimited
   uint64_t max_pages = 0;       // URLs fetched in all (split over shards); 0 = unlimited
-  uint64_t max_pages_per_host = 0; // 0 = unlimited
+  uint64_t max_pages_per_host = 1000000; // 0 = unlimited; a backstop against traps
+  uint32_t trap_chain = 50;     // links in a row between same-shaped URLs of a site; 0 = no limit
+  uint32_t trap_repeats = 3;    // a link whose path repeats segments this often is cut; 0 = never
   std::vector<std::string> allowed_domains; // hosts and their subdomains; empty = all
   std::vector<std::string> allow; // URL regexes: if any, a URL must match one
   std::vector<std::string> deny;  // URL regexes: a URL matching one is dropped

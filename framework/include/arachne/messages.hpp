@@ -156,6 +156,8 @@ struct crawl_request {
   uint32_t attempt = 0; // 0 for the first try, counts retries
   uint32_t hops = 0;    // redirects that led here
   uint32_t throttled = 0; // 429 answers so far (they do not use up retries)
+  uint32_t shape_run = 0; // links in a row between same-shaped URLs of its site that led
+                          // here (a calendar's next month; --trap-chain)
   uint64_t id = 0;        // its row in the owning shard's state store (--state); 0 without
   bool resumed = false;   // taken up before a crash: it may have been recorded already
   url_kind kind = url_kind::page;
@@ -169,7 +171,7 @@ struct crawl_request {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, crawl_request& x) {
   return f(caf::meta::type_name("crawl_request"), x.url, x.depth, x.referrer, x.attempt, x.hops,
-           x.throttled, x.id, x.resumed, x.kind, x.nesting, x.vouched, x.hints, x.visit);
+           x.throttled, x.shape_run, x.id, x.resumed, x.kind, x.nesting, x.vouched, x.hints, x.visit);
 }
 
 /// The key of `req` in a shard's seen set: its URL, or for a sitemap its URL
@@ -273,6 +275,30 @@ typename Inspector::result_type inspect(Inspector& f, host_load& x) {
   return f(caf::meta::type_name("host_load"), x.hash, x.queued);
 }
 
+/// Links a crawl did not follow, by why (the report's "links not followed").
+struct link_cuts {
+  uint64_t scope = 0;      // out of scope: domains, --allow/--deny, deeper than --max-depth
+  uint64_t budget = 0;     // over --max-pages or --max-pages-per-host
+  uint64_t traps = 0;      // cut as traps (--trap-chain, --trap-repeats)
+  uint64_t past_depth = 0; // found on pages at --max-depth, each time one is found
+
+  /// The distinct links not followed: all but `past_depth`.
+  uint64_t distinct() const noexcept { return scope + budget + traps; }
+
+  link_cuts& operator+=(const link_cuts& x) noexcept {
+    scope += x.scope;
+    budget += x.budget;
+    traps += x.traps;
+    past_depth += x.past_depth;
+    return *this;
+  }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, link_cuts& x) {
+  return f(caf::meta::type_name("link_cuts"), x.scope, x.budget, x.traps, x.past_depth);
+}
+
 /// Counters of one frontier shard, for progress and the final report.
 struct frontier_stats {
   uint64_t shard = 0;       // shard id
@@ -284,7 +310,7 @@ struct frontier_stats {
   uint64_t pages = 0;       // records with a response
   uint64_t failures = 0;    // records with an error
   uint64_t bytes = 0;       // body bytes fetched
-  uint64_t dropped = 0;     // links out of scope or over a budget (not recorded)
+  link_cuts cut;            // links not followed (not recorded), by why
   uint64_t batches_sent = 0;     // link batches sent to shards (itself included)
   uint64_t batches_received = 0; // link batches received
   bool idle = false;        // nothing queued, in flight or unacknowledged
@@ -317,7 +343,7 @@ struct frontier_stats {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, frontier_stats& x) {
   return f(caf::meta::type_name("frontier_stats"), x.shard, x.hosts, x.seen, x.queued,
-           x.in_flight, x.recorded, x.pages, x.failures, x.bytes, x.dropped, x.batches_sent,
+           x.in_flight, x.recorded, x.pages, x.failures, x.bytes, x.cut, x.batches_sent,
            x.batches_received, x.idle, x.sink_errors, x.sink_lost, x.state_error, x.resumed,
            x.reowned, x.guarded, x.guard_batches, x.moved_hosts, x.moved_urls, x.budget,
            x.revisits, x.changed, x.unchanged, x.not_modified, x.gone, x.due, x.moving, x.busiest,
