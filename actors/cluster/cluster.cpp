@@ -419,7 +419,7 @@ void start_crawl(node_pointer self, node_start start, caf::actor_addr coordinato
         if (!needs) {
           auto err = caf::make_error(caf::sec::runtime_error,
                                      "node " + start.name + ": a sink failed to open: "
-                                       + self->system().render(needs.error()));
+                                       + error_text(needs.error()));
           tear_down(self, [rp, err]() mutable { rp.deliver(err); });
           return;
         }

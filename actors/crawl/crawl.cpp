@@ -225,7 +225,11 @@ caf::expected<sink_needs> open_sinks(run_context& r) {
   r.tally = d.sys.spawn(stats_sink);
   auto fail = [&](const caf::error& err) {
     caf::anon_send_exit(r.tally, caf::exit_reason::user_shutdown);
-    return caf::make_error(caf::sec::runtime_error, "a sink failed to open: " + d.sys.render(err));
+    // (The words of what the sink threw, not CAF's rendering of the error.)
+    auto what = error_text(err);
+    if (what.rfind("sink failed: ", 0) == 0)
+      what.erase(0, 13);
+    return caf::make_error(caf::sec::runtime_error, "a sink failed to open: " + what);
   };
   if (d.sink_open_failed)
     return fail(d.sink_open_failed);

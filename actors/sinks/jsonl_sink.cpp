@@ -82,10 +82,24 @@ bool write_all(int fd, std::string_view data) {
 
 } // namespace
 
+sink_needs jsonl_sink::open(const crawl_info& info) {
+  crawl_id_.clear();
+  if (!info.crawl_id.empty()) {
+    crawl_id_ = ",\"crawl_id\":";
+    append_json_string(crawl_id_, info.crawl_id);
+  }
+  return {};
+}
+
 void jsonl_sink::store(std::vector<record>& records) {
   std::string lines;
   for (auto& r : records) {
     lines += to_json(r);
+    if (!crawl_id_.empty()) { // (the last member: before the object's closing brace)
+      lines.pop_back();
+      lines += crawl_id_;
+      lines += '}';
+    }
     lines += '\n';
   }
   if (gzip_) {

@@ -25,14 +25,14 @@ CREATE TABLE IF NOT EXISTS pages (
   depth INTEGER, fetched_at TEXT, content_type TEXT, bytes INTEGER, elapsed_ms INTEGER,
   proxy TEXT, title TEXT, resumed INTEGER NOT NULL DEFAULT 0, noindex INTEGER NOT NULL DEFAULT 0,
   canonical TEXT, lastmod TEXT, changefreq TEXT, priority REAL, sitemap TEXT, digest TEXT,
-  change TEXT, refers_to TEXT);
+  change TEXT, refers_to TEXT, crawl_id TEXT);
 CREATE TABLE IF NOT EXISTS failures (
   id INTEGER PRIMARY KEY, url TEXT NOT NULL, final_url TEXT, host TEXT, status INTEGER,
   error TEXT, error_message TEXT, depth INTEGER, fetched_at TEXT, elapsed_ms INTEGER, proxy TEXT,
   resumed INTEGER NOT NULL DEFAULT 0, noindex INTEGER NOT NULL DEFAULT 0, canonical TEXT,
   lastmod TEXT, changefreq TEXT, priority REAL, sitemap TEXT, digest TEXT, change TEXT,
-  refers_to TEXT);
-CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, url TEXT, fields TEXT);
+  refers_to TEXT, crawl_id TEXT);
+CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, url TEXT, fields TEXT, crawl_id TEXT);
 CREATE TABLE IF NOT EXISTS links (from_url TEXT NOT NULL, to_url TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS pages_url ON pages (url);
 CREATE INDEX IF NOT EXISTS pages_host ON pages (host);
@@ -65,13 +65,16 @@ void add_missing_columns(sqlite_db& db) {
   constexpr const char* columns[][2] = {
     {"resumed", "INTEGER NOT NULL DEFAULT 0"}, {"noindex", "INTEGER NOT NULL DEFAULT 0"},
     {"canonical", "TEXT"}, {"lastmod", "TEXT"}, {"changefreq", "TEXT"}, {"priority", "REAL"},
-    {"sitemap", "TEXT"}, {"digest", "TEXT"}, {"change", "TEXT"}, {"refers_to", "TEXT"}};
+    {"sitemap", "TEXT"}, {"digest", "TEXT"}, {"change", "TEXT"}, {"refers_to", "TEXT"},
+    {"crawl_id", "TEXT"}};
   // All or none (a crash in between leaves the file as it was), and one
   // connection at a time: IMMEDIATE takes the write lock before looking.
   db.exec("BEGIN IMMEDIATE");
   try {
-    for (std::string table : {"pages", "failures"})
+    for (std::string table : {"pages", "failures", "items"})
       for (auto& [name, type] : columns) {
+        if (table == "items" && std::string_view{name} != "crawl_id")
+          continue;
         sqlite_stmt has{db, ("SELECT count(*) FROM pragma_table_info('" + table
                              + "') WHERE name = '" + name + "'").c_str()};
         auto missing = has.next() && has.number_at(0) == 0;
@@ -119,6 +122,7 @@ void bind_recrawl(sqlite_stmt& st, int i, const record& r) {
 struct sqlite_sink::impl {
   std::unique_ptr<sqlite_db> db;
   std::unique_ptr<sqlite_stmt> page, failure, item, link;
+  std::string crawl_id; // of the crawl that opened it: every row carries it
 };
 
 sqlite_sink::sqlite_sink(std::string path) : path_(std::move(path)), impl_(std::make_unique<impl>()) {
@@ -130,14 +134,15 @@ sqlite_sink::sqlite_sink(std::string path) : path_(std::move(path)), impl_(std::
   d.page = std::make_unique<sqlite_stmt>(
     *d.db, "INSERT INTO pages (url, final_url, host, status, depth, fetched_at, content_type, "
            "bytes, elapsed_ms, proxy, title, resumed, noindex, canonical, lastmod, changefreq, "
-           "priority, sitemap, digest, change, refers_to) "
-           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+           "priority, sitemap, digest, change, refers_to, crawl_id) "
+           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   d.failure = std::make_unique<sqlite_stmt>(
     *d.db, "INSERT INTO failures (url, final_url, host, status, error, error_message, depth, "
            "fetched_at, elapsed_ms, proxy, resumed, noindex, canonical, lastmod, changefreq, "
-           "priority, sitemap, digest, change, refers_to) "
-           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-  d.item = std::make_unique<sqlite_stmt>(*d.db, "INSERT INTO items (url, fields) VALUES (?,?)");
+           "priority, sitemap, digest, change, refers_to, crawl_id) "
+           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  d.item = std::make_unique<sqlite_stmt>(*d.db,
+                                         "INSERT INTO items (url, fields, crawl_id) VALUES (?,?,?)");
   d.link = std::make_unique<sqlite_stmt>(*d.db, "INSERT INTO links (from_url, to_url) VALUES (?,?)");
 }
 
@@ -157,6 +162,7 @@ sink_needs sqlite_sink::open(const crawl_info& info) {
   sqlite_stmt st{*d.db, "INSERT INTO crawls (crawl_id, seeds, user_agent, started_at) VALUES (?,?,?,?)"};
   st.text(1, info.crawl_id).text(2, seeds).text(3, info.user_agent).text(4, format_timestamp(info.started_at));
   st.run();
+  d.crawl_id = info.crawl_id;
   sink_needs needs;
   needs.links = true;
   return needs;
@@ -170,7 +176,7 @@ void sqlite_sink::store(std::vector<record>& records) {
     for (auto& r : records) {
       switch (r.kind) {
         case record::kind_t::item:
-          d.item->text(1, r.url).text(2, fields_json(r.fields)).run();
+          d.item->text(1, r.url).text(2, fields_json(r.fields)).text(3, d.crawl_id).run();
           break;
         case record::kind_t::page:
           d.page->text(1, r.url)
@@ -187,6 +193,7 @@ void sqlite_sink::store(std::vector<record>& records) {
             .number(12, r.resumed ? 1 : 0);
           bind_directives(*d.page, 13, r);
           bind_recrawl(*d.page, 19, r);
+          d.page->text(22, d.crawl_id);
           d.page->run();
           for (auto& to : r.links)
             d.link->text(1, r.url).text(2, to).run();
@@ -205,6 +212,7 @@ void sqlite_sink::store(std::vector<record>& records) {
             .number(11, r.resumed ? 1 : 0);
           bind_directives(*d.failure, 12, r);
           bind_recrawl(*d.failure, 18, r);
+          d.failure->text(21, d.crawl_id);
           d.failure->run();
           break;
       }

@@ -44,6 +44,13 @@ caf::error make_error(crawl_errc x, std::string detail) {
                     caf::make_message(std::move(detail))};
 }
 
+std::string error_text(const caf::error& err) {
+  auto& ctx = err.context();
+  if (ctx.match_elements<std::string>())
+    return ctx.get_as<std::string>(0);
+  return caf::to_string(err);
+}
+
 std::optional<crawl_errc> crawl_errc_of(const caf::error& err) noexcept {
   if (!err || err.category() != crawl_errc_category || err.code() >= crawl_errc_count)
     return std::nullopt;

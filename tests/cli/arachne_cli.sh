@@ -140,9 +140,64 @@ if [ -n "$port" ]; then
   cut -f1 "$work/truth.tsv" | sort >"$work/truth-urls"
   sed 's/.*"url":"\([^"]*\)".*/\1/' "$work/crawl.jsonl" | sort >"$work/crawled-urls"
   check "crawl records exactly the truth" cmp -s "$work/truth-urls" "$work/crawled-urls"
+  # An existing output is never replaced unasked.
+  check "a crawl onto an existing JSONL file exits 2" [ "$(exit_code "$bin" crawl "http://127.0.1.1:$port/" \
+    --per-host-delay=0 --deny=/calendar/ --out=jsonl:"$work/crawl.jsonl")" -eq 2 ]
+  check "... saying how to replace or add to it" grep -q "exists (.*): --overwrite replaces it, --append adds to it" "$work/err"
+  check "... leaving it as it was" cmp -s "$work/truth-urls" \
+    <(sed 's/.*"url":"\([^"]*\)".*/\1/' "$work/crawl.jsonl" | sort)
+  timeout 120 "$bin" crawl "http://127.0.1.1:$port/" --per-host-delay=0 --deny=/calendar/ \
+    --out=jsonl:"$work/crawl.jsonl" --append >/dev/null
+  check "--append adds a second run's records" [ "$(wc -l <"$work/crawl.jsonl")" -eq $((2 * $(wc -l <"$work/truth-urls"))) ]
+  check "... every record with its crawl_id, one per run" [ "$(jq -r .crawl_id "$work/crawl.jsonl" | sort -u | grep -c .)" -eq 2 ]
+  timeout 120 "$bin" crawl "http://127.0.1.1:$port/" --per-host-delay=0 --deny=/calendar/ \
+    --out=jsonl:"$work/crawl.jsonl" --overwrite >/dev/null
+  check "--overwrite replaces it" [ "$(wc -l <"$work/crawl.jsonl")" -eq "$(wc -l <"$work/truth-urls")" ]
+  check "--overwrite with --append exits 2" [ "$(exit_code "$bin" crawl http://x.test/ --overwrite --append)" -eq 2 ]
+  # Records on standard output: the report goes to standard error, so the
+  # output pipes into jq whole.
+  timeout 120 "$bin" crawl "http://127.0.1.1:$port/" --per-host-delay=0 --deny=/calendar/ \
+    --out=jsonl:- >"$work/stdout.jsonl" 2>"$work/stdout.err"
+  check "--out=jsonl:- writes only records to standard output" \
+    [ "$(jq -c .kind "$work/stdout.jsonl" | wc -l)" -eq "$(wc -l <"$work/truth-urls")" ]
+  check "... and the report to standard error" grep -q "^crawl finished after" "$work/stdout.err"
+  check "a WARC file that cannot be written exits 2" \
+    [ "$(exit_code "$bin" crawl "http://127.0.1.1:$port/" --out=warc:"$work/none/x.warc.gz")" -eq 2 ]
+  check "... in one line of words, not CAF's error format" \
+    [ "$(cat "$work/err")" = "arachne crawl: a sink failed to open: cannot write WARC file '$work/none/x.warc.gz': No such file or directory" ]
+  # The README's plain crawl, without --deny (the pacing aside): trap
+  # defence cuts the endless calendar, and every other page is recorded.
+  timeout 120 "$bin" crawl "http://127.0.1.1:$port/" --per-host-delay=0 \
+    --out=jsonl:"$work/trap.jsonl" >"$work/trap.txt"
+  check "a crawl into the endless calendar ends, exit 0" [ $? -eq 0 ]
+  sed 's/.*"url":"\([^"]*\)".*/\1/' "$work/trap.jsonl" | grep -v /calendar/ | sort >"$work/trap-urls"
+  check "... recording exactly the truth besides the calendar" cmp -s "$work/truth-urls" "$work/trap-urls"
+  calendar=$(grep -c '"url":"[^"]*/calendar/' "$work/trap.jsonl")
+  check "... and at most 2 x --trap-chain + 1 calendar pages per host ($calendar)" \
+    [ "$calendar" -gt 3 -a "$calendar" -le $((3 * 101)) ]
+  check "... counting the links cut as traps in the report" grep -q "traps [1-9]" "$work/trap.txt"
+  check "--trap-repeats=1 exits 2" [ "$(exit_code "$bin" crawl http://x.test/ --trap-repeats=1)" -eq 2 ]
   (cd "$work" && timeout 120 "$hello" --per-host-delay=0 --deny=/calendar/ "http://127.0.1.1:$port/" >"$work/hello.txt")
   check "hello example emits an item per page" \
     [ "$(grep -c '"kind":"item"' "$work/pages.jsonl")" -eq "$(grep -c '"status":200' "$work/pages.jsonl")" ]
+  # Programs built on the framework (run_app): arachne crawl's options,
+  # one-line errors and exit codes.
+  timeout 120 "$hello" --per-host-delay=0 --deny=/calendar/ --out=jsonl:"$work/hello-out.jsonl" \
+    "http://127.0.1.1:$port/" >"$work/hello2.txt"
+  check "hello takes --out" [ "$(grep -c '"kind":"item"' "$work/hello-out.jsonl")" -gt 0 ]
+  check "... and prints the report" grep -q "^crawl finished after" "$work/hello2.txt"
+  check "hello without a seed exits 2" [ "$(exit_code "$hello")" -eq 2 ]
+  check "... saying so in one line" [ "$(cat "$work/err")" = "example_hello: expects at least one seed URL (see --help)" ]
+  check "hello with a bad option exits 2 in one line" \
+    [ "$(exit_code "$hello" --max-depth=x http://x.test/)" -eq 2 -a "$(grep -c . "$work/err")" -eq 1 ]
+  check "... naming the option, not CAF's error format" grep -q "^example_hello: .*--max-depth" "$work/err"
+  check "hello whose output cannot be written exits 2" \
+    [ "$(exit_code "$hello" --out=jsonl:"$work/none/pages.jsonl" "http://127.0.1.1:$port/")" -eq 2 ]
+  check "custom sink example without a seed exits 2" [ "$(exit_code "$custom_sink")" -eq 2 ]
+  mkdir -p "$work/blocked/products.csv" # (its CSV cannot be opened: a directory is in the way)
+  check "a sink that throws as it is made: exit 1, not an abort" \
+    [ "$(cd "$work/blocked" && exit_code "$custom_sink" --per-host-delay=0 "http://127.0.1.1:$port/")" -eq 1 ]
+  check "... saying why in one line" [ "$(cat "$work/err")" = "example_custom_sink: cannot write products.csv" ]
   # Every built-in sink kind, on one crawl: SQLite and WARC agree with JSONL.
   timeout 120 "$bin" crawl "http://127.0.1.1:$port/" --per-host-delay=0 --deny=/calendar/ \
     --out=jsonl:"$work/all.jsonl.gz" --out=sqlite:"$work/all.db" --out=warc:"$work/all.warc.gz" --out=null \

@@ -67,6 +67,15 @@ http() {
 start_site "$bin" "$work" --hosts=6 --pages=60 --trap=false --crawl-delay=0 --latency=5ms \
   --serve-for=300s || exit 1
 port=$site_port
+# A second site: a seed added through the control API for its own origin
+# (no queue before it) is fetched soon after the crawl resumes.
+mkdir -p "$work/second"
+first_site_pid=$site_pid
+start_site "$bin" "$work/second" --hosts=1 --pages=5 --trap=false --crawl-delay=0 \
+  --serve-for=300s || exit 1
+more_pids+=("$site_pid")
+second_port=$site_port
+site_pid=$first_site_pid
 token=0123456789abcdef-watch-token
 echo "$token" >"$work/token"
 echo "not-the-token-but-long-enough" >"$work/wrong"
@@ -126,7 +135,7 @@ check "... and /status" [ "$(jq -r .state "$work/body")" = paused ]
 check "POST /seeds with a bad URL: 400, nothing added" \
   [ "$(http POST "$base/seeds" "${auth[@]}" --data-binary $'http://127.0.1.1:'"$port"$'/control-seed-1\nhttp://[bad')" = 400 ]
 check "... saying which" grep -q "http://\[bad" "$work/body"
-added="http://127.0.1.2:$port/control-seed-2"
+added="http://127.0.1.1:$second_port/control-seed-2"
 check "POST /seeds: 202" [ "$(http POST "$base/seeds" "${auth[@]}" --data-binary "$added")" = 202 ]
 check "POST /resume: 200" [ "$(http POST "$base/resume" "${auth[@]}")" = 200 ]
 grown "$work/crawl.jsonl" "$after" "$crawl_pid"

@@ -184,6 +184,16 @@ TEST_CASE("the SQLite sink holds exactly the records the JSONL sink holds, reada
   for (auto& r : *records)
     want_lines.insert(to_json(r));
   auto lines = read_lines(jsonl);
+  // Each line ends with the crawl's id, the same on every line.
+  std::set<std::string> ids;
+  for (auto& line : lines) {
+    auto at = line.rfind(",\"crawl_id\":\"");
+    REQUIRE(at != std::string::npos);
+    ids.insert(line.substr(at + 13, line.size() - at - 15));
+    line = line.substr(0, at) + "}";
+  }
+  CHECK(ids.size() == 1);
+  CHECK(ids.begin()->size() == 16);
   CHECK(std::multiset<std::string>(lines.begin(), lines.end()) == want_lines);
   // SQLite: the same records, table by table.
   std::multiset<std::string> pages, failures, items, links;
@@ -220,6 +230,10 @@ TEST_CASE("the SQLite sink holds exactly the records the JSONL sink holds, reada
   CHECK(!failures.empty()); // robots-denied URLs
   CHECK(links.size() > pages.size());
   CHECK(query(db, "SELECT count(*) FROM crawls") == std::vector<std::string>{"1"});
+  // Every row carries the crawl's id, the JSONL lines' own.
+  CHECK(query(db, "SELECT DISTINCT crawl_id FROM crawls UNION SELECT crawl_id FROM pages UNION "
+                  "SELECT crawl_id FROM failures UNION SELECT crawl_id FROM items")
+        == std::vector<std::string>{*ids.begin()});
   CHECK(query(db, "PRAGMA journal_mode") == std::vector<std::string>{"wal"});
 }
 

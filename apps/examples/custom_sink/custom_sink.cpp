@@ -2,7 +2,6 @@
 // XPath from the demo site's product pages, written to a CSV file.
 // Run: build/bin/example_custom_sink --per-host-delay=100ms http://127.0.1.1:PORT/
 #include <fstream>
-#include <iostream>
 
 #include "arachne/arachne.hpp"
 
@@ -30,18 +29,21 @@ private:
   std::ofstream out_;
 };
 
-void caf_main(caf::actor_system& sys, const arachne::config& cfg) {
-  arachne::crawl c{sys, cfg};
-  c.on_page([](const arachne::page& p, arachne::context& ctx) {
-    for (auto& url : arachne::extract_links(p))
-      ctx.follow(url);
-    auto name = arachne::xpath_string(p, "//h2[@class='name']");
-    if (!name.empty())
-      ctx.emit({p.url(), {{"name", name}, {"price", arachne::xpath_string(p, "//span[@class='price']")}}});
+int main(int argc, char** argv) {
+  arachne::app_info app{"example_custom_sink",
+                        "usage: example_custom_sink SEED... [--option=value ...]\n\n"
+                        "Writes the demo site's products (name, price) to products.csv.\n",
+                        {}}; // (no --out unless asked: products.csv is its output)
+  return arachne::run_app(argc, argv, app, [](caf::actor_system& sys, arachne::crawl& c) {
+    c.on_page([](const arachne::page& p, arachne::context& ctx) {
+      for (auto& url : arachne::extract_links(p))
+        ctx.follow(url);
+      auto name = arachne::xpath_string(p, "//h2[@class='name']");
+      if (!name.empty())
+        ctx.emit({p.url(),
+                  {{"name", name}, {"price", arachne::xpath_string(p, "//span[@class='price']")}}});
+    });
+    // A sink that cannot open throws: the program says why and exits 1.
+    c.add_sink(arachne::spawn_sink(sys, std::make_unique<csv_sink>("products.csv")));
   });
-  c.add_sink(arachne::spawn_sink(sys, std::make_unique<csv_sink>("products.csv")));
-  if (auto report = c.run(cfg.positional))
-    std::cout << report->tally.items << " products in products.csv\n";
 }
-
-CAF_MAIN(caf::io::middleman)

@@ -1,24 +1,19 @@
 // The hello crawler: follow every link, emit each page's title.
 // Run: build/bin/example_hello --per-host-delay=100ms http://127.0.1.1:PORT/
-#include <iostream>
-
+// It takes every option of `arachne crawl`; its records go to pages.jsonl
+// unless --out says otherwise.
 #include "arachne/arachne.hpp"
 
-void caf_main(caf::actor_system& sys, const arachne::config& cfg) {
-  arachne::crawl c{sys, cfg};
-  c.on_page([](const arachne::page& p, arachne::context& ctx) {
-    for (auto& url : arachne::extract_links(p))
-      ctx.follow(url);
-    ctx.emit({p.url(), {{"title", arachne::xpath_string(p, "//title")}}});
+int main(int argc, char** argv) {
+  arachne::app_info app{"example_hello",
+                        "usage: example_hello SEED... [--option=value ...]\n\n"
+                        "Follows every link and emits each page's title.\n",
+                        {"jsonl:pages.jsonl"}};
+  return arachne::run_app(argc, argv, app, [](caf::actor_system&, arachne::crawl& c) {
+    c.on_page([](const arachne::page& p, arachne::context& ctx) {
+      for (auto& url : arachne::extract_links(p))
+        ctx.follow(url);
+      ctx.emit({p.url(), {{"title", arachne::xpath_string(p, "//title")}}});
+    });
   });
-  auto sink = arachne::open_sink(sys, "jsonl:pages.jsonl");
-  if (!sink) {
-    std::cerr << sys.render(sink.error()) << "\n";
-    return;
-  }
-  c.add_sink(*sink);
-  if (auto report = c.run(cfg.positional))
-    std::cout << report->tally.pages << " pages, " << report->tally.items << " items\n";
 }
-
-CAF_MAIN(caf::io::middleman)

@@ -61,4 +61,8 @@ caf::error make_error(crawl_errc x, std::string detail);
 /// The kind inside `err`, or `nullopt` if it is not a `crawl_errc`.
 std::optional<crawl_errc> crawl_errc_of(const caf::error& err) noexcept;
 
+/// What `err` says in words, for a one-line error: the text it carries (as
+/// Arachne's errors do), else CAF's rendering of it.
+std::string error_text(const caf::error& err);
+
 } // namespace arachne
