@@ -1,6 +1,7 @@
 #include "parser/parser.hpp"
 
 #include <functional>
+#include <iostream>
 
 #include "arachne/html.hpp"
 #include "arachne/page_directives.hpp"
@@ -84,7 +85,7 @@ void note_invalid(parse_result& out, std::string_view href, const caf::error& er
   out.invalid.emplace_back(std::move(text), std::move(why));
 }
 
-parse_result parse_page(const parser_state& st, const crawl_request& req, const fetch_result& res) {
+parse_result parse_page(parser_state& st, const crawl_request& req, const fetch_result& res) {
   parse_result out;
   out.id = res.id;
   if (!is_html(res))
@@ -123,7 +124,17 @@ parse_result parse_page(const parser_state& st, const crawl_request& req, const 
   }
   page p{req, res, std::move(scan), std::move(links).take().strings()};
   context ctx{p, st.opts.urls};
-  (*st.handler)(p, ctx);
+  try {
+    (*st.handler)(p, ctx);
+  } catch (const std::exception& e) {
+    // A handler that throws (a bad CSS selector, say) loses what it did on
+    // this page; the page keeps its record and the crawl goes on, saying so
+    // once per message.
+    if (st.handler_errors.size() < 100 && st.handler_errors.insert(e.what()).second)
+      std::cerr << "arachne: the page handler failed on " << req.url << ": " << e.what() << "\n";
+    ctx.followed().clear();
+    ctx.emitted().clear();
+  }
   link_list followed{ctx.followed().size()};
   for (auto& l : ctx.followed())
     followed.add(l);

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <memory>
+#include <set>
+#include <string>
 
 #include "caf/stateful_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
@@ -25,6 +27,7 @@ struct parser_options {
 struct parser_state {
   parser_options opts;
   std::shared_ptr<const page_handler> handler;
+  std::set<std::string> handler_errors; // what the handler threw, each said once (100 at most)
   static inline const char* name = "parser";
 };
 

@@ -14,7 +14,9 @@
 #include "caf/scoped_actor.hpp"
 
 #include "arachne/config.hpp"
+#include "arachne/css.hpp"
 #include "arachne/json.hpp"
+#include "arachne/page.hpp"
 
 #include "commands.hpp"
 #include "fetcher/fetcher.hpp"
@@ -136,19 +138,44 @@ int bench(caf::actor_system& sys, const fetcher_impl& f, const std::vector<std::
   return failures == 0 ? 0 : 1;
 }
 
+// --xpath / --css: the matches on the fetched page, one JSON string a line;
+// "no match" on stderr if none.
+void print_matches(const fetch_result& r, const std::string& xpath) {
+  crawl_request req;
+  req.url = r.url;
+  page p{req, r, html_scan{}, {}};
+  auto matches = p.xpath_all(xpath);
+  for (auto& m : matches) {
+    std::string line;
+    append_json_string(line, m);
+    std::cout << line << "\n";
+  }
+  std::cout << std::flush;
+  if (matches.empty())
+    std::cerr << "arachne fetch: no match\n";
+}
+
 } // namespace
 
 int fetch_main(const std::vector<std::string>& args) {
   config cfg;
   bool body = false;
   uint64_t bench_requests = 0;
+  std::string xpath;
+  std::string css;
   cfg.options()
     .section("fetch")
     .add("body", body, "include the body in the JSON record")
+    .add("xpath", xpath,
+         "print what this XPath 1.0 expression selects on the page, one JSON string a line, "
+         "instead of the record")
+    .add("css", css,
+         "print what this CSS selector selects (h2.name, a::attr(href), p::text), as --xpath does")
     .add("bench", bench_requests,
          "benchmark: fetch this many requests over the URLs, --concurrency at a time, report speed");
   if (auto done = parse_command(cfg, args, "fetch",
                                 "usage: arachne fetch URL [--option=value ...]\n"
+                                "       arachne fetch URL --xpath=EXPR | --css=SELECTOR\n"
                                 "       arachne fetch --bench=N [--concurrency=C] URL...\n\n"
                                 "Fetches URL with the crawl's fetcher and prints the result as one JSON\n"
                                 "object; exits 1 if the fetch failed (the error kind is on stderr).\n"))
@@ -157,6 +184,21 @@ int fetch_main(const std::vector<std::string>& args) {
   if (urls.empty() || (bench_requests == 0 && urls.size() != 1)) {
     std::cerr << "arachne fetch: expects " << (bench_requests == 0 ? "one URL" : "URLs")
               << " (see --help)\n";
+    return usage_error;
+  }
+  if (!xpath.empty() && !css.empty()) {
+    std::cerr << "arachne fetch: --xpath and --css exclude each other\n";
+    return usage_error;
+  }
+  if (!css.empty()) {
+    auto x = css_to_xpath(css);
+    if (!x) {
+      std::cerr << "arachne fetch: --css: " << error_text(x.error()) << "\n";
+      return usage_error;
+    }
+    xpath = std::move(*x);
+  } else if (auto why = xpath.empty() ? std::string{} : xpath_error(xpath); !why.empty()) {
+    std::cerr << "arachne fetch: --xpath: " << why << "\n";
     return usage_error;
   }
   // (One --concurrency: the common option, requests in flight in all.)
@@ -188,7 +230,10 @@ int fetch_main(const std::vector<std::string>& args) {
       self->request(f, caf::infinite, fetch_atom::value, std::move(req))
         .receive(
           [&](fetch_result& r) {
-            std::cout << to_json(r, body) << std::endl;
+            if (xpath.empty() || r.error != crawl_errc::none)
+              std::cout << to_json(r, body) << std::endl;
+            else
+              print_matches(r, xpath);
             if (r.error != crawl_errc::none) {
               std::cerr << "arachne fetch: " << to_string_view(r.error) << ": " << r.error_message
                         << "\n";

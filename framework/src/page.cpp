@@ -1,5 +1,10 @@
 #include "arachne/page.hpp"
 
+#include "arachne/css.hpp"
+#include "arachne/errors.hpp"
+
+#include <stdexcept>
+
 #include <libxml/HTMLparser.h>
 #include <libxml/xpath.h>
 
@@ -40,6 +45,7 @@ void with_xpath(htmlDocPtr doc, std::string_view expr, F&& f) {
   auto* ctx = xmlXPathNewContext(doc);
   if (ctx == nullptr)
     return;
+  ctx->node = reinterpret_cast<xmlNodePtr>(doc); // (relative paths start at the document)
   std::string e{expr};
   auto* obj = xmlXPathEvalExpression(reinterpret_cast<const xmlChar*>(e.c_str()), ctx);
   if (obj != nullptr) {
@@ -83,6 +89,46 @@ std::vector<std::string> page::xpath_all(std::string_view expr) const {
     }
   });
   return out;
+}
+
+namespace {
+
+std::string xpath_of(std::string_view selector) {
+  auto x = css_to_xpath(selector);
+  if (!x)
+    throw std::invalid_argument(error_text(x.error()));
+  return std::move(*x);
+}
+
+} // namespace
+
+std::string xpath_error(std::string_view expr) {
+  std::string why;
+  // (libxml2 reports through a per-thread handler: taken for this call only.)
+  xmlSetStructuredErrorFunc(&why, [](void* out, xmlErrorPtr e) {
+    auto& w = *static_cast<std::string*>(out);
+    if (w.empty() && e != nullptr && e->message != nullptr) {
+      w = e->message;
+      while (!w.empty() && (w.back() == '\n' || w.back() == ' '))
+        w.pop_back();
+    }
+  });
+  std::string e{expr};
+  auto* compiled = xmlXPathCompile(reinterpret_cast<const xmlChar*>(e.c_str()));
+  xmlSetStructuredErrorFunc(nullptr, nullptr);
+  if (compiled != nullptr) {
+    xmlXPathFreeCompExpr(compiled);
+    return {};
+  }
+  return "XPath '" + e + "': " + (why.empty() ? std::string{"not an XPath 1.0 expression"} : why);
+}
+
+std::vector<std::string> page::css_all(std::string_view selector) const {
+  return xpath_all(xpath_of(selector));
+}
+
+std::string page::css_string(std::string_view selector) const {
+  return xpath_string(xpath_of(selector));
 }
 
 context::context(const page& p, const url_options& rules) : page_(p), rules_(rules) {

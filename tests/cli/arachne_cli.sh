@@ -117,6 +117,21 @@ if [ -n "$port" ]; then
   "$bin" fetch "http://127.0.1.3:$port/moved/4" --body >"$work/fetched.json"
   check "fetch follows the redirect chain" grep -q "\"final_url\":\"http://127.0.1.3:$port/p/4\"" "$work/fetched.json"
   check "fetch prints the body with --body" grep -q '"body":"<!DOCTYPE html>' "$work/fetched.json"
+  # Trying selectors without compiling: fetch --xpath / --css.
+  check "fetch --css prints what a CSS selector selects" \
+    [ "$("$bin" fetch "http://127.0.1.1:$port/" --css='head > title')" = '"Page 0 of host 0"' ]
+  check "fetch --xpath prints what an XPath selects" \
+    [ "$("$bin" fetch "http://127.0.1.1:$port/" --xpath='//title')" = '"Page 0 of host 0"' ]
+  check "... one JSON string a line (::attr)" \
+    [ "$("$bin" fetch "http://127.0.1.1:$port/" --css='a::attr(href)' | jq -r . | grep -c .)" -eq \
+      "$(curl -s "http://127.0.1.1:$port/" | grep -o '<a href=' | wc -l)" ]
+  check "fetch --css with a selector it cannot read exits 2" \
+    [ "$(exit_code "$bin" fetch "http://127.0.1.1:$port/" --css='a:hover')" -eq 2 ]
+  check "... saying why" grep -q "unsupported pseudo-class :hover" "$work/err"
+  check "fetch --xpath with a bad expression exits 2" \
+    [ "$(exit_code "$bin" fetch "http://127.0.1.1:$port/" --xpath='//a[')" -eq 2 ]
+  check "fetch --css that selects nothing exits 0, saying so" \
+    [ "$(exit_code "$bin" fetch "http://127.0.1.1:$port/" --css='.nothing')" -eq 0 -a "$(cat "$work/err")" = "arachne fetch: no match" ]
   # A proxy that rejects the credentials is wrong for the whole run: fetch
   # says so at once (it waited out --proxy-wait, 30 s, before).
   socks_port=$((20000 + RANDOM % 20000))

@@ -423,3 +423,45 @@ TEST_CASE("a page handler follows what it chooses and emits items", "[crawl][int
   }
   CHECK(items >= 10);
 }
+
+TEST_CASE("a page handler selects with CSS, and one that throws loses only that page's work",
+          "[crawl][integration]") {
+  site::site_server server{{2, 30, 1, false, 0s}, {}};
+  REQUIRE(server.listen() == "");
+  server.start();
+  auto records = std::make_shared<std::vector<record>>();
+  {
+    config cfg;
+    quick(cfg);
+    caf::actor_system sys{cfg};
+    crawl c{sys, cfg};
+    c.on_page([](const page& p, context& ctx) {
+      for (auto& url : css(p, "a::attr(href)"))
+        ctx.follow(url);
+      auto price = css_string(p, "span.price");
+      if (price.empty())
+        return;
+      ctx.emit({p.url(), {{"name", css_string(p, "h2.name")}, {"price", price}}});
+      // A product page whose id ends in 2 uses a selector css cannot read.
+      if (p.url().back() == '2')
+        css(p, "span:hover");
+    });
+    c.add_sink(sys.spawn(testing::memory_sink, records));
+    REQUIRE(c.run({server.model().origin(0) + "/"}));
+  }
+  server.stop();
+  int items = 0;
+  int pages_ending_2 = 0;
+  for (auto& r : *records) {
+    if (r.kind == record::kind_t::item) {
+      ++items;
+      CHECK(r.fields[0].second.rfind("Product ", 0) == 0);
+      CHECK(r.url.back() != '2'); // (its item was lost with the throw)
+    } else if (r.kind == record::kind_t::page && r.status == 200
+               && r.url.find("/catalog/item?id=") != std::string::npos && r.url.back() == '2') {
+      ++pages_ending_2; // (the page itself is recorded)
+    }
+  }
+  CHECK(items >= 10);
+  CHECK(pages_ending_2 >= 1);
+}

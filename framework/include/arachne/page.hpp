@@ -54,6 +54,15 @@ public:
   /// The string values of all nodes an XPath expression selects.
   std::vector<std::string> xpath_all(std::string_view expr) const;
 
+  /// The string values of all nodes a CSS selector selects (see
+  /// `css_to_xpath`: `h2.name`, `a::attr(href)`, `p::text`). Throws
+  /// std::invalid_argument, with the reason, for a selector it cannot read.
+  std::vector<std::string> css_all(std::string_view selector) const;
+
+  /// The string value of the first node a CSS selector selects, or "".
+  /// Throws as `css_all`.
+  std::string css_string(std::string_view selector) const;
+
 private:
   struct dom;
   const dom& document() const;
@@ -107,6 +116,21 @@ inline std::string xpath_string(const page& p, std::string_view expr) {
 /// The string values of all nodes an XPath expression selects on the page.
 inline std::vector<std::string> xpath_all(const page& p, std::string_view expr) {
   return p.xpath_all(expr);
+}
+
+/// Why `expr` is no XPath 1.0 expression libxml2 can evaluate, or "" if it is.
+std::string xpath_error(std::string_view expr);
+
+/// The string values of all nodes a CSS selector selects on the page
+/// (`arachne::css(p, "span.price")`); throws std::invalid_argument for a
+/// selector it cannot read (try one with `arachne fetch URL --css=SEL`).
+inline std::vector<std::string> css(const page& p, std::string_view selector) {
+  return p.css_all(selector);
+}
+
+/// The string value of the first node a CSS selector selects on the page.
+inline std::string css_string(const page& p, std::string_view selector) {
+  return p.css_string(selector);
 }
 
 } // namespace arachne
