@@ -34,6 +34,9 @@ int crawl_main(const std::vector<std::string>& args);
 /// `arachne fetch`: one request (or a benchmark) through a fetcher actor.
 int fetch_main(const std::vector<std::string>& args);
 
+/// `arachne shell`: a page fetched once, then selectors tried on it.
+int shell_main(const std::vector<std::string>& args);
+
 /// `arachne sink-node`: sinks served to crawls elsewhere over CAF remoting.
 int sink_node_main(const std::vector<std::string>& args);
 

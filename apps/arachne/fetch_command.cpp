@@ -19,6 +19,7 @@
 #include "arachne/page.hpp"
 
 #include "commands.hpp"
+#include "fetch_session.hpp"
 #include "fetcher/fetcher.hpp"
 #include "proxy_manager/proxy_manager.hpp"
 
@@ -207,13 +208,25 @@ int fetch_main(const std::vector<std::string>& args) {
     std::cerr << "arachne fetch: option --concurrency expects at least 1\n";
     return usage_error;
   }
+  if (bench_requests == 0) {
+    auto session = fetch_session::make(cfg);
+    if (!session) {
+      std::cerr << "arachne fetch: " << error_text(session.error()) << "\n";
+      return usage_error;
+    }
+    auto r = (*session)->fetch(urls.front());
+    if (xpath.empty() || r.error != crawl_errc::none)
+      std::cout << to_json(r, body) << std::endl;
+    else
+      print_matches(r, xpath);
+    if (r.error == crawl_errc::none)
+      return 0;
+    std::cerr << "arachne fetch: " << to_string_view(r.error) << ": " << r.error_message << "\n";
+    return 1;
+  }
   auto client = http_client::make(cfg.crawl.http);
   if (!client) {
-    auto& ctx = client.error().context();
-    std::cerr << "arachne fetch: "
-              << (ctx.match_elements<std::string>() ? ctx.get_as<std::string>(0)
-                                                    : caf::to_string(client.error()))
-              << "\n";
+    std::cerr << "arachne fetch: " << error_text(client.error()) << "\n";
     return usage_error;
   }
   int rc = 0;
@@ -221,30 +234,7 @@ int fetch_main(const std::vector<std::string>& args) {
     caf::actor_system sys{cfg};
     auto proxies = spawn_proxy_manager(sys, cfg.crawl.proxies);
     auto f = sys.spawn(fetcher, client->get(), make_fetcher_options(cfg.crawl.proxies, proxies));
-    if (bench_requests > 0) {
-      rc = bench(sys, f, urls, bench_requests, concurrency);
-    } else {
-      caf::scoped_actor self{sys};
-      fetch_request req;
-      req.url = urls.front();
-      self->request(f, caf::infinite, fetch_atom::value, std::move(req))
-        .receive(
-          [&](fetch_result& r) {
-            if (xpath.empty() || r.error != crawl_errc::none)
-              std::cout << to_json(r, body) << std::endl;
-            else
-              print_matches(r, xpath);
-            if (r.error != crawl_errc::none) {
-              std::cerr << "arachne fetch: " << to_string_view(r.error) << ": " << r.error_message
-                        << "\n";
-              rc = 1;
-            }
-          },
-          [&](caf::error& err) {
-            std::cerr << "arachne fetch: " << sys.render(err) << "\n";
-            rc = 1;
-          });
-    }
+    rc = bench(sys, f, urls, bench_requests, concurrency);
     caf::anon_send_exit(f, caf::exit_reason::user_shutdown);
     if (proxies)
       caf::anon_send_exit(proxies, caf::exit_reason::user_shutdown);

@@ -27,6 +27,8 @@ const command commands[] = {
    arachne::cli::crawl_main},
   {"fetch", "fetch one URL and print the result as JSON (or --bench a fetcher)",
    arachne::cli::fetch_main},
+  {"shell", "fetch a page, then try CSS selectors and XPath on it interactively",
+   arachne::cli::shell_main},
   {"site", "serve the bundled demo site (a synthetic web on loopback hosts)",
    arachne::cli::site_main},
   {"state", "show what a crawl's state directory (--state) holds",

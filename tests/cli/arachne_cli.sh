@@ -147,6 +147,25 @@ if [ -n "$port" ]; then
   check "... saying the proxy is retired, password masked" \
     grep -q "every proxy is retired: socks5://\*\*\*@127.0.0.1:$socks_port rejected the credentials" "$work/retired.err"
   check "... never echoing it" [ "$(grep -c wrongpw "$work/retired.err" "$work/retired.json" | awk -F: '{ s += $2 } END { print s }')" -eq 0 ]
+  # arachne shell on a pseudo-terminal (script(1)), through the SOCKS5 proxy:
+  # fetch, an XPath and a CSS expression, a move, history (the up arrow
+  # too), exit.
+  printf '//title\ncss title\nfetch catalog/item?id=2\nspan.price\n\033[A\nh2:hover\nhistory\nexit\n' |
+    timeout 60 script -qfec "$bin shell http://127.0.1.1:$port/ --proxy=socks5://bob:right@127.0.0.1:$socks_port" \
+      /dev/null | tr -d '\r' >"$work/shell.txt"
+  check "arachne shell on a terminal exits 0" [ "${PIPESTATUS[1]}" -eq 0 ]
+  check "... fetched its page through the proxy" \
+    grep -q "^fetched http://127.0.1.1:$port/: 200 text/html, .* through socks5://" "$work/shell.txt"
+  check "... answered an XPath expression at its prompt" \
+    [ "$(grep -A1 '^arachne> //title$' "$work/shell.txt" | tail -1)" = '"Page 0 of host 0"' ]
+  check "... and a CSS selector" [ "$(grep -A1 '^arachne> css title$' "$work/shell.txt" | tail -1)" = '"Page 0 of host 0"' ]
+  check "... moved to a relative URL" \
+    grep -q "^fetched http://127.0.1.1:$port/catalog/item?id=2: 200 text/html" "$work/shell.txt"
+  check "... selected on the new page, twice (the up arrow)" \
+    [ "$(grep -cE '^"[0-9]+\.[0-9]{2}"$' "$work/shell.txt")" -eq 2 ]
+  check "... said why it cannot read a selector, and went on" grep -q "unsupported pseudo-class :hover" "$work/shell.txt"
+  check "... kept the history" grep -qE '^ +7  history$' "$work/shell.txt"
+  check "arachne shell without a URL exits 2" [ "$(exit_code "$bin" shell)" -eq 2 ]
   # A whole crawl records exactly the truth, and the hello example runs.
   timeout 120 "$bin" crawl "http://127.0.1.1:$port/" --per-host-delay=0 --deny=/calendar/ \
     --out=jsonl:"$work/crawl.jsonl" >"$work/report.txt"
