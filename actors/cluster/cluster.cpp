@@ -394,7 +394,7 @@ void start_crawl(node_pointer self, node_start start, caf::actor_addr coordinato
         plan.needs = needs;
         // A coordinator that may come back gets the records its sinks missed.
         plan.hold_records = !start.sinks.empty() && start.resume_wait.count() > 0;
-        auto w = spawn_workers(self->system(), cfg->crawl, s.opts.handler, std::move(plan));
+        auto w = spawn_workers(self->system(), cfg->crawl, s.opts.program, std::move(plan));
         if (!w) {
           auto err = std::move(w.error());
           tear_down(self, [rp, err]() mutable { rp.deliver(err); });

@@ -80,7 +80,7 @@ struct node_options {
   uint32_t shards = 0;   // frontier shards; 0 = one per scheduler thread
   /// The node's own sinks, for --cluster-sinks=local (opened per crawl).
   std::function<caf::expected<std::vector<sink_actor>>()> open_sinks;
-  std::shared_ptr<const page_handler> handler; // the crawler's page handler; may be null
+  std::shared_ptr<const page_program> program; // the crawler's handlers and pipeline; may be null
   /// The node's own settings over the crawl's: those of one process
   /// (parsers, IO threads, source address).
   std::function<void(settings&)> adapt;

@@ -435,6 +435,7 @@ void on_round(pointer self, uint64_t round, uint64_t view_gen, std::vector<front
   auto sums = stats_round::of(now, c.members.view().actors.size());
   c.seen = sums.progress.seen;
   c.cut = sums.cut;
+  c.items_dropped = sums.items_dropped;
   // The state store failed (a full disk): stop cleanly; what it holds resumes.
   if (!sums.state_error.empty() && c.report.state_error.empty()) {
     c.report.state_error = sums.state_error;

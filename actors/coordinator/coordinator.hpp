@@ -55,6 +55,7 @@ struct coordination {
   std::map<shard_id, frontier_stats> last_known; // of every shard, lost nodes' included
   uint64_t seen = 0;
   link_cuts cut;
+  uint64_t items_dropped = 0;
 
   /// Writes the coordinator's state (--state of a distributed crawl).
   void save(caf::actor_system& sys, bool finished) const;

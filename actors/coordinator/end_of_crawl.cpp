@@ -26,6 +26,7 @@ stats_round stats_round::of(const std::vector<frontier_stats>& stats, std::size_
     r.sent += st.batches_sent;
     r.received += st.batches_received;
     r.cut += st.cut;
+    r.items_dropped += st.items_dropped;
     r.idle = r.idle && st.idle;
   }
   return r;

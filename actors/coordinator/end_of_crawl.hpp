@@ -19,6 +19,7 @@ struct stats_round {
   uint64_t sent = 0;      // link batches sent, over all shards
   uint64_t received = 0;  // link batches received
   link_cuts cut;          // links not followed, by why
+  uint64_t items_dropped = 0; // by the item pipeline
   bool idle = false;      // every shard answered and is idle
   std::string state_error; // the first shard's whose state store failed
 

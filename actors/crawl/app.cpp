@@ -67,7 +67,10 @@ void print_totals(std::ostream& out, const crawl_report& r) {
   out << std::fixed << std::setprecision(1) << "crawl " << (r.interrupted ? "interrupted" : "finished")
       << " after " << secs << "s\n"
       << "  records " << t.records << " (pages " << t.pages << ", failures " << t.failures
-      << ", items " << t.items << ")\n"
+      << ", items " << t.items
+      << (r.items_dropped > 0 ? ", " + std::to_string(r.items_dropped) + " dropped by the pipeline"
+                              : std::string{})
+      << ")\n"
       << "  urls seen " << r.seen << ", " << cuts_text(r.cut) << "\n"
       << (r.resumed > 0 ? "  resumed " + std::to_string(r.resumed)
                             + " URLs taken up before the crash (marked \"resumed\": may be recorded twice)\n"

@@ -270,7 +270,7 @@ caf::error start_local(run_context& r, const sink_needs& needs) {
   plan.journals = std::move(r.journals);
   plan.sinks = r.c->sinks;
   plan.needs = needs;
-  auto w = spawn_workers(r.d.sys, r.d.cfg, r.d.handler, std::move(plan));
+  auto w = spawn_workers(r.d.sys, r.d.cfg, r.d.program, std::move(plan));
   if (!w)
     return std::move(w.error());
   r.local = std::move(*w);
@@ -535,6 +535,7 @@ crawl_report finish(run_context& r) {
   report_proxies(r);
   report.seen = c.seen;
   report.cut = c.cut;
+  report.items_dropped = c.items_dropped;
   for (auto& [id, st] : c.last_known) {
     report.reowned += st.reowned;
     report.link_batches += st.batches_sent;

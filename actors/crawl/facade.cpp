@@ -20,7 +20,15 @@ crawl::crawl(caf::actor_system& sys, const config& cfg)
 crawl::~crawl() = default;
 
 void crawl::on_page(page_handler handler) {
-  impl_->handler = std::make_shared<const page_handler>(std::move(handler));
+  impl_->program->handler = std::move(handler);
+}
+
+void crawl::route(std::string label, page_handler handler) {
+  impl_->program->routes[std::move(label)] = std::move(handler);
+}
+
+void crawl::pipeline(item_stage stage) {
+  impl_->program->pipeline.push_back(std::move(stage));
 }
 
 void crawl::add_sink(sink_actor sink) {

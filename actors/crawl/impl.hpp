@@ -21,7 +21,7 @@ struct crawl::impl {
 
   caf::actor_system& sys;
   settings cfg;
-  std::shared_ptr<const page_handler> handler;
+  std::shared_ptr<page_program> program = std::make_shared<page_program>();
   std::vector<sink_actor> sinks;
   std::vector<std::function<caf::expected<sink_actor>()>> reopen; // per sink; empty if none
   caf::error sink_open_failed;

@@ -48,7 +48,7 @@ std::string fit_descriptor_limit(settings& cfg) {
 }
 
 caf::expected<crawl_workers> spawn_workers(caf::actor_system& sys, const settings& cfg,
-                                           std::shared_ptr<const page_handler> handler,
+                                           std::shared_ptr<const page_program> program,
                                            worker_plan plan) {
   auto client = http_client::make(cfg.http);
   if (!client)
@@ -77,7 +77,7 @@ caf::expected<crawl_workers> spawn_workers(caf::actor_system& sys, const setting
   std::vector<parser_actor> parsers;
   auto parser_count = cfg.run.parsers != 0 ? cfg.run.parsers : threads;
   for (std::size_t i = 0; i < parser_count; ++i) {
-    auto p = sys.spawn(parser, popts, handler);
+    auto p = sys.spawn(parser, popts, program);
     parsers.push_back(p);
     w.owned.push_back(caf::actor_cast<caf::actor>(p));
   }

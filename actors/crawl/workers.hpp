@@ -48,7 +48,7 @@ std::string fit_descriptor_limit(settings& cfg);
 /// default) one parser per scheduler thread, the shards with their stores.
 /// The shards do nothing until they get their cluster view.
 caf::expected<crawl_workers> spawn_workers(caf::actor_system& sys, const settings& cfg,
-                                           std::shared_ptr<const page_handler> handler,
+                                           std::shared_ptr<const page_program> program,
                                            worker_plan plan);
 
 /// The id of a node's `i`-th shard: stable for a node name, unique in a cluster.

@@ -136,6 +136,7 @@ frontier_stats stats_of(const frontier_state& st) {
   s.failures = st.failures;
   s.bytes = st.bytes;
   s.cut = st.cut;
+  s.items_dropped = st.items_dropped;
   s.batches_sent = st.batches_sent;
   s.batches_received = st.batches_received;
   s.sink_errors = st.delivery.errors();

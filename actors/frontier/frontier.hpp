@@ -179,6 +179,7 @@ struct frontier_state {
   uint64_t failures = 0;
   uint64_t bytes = 0;
   link_cuts cut;                           // links not followed, by why
+  uint64_t items_dropped = 0;              // by the item pipeline
   uint64_t batches_sent = 0;
   uint64_t batches_received = 0;
   uint64_t resumed = 0;                    // URLs taken up again after a crash

@@ -254,13 +254,19 @@ fetch_feedback feedback_of(const fetch_result& res) {
 // A page's link: to this shard's own site (checked against the seen set
 // right here, before a request is built: most links were seen before), or
 // to the shard that owns its host.
-// `run`: the page's shape_run.
+// `run`: the page's shape_run. `with`: the label, data and priority the
+// handler followed it with, if any.
 void take_link(pointer self, std::string_view link, uint32_t depth, const std::string& from,
-               uint32_t run) {
+               uint32_t run, crawl_request* with = nullptr) {
   auto& st = self->state;
   auto req = [&] {
     crawl_request r{std::string{link}, depth, from, 0, 0, 0};
     r.shape_run = same_shape(link, from) ? run + 1 : 0;
+    if (with != nullptr) {
+      r.label = std::move(with->label);
+      r.user_data = std::move(with->user_data);
+      r.priority = with->priority;
+    }
     return r;
   };
   if (st.partition.owner_index(url_host(link)) != st.index || !st.awaiting_handoff.empty()
@@ -303,11 +309,14 @@ void on_parsed(pointer self, record page, uint64_t id, uint32_t run, parse_resul
       && (scope.max_depth < 0 || depth < static_cast<uint64_t>(scope.max_depth))) {
     for (std::size_t i = 0; i < pr.links.size(); ++i)
       take_link(self, pr.links[i], depth + 1u, from, run);
+    for (auto& r : pr.requests)
+      take_link(self, r.url, depth + 1u, from, run, &r);
     for (auto& [text, why] : pr.invalid)
       record_invalid_link(self, text, why, depth + 1u, from);
   } else if (scope.sitemaps != sitemap_mode::only) {
-    st.cut.past_depth += pr.links.size();
+    st.cut.past_depth += pr.links.size() + pr.requests.size();
   }
+  st.items_dropped += pr.items_dropped;
   --st.in_flight;
   pump(self, origin_of(from));
 }

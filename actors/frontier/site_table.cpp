@@ -16,10 +16,27 @@ host_entry* site_table::find(const std::string& origin) {
   return i == sites_.end() ? nullptr : &i->second;
 }
 
+namespace {
+
+// Adds `req` to `q`, kept in priority order (higher first) and, within a
+// priority, in the order URLs came: behind every URL of its priority or a
+// higher one. (Without priorities, a push to the back.)
+void enqueue(std::deque<crawl_request>& q, crawl_request req) {
+  if (q.empty() || q.back().priority >= req.priority) {
+    q.push_back(std::move(req));
+    return;
+  }
+  auto at = std::upper_bound(q.begin(), q.end(), req.priority,
+                             [](int32_t p, const crawl_request& r) { return p > r.priority; });
+  q.insert(at, std::move(req));
+}
+
+} // namespace
+
 void site_table::push(host_entry& h, crawl_request req) {
   ++queued_;
   ++in_memory_;
-  h.queue_.push_back(std::move(req));
+  enqueue(h.queue_, std::move(req));
 }
 
 crawl_request site_table::pop(host_entry& h) {
@@ -43,7 +60,7 @@ void site_table::restore(host_entry& h, uint64_t n) {
 void site_table::refill(host_entry& h, crawl_request req) {
   --h.spilled_;
   ++in_memory_;
-  h.queue_.push_back(std::move(req));
+  enqueue(h.queue_, std::move(req));
 }
 
 void site_table::forget_spilled(host_entry& h) {

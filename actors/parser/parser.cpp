@@ -85,6 +85,23 @@ void note_invalid(parse_result& out, std::string_view href, const caf::error& er
   out.invalid.emplace_back(std::move(text), std::move(why));
 }
 
+// Runs the item pipeline's stages on `it`; false if one dropped it (or
+// threw: said once per message, as a handler's exception is).
+bool passes_pipeline(parser_state& st, item& it, const std::string& page_url) {
+  for (auto& stage : st.program->pipeline) {
+    try {
+      if (!stage(it))
+        return false;
+    } catch (const std::exception& e) {
+      if (st.handler_errors.size() < 100 && st.handler_errors.insert(e.what()).second)
+        std::cerr << "arachne: the item pipeline failed on an item of " << page_url << ": "
+                  << e.what() << "\n";
+      return false;
+    }
+  }
+  return true;
+}
+
 parse_result parse_page(parser_state& st, const crawl_request& req, const fetch_result& res) {
   parse_result out;
   out.id = res.id;
@@ -118,14 +135,15 @@ parse_result parse_page(parser_state& st, const crawl_request& req, const fetch_
       }
     }
   }
-  if (!st.handler) {
+  auto* handler = st.program ? st.program->for_label(req.label) : nullptr;
+  if (handler == nullptr) {
     out.links = std::move(links).take();
     return out;
   }
   page p{req, res, std::move(scan), std::move(links).take().strings()};
   context ctx{p, st.opts.urls};
   try {
-    (*st.handler)(p, ctx);
+    (*handler)(p, ctx);
   } catch (const std::exception& e) {
     // A handler that throws (a bad CSS selector, say) loses what it did on
     // this page; the page keeps its record and the crawl goes on, saying so
@@ -133,13 +151,26 @@ parse_result parse_page(parser_state& st, const crawl_request& req, const fetch_
     if (st.handler_errors.size() < 100 && st.handler_errors.insert(e.what()).second)
       std::cerr << "arachne: the page handler failed on " << req.url << ": " << e.what() << "\n";
     ctx.followed().clear();
+    ctx.followed_with().clear();
     ctx.emitted().clear();
   }
   link_list followed{ctx.followed().size()};
   for (auto& l : ctx.followed())
     followed.add(l);
   out.links = std::move(followed).take();
+  for (auto& [url, opts] : ctx.followed_with()) {
+    crawl_request r;
+    r.url = std::move(url);
+    r.label = std::move(opts.label);
+    r.user_data = std::move(opts.data);
+    r.priority = opts.priority;
+    out.requests.push_back(std::move(r));
+  }
   for (auto& it : ctx.emitted()) {
+    if (!passes_pipeline(st, it, req.url)) {
+      ++out.items_dropped;
+      continue;
+    }
     record r;
     r.kind = record::kind_t::item;
     r.url = std::move(it.url);
@@ -225,9 +256,9 @@ sitemap_result read_sitemap_file(const parser_state& st, const crawl_request& re
 
 parser_actor::behavior_type parser(parser_actor::stateful_pointer<parser_state> self,
                                    parser_options opts,
-                                   std::shared_ptr<const page_handler> handler) {
+                                   std::shared_ptr<const page_program> program) {
   self->state.opts = std::move(opts);
-  self->state.handler = std::move(handler);
+  self->state.program = std::move(program);
   return {
     [=](parse_atom, const crawl_request& req, const fetch_result& res) {
       return parse_page(self->state, req, res);

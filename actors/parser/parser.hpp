@@ -23,22 +23,24 @@ struct parser_options {
   uint32_t sitemap_max_depth = 2; // sitemap index levels followed
 };
 
-/// A parser's state: its options and the user's handler (may be empty).
+/// A parser's state: its options and the user's handlers and item pipeline
+/// (may be null).
 struct parser_state {
   parser_options opts;
-  std::shared_ptr<const page_handler> handler;
-  std::set<std::string> handler_errors; // what the handler threw, each said once (100 at most)
+  std::shared_ptr<const page_program> program;
+  std::set<std::string> handler_errors; // what handlers or stages threw, each said once (100 at most)
   static inline const char* name = "parser";
 };
 
 /// A parser: scans HTML in one pass for links, title, robots directives
 /// (meta and X-Robots-Tag) and the canonical URL, then runs the user's page
-/// handler if there is one. Without a handler every link is followed; with
-/// one, what the handler follows. Non-HTML bodies yield no links. Reads
+/// handler for the page's label if there is one (and the item pipeline on
+/// what it emits). Without a handler every link is followed; with one, what
+/// the handler follows. Non-HTML bodies yield no links. Reads
 /// fetched sitemaps for their URLs (those on a host the sitemap may list).
 parser_actor::behavior_type parser(parser_actor::stateful_pointer<parser_state> self,
                                    parser_options opts,
-                                   std::shared_ptr<const page_handler> handler);
+                                   std::shared_ptr<const page_program> program);
 
 /// True for media types that are parsed as HTML.
 bool is_html(const fetch_result& res);

@@ -147,6 +147,27 @@ void context::follow(std::string_view href) {
     followed_.push_back(u->str());
 }
 
+void context::follow(std::string_view href, follow_options opts) {
+  if (base_.str().empty())
+    return;
+  if (auto u = resolve_url(base_, href, rules_))
+    followed_with_.emplace_back(u->str(), std::move(opts));
+}
+
+std::string_view page::data(std::string_view key) const noexcept {
+  for (auto& [k, v] : req_.user_data)
+    if (k == key)
+      return v;
+  return {};
+}
+
+const page_handler* page_program::for_label(std::string_view label) const {
+  if (!label.empty())
+    if (auto i = routes.find(label); i != routes.end())
+      return &i->second;
+  return handler ? &handler : nullptr;
+}
+
 void context::emit(item it) {
   if (it.url.empty())
     it.url = page_.url();

@@ -45,7 +45,8 @@ CREATE TABLE urls (
   hops INTEGER NOT NULL, state INTEGER NOT NULL, decided INTEGER NOT NULL DEFAULT 0, why TEXT,
   kind INTEGER NOT NULL DEFAULT 0, nesting INTEGER NOT NULL DEFAULT 0, vouched TEXT,
   lastmod TEXT, changefreq INTEGER NOT NULL DEFAULT 0, priority REAL NOT NULL DEFAULT -1,
-  shape_run INTEGER NOT NULL DEFAULT 0);
+  shape_run INTEGER NOT NULL DEFAULT 0, label TEXT, user_data TEXT,
+  queue_priority INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX urls_pending ON urls (host, id) WHERE state < 2;
 )sql";
 
@@ -82,6 +83,14 @@ void add_missing_columns(sqlite_db& db) {
   // Written before trap defence: a queued URL's chain starts again at 0.
   if (lacks(db, "shape_run"))
     db.exec("ALTER TABLE urls ADD COLUMN shape_run INTEGER NOT NULL DEFAULT 0");
+  // Written before requests carried data.
+  if (lacks(db, "label")) {
+    db.exec("BEGIN");
+    db.exec("ALTER TABLE urls ADD COLUMN label TEXT");
+    db.exec("ALTER TABLE urls ADD COLUMN user_data TEXT");
+    db.exec("ALTER TABLE urls ADD COLUMN queue_priority INTEGER NOT NULL DEFAULT 0");
+    db.exec("COMMIT");
+  }
   db.exec(visits_schema);
 }
 
@@ -293,11 +302,57 @@ void bind_visit(sqlite_stmt& q, int64_t id, const last_visit& v) {
     .number(10, interval > 0 ? to_ms(caf::make_timestamp()) + interval : 0);
 }
 
+// A request's user data as text: one "key<TAB>value" line a pair, with
+// backslash, tab and newline escaped.
+std::string encode_user_data(const std::vector<std::pair<std::string, std::string>>& data) {
+  std::string out;
+  auto put = [&](const std::string& s) {
+    for (auto c : s) {
+      if (c == '\\' || c == '\t' || c == '\n') {
+        out += '\\';
+        out += c == '\t' ? 't' : c == '\n' ? 'n' : '\\';
+      } else {
+        out += c;
+      }
+    }
+  };
+  for (auto& [k, v] : data) {
+    put(k);
+    out += '\t';
+    put(v);
+    out += '\n';
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> decode_user_data(std::string_view text) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::string field[2];
+  int which = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    auto c = text[i];
+    if (c == '\\' && i + 1 < text.size()) {
+      auto e = text[++i];
+      field[which] += e == 't' ? '\t' : e == 'n' ? '\n' : e;
+    } else if (c == '\t') {
+      which = 1;
+    } else if (c == '\n') {
+      out.emplace_back(std::move(field[0]), std::move(field[1]));
+      field[0].clear();
+      field[1].clear();
+      which = 0;
+    } else {
+      field[which] += c;
+    }
+  }
+  return out;
+}
+
 // The columns `read_pending` reads, from `urls u LEFT JOIN visits v`.
 constexpr const char* pending_columns =
   "u.id, url, depth, hops, state, decided, why, kind, nesting, vouched, lastmod, changefreq, "
   "priority, etag, last_modified, digest, fetched_at, payload_at, status, changes, interval_ms, "
-  "shape_run";
+  "shape_run, label, user_data, queue_priority";
 
 // A row of `pending_columns`.
 frontier_journal::pending_url read_pending(const sqlite_stmt& q) {
@@ -332,6 +387,9 @@ frontier_journal::pending_url read_pending(const sqlite_stmt& q) {
   v.changes = static_cast<uint32_t>(q.number_at(19));
   v.interval = std::chrono::milliseconds{std::clamp<int64_t>(q.number_at(20), 0, max_ms)};
   p.req.shape_run = static_cast<uint32_t>(std::clamp<int64_t>(q.number_at(21), 0, UINT32_MAX));
+  p.req.label = std::string{q.text_at(22)};
+  p.req.user_data = decode_user_data(q.text_at(23));
+  p.req.priority = static_cast<int32_t>(std::clamp<int64_t>(q.number_at(24), INT32_MIN, INT32_MAX));
   return p;
 }
 
@@ -507,7 +565,8 @@ frontier_journal::open(const std::string& dir, uint32_t shard, uint32_t shards) 
     j->add_host_ = std::make_unique<sqlite_stmt>(*j->db_, "INSERT INTO hosts (origin) VALUES (?)");
     j->add_url_ = std::make_unique<sqlite_stmt>(
       *j->db_, "INSERT INTO urls (host, url, depth, hops, state, decided, why, kind, nesting, "
-               "vouched, lastmod, changefreq, priority, shape_run) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+               "vouched, lastmod, changefreq, priority, shape_run, label, user_data, queue_priority) "
+               "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     j->mark_ = std::make_unique<sqlite_stmt>(*j->db_, "UPDATE urls SET state = ? WHERE id = ?");
     j->put_visit_ = std::make_unique<sqlite_stmt>(
       *j->db_, "INSERT OR REPLACE INTO visits (id, etag, last_modified, digest, fetched_at, "
@@ -638,7 +697,12 @@ int64_t frontier_journal::add_url(int64_t host, const crawl_request& req, url_st
       .number(9, req.nesting)
       .number(12, static_cast<int>(req.hints.changefreq))
       .real(13, req.hints.priority)
-      .number(14, req.shape_run);
+      .number(14, req.shape_run)
+      .number(17, req.priority);
+    if (!req.label.empty())
+      add_url_->text(15, req.label);
+    if (!req.user_data.empty())
+      add_url_->text(16, encode_user_data(req.user_data));
     if (!req.vouched.empty())
       add_url_->text(10, req.vouched);
     if (!req.hints.lastmod.empty())

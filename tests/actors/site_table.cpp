@@ -98,3 +98,26 @@ TEST_CASE("site_table removes a moved site with its queue, its counts and its pl
   CHECK(t.waiting() == 1);
   CHECK(t.next_waiting() == std::optional<std::string>{"http://b.test"});
 }
+
+TEST_CASE("site_table queues a site's URLs by priority, higher first, in arrival order within one",
+          "[frontier][sites]") {
+  site_table t;
+  auto& a = t["http://a.test"];
+  auto with = [](std::string url, int32_t priority) {
+    auto r = req(std::move(url));
+    r.priority = priority;
+    return r;
+  };
+  t.push(a, with("http://a.test/0a", 0));
+  t.push(a, with("http://a.test/0b", 0));
+  t.push(a, with("http://a.test/5a", 5));
+  t.push(a, with("http://a.test/-1", -1));
+  t.push(a, with("http://a.test/5b", 5));
+  t.push(a, with("http://a.test/9", 9));
+  t.push(a, with("http://a.test/0c", 0));
+  std::vector<std::string> order;
+  while (a.has_work())
+    order.push_back(t.pop(a).url.substr(14));
+  CHECK(order == std::vector<std::string>{"9", "5a", "5b", "0a", "0b", "0c", "-1"});
+  CHECK(t.queued() == 0);
+}

@@ -2,12 +2,13 @@
 # Tests the arachne command line as users see it: help, exit codes, one-line
 # errors, and 'arachne site' serving, logging and stopping on SIGTERM.
 # Usage: arachne_cli.sh PATH/TO/arachne PATH/TO/docs/configuration.md PATH/TO/example_hello
-#                      PATH/TO/example_custom_sink
+#                      PATH/TO/example_custom_sink PATH/TO/example_router
 set -u
 bin=$1
 docs=$2
 hello=$3
 custom_sink=$4
+router=$5
 . "$(dirname "$0")/checks.sh"
 one_line_error() { [ "$(wc -l <"$work/err")" -eq 1 ] && [ ! -s "$work/out" ]; }
 
@@ -227,6 +228,13 @@ if [ -n "$port" ]; then
   check "... naming the option, not CAF's error format" grep -q "^example_hello: .*--max-depth" "$work/err"
   check "hello whose output cannot be written exits 2" \
     [ "$(exit_code "$hello" --out=jsonl:"$work/none/pages.jsonl" "http://127.0.1.1:$port/")" -eq 2 ]
+  # The router example: labelled requests with data, their own handler, the pipeline.
+  (cd "$work" && timeout 120 "$router" --per-host-delay=0 "http://127.0.1.1:$port/" >"$work/router.txt")
+  check "router example exits 0" [ $? -eq 0 ]
+  check "... emits items of product pages" \
+    [ "$(jq -c 'select(.kind == "item" and (.url | contains("/catalog/item?id=")))' "$work/products.jsonl" | wc -l)" -gt 10 ]
+  check "... each with where it was listed (its data) and its price (from the pipeline)" \
+    [ "$(jq -c 'select(.kind == "item" and ((.fields.listed_on | startswith("http://")) | not) or (.kind == "item" and ((.fields.price | startswith("EUR ")) | not)))' "$work/products.jsonl" | wc -l)" -eq 0 ]
   check "custom sink example without a seed exits 2" [ "$(exit_code "$custom_sink")" -eq 2 ]
   mkdir -p "$work/blocked/products.csv" # (its CSV cannot be opened: a directory is in the way)
   check "a sink that throws as it is made: exit 1, not an abort" \

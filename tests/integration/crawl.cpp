@@ -424,6 +424,74 @@ TEST_CASE("a page handler follows what it chooses and emits items", "[crawl][int
   CHECK(items >= 10);
 }
 
+TEST_CASE("requests carry a label and data to their own handler, across shards; the item "
+          "pipeline checks, changes and drops items",
+          "[crawl][integration]") {
+  site::site_server server{{3, 30, 1, false, 0s}, {}};
+  REQUIRE(server.listen() == "");
+  server.start();
+  auto records = std::make_shared<std::vector<record>>();
+  crawl_report report;
+  {
+    config cfg;
+    quick(cfg);
+    cfg.crawl.run.shards = 4; // (links go to other shards as messages)
+    cfg.apply();
+    caf::actor_system sys{cfg};
+    crawl c{sys, cfg};
+    // Listing pages: follow products with a label and where they were found.
+    c.on_page([](const page& p, context& ctx) {
+      for (auto& url : extract_links(p)) {
+        if (url.find("/catalog/item?id=") != std::string::npos)
+          ctx.follow(url, {"product", {{"listed_on", p.url()}, {"depth", std::to_string(p.depth())}}, 1});
+        else if (url.find("/p/") != std::string::npos)
+          ctx.follow(url);
+      }
+    });
+    // Product pages: their own handler, with the listing's data.
+    c.route("product", [](const page& p, context& ctx) {
+      ctx.emit({p.url(),
+                {{"name", css_string(p, "h2.name")},
+                 {"price", css_string(p, "span.price")},
+                 {"listed_on", std::string{p.data("listed_on")}},
+                 {"label", p.label()},
+                 {"listed_depth", std::string{p.data("depth")}},
+                 {"depth", std::to_string(p.depth())}}});
+    });
+    // The pipeline: drop what costs less than 100, then upper-case the name.
+    c.pipeline([](item& it) { return std::stod(it.fields[1].second) >= 100; });
+    c.pipeline([](item& it) {
+      for (auto& ch : it.fields[0].second)
+        ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      return true;
+    });
+    c.add_sink(sys.spawn(testing::memory_sink, records));
+    auto r = c.run({server.model().origin(0) + "/"});
+    REQUIRE(r);
+    report = *r;
+  }
+  server.stop();
+  std::set<std::string> hosts;
+  int items = 0;
+  for (auto& r : *records) {
+    if (r.kind != record::kind_t::item)
+      continue;
+    ++items;
+    hosts.insert(std::string{url_host(r.url)});
+    REQUIRE(r.fields.size() == 6);
+    CHECK(r.fields[0].second.rfind("PRODUCT ", 0) == 0);       // changed by the pipeline
+    CHECK(std::stod(r.fields[1].second) >= 100);               // none dropped got through
+    CHECK(r.fields[2].second.rfind("http://", 0) == 0);        // the listing's URL...
+    CHECK(r.fields[2].second != r.url);
+    CHECK(r.fields[3].second == "product");                    // its label
+    CHECK(std::stoi(r.fields[4].second) + 1 == std::stoi(r.fields[5].second)); // a link down
+  }
+  CHECK(items >= 10);
+  CHECK(hosts.size() >= 2); // (products of other hosts: their shards got the data)
+  CHECK(report.tally.items == static_cast<uint64_t>(items));
+  CHECK(report.items_dropped > 0); // (the site is the same for the same seed: some are cheap)
+}
+
 TEST_CASE("a page handler selects with CSS, and one that throws loses only that page's work",
           "[crawl][integration]") {
   site::site_server server{{2, 30, 1, false, 0s}, {}};

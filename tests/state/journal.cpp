@@ -95,6 +95,9 @@ TEST_CASE("a state store keeps sitemaps and what sitemaps said of pages, apart f
     auto page = req("http://a.test/p");
     page.hints = {"2026-11-01", change_freq::weekly, 0.25f};
     page.shape_run = 7; // (trap defence: its chain goes on where it stopped)
+    page.label = "product";
+    page.user_data = {{"from", "http://a.test/list?page=2"}, {"odd\tkey\\", "two\nlines"}, {"", ""}};
+    page.priority = -3;
     (*j)->add_url(host, page, url_state::queued);
     CHECK((*j)->commit());
   }
@@ -115,6 +118,13 @@ TEST_CASE("a state store keeps sitemaps and what sitemaps said of pages, apart f
   CHECK(pending[1].req.hints.priority == Approx(0.25));
   CHECK(pending[0].req.shape_run == 0);
   CHECK(pending[1].req.shape_run == 7);
+  CHECK(pending[1].req.label == "product"); // (a request's data survives the store)
+  CHECK(pending[1].req.user_data
+        == std::vector<std::pair<std::string, std::string>>{
+          {"from", "http://a.test/list?page=2"}, {"odd\tkey\\", "two\nlines"}, {"", ""}});
+  CHECK(pending[1].req.priority == -3);
+  CHECK(pending[0].req.label.empty());
+  CHECK(pending[0].req.user_data.empty());
   std::vector<std::pair<std::string, url_kind>> urls;
   (*j)->each_url([&](std::string_view u, url_kind k) { urls.emplace_back(u, k); });
   CHECK(urls == std::vector<std::pair<std::string, url_kind>>{
@@ -193,7 +203,8 @@ TEST_CASE("a state store written before sitemaps opens and reads its URLs as pag
   { // As the first format had it: no sitemap columns.
     sqlite_db db{(dir.path / "state" / "shard-0.db").string(), false};
     for (auto* column :
-         {"kind", "nesting", "vouched", "lastmod", "changefreq", "priority", "shape_run"})
+         {"kind", "nesting", "vouched", "lastmod", "changefreq", "priority", "shape_run", "label",
+          "user_data", "queue_priority"})
       db.exec((std::string{"ALTER TABLE urls DROP COLUMN "} + column).c_str());
     db.exec("DROP TABLE visits");
   }

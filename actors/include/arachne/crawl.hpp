@@ -48,6 +48,7 @@ struct crawl_report {
   crawl_tally tally;        // records by status, error kind and host
   uint64_t seen = 0;        // distinct URLs seen
   link_cuts cut;            // links not followed (not recorded), by why
+  uint64_t items_dropped = 0; // items the item pipeline dropped
   caf::timespan elapsed{0};
   bool interrupted = false; // stopped before the frontier was empty
   std::vector<proxy_stats> proxies; // per proxy, in pool order; empty without proxies
@@ -135,6 +136,15 @@ public:
   /// once). Without a handler every link is followed; with one, only what it
   /// follows.
   void on_page(page_handler handler);
+
+  /// Runs `handler`, instead of on_page's, on pages whose request a handler
+  /// followed with `label` (follow_options).
+  void route(std::string label, page_handler handler);
+
+  /// Adds a stage to the item pipeline: every item a handler emits passes
+  /// the stages in the order they were added before it reaches the sinks;
+  /// a stage that returns false (or throws) drops it (counted in the report).
+  void pipeline(item_stage stage);
 
   /// Adds a sink; every record goes to every sink.
   void add_sink(sink_actor sink);

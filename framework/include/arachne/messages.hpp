@@ -166,12 +166,17 @@ struct crawl_request {
                           // besides its own (that of the robots.txt that named it)
   sitemap_hints hints{};  // a page a sitemap listed: what it said of it
   last_visit visit{};     // its last fetch, from the state store (a re-crawl)
+  std::string label{};    // a handler's label for it: crawl::route picks its page handler
+  std::vector<std::pair<std::string, std::string>> user_data{}; // attached by the handler that
+                                                                // followed it, for its page's
+  int32_t priority = 0;   // higher goes first in its site's queue (in memory)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, crawl_request& x) {
   return f(caf::meta::type_name("crawl_request"), x.url, x.depth, x.referrer, x.attempt, x.hops,
-           x.throttled, x.shape_run, x.id, x.resumed, x.kind, x.nesting, x.vouched, x.hints, x.visit);
+           x.throttled, x.shape_run, x.id, x.resumed, x.kind, x.nesting, x.vouched, x.hints, x.visit,
+           x.label, x.user_data, x.priority);
 }
 
 /// The key of `req` in a shard's seen set: its URL, or for a sitemap its URL
@@ -311,6 +316,7 @@ struct frontier_stats {
   uint64_t failures = 0;    // records with an error
   uint64_t bytes = 0;       // body bytes fetched
   link_cuts cut;            // links not followed (not recorded), by why
+  uint64_t items_dropped = 0; // items the item pipeline dropped
   uint64_t batches_sent = 0;     // link batches sent to shards (itself included)
   uint64_t batches_received = 0; // link batches received
   bool idle = false;        // nothing queued, in flight or unacknowledged
@@ -343,7 +349,8 @@ struct frontier_stats {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, frontier_stats& x) {
   return f(caf::meta::type_name("frontier_stats"), x.shard, x.hosts, x.seen, x.queued,
-           x.in_flight, x.recorded, x.pages, x.failures, x.bytes, x.cut, x.batches_sent,
+           x.in_flight, x.recorded, x.pages, x.failures, x.bytes, x.cut, x.items_dropped,
+           x.batches_sent,
            x.batches_received, x.idle, x.sink_errors, x.sink_lost, x.state_error, x.resumed,
            x.reowned, x.guarded, x.guard_batches, x.moved_hosts, x.moved_urls, x.budget,
            x.revisits, x.changed, x.unchanged, x.not_modified, x.gone, x.due, x.moving, x.busiest,
@@ -723,12 +730,16 @@ struct parse_result {
   /// Links that are no usable URL (invalid_url), each once: as written (cut
   /// after --max-url-length characters) and why.
   std::vector<std::pair<std::string, std::string>> invalid;
+  /// URLs the handler followed with a label, data or a priority (url
+  /// absolute and normalised; depth and referrer are the shard's to set).
+  std::vector<crawl_request> requests;
+  uint64_t items_dropped = 0;      // items the item pipeline dropped
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, parse_result& x) {
   return f(caf::meta::type_name("parse_result"), x.id, x.links, x.items, x.title, x.nofollow,
-           x.noindex, x.canonical, x.invalid);
+           x.noindex, x.canonical, x.invalid, x.requests, x.items_dropped);
 }
 
 /// What a parser read in a fetched sitemap.

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -17,6 +18,15 @@ namespace arachne {
 struct item {
   std::string url;
   std::vector<item_field> fields;
+};
+
+/// How a page handler follows a URL: a label that routes its page to a
+/// handler of its own (crawl::route), data for that handler (string keys
+/// and values), and a priority in its site's queue (higher first).
+struct follow_options {
+  std::string label;
+  std::vector<std::pair<std::string, std::string>> data;
+  int32_t priority = 0;
 };
 
 /// A fetched HTML page as a page handler sees it. The links come from one
@@ -38,6 +48,17 @@ public:
 
   uint16_t status() const noexcept { return res_.status; }
   uint32_t depth() const noexcept { return req_.depth; }
+
+  /// The label its request was followed with; empty if none.
+  const std::string& label() const noexcept { return req_.label; }
+
+  /// The data its request was followed with (follow_options::data).
+  const std::vector<std::pair<std::string, std::string>>& user_data() const noexcept {
+    return req_.user_data;
+  }
+
+  /// The value of `key` in user_data(), or "".
+  std::string_view data(std::string_view key) const noexcept;
   std::string_view body() const noexcept { return res_.body.view(); }
   const std::string& content_type() const noexcept { return res_.content_type; }
   const std::string& title() const noexcept { return scan_.title; }
@@ -82,11 +103,19 @@ public:
   /// Follows `href` (resolved against the page); invalid ones are ignored.
   void follow(std::string_view href);
 
+  /// Follows `href` with a label, data and a priority for its request.
+  void follow(std::string_view href, follow_options opts);
+
   /// Emits an item; it reaches the sinks as a record of its own.
   void emit(item it);
 
   /// What the handler followed.
   std::vector<std::string>& followed() noexcept { return followed_; }
+
+  /// What it followed with options: resolved URLs and their options.
+  std::vector<std::pair<std::string, follow_options>>& followed_with() noexcept {
+    return followed_with_;
+  }
 
   /// What the handler emitted.
   std::vector<item>& emitted() noexcept { return emitted_; }
@@ -96,12 +125,28 @@ private:
   const url_options& rules_;
   url base_;
   std::vector<std::string> followed_;
+  std::vector<std::pair<std::string, follow_options>> followed_with_;
   std::vector<item> emitted_;
 };
 
 /// The user's code for each fetched HTML page. It runs on parser actors, many
 /// at once: it must not touch mutable state it shares with anything else.
 using page_handler = std::function<void(const page&, context&)>;
+
+/// A stage of the item pipeline: validates or transforms an item; false
+/// drops it. Runs on parser actors, as handlers do.
+using item_stage = std::function<bool(item&)>;
+
+/// What runs on a crawl's fetched pages (crawl::on_page, route, pipeline).
+struct page_program {
+  page_handler handler;                          // pages with no routed label; empty: none
+  std::map<std::string, page_handler, std::less<>> routes; // pages whose request has the label
+  std::vector<item_stage> pipeline;              // every emitted item, in order, before sinks
+
+  /// The handler for a page whose request has `label`: its route, else the
+  /// default handler; null if neither (then every link is followed).
+  const page_handler* for_label(std::string_view label) const;
+};
 
 /// The page's links (resolved, normalised, deduplicated).
 inline const std::vector<std::string>& extract_links(const page& p) {
