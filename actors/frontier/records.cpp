@@ -121,6 +121,7 @@ record make_failure(const crawl_request& req, crawl_errc kind, std::string messa
   record r;
   r.kind = record::kind_t::failure;
   r.url = req.url;
+  r.method = req.method;
   r.final_url = req.url;
   r.error = kind;
   r.error_message = std::move(message);
@@ -150,6 +151,7 @@ record make_record(const frontier_config& cfg, const crawl_request& req, const f
   record r;
   r.kind = res.error == crawl_errc::none ? record::kind_t::page : record::kind_t::failure;
   r.url = req.url;
+  r.method = req.method;
   r.final_url = res.final_url.empty() ? req.url : res.final_url;
   r.status = res.status;
   r.error = res.error;
@@ -257,8 +259,8 @@ void restore(pointer self) {
     st.sites.restore(h, row.pending);
     st.admitted += row.admitted;
   }
-  st.journal->each_url([&](std::string_view u, url_kind kind) {
-    st.seen_urls.insert(kind == url_kind::page ? fingerprint(u) : fingerprint(seen_key(u, kind)));
+  st.journal->each_seen_key([&](std::string_view key) {
+    st.seen_urls.insert(fingerprint(key));
     ++st.seen;
   });
   if (!st.journal->error().empty())

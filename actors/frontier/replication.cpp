@@ -63,8 +63,7 @@ void guarded_urls::apply(shard_id owner, guard_batch& batch) {
       continue;
     auto& u = i->second;
     urls.done.emplace_back(partition_hash(url_host(u.url)),
-                           u.kind == url_kind::page ? fingerprint(u.url)
-                                                    : fingerprint(seen_key(u.url, u.kind)));
+                           keyed_by_url(u) ? fingerprint(u.url) : fingerprint(seen_key(u)));
     urls.live.erase(i);
     --live_;
   }

@@ -164,6 +164,9 @@ parse_result parse_page(parser_state& st, const crawl_request& req, const fetch_
     r.label = std::move(opts.label);
     r.user_data = std::move(opts.data);
     r.priority = opts.priority;
+    r.method = std::move(opts.method);
+    r.body = std::move(opts.body);
+    r.body_type = std::move(opts.body_type);
     out.requests.push_back(std::move(r));
   }
   for (auto& it : ctx.emitted()) {

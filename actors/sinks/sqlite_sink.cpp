@@ -25,13 +25,13 @@ CREATE TABLE IF NOT EXISTS pages (
   depth INTEGER, fetched_at TEXT, content_type TEXT, bytes INTEGER, elapsed_ms INTEGER,
   proxy TEXT, title TEXT, resumed INTEGER NOT NULL DEFAULT 0, noindex INTEGER NOT NULL DEFAULT 0,
   canonical TEXT, lastmod TEXT, changefreq TEXT, priority REAL, sitemap TEXT, digest TEXT,
-  change TEXT, refers_to TEXT, crawl_id TEXT);
+  change TEXT, refers_to TEXT, crawl_id TEXT, method TEXT);
 CREATE TABLE IF NOT EXISTS failures (
   id INTEGER PRIMARY KEY, url TEXT NOT NULL, final_url TEXT, host TEXT, status INTEGER,
   error TEXT, error_message TEXT, depth INTEGER, fetched_at TEXT, elapsed_ms INTEGER, proxy TEXT,
   resumed INTEGER NOT NULL DEFAULT 0, noindex INTEGER NOT NULL DEFAULT 0, canonical TEXT,
   lastmod TEXT, changefreq TEXT, priority REAL, sitemap TEXT, digest TEXT, change TEXT,
-  refers_to TEXT, crawl_id TEXT);
+  refers_to TEXT, crawl_id TEXT, method TEXT);
 CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, url TEXT, fields TEXT, crawl_id TEXT);
 CREATE TABLE IF NOT EXISTS links (from_url TEXT NOT NULL, to_url TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS pages_url ON pages (url);
@@ -66,7 +66,7 @@ void add_missing_columns(sqlite_db& db) {
     {"resumed", "INTEGER NOT NULL DEFAULT 0"}, {"noindex", "INTEGER NOT NULL DEFAULT 0"},
     {"canonical", "TEXT"}, {"lastmod", "TEXT"}, {"changefreq", "TEXT"}, {"priority", "REAL"},
     {"sitemap", "TEXT"}, {"digest", "TEXT"}, {"change", "TEXT"}, {"refers_to", "TEXT"},
-    {"crawl_id", "TEXT"}};
+    {"crawl_id", "TEXT"}, {"method", "TEXT"}};
   // All or none (a crash in between leaves the file as it was), and one
   // connection at a time: IMMEDIATE takes the write lock before looking.
   db.exec("BEGIN IMMEDIATE");
@@ -134,13 +134,13 @@ sqlite_sink::sqlite_sink(std::string path) : path_(std::move(path)), impl_(std::
   d.page = std::make_unique<sqlite_stmt>(
     *d.db, "INSERT INTO pages (url, final_url, host, status, depth, fetched_at, content_type, "
            "bytes, elapsed_ms, proxy, title, resumed, noindex, canonical, lastmod, changefreq, "
-           "priority, sitemap, digest, change, refers_to, crawl_id) "
-           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+           "priority, sitemap, digest, change, refers_to, crawl_id, method) "
+           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   d.failure = std::make_unique<sqlite_stmt>(
     *d.db, "INSERT INTO failures (url, final_url, host, status, error, error_message, depth, "
            "fetched_at, elapsed_ms, proxy, resumed, noindex, canonical, lastmod, changefreq, "
-           "priority, sitemap, digest, change, refers_to, crawl_id) "
-           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+           "priority, sitemap, digest, change, refers_to, crawl_id, method) "
+           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   d.item = std::make_unique<sqlite_stmt>(*d.db,
                                          "INSERT INTO items (url, fields, crawl_id) VALUES (?,?,?)");
   d.link = std::make_unique<sqlite_stmt>(*d.db, "INSERT INTO links (from_url, to_url) VALUES (?,?)");
@@ -194,6 +194,8 @@ void sqlite_sink::store(std::vector<record>& records) {
           bind_directives(*d.page, 13, r);
           bind_recrawl(*d.page, 19, r);
           d.page->text(22, d.crawl_id);
+          if (!r.method.empty())
+            d.page->text(23, r.method);
           d.page->run();
           for (auto& to : r.links)
             d.link->text(1, r.url).text(2, to).run();
@@ -213,6 +215,8 @@ void sqlite_sink::store(std::vector<record>& records) {
           bind_directives(*d.failure, 12, r);
           bind_recrawl(*d.failure, 18, r);
           d.failure->text(21, d.crawl_id);
+          if (!r.method.empty())
+            d.failure->text(22, r.method);
           d.failure->run();
           break;
       }

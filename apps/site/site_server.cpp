@@ -103,6 +103,21 @@ struct site_server::impl {
 
 namespace {
 
+// `s` as HTML text: &, <, > and quotes escaped.
+std::string escape_html(const std::string& s) {
+  std::string out;
+  for (auto c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
 // True if an Accept-Encoding value accepts gzip: it names gzip (or x-gzip,
 // or *) without q=0. Good enough for the clients that visit the demo site.
 bool accepts_gzip(std::string_view value) {
@@ -312,9 +327,18 @@ private:
     // The representation the request selects: gzip-encoded or not.
     bool gzipped = answer->compressible && accepts_gzip(req[http::field::accept_encoding]);
     auto etag = representation_tag(answer->etag, gzipped);
-    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+    if (req.method() == http::verb::post && target_ == "/search") {
+      // The search form's answer (a POST): what was asked, and a link.
+      res_.result(http::status::ok);
+      res_.set(http::field::content_type, "text/html");
+      res_.set(http::field::cache_control, "no-store");
+      res_.body() = "<!DOCTYPE html>\n<html><head><title>Search</title></head><body>\n"
+                    "<p class=\"query\">" + escape_html(req.body()) + "</p>\n"
+                    "<p class=\"type\">" + escape_html(std::string{req[http::field::content_type]})
+                    + "</p>\n<a href=\"/p/1\">first result</a>\n</body></html>\n";
+    } else if (req.method() != http::verb::get && req.method() != http::verb::head) {
       res_.result(http::status::method_not_allowed);
-      res_.set(http::field::allow, "GET, HEAD");
+      res_.set(http::field::allow, target_ == "/search" ? "POST" : "GET, HEAD");
       res_.set(http::field::content_type, "text/plain");
       res_.body() = "method not allowed\n";
     } else if (answer->status == 200 && !etag.empty()

@@ -204,6 +204,8 @@ std::string to_json(const record& r) {
   }
   str("kind", r.kind == record::kind_t::page ? "page" : "failure");
   str("url", r.url);
+  if (!r.method.empty())
+    str("method", r.method);
   str("final_url", r.final_url);
   num("status", r.status);
   field("error");

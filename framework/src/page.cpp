@@ -147,7 +147,46 @@ void context::follow(std::string_view href) {
     followed_.push_back(u->str());
 }
 
+std::string form_body(const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::string out;
+  auto put = [&](std::string_view s) {
+    static const char* hex = "0123456789ABCDEF";
+    for (unsigned char c : s) {
+      if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '*'
+          || c == '-' || c == '.' || c == '_') {
+        out += static_cast<char>(c);
+      } else if (c == ' ') {
+        out += '+';
+      } else {
+        out += '%';
+        out += hex[c >> 4];
+        out += hex[c & 15];
+      }
+    }
+  };
+  for (auto& [k, v] : fields) {
+    if (!out.empty())
+      out += '&';
+    put(k);
+    out += '=';
+    put(v);
+  }
+  return out;
+}
+
 void context::follow(std::string_view href, follow_options opts) {
+  if (opts.method == "GET") {
+    opts.method.clear();
+  } else if (!opts.method.empty() && opts.method != "POST") {
+    throw std::invalid_argument("follow: method '" + opts.method
+                                + "' is not one a crawl sends (GET or POST)");
+  }
+  if (opts.method.empty()) {
+    opts.body.clear();
+    opts.body_type.clear();
+  } else if (opts.body_type.empty()) {
+    opts.body_type = "application/x-www-form-urlencoded";
+  }
   if (base_.str().empty())
     return;
   if (auto u = resolve_url(base_, href, rules_))

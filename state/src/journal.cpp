@@ -46,7 +46,7 @@ CREATE TABLE urls (
   kind INTEGER NOT NULL DEFAULT 0, nesting INTEGER NOT NULL DEFAULT 0, vouched TEXT,
   lastmod TEXT, changefreq INTEGER NOT NULL DEFAULT 0, priority REAL NOT NULL DEFAULT -1,
   shape_run INTEGER NOT NULL DEFAULT 0, label TEXT, user_data TEXT,
-  queue_priority INTEGER NOT NULL DEFAULT 0);
+  queue_priority INTEGER NOT NULL DEFAULT 0, method TEXT, body_type TEXT, body BLOB);
 CREATE INDEX urls_pending ON urls (host, id) WHERE state < 2;
 )sql";
 
@@ -89,6 +89,14 @@ void add_missing_columns(sqlite_db& db) {
     db.exec("ALTER TABLE urls ADD COLUMN label TEXT");
     db.exec("ALTER TABLE urls ADD COLUMN user_data TEXT");
     db.exec("ALTER TABLE urls ADD COLUMN queue_priority INTEGER NOT NULL DEFAULT 0");
+    db.exec("COMMIT");
+  }
+  // Written before POST requests.
+  if (lacks(db, "method")) {
+    db.exec("BEGIN");
+    db.exec("ALTER TABLE urls ADD COLUMN method TEXT");
+    db.exec("ALTER TABLE urls ADD COLUMN body_type TEXT");
+    db.exec("ALTER TABLE urls ADD COLUMN body BLOB");
     db.exec("COMMIT");
   }
   db.exec(visits_schema);
@@ -352,7 +360,7 @@ std::vector<std::pair<std::string, std::string>> decode_user_data(std::string_vi
 constexpr const char* pending_columns =
   "u.id, url, depth, hops, state, decided, why, kind, nesting, vouched, lastmod, changefreq, "
   "priority, etag, last_modified, digest, fetched_at, payload_at, status, changes, interval_ms, "
-  "shape_run, label, user_data, queue_priority";
+  "shape_run, label, user_data, queue_priority, method, body_type, body";
 
 // A row of `pending_columns`.
 frontier_journal::pending_url read_pending(const sqlite_stmt& q) {
@@ -390,6 +398,9 @@ frontier_journal::pending_url read_pending(const sqlite_stmt& q) {
   p.req.label = std::string{q.text_at(22)};
   p.req.user_data = decode_user_data(q.text_at(23));
   p.req.priority = static_cast<int32_t>(std::clamp<int64_t>(q.number_at(24), INT32_MIN, INT32_MAX));
+  p.req.method = std::string{q.text_at(25)};
+  p.req.body_type = std::string{q.text_at(26)};
+  p.req.body = std::string{q.text_at(27)};
   return p;
 }
 
@@ -565,8 +576,8 @@ frontier_journal::open(const std::string& dir, uint32_t shard, uint32_t shards) 
     j->add_host_ = std::make_unique<sqlite_stmt>(*j->db_, "INSERT INTO hosts (origin) VALUES (?)");
     j->add_url_ = std::make_unique<sqlite_stmt>(
       *j->db_, "INSERT INTO urls (host, url, depth, hops, state, decided, why, kind, nesting, "
-               "vouched, lastmod, changefreq, priority, shape_run, label, user_data, queue_priority) "
-               "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+               "vouched, lastmod, changefreq, priority, shape_run, label, user_data, queue_priority, "
+               "method, body_type, body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     j->mark_ = std::make_unique<sqlite_stmt>(*j->db_, "UPDATE urls SET state = ? WHERE id = ?");
     j->put_visit_ = std::make_unique<sqlite_stmt>(
       *j->db_, "INSERT OR REPLACE INTO visits (id, etag, last_modified, digest, fetched_at, "
@@ -651,6 +662,24 @@ void frontier_journal::each_url(const std::function<void(std::string_view, url_k
   }
 }
 
+void frontier_journal::each_seen_key(const std::function<void(std::string_view)>& f) {
+  if (!error_.empty())
+    return;
+  try {
+    sqlite_stmt q{*db_, "SELECT url, kind, method, body_type, body FROM urls"};
+    while (q.next()) {
+      auto kind = q.number_at(1) == 1 ? url_kind::sitemap : url_kind::page;
+      auto method = q.text_at(2);
+      if (kind == url_kind::page && method.empty())
+        f(q.text_at(0));
+      else
+        f(seen_key(q.text_at(0), kind, method, q.text_at(3), q.text_at(4)));
+    }
+  } catch (const std::exception& e) {
+    failed(e);
+  }
+}
+
 std::vector<frontier_journal::pending_url>
 frontier_journal::pending(int64_t host, int64_t after, std::size_t limit) {
   std::vector<pending_url> out;
@@ -703,6 +732,8 @@ int64_t frontier_journal::add_url(int64_t host, const crawl_request& req, url_st
       add_url_->text(15, req.label);
     if (!req.user_data.empty())
       add_url_->text(16, encode_user_data(req.user_data));
+    if (!req.method.empty())
+      add_url_->text(18, req.method).text(19, req.body_type).text(20, req.body);
     if (!req.vouched.empty())
       add_url_->text(10, req.vouched);
     if (!req.hints.lastmod.empty())

@@ -492,6 +492,75 @@ TEST_CASE("requests carry a label and data to their own handler, across shards; 
   CHECK(report.items_dropped > 0); // (the site is the same for the same seed: some are cheap)
 }
 
+TEST_CASE("a POST is a request like any other, one per URL and content", "[crawl][integration]") {
+  site::site_server server{{1, 10, 1, false, 0s}, {}};
+  REQUIRE(server.listen() == "");
+  server.start();
+  auto records = std::make_shared<std::vector<record>>();
+  {
+    config cfg;
+    quick(cfg);
+    caf::actor_system sys{cfg};
+    crawl c{sys, cfg};
+    c.on_page([](const page& p, context& ctx) {
+      if (p.url().back() != '/') // (the front page only)
+        return;
+      auto search = [&](const std::string& q) {
+        follow_options o;
+        o.label = "search";
+        o.method = "POST";
+        o.body = form_body({{"q", q}, {"page", "1"}});
+        o.data = {{"q", q}};
+        ctx.follow("/search", std::move(o));
+      };
+      search("red shoes");
+      search("caf&beast");
+      search("red shoes"); // (the same request again: one)
+      ctx.follow("/search"); // a GET of the same URL: another request (a 404)
+      follow_options raw;
+      raw.method = "POST";
+      raw.body = R"({"q":"json"})";
+      raw.body_type = "application/json";
+      raw.label = "search";
+      ctx.follow("/search", std::move(raw));
+    });
+    c.route("search", [](const page& p, context& ctx) {
+      ctx.emit({p.url(), {{"query", css_string(p, "p.query")}, {"type", css_string(p, "p.type")},
+                          {"asked", std::string{p.data("q")}}}});
+      for (auto& url : extract_links(p))
+        ctx.follow(url);
+    });
+    c.add_sink(sys.spawn(testing::memory_sink, records));
+    REQUIRE(c.run({server.model().origin(0) + "/"}));
+  }
+  server.stop();
+  auto search = server.model().origin(0) + "/search";
+  int posts = 0;
+  int gets = 0;
+  std::multiset<std::string> answers;
+  bool result_followed = false;
+  for (auto& r : *records) {
+    if (r.kind == record::kind_t::item) {
+      answers.insert(r.fields[0].second + "|" + r.fields[1].second + "|" + r.fields[2].second);
+    } else if (r.url == search) {
+      (r.method == "POST" ? posts : gets) += 1;
+      if (r.method == "POST")
+        CHECK(r.status == 200);
+      else
+        CHECK(r.status == 404);
+    } else if (r.url == server.model().origin(0) + "/p/1") {
+      result_followed = true;
+    }
+  }
+  CHECK(posts == 3);
+  CHECK(gets == 1);
+  CHECK(answers == std::multiset<std::string>{
+                     "q=red+shoes&page=1|application/x-www-form-urlencoded|red shoes",
+                     "q=caf%26beast&page=1|application/x-www-form-urlencoded|caf&beast",
+                     R"({"q":"json"}|application/json|)"});
+  CHECK(result_followed);
+}
+
 TEST_CASE("a page handler selects with CSS, and one that throws loses only that page's work",
           "[crawl][integration]") {
   site::site_server server{{2, 30, 1, false, 0s}, {}};

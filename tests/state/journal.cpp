@@ -98,6 +98,9 @@ TEST_CASE("a state store keeps sitemaps and what sitemaps said of pages, apart f
     page.label = "product";
     page.user_data = {{"from", "http://a.test/list?page=2"}, {"odd\tkey\\", "two\nlines"}, {"", ""}};
     page.priority = -3;
+    page.method = "POST";
+    page.body = std::string{"q=1\0binary", 12};
+    page.body_type = "application/x-www-form-urlencoded";
     (*j)->add_url(host, page, url_state::queued);
     CHECK((*j)->commit());
   }
@@ -123,6 +126,13 @@ TEST_CASE("a state store keeps sitemaps and what sitemaps said of pages, apart f
         == std::vector<std::pair<std::string, std::string>>{
           {"from", "http://a.test/list?page=2"}, {"odd\tkey\\", "two\nlines"}, {"", ""}});
   CHECK(pending[1].req.priority == -3);
+  CHECK(pending[1].req.method == "POST");
+  CHECK(pending[1].req.body == std::string{"q=1\0binary", 12});
+  CHECK(pending[1].req.body_type == "application/x-www-form-urlencoded");
+  std::vector<std::string> keys;
+  (*j)->each_seen_key([&](std::string_view k) { keys.emplace_back(k); });
+  CHECK(keys == std::vector<std::string>{seen_key(pending[0].req), seen_key(pending[1].req)});
+  CHECK(keys[1] != pending[1].req.url); // (a POST is keyed by its content too)
   CHECK(pending[0].req.label.empty());
   CHECK(pending[0].req.user_data.empty());
   std::vector<std::pair<std::string, url_kind>> urls;
@@ -204,7 +214,7 @@ TEST_CASE("a state store written before sitemaps opens and reads its URLs as pag
     sqlite_db db{(dir.path / "state" / "shard-0.db").string(), false};
     for (auto* column :
          {"kind", "nesting", "vouched", "lastmod", "changefreq", "priority", "shape_run", "label",
-          "user_data", "queue_priority"})
+          "user_data", "queue_priority", "method", "body_type", "body"})
       db.exec((std::string{"ALTER TABLE urls DROP COLUMN "} + column).c_str());
     db.exec("DROP TABLE visits");
   }

@@ -170,23 +170,46 @@ struct crawl_request {
   std::vector<std::pair<std::string, std::string>> user_data{}; // attached by the handler that
                                                                 // followed it, for its page's
   int32_t priority = 0;   // higher goes first in its site's queue (in memory)
+  std::string method{};   // "POST" (with body and body_type); empty: GET
+  std::string body{};
+  std::string body_type{};
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, crawl_request& x) {
   return f(caf::meta::type_name("crawl_request"), x.url, x.depth, x.referrer, x.attempt, x.hops,
            x.throttled, x.shape_run, x.id, x.resumed, x.kind, x.nesting, x.vouched, x.hints, x.visit,
-           x.label, x.user_data, x.priority);
+           x.label, x.user_data, x.priority, x.method, x.body, x.body_type);
 }
 
-/// The key of `req` in a shard's seen set: its URL, or for a sitemap its URL
-/// with a mark no URL has (a fragment), so that a sitemap a page links to
-/// is still read as a sitemap.
-inline std::string seen_key(std::string_view url, url_kind kind) {
+/// The key of a request in a shard's seen set: its URL, or for a sitemap its
+/// URL with a mark no URL has (a fragment), so that a sitemap a page links to
+/// is still read as a sitemap; a POST's with its method and content, so that
+/// POSTs of other content to one URL are other requests.
+inline std::string seen_key(std::string_view url, url_kind kind, std::string_view method = {},
+                            std::string_view body_type = {}, std::string_view body = {}) {
   std::string key{url};
-  if (kind == url_kind::sitemap)
+  if (kind == url_kind::sitemap) {
     key += "#sitemap";
+  } else if (!method.empty()) {
+    key += '#';
+    key += method;
+    key += ' ';
+    key += body_type;
+    key += '\n';
+    key += body;
+  }
   return key;
+}
+
+/// The key of `req` in a shard's seen set (see above).
+inline std::string seen_key(const crawl_request& req) {
+  return seen_key(req.url, req.kind, req.method, req.body_type, req.body);
+}
+
+/// True if `req` is keyed by its URL alone in the seen set: a page asked with GET.
+inline bool keyed_by_url(const crawl_request& req) {
+  return req.kind == url_kind::page && req.method.empty();
 }
 
 /// Discovered URLs for the hosts one frontier shard owns, sent in one message.
@@ -389,13 +412,16 @@ struct fetch_request {
   uint64_t jar_generation = 0;       // the session's generation: a newer one starts an empty jar
   std::string redirected_from;       // the URL whose redirect led here; a redirect back to it
                                      // that set a cookie is followed at once (docs/cookies.md)
+  std::string method;                // "POST" sends `body`; empty: GET
+  std::string body;                  // the request's content (POST)
+  std::string body_type;             // its Content-Type
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fetch_request& x) {
   return f(caf::meta::type_name("fetch_request"), x.id, x.url, x.proxy, x.lease, x.headers,
            x.follow_redirects, x.session, x.keep_request, x.max_body_bytes, x.digest, x.jar,
-           x.jar_generation, x.redirected_from);
+           x.jar_generation, x.redirected_from, x.method, x.body, x.body_type);
 }
 
 /// Where the time of one fetch went.
@@ -643,6 +669,7 @@ struct record {
   std::string digest;               // payload digest of its page (a 304's: the page it refers to)
   page_change change = page_change::none;
   caf::timestamp refers_to{};       // unchanged or not_modified: when that payload was fetched
+  std::string method;               // "POST" for a POST request; empty: GET
 };
 
 template <class Inspector>
@@ -651,7 +678,7 @@ typename Inspector::result_type inspect(Inspector& f, record& x) {
            x.error_message, x.depth, x.fetched_at, x.content_type, x.bytes, x.elapsed, x.ttfb,
            x.proxy, x.title, x.fields, x.body, x.headers, x.request, x.remote_address, x.links,
            x.resumed, x.noindex, x.canonical, x.hints, x.sitemap, x.digest, x.change,
-           x.refers_to);
+           x.refers_to, x.method);
 }
 
 /// What a sink wants records to carry beyond the basics: its answer to

@@ -22,12 +22,21 @@ struct item {
 
 /// How a page handler follows a URL: a label that routes its page to a
 /// handler of its own (crawl::route), data for that handler (string keys
-/// and values), and a priority in its site's queue (higher first).
+/// and values), a priority in its site's queue (higher first), and the
+/// method: "POST" sends `body` (`body_type` its Content-Type, form-encoded
+/// if empty; `form_body` makes one); empty or "GET" asks with GET.
 struct follow_options {
-  std::string label;
-  std::vector<std::pair<std::string, std::string>> data;
+  std::string label{};
+  std::vector<std::pair<std::string, std::string>> data{};
   int32_t priority = 0;
+  std::string method{};
+  std::string body{};
+  std::string body_type{};
 };
+
+/// `fields` as an application/x-www-form-urlencoded body (the HTML form
+/// encoding: UTF-8, space as "+"), for a POST follow.
+std::string form_body(const std::vector<std::pair<std::string, std::string>>& fields);
 
 /// A fetched HTML page as a page handler sees it. The links come from one
 /// streaming pass; a DOM (libxml2) is built only if an XPath helper is used.
@@ -103,7 +112,8 @@ public:
   /// Follows `href` (resolved against the page); invalid ones are ignored.
   void follow(std::string_view href);
 
-  /// Follows `href` with a label, data and a priority for its request.
+  /// Follows `href` with a label, data, a priority or a POST body for its
+  /// request. Throws std::invalid_argument for a method other than GET and POST.
   void follow(std::string_view href, follow_options opts);
 
   /// Emits an item; it reaches the sinks as a record of its own.

@@ -17,7 +17,7 @@ namespace arachne::http_detail {
 
 void session::send_request() {
   request_ = {};
-  request_.method(http::verb::get);
+  request_.method(post_ ? http::verb::post : http::verb::get);
   // Through an HTTP proxy without a tunnel: absolute-form (RFC 9112 3.2.2).
   request_.target(forwarding() ? url_.str() : std::string{url_.target()});
   if (forwarding() && proxy_->has_credentials())
@@ -32,6 +32,11 @@ void session::send_request() {
   for (auto& [name, value] : req_.headers)
     request_.set(name, value);
   add_cookies();
+  if (post_) {
+    request_.set(http::field::content_type, req_.body_type);
+    request_.body() = req_.body;
+  }
+  request_.prepare_payload(); // (Content-Length of a POST; nothing for a GET)
   if (req_.keep_request)
     record_request();
   sent_at_ = clock_type::now();
@@ -93,6 +98,7 @@ void session::record_request() {
     if (field.name() != http::field::proxy_authorization)
       res_.request += std::string{field.name_string()} + ": " + std::string{field.value()} + "\r\n";
   res_.request += "\r\n";
+  res_.request += request_.body();
 }
 
 void session::on_written(beast::error_code ec, std::size_t) {
@@ -284,6 +290,9 @@ void session::redirect(const std::string& location) {
     return fail(crawl_errc::too_many_redirects,
                 "more than " + std::to_string(client_.opts.max_redirects) + " redirects");
   res_.redirects.push_back(redirect_hop{url_.str(), res_.status});
+  // A POST stays one after 307 and 308 only (RFC 9110 15.4).
+  if (res_.status != 307 && res_.status != 308)
+    post_ = false;
   if (!visited_.insert(next->str()).second)
     return fail(crawl_errc::redirect_loop, "redirect loop back to " + next->str());
   url_ = std::move(*next);

@@ -55,6 +55,7 @@ session::session(http_client::impl& client, worker& w, fetch_request req, url ta
     dns_(w.resolver, w.ioc) {
   res_.id = req_.id;
   res_.url = req_.url;
+  post_ = req_.method == "POST";
   // A request may set its own limit on the body (a robots.txt: the first
   // 500 KiB; a sitemap: --sitemap-max-size); what is over it is cut, not a
   // failure.

@@ -176,7 +176,8 @@ private:
   std::array<uint8_t, 262> socks_in_{};
   http::request<http::empty_body> connect_req_;
   std::optional<http::response_parser<http::empty_body>> connect_parser_;
-  http::request<http::empty_body> request_;
+  http::request<http::string_body> request_;
+  bool post_ = false; // this hop sends req_.body with POST (a 307/308 keeps it, others drop it)
   std::optional<http::response_parser<http::buffer_body>> parser_;
   std::optional<content_decoder> decoder_;
   std::string body_;

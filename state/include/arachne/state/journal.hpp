@@ -105,6 +105,9 @@ public:
   /// Calls `f` with every URL in the store and its kind (to rebuild the seen set).
   void each_url(const std::function<void(std::string_view, url_kind)>& f);
 
+  /// Calls `f` with the seen key (`seen_key`) of every URL it holds.
+  void each_seen_key(const std::function<void(std::string_view)>& f);
+
   /// Up to `limit` URLs of `host` not done, after row `after`, oldest first.
   std::vector<pending_url> pending(int64_t host, int64_t after, std::size_t limit);
 
