@@ -86,18 +86,6 @@ std::string relative_href(std::string_view from, std::string_view to) {
   return out;
 }
 
-void append_escaped(std::string& out, std::string_view s) {
-  for (auto c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      default: out += c;
-    }
-  }
-}
-
 void append_words(std::string& out, rng& r, uint32_t n) {
   for (uint32_t i = 0; i < n; ++i) {
     if (i > 0)
@@ -690,6 +678,18 @@ std::vector<truth_entry> site_model::truth(const truth_options& opts) const {
   std::sort(out.begin(), out.end(),
             [](const truth_entry& x, const truth_entry& y) { return x.url < y.url; });
   return out;
+}
+
+void append_escaped(std::string& out, std::string_view s) {
+  for (auto c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      default: out += c;
+    }
+  }
 }
 
 } // namespace arachne::site

@@ -64,6 +64,9 @@ std::string http_date(int64_t t);
 /// seconds since 1970-01-01 UTC; `nullopt` if `s` is not exactly one.
 std::optional<int64_t> parse_http_date(std::string_view s);
 
+/// Appends `s` to `out` as HTML text (&, ", < and > escaped).
+void append_escaped(std::string& out, std::string_view s);
+
 /// One URL of the truth: what a polite crawler records for it.
 struct truth_entry {
   std::string url;      // normalised

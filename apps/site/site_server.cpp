@@ -103,18 +103,10 @@ struct site_server::impl {
 
 namespace {
 
-// `s` as HTML text: &, <, > and quotes escaped.
+// `s` as HTML text.
 std::string escape_html(const std::string& s) {
   std::string out;
-  for (auto c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
+  append_escaped(out, s);
   return out;
 }
 

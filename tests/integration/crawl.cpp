@@ -69,6 +69,36 @@ void quick(config& cfg) {
   cfg.apply();
 }
 
+/// What a crawl of `server`'s site from its first front page made, with
+/// `quick` settings (changed by `tune`) and the crawl set up by `setup`.
+struct crawled {
+  std::vector<record> records;
+  crawl_report report;
+};
+
+crawled crawl_site(site::site_server& server, const std::function<void(crawl&)>& setup,
+                   const std::function<void(config&)>& tune = {}) {
+  auto records = std::make_shared<std::vector<record>>();
+  crawled out;
+  {
+    config cfg;
+    quick(cfg);
+    if (tune) {
+      tune(cfg);
+      cfg.apply();
+    }
+    caf::actor_system sys{cfg};
+    crawl c{sys, cfg};
+    setup(c);
+    c.add_sink(sys.spawn(testing::memory_sink, records));
+    auto r = c.run({server.model().origin(0) + "/"});
+    REQUIRE(r);
+    out.report = *r;
+  }
+  out.records = std::move(*records);
+  return out;
+}
+
 /// Serves `site` with an access log (one IO thread), crawls it from the
 /// front pages of its first `seeds` hosts with `quick` settings changed by
 /// `tune`, and returns the log.
@@ -390,12 +420,7 @@ TEST_CASE("a page handler follows what it chooses and emits items", "[crawl][int
   site::site_server server{{2, 30, 1, false, 0s}, {}};
   REQUIRE(server.listen() == "");
   server.start();
-  auto records = std::make_shared<std::vector<record>>();
-  {
-    config cfg;
-    quick(cfg);
-    caf::actor_system sys{cfg};
-    crawl c{sys, cfg};
+  auto got = crawl_site(server, [](crawl& c) {
     c.on_page([](const page& p, context& ctx) {
       // Follow only catalog links; emit every product's name and price.
       for (auto& url : extract_links(p))
@@ -405,12 +430,10 @@ TEST_CASE("a page handler follows what it chooses and emits items", "[crawl][int
       if (!price.empty())
         ctx.emit({p.url(), {{"name", xpath_string(p, "//h2[@class='name']")}, {"price", price}}});
     });
-    c.add_sink(sys.spawn(testing::memory_sink, records));
-    REQUIRE(c.run({server.model().origin(0) + "/"}));
-  }
+  });
   server.stop();
   int items = 0;
-  for (auto& r : *records) {
+  for (auto& r : got.records) {
     if (r.kind == record::kind_t::item) {
       ++items;
       REQUIRE(r.fields.size() == 2);
@@ -430,15 +453,7 @@ TEST_CASE("requests carry a label and data to their own handler, across shards; 
   site::site_server server{{3, 30, 1, false, 0s}, {}};
   REQUIRE(server.listen() == "");
   server.start();
-  auto records = std::make_shared<std::vector<record>>();
-  crawl_report report;
-  {
-    config cfg;
-    quick(cfg);
-    cfg.crawl.run.shards = 4; // (links go to other shards as messages)
-    cfg.apply();
-    caf::actor_system sys{cfg};
-    crawl c{sys, cfg};
+  auto got = crawl_site(server, [](crawl& c) {
     // Listing pages: follow products with a label and where they were found.
     c.on_page([](const page& p, context& ctx) {
       for (auto& url : extract_links(p)) {
@@ -465,15 +480,12 @@ TEST_CASE("requests carry a label and data to their own handler, across shards; 
         ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
       return true;
     });
-    c.add_sink(sys.spawn(testing::memory_sink, records));
-    auto r = c.run({server.model().origin(0) + "/"});
-    REQUIRE(r);
-    report = *r;
-  }
+  }, [](config& cfg) { cfg.crawl.run.shards = 4; }); // (links go to other shards as messages)
   server.stop();
+  auto& report = got.report;
   std::set<std::string> hosts;
   int items = 0;
-  for (auto& r : *records) {
+  for (auto& r : got.records) {
     if (r.kind != record::kind_t::item)
       continue;
     ++items;
@@ -496,12 +508,7 @@ TEST_CASE("a POST is a request like any other, one per URL and content", "[crawl
   site::site_server server{{1, 10, 1, false, 0s}, {}};
   REQUIRE(server.listen() == "");
   server.start();
-  auto records = std::make_shared<std::vector<record>>();
-  {
-    config cfg;
-    quick(cfg);
-    caf::actor_system sys{cfg};
-    crawl c{sys, cfg};
+  auto got = crawl_site(server, [](crawl& c) {
     c.on_page([](const page& p, context& ctx) {
       if (p.url().back() != '/') // (the front page only)
         return;
@@ -530,16 +537,14 @@ TEST_CASE("a POST is a request like any other, one per URL and content", "[crawl
       for (auto& url : extract_links(p))
         ctx.follow(url);
     });
-    c.add_sink(sys.spawn(testing::memory_sink, records));
-    REQUIRE(c.run({server.model().origin(0) + "/"}));
-  }
+  });
   server.stop();
   auto search = server.model().origin(0) + "/search";
   int posts = 0;
   int gets = 0;
   std::multiset<std::string> answers;
   bool result_followed = false;
-  for (auto& r : *records) {
+  for (auto& r : got.records) {
     if (r.kind == record::kind_t::item) {
       answers.insert(r.fields[0].second + "|" + r.fields[1].second + "|" + r.fields[2].second);
     } else if (r.url == search) {
@@ -566,12 +571,7 @@ TEST_CASE("a page handler selects with CSS, and one that throws loses only that 
   site::site_server server{{2, 30, 1, false, 0s}, {}};
   REQUIRE(server.listen() == "");
   server.start();
-  auto records = std::make_shared<std::vector<record>>();
-  {
-    config cfg;
-    quick(cfg);
-    caf::actor_system sys{cfg};
-    crawl c{sys, cfg};
+  auto got = crawl_site(server, [](crawl& c) {
     c.on_page([](const page& p, context& ctx) {
       for (auto& url : css(p, "a::attr(href)"))
         ctx.follow(url);
@@ -583,13 +583,11 @@ TEST_CASE("a page handler selects with CSS, and one that throws loses only that 
       if (p.url().back() == '2')
         css(p, "span:hover");
     });
-    c.add_sink(sys.spawn(testing::memory_sink, records));
-    REQUIRE(c.run({server.model().origin(0) + "/"}));
-  }
+  });
   server.stop();
   int items = 0;
   int pages_ending_2 = 0;
-  for (auto& r : *records) {
+  for (auto& r : got.records) {
     if (r.kind == record::kind_t::item) {
       ++items;
       CHECK(r.fields[0].second.rfind("Product ", 0) == 0);
