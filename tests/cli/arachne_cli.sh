@@ -16,6 +16,9 @@ check "help exits 0" [ "$(exit_code "$bin" --help)" -eq 0 ]
 check "help lists the site command" grep -q '^  site ' "$work/out"
 check "help lists options with defaults" grep -q -- '--threads=N .*(default: 0)' "$work/out"
 check "help keeps every command apart from its summary" grep -q '^  cluster-ca  make a cluster CA' "$work/out"
+check "--progress shows one default" \
+  [ "$("$bin" crawl --help | grep -- '--progress' | grep -o '(default:' | wc -l)" -eq 1 ]
+check "fetch --help lists --concurrency once" [ "$("$bin" fetch --help | grep -c -- '^  --concurrency=')" -eq 1 ]
 check "--version exits 0" [ "$(exit_code "$bin" --version)" -eq 0 ]
 check "... printing the version" grep -qE '^arachne [0-9]+\.[0-9]+\.[0-9]+$' "$work/out"
 check "no command exits 2" [ "$(exit_code "$bin")" -eq 2 ]
@@ -305,6 +308,25 @@ if [ -n "$port" ]; then
   check "... saying so" grep -q "every seed failed" "$work/err"
   check "... its record names the cause, not robots_denied" \
     [ "$(jq -r .error "$work/dead.jsonl")" = connect_failed ]
+  # A self-signed HTTPS seed (the demo site's own CA): tls_failed, with the
+  # way out in its message; trusted with --ca-file it is crawled.
+  mkdir -p "$work/tls"
+  first_site_pid=$site_pid
+  start_site "$bin" "$work/tls" --tls --ca-file="$work/tls/ca.pem" --hosts=1 --pages=5 \
+    --crawl-delay=0 --serve-for=120s || exit 1
+  more_pids+=("$site_pid")
+  tls_port=$site_port
+  site_pid=$first_site_pid
+  check "a crawl of an untrusted HTTPS seed exits 1" \
+    [ "$(exit_code "$bin" crawl "https://127.0.1.1:$tls_port/" --retry-delay=10ms --out=jsonl:"$work/tls.jsonl")" -eq 1 ]
+  check "... its record says tls_failed" [ "$(jq -r .error "$work/tls.jsonl")" = tls_failed ]
+  check "... and how to trust the CA" grep -q -- "--ca-file" <(jq -r .error_message "$work/tls.jsonl")
+  check "... which crawls it" [ "$(exit_code "$bin" crawl "https://127.0.1.1:$tls_port/" --per-host-delay=0 \
+    --ca-file="$work/tls/ca.pem" --out=jsonl:"$work/tls-ok.jsonl")" -eq 0 ]
+  # Links on pages at --max-depth are counted in the report.
+  timeout 60 "$bin" crawl "http://127.0.1.1:$port/" --per-host-delay=0 --max-depth=0 --out=null >"$work/depth.txt"
+  check "a crawl at --max-depth=0 counts the front page's links it did not follow" \
+    grep -qE "links on pages at --max-depth [1-9]" "$work/depth.txt"
   "$bin" site --hosts=3 --pages=10 --crawl-delay=0 --print-truth --port="$port" >"$work/printed.tsv" 2>/dev/null
   check "print-truth equals truth-out" cmp -s "$work/truth.tsv" "$work/printed.tsv"
   check "truth is not empty" [ "$(wc -l <"$work/truth.tsv")" -gt 30 ]

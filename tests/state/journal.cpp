@@ -99,7 +99,7 @@ TEST_CASE("a state store keeps sitemaps and what sitemaps said of pages, apart f
     page.user_data = {{"from", "http://a.test/list?page=2"}, {"odd\tkey\\", "two\nlines"}, {"", ""}};
     page.priority = -3;
     page.method = "POST";
-    page.body = std::string{"q=1\0binary", 12};
+    page.body = std::string{"q=1\0binary", 10};
     page.body_type = "application/x-www-form-urlencoded";
     (*j)->add_url(host, page, url_state::queued);
     CHECK((*j)->commit());
@@ -127,7 +127,7 @@ TEST_CASE("a state store keeps sitemaps and what sitemaps said of pages, apart f
           {"from", "http://a.test/list?page=2"}, {"odd\tkey\\", "two\nlines"}, {"", ""}});
   CHECK(pending[1].req.priority == -3);
   CHECK(pending[1].req.method == "POST");
-  CHECK(pending[1].req.body == std::string{"q=1\0binary", 12});
+  CHECK(pending[1].req.body == std::string{"q=1\0binary", 10});
   CHECK(pending[1].req.body_type == "application/x-www-form-urlencoded");
   std::vector<std::string> keys;
   (*j)->each_seen_key([&](std::string_view k) { keys.emplace_back(k); });
