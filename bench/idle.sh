@@ -29,6 +29,7 @@ echo "site: $hosts hosts x $pages pages; per-host delay 0 and $delay; waiting: o
 cpu_per_record() {
   local crawler=$1 d=$2
   shift 2
+  rm -f "$work/out.jsonl" # (a crawl does not replace an output that exists)
   /usr/bin/time -f '%e %U %S' -o "$work/time" "$crawler" crawl "$seed" --per-host-delay="$d" \
     --out=jsonl:"$work/out.jsonl" "$@" >/dev/null 2>&1
   local n
