@@ -121,7 +121,7 @@ record make_failure(const crawl_request& req, crawl_errc kind, std::string messa
   record r;
   r.kind = record::kind_t::failure;
   r.url = req.url;
-  r.method = req.method;
+  r.method = req.opts().method;
   r.final_url = req.url;
   r.error = kind;
   r.error_message = std::move(message);
@@ -151,7 +151,7 @@ record make_record(const frontier_config& cfg, const crawl_request& req, const f
   record r;
   r.kind = res.error == crawl_errc::none ? record::kind_t::page : record::kind_t::failure;
   r.url = req.url;
-  r.method = req.method;
+  r.method = req.opts().method;
   r.final_url = res.final_url.empty() ? req.url : res.final_url;
   r.status = res.status;
   r.error = res.error;

@@ -262,19 +262,15 @@ void take_link(pointer self, std::string_view link, uint32_t depth, const std::s
     crawl_request r{std::string{link}, depth, from, 0, 0, 0};
     r.shape_run = same_shape(link, from) ? run + 1 : 0;
     if (with != nullptr) {
-      r.label = std::move(with->label);
-      r.user_data = std::move(with->user_data);
       r.priority = with->priority;
-      r.method = std::move(with->method);
-      r.body = std::move(with->body);
-      r.body_type = std::move(with->body_type);
+      r.options = with->options;
     }
     return r;
   };
   if (st.partition.owner_index(url_host(link)) != st.index || !st.awaiting_handoff.empty()
       || (!st.awaiting_takeover.empty() && awaits_takeover(st, link)))
     return take_url(self, req());
-  if (with == nullptr || with->method.empty() ? note_seen(st, link) : note_seen(st, seen_key(*with)))
+  if (with == nullptr || keyed_by_url(*with) ? note_seen(st, link) : note_seen(st, seen_key(*with)))
     admit_new(self, req(), false);
 }
 
@@ -342,15 +338,16 @@ void follow_redirect(pointer self, const crawl_request& req, const fetch_result&
   next.vouched = req.vouched;
   next.hints = req.hints;
   next.shape_run = req.shape_run;
-  next.label = req.label;
-  next.user_data = req.user_data;
   next.priority = req.priority;
+  next.options = req.options;
   // A POST stays one after 307 and 308; after 301, 302 and 303 its target
   // is fetched with GET, as browsers do (RFC 9110 15.4).
-  if (res.status == 307 || res.status == 308) {
-    next.method = req.method;
-    next.body = req.body;
-    next.body_type = req.body_type;
+  if (!req.opts().method.empty() && res.status != 307 && res.status != 308) {
+    auto get = req.opts();
+    get.method.clear();
+    get.body.clear();
+    get.body_type.clear();
+    next.options = get.empty() ? nullptr : std::make_shared<const request_options>(std::move(get));
   }
   if (next.hops <= st.cfg.max_redirects)
     return route(self, std::move(next));
@@ -489,9 +486,9 @@ void fetch(pointer self, crawl_request req, slot_grant grant) {
   // pass, and a conditional request for a URL fetched before.
   fr.digest = st.journal != nullptr;
   fr.headers = conditional_headers(req.visit);
-  fr.method = req.method;
-  fr.body = req.body;
-  fr.body_type = req.body_type;
+  fr.method = req.opts().method;
+  fr.body = req.opts().body;
+  fr.body_type = req.opts().body_type;
   self->request(next_fetcher(st), caf::infinite, fetch_atom::value, std::move(fr))
     .then([=](fetch_result& res) mutable { on_fetched(self, std::move(req), grant, res); },
           [=](caf::error& err) {

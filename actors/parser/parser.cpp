@@ -135,7 +135,7 @@ parse_result parse_page(parser_state& st, const crawl_request& req, const fetch_
       }
     }
   }
-  auto* handler = st.program ? st.program->for_label(req.label) : nullptr;
+  auto* handler = st.program ? st.program->for_label(req.opts().label) : nullptr;
   if (handler == nullptr) {
     out.links = std::move(links).take();
     return out;
@@ -161,12 +161,11 @@ parse_result parse_page(parser_state& st, const crawl_request& req, const fetch_
   for (auto& [url, opts] : ctx.followed_with()) {
     crawl_request r;
     r.url = std::move(url);
-    r.label = std::move(opts.label);
-    r.user_data = std::move(opts.data);
     r.priority = opts.priority;
-    r.method = std::move(opts.method);
-    r.body = std::move(opts.body);
-    r.body_type = std::move(opts.body_type);
+    request_options o{std::move(opts.label), std::move(opts.data), std::move(opts.method),
+                      std::move(opts.body), std::move(opts.body_type)};
+    if (!o.empty())
+      r.options = std::make_shared<const request_options>(std::move(o));
     out.requests.push_back(std::move(r));
   }
   for (auto& it : ctx.emitted()) {

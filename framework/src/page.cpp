@@ -194,7 +194,7 @@ void context::follow(std::string_view href, follow_options opts) {
 }
 
 std::string_view page::data(std::string_view key) const noexcept {
-  for (auto& [k, v] : req_.user_data)
+  for (auto& [k, v] : req_.opts().user_data)
     if (k == key)
       return v;
   return {};

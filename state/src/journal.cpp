@@ -395,12 +395,12 @@ frontier_journal::pending_url read_pending(const sqlite_stmt& q) {
   v.changes = static_cast<uint32_t>(q.number_at(19));
   v.interval = std::chrono::milliseconds{std::clamp<int64_t>(q.number_at(20), 0, max_ms)};
   p.req.shape_run = static_cast<uint32_t>(std::clamp<int64_t>(q.number_at(21), 0, UINT32_MAX));
-  p.req.label = std::string{q.text_at(22)};
-  p.req.user_data = decode_user_data(q.text_at(23));
   p.req.priority = static_cast<int32_t>(std::clamp<int64_t>(q.number_at(24), INT32_MIN, INT32_MAX));
-  p.req.method = std::string{q.text_at(25)};
-  p.req.body_type = std::string{q.text_at(26)};
-  p.req.body = std::string{q.text_at(27)};
+  request_options o{std::string{q.text_at(22)}, decode_user_data(q.text_at(23)),
+                    std::string{q.text_at(25)}, std::string{q.text_at(27)},
+                    std::string{q.text_at(26)}};
+  if (!o.empty())
+    p.req.options = std::make_shared<const request_options>(std::move(o));
   return p;
 }
 
@@ -728,12 +728,13 @@ int64_t frontier_journal::add_url(int64_t host, const crawl_request& req, url_st
       .real(13, req.hints.priority)
       .number(14, req.shape_run)
       .number(17, req.priority);
-    if (!req.label.empty())
-      add_url_->text(15, req.label);
-    if (!req.user_data.empty())
-      add_url_->text(16, encode_user_data(req.user_data));
-    if (!req.method.empty())
-      add_url_->text(18, req.method).text(19, req.body_type).text(20, req.body);
+    auto& o = req.opts();
+    if (!o.label.empty())
+      add_url_->text(15, o.label);
+    if (!o.user_data.empty())
+      add_url_->text(16, encode_user_data(o.user_data));
+    if (!o.method.empty())
+      add_url_->text(18, o.method).text(19, o.body_type).text(20, o.body);
     if (!req.vouched.empty())
       add_url_->text(10, req.vouched);
     if (!req.hints.lastmod.empty())

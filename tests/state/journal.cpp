@@ -95,12 +95,13 @@ TEST_CASE("a state store keeps sitemaps and what sitemaps said of pages, apart f
     auto page = req("http://a.test/p");
     page.hints = {"2026-11-01", change_freq::weekly, 0.25f};
     page.shape_run = 7; // (trap defence: its chain goes on where it stopped)
-    page.label = "product";
-    page.user_data = {{"from", "http://a.test/list?page=2"}, {"odd\tkey\\", "two\nlines"}, {"", ""}};
     page.priority = -3;
-    page.method = "POST";
-    page.body = std::string{"q=1\0binary", 10};
-    page.body_type = "application/x-www-form-urlencoded";
+    page.options = std::make_shared<const request_options>(request_options{
+      "product",
+      {{"from", "http://a.test/list?page=2"}, {"odd\tkey\\", "two\nlines"}, {"", ""}},
+      "POST",
+      std::string{"q=1\0binary", 10},
+      "application/x-www-form-urlencoded"});
     (*j)->add_url(host, page, url_state::queued);
     CHECK((*j)->commit());
   }
@@ -121,20 +122,20 @@ TEST_CASE("a state store keeps sitemaps and what sitemaps said of pages, apart f
   CHECK(pending[1].req.hints.priority == Approx(0.25));
   CHECK(pending[0].req.shape_run == 0);
   CHECK(pending[1].req.shape_run == 7);
-  CHECK(pending[1].req.label == "product"); // (a request's data survives the store)
-  CHECK(pending[1].req.user_data
+  auto& o = pending[1].req.opts();
+  CHECK(o.label == "product"); // (a request's data survives the store)
+  CHECK(o.user_data
         == std::vector<std::pair<std::string, std::string>>{
           {"from", "http://a.test/list?page=2"}, {"odd\tkey\\", "two\nlines"}, {"", ""}});
   CHECK(pending[1].req.priority == -3);
-  CHECK(pending[1].req.method == "POST");
-  CHECK(pending[1].req.body == std::string{"q=1\0binary", 10});
-  CHECK(pending[1].req.body_type == "application/x-www-form-urlencoded");
+  CHECK(o.method == "POST");
+  CHECK(o.body == std::string{"q=1\0binary", 10});
+  CHECK(o.body_type == "application/x-www-form-urlencoded");
   std::vector<std::string> keys;
   (*j)->each_seen_key([&](std::string_view k) { keys.emplace_back(k); });
   CHECK(keys == std::vector<std::string>{seen_key(pending[0].req), seen_key(pending[1].req)});
   CHECK(keys[1] != pending[1].req.url); // (a POST is keyed by its content too)
-  CHECK(pending[0].req.label.empty());
-  CHECK(pending[0].req.user_data.empty());
+  CHECK(pending[0].req.options == nullptr); // (none: nothing out of line)
   std::vector<std::pair<std::string, url_kind>> urls;
   (*j)->each_url([&](std::string_view u, url_kind k) { urls.emplace_back(u, k); });
   CHECK(urls == std::vector<std::pair<std::string, url_kind>>{

@@ -148,6 +148,27 @@ typename Inspector::result_type inspect(Inspector& f, last_visit& x) {
            x.payload_at, x.status, x.changes, x.interval);
 }
 
+/// What a page handler followed a URL with besides its address
+/// (follow_options): rare, so a request holds them out of line.
+struct request_options {
+  std::string label;    // crawl::route picks its page's handler by it
+  std::vector<std::pair<std::string, std::string>> user_data; // for its page's handler
+  std::string method;   // "POST" (with body and body_type); empty: GET
+  std::string body;
+  std::string body_type;
+
+  bool empty() const noexcept {
+    return label.empty() && user_data.empty() && method.empty() && body.empty()
+           && body_type.empty();
+  }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, request_options& x) {
+  return f(caf::meta::type_name("request_options"), x.label, x.user_data, x.method, x.body,
+           x.body_type);
+}
+
 /// A URL on its way through the crawl: a seed, a discovered link, or a retry.
 struct crawl_request {
   std::string url;      // normalised absolute URL
@@ -166,20 +187,27 @@ struct crawl_request {
                           // besides its own (that of the robots.txt that named it)
   sitemap_hints hints{};  // a page a sitemap listed: what it said of it
   last_visit visit{};     // its last fetch, from the state store (a re-crawl)
-  std::string label{};    // a handler's label for it: crawl::route picks its page handler
-  std::vector<std::pair<std::string, std::string>> user_data{}; // attached by the handler that
-                                                                // followed it, for its page's
   int32_t priority = 0;   // higher goes first in its site's queue (in memory)
-  std::string method{};   // "POST" (with body and body_type); empty: GET
-  std::string body{};
-  std::string body_type{};
+  std::shared_ptr<const request_options> options{}; // label, data, POST; null (most): none
+
+  /// Its options, or empty ones.
+  const request_options& opts() const noexcept {
+    static const request_options none;
+    return options ? *options : none;
+  }
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, crawl_request& x) {
+  // The options travel by value; a loaded request shares them again.
+  auto o = x.opts();
+  auto keep = caf::meta::load_callback([&]() -> caf::error {
+    x.options = o.empty() ? nullptr : std::make_shared<const request_options>(std::move(o));
+    return caf::none;
+  });
   return f(caf::meta::type_name("crawl_request"), x.url, x.depth, x.referrer, x.attempt, x.hops,
            x.throttled, x.shape_run, x.id, x.resumed, x.kind, x.nesting, x.vouched, x.hints, x.visit,
-           x.label, x.user_data, x.priority, x.method, x.body, x.body_type);
+           x.priority, o, keep);
 }
 
 /// The key of a request in a shard's seen set: its URL, or for a sitemap its
@@ -204,12 +232,13 @@ inline std::string seen_key(std::string_view url, url_kind kind, std::string_vie
 
 /// The key of `req` in a shard's seen set (see above).
 inline std::string seen_key(const crawl_request& req) {
-  return seen_key(req.url, req.kind, req.method, req.body_type, req.body);
+  auto& o = req.opts();
+  return seen_key(req.url, req.kind, o.method, o.body_type, o.body);
 }
 
 /// True if `req` is keyed by its URL alone in the seen set: a page asked with GET.
 inline bool keyed_by_url(const crawl_request& req) {
-  return req.kind == url_kind::page && req.method.empty();
+  return req.kind == url_kind::page && req.opts().method.empty();
 }
 
 /// Discovered URLs for the hosts one frontier shard owns, sent in one message.

@@ -59,11 +59,11 @@ public:
   uint32_t depth() const noexcept { return req_.depth; }
 
   /// The label its request was followed with; empty if none.
-  const std::string& label() const noexcept { return req_.label; }
+  const std::string& label() const noexcept { return req_.opts().label; }
 
   /// The data its request was followed with (follow_options::data).
   const std::vector<std::pair<std::string, std::string>>& user_data() const noexcept {
-    return req_.user_data;
+    return req_.opts().user_data;
   }
 
   /// The value of `key` in user_data(), or "".
